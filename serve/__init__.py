@@ -1,0 +1,1 @@
+"""Ray Serve applications, ingress and the `vettify` CLI."""

@@ -1,0 +1,50 @@
+"""The CRM core's FastAPI application.
+
+Runs alone under uvicorn (``uvicorn crm_core.api.app:create_app --factory``,
+with ``VETTIFY_DATABASE_URL`` set) or inside ``vettify up``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from crm_core import __version__
+from crm_core.api.errors import install_error_handlers
+from crm_core.api.routes import health
+from crm_core.core.config import Settings, get_settings
+from crm_core.db.pool import assert_rls_applies, create_pool
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
+    """Build the app; ``database_url`` overrides ``settings.database_url`` (used by ``vettify up``)."""
+    settings = settings or get_settings()
+    dsn = database_url or settings.database_url
+    if dsn is None:
+        raise RuntimeError(
+            "the CRM core needs a database: set VETTIFY_DATABASE_URL, or run `vettify up`, "
+            "which starts an embedded PostgreSQL"
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(dsn, settings)
+        try:
+            await assert_rls_applies(pool)
+            app.state.pool = pool
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="Vettify CRM core",
+        version=__version__,
+        description="Accounts, contacts, leads, opportunities and campaigns; multi-tenant with row-level security.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,57 @@
+"""Accounts: CRUD through :data:`ACCOUNTS` plus account-specific lookups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from crm_core.db.tenancy import TenantContext
+from crm_core.repositories.base import TableSpec
+from crm_core.schemas.accounts import AccountPublic
+from crm_core.schemas.enums import ComplianceStatus
+
+ACCOUNTS: TableSpec[AccountPublic] = TableSpec(
+    "crm.accounts",
+    entity="account",
+    model=AccountPublic,
+    writable=(
+        "name", "cui", "domain", "industry", "country", "city", "address", "phone", "owner_id",
+        "attributes", "compliance_status", "compliance_checked_at", "anaf_data",
+    ),
+    filterable=("cui", "country", "industry", "owner_id", "compliance_status"),
+)
+
+FIND_BY_CUI_SQL = """
+SELECT * FROM crm.accounts
+WHERE tid = $1 AND mid = $2 AND cui = $3 AND deleted_at IS NULL
+"""
+
+SET_COMPLIANCE_SQL = """
+UPDATE crm.accounts
+SET compliance_status = $4, compliance_checked_at = $5, anaf_data = $6, updated_at = now()
+WHERE tid = $1 AND mid = $2 AND id = $3
+RETURNING *
+"""
+
+
+async def find_by_cui(conn: asyncpg.Connection, *, tenant: TenantContext, cui: str) -> AccountPublic | None:
+    return ACCOUNTS.row(await conn.fetchrow(FIND_BY_CUI_SQL, tenant.tid, tenant.mid, cui))
+
+
+async def set_compliance(
+    conn: asyncpg.Connection,
+    *,
+    tenant: TenantContext,
+    id: UUID,
+    status: ComplianceStatus,
+    checked_at: datetime,
+    anaf_data: dict[str, Any] | None,
+) -> AccountPublic | None:
+    """Record a compliance check result. Not a user edit: the version is unchanged."""
+    record = await conn.fetchrow(
+        SET_COMPLIANCE_SQL, tenant.tid, tenant.mid, id, status.value, checked_at, anaf_data
+    )
+    return ACCOUNTS.row(record)

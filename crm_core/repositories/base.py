@@ -1,0 +1,192 @@
+"""Parameterised CRUD over one tenant-scoped table.
+
+Identifiers (table and column names) come only from the fixed specs declared
+in the entity repositories and are checked against them; every value travels
+as a bind parameter. Row-level security already restricts rows to the
+transaction's tenant; the explicit ``tid``/``mid`` predicates keep the
+composite primary key usable and scope by member organisation, which RLS does
+not cover.
+
+Repositories hold no business rules: which fields may change, stage
+transitions and audit live in ``crm_core.services``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import asyncpg
+from pydantic import BaseModel
+
+from crm_core.core.errors import VersionConflict
+from crm_core.db.tenancy import TenantContext
+
+PublicT = TypeVar("PublicT", bound=BaseModel)
+
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Keyset position in a newest-first listing: the last row's (created_at, id)."""
+
+    created_at: datetime
+    id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[PublicT]):
+    items: list[PublicT]
+    next_cursor: Cursor | None
+
+
+class TableSpec(Generic[PublicT]):
+    """One table: its name, the columns callers may write, and its row model."""
+
+    def __init__(
+        self,
+        table: str,
+        *,
+        entity: str,
+        model: type[PublicT],
+        writable: Sequence[str],
+        filterable: Sequence[str] = (),
+        versioned: bool = True,
+    ) -> None:
+        self.table = table
+        self.model = model
+        self.writable = frozenset(writable)
+        self.filterable = frozenset(filterable)
+        self.versioned = versioned
+        self.entity = entity
+
+    def columns(self, values: Mapping[str, Any], allowed: frozenset[str]) -> list[str]:
+        unknown = set(values) - allowed
+        if unknown:
+            raise ValueError(f"{self.table}: not writable/filterable: {sorted(unknown)}")
+        return list(values)
+
+    def row(self, record: asyncpg.Record | None) -> PublicT | None:
+        return None if record is None else self.model.model_validate(dict(record))
+
+    def one(self, record: asyncpg.Record | None) -> PublicT:
+        item = self.row(record)
+        if item is None:
+            raise LookupError(f"{self.table}: expected a row")
+        return item
+
+    # -- statements ------------------------------------------------------------
+    async def insert(self, conn: asyncpg.Connection, *, tenant: TenantContext, values: Mapping[str, Any]) -> PublicT:
+        cols = self.columns(values, self.writable)
+        names = ["tid", "whid", "mid", *cols]
+        params = [tenant.tid, tenant.whid, tenant.mid, *(values[c] for c in cols)]
+        placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
+        sql = f"INSERT INTO {self.table} ({', '.join(names)}) VALUES ({placeholders}) RETURNING *"
+        return self.one(await conn.fetchrow(sql, *params))
+
+    async def get(
+        self, conn: asyncpg.Connection, *, tenant: TenantContext, id: UUID, include_deleted: bool = False
+    ) -> PublicT | None:
+        sql = f"SELECT * FROM {self.table} WHERE tid = $1 AND mid = $2 AND id = $3"
+        if self.versioned and not include_deleted:
+            sql += " AND deleted_at IS NULL"
+        return self.row(await conn.fetchrow(sql, tenant.tid, tenant.mid, id))
+
+    async def get_for_update(self, conn: asyncpg.Connection, *, tenant: TenantContext, id: UUID) -> PublicT | None:
+        sql = f"SELECT * FROM {self.table} WHERE tid = $1 AND mid = $2 AND id = $3 FOR UPDATE"
+        return self.row(await conn.fetchrow(sql, tenant.tid, tenant.mid, id))
+
+    async def update(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        tenant: TenantContext,
+        id: UUID,
+        changes: Mapping[str, Any],
+        expected_version: int | None = None,
+    ) -> PublicT | None:
+        """Apply ``changes``; ``None`` if no live row has ``id``.
+
+        With ``expected_version`` the write happens only at that version, else
+        :class:`VersionConflict` is raised with the current one.
+        """
+        cols = self.columns(changes, self.writable)
+        sets = [f"{c} = ${i}" for i, c in enumerate(cols, start=4)]
+        sets.append("updated_at = now()")
+        params: list[Any] = [tenant.tid, tenant.mid, id, *(changes[c] for c in cols)]
+        where = "tid = $1 AND mid = $2 AND id = $3"
+        if self.versioned:
+            sets.append("version = version + 1")
+            where += " AND deleted_at IS NULL"
+            if expected_version is not None:
+                params.append(expected_version)
+                where += f" AND version = ${len(params)}"
+        sql = f"UPDATE {self.table} SET {', '.join(sets)} WHERE {where} RETURNING *"
+        updated = self.row(await conn.fetchrow(sql, *params))
+        if updated is None and expected_version is not None:
+            await self._raise_if_stale(conn, tenant=tenant, id=id, expected=expected_version)
+        return updated
+
+    async def _raise_if_stale(self, conn: asyncpg.Connection, *, tenant: TenantContext, id: UUID, expected: int) -> None:
+        sql = f"SELECT version FROM {self.table} WHERE tid = $1 AND mid = $2 AND id = $3 AND deleted_at IS NULL"
+        current = await conn.fetchval(sql, tenant.tid, tenant.mid, id)
+        if current is not None:
+            raise VersionConflict(entity=self.entity, expected=expected, current=current)
+
+    async def set_deleted(
+        self, conn: asyncpg.Connection, *, tenant: TenantContext, id: UUID, deleted: bool
+    ) -> PublicT | None:
+        """Soft delete (``deleted=True``) or restore; ``None`` if there was nothing to change."""
+        if not self.versioned:
+            raise TypeError(f"{self.table} is not soft-deletable")
+        state = "deleted_at IS NULL" if deleted else "deleted_at IS NOT NULL"
+        value = "now()" if deleted else "NULL"
+        sql = (
+            f"UPDATE {self.table} SET deleted_at = {value}, updated_at = now(), version = version + 1 "
+            f"WHERE tid = $1 AND mid = $2 AND id = $3 AND {state} RETURNING *"
+        )
+        return self.row(await conn.fetchrow(sql, tenant.tid, tenant.mid, id))
+
+    async def delete_hard(self, conn: asyncpg.Connection, *, tenant: TenantContext, id: UUID) -> bool:
+        sql = f"DELETE FROM {self.table} WHERE tid = $1 AND mid = $2 AND id = $3"
+        return str(await conn.execute(sql, tenant.tid, tenant.mid, id)) == "DELETE 1"
+
+    async def list(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        tenant: TenantContext,
+        filters: Mapping[str, Any] | None = None,
+        limit: int = 50,
+        after: Cursor | None = None,
+        include_deleted: bool = False,
+    ) -> Page[PublicT]:
+        """Newest first, keyset-paginated; ``filters`` are equality matches."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
+        filters = filters or {}
+        cols = self.columns(filters, self.filterable)
+        params: list[Any] = [tenant.tid, tenant.mid]
+        where = ["tid = $1", "mid = $2"]
+        for col in cols:
+            params.append(filters[col])
+            where.append(f"{col} = ${len(params)}")
+        if self.versioned and not include_deleted:
+            where.append("deleted_at IS NULL")
+        if after is not None:
+            params += [after.created_at, after.id]
+            where.append(f"(created_at, id) < (${len(params) - 1}, ${len(params)})")
+        params.append(limit + 1)
+        sql = (
+            f"SELECT * FROM {self.table} WHERE {' AND '.join(where)} "
+            f"ORDER BY created_at DESC, id DESC LIMIT ${len(params)}"
+        )
+        records = await conn.fetch(sql, *params)
+        items = [self.one(r) for r in records[:limit]]
+        last = records[limit - 1] if len(records) > limit else None
+        cursor = Cursor(created_at=last["created_at"], id=last["id"]) if last is not None else None
+        return Page(items=items, next_cursor=cursor)

@@ -1,0 +1,51 @@
+"""Lead schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from crm_core.schemas.common import Attributes, Cui, Email, EntityPublic, ShortText
+from crm_core.schemas.enums import LeadStatus
+
+
+class LeadBase(BaseModel):
+    first_name: ShortText | None = None
+    last_name: ShortText | None = None
+    email: Email | None = None
+    phone: ShortText | None = None
+    company_name: ShortText | None = None
+    cui: Cui | None = None
+    source: ShortText = "manual"
+    attributes: Attributes
+
+
+class LeadCreate(LeadBase):
+    pass
+
+
+class LeadUpdate(BaseModel):
+    first_name: ShortText | None = None
+    last_name: ShortText | None = None
+    email: Email | None = None
+    phone: ShortText | None = None
+    company_name: ShortText | None = None
+    cui: Cui | None = None
+    source: ShortText | None = None
+    status: LeadStatus | None = None
+    score: int | None = Field(default=None, ge=0, le=100)
+    score_reason: str | None = None
+    attributes: dict[str, Any] | None = None
+
+
+class LeadPublic(LeadBase, EntityPublic):
+    status: LeadStatus
+    score: int | None
+    score_reason: str | None
+    converted_at: datetime | None
+    converted_account_id: UUID | None
+    converted_contact_id: UUID | None
+    converted_opportunity_id: UUID | None

@@ -1,0 +1,95 @@
+"""The ``vettify`` command. Imports stay cheap: subcommands import what they need."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crm_core.core.config import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from crm_core.core.config import Settings
+
+    overrides: dict[str, object] = {}
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None) is not None:
+        overrides["http_port"] = args.port
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from serve.up import main as up_main
+
+    return up_main(_settings(args))
+
+
+def _admin_dsn(args: argparse.Namespace) -> str:
+    settings = _settings(args)
+    dsn = args.dsn or settings.admin_database_url or settings.database_url
+    if dsn is None:
+        raise SystemExit(
+            "vettify db: no database given. Pass --dsn or set VETTIFY_ADMIN_DATABASE_URL "
+            "(the embedded database is migrated by `vettify up`)."
+        )
+    return dsn
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    from crm_core.db import migrate
+
+    dsn = _admin_dsn(args)
+    if args.action == "upgrade":
+        migrate.upgrade(dsn, args.revision or "head")
+    elif args.action == "downgrade":
+        if not args.revision:
+            raise SystemExit("vettify db downgrade: give a target revision, e.g. 'base' or '-1'")
+        migrate.downgrade(dsn, args.revision)
+    print(asyncio.run(migrate.current_revision(dsn)) or "base (no migrations applied)")
+    return 0
+
+
+def _cmd_version(_: argparse.Namespace) -> int:
+    from crm_core import __version__
+
+    print(f"vettify {__version__}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vettify", description="Vettify Engine: real-time AI analytics for CRM.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start the engine with embedded defaults (Ctrl-C stops it)")
+    up.add_argument("--host", help="bind address (default 127.0.0.1, VETTIFY_HOST)")
+    up.add_argument("--port", type=int, help="HTTP port (default 8000, VETTIFY_HTTP_PORT)")
+    up.add_argument("--data-dir", help="embedded services' data (default ~/.local/share/vettify)")
+    up.set_defaults(func=_cmd_up)
+
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    db.add_argument("revision", nargs="?", help="target revision (upgrade: default head)")
+    db.add_argument("--dsn", help="owner DSN (default VETTIFY_ADMIN_DATABASE_URL or VETTIFY_DATABASE_URL)")
+    db.set_defaults(func=_cmd_db)
+
+    version = sub.add_parser("version", help="print the version")
+    version.set_defaults(func=_cmd_version)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
