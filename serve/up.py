@@ -79,12 +79,16 @@ async def run(settings: Settings) -> int:
         urls = await engine.start_database()
         app = create_app(settings, database_url=urls.app)
         config = uvicorn.Config(
-            app, host=settings.host, port=settings.http_port, log_level=settings.log_level.lower(),
-            lifespan="on", timeout_graceful_shutdown=10,
+            app,
+            host=settings.host,
+            port=settings.http_port,
+            log_level=settings.log_level.lower(),
+            lifespan="on",
+            timeout_graceful_shutdown=10,
         )
         server = _Server(config)
         serving = asyncio.create_task(server.serve())
-        while not server.started and not serving.done():
+        while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
             await asyncio.sleep(0.05)
         if serving.done():
             serving.result()
@@ -111,7 +115,7 @@ def main(settings: Settings) -> int:
         return asyncio.run(run(settings))
     except KeyboardInterrupt:  # a second Ctrl-C before handlers were installed
         return 130
-    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+    except Exception as exc:
         logger.debug("startup failed", exc_info=True)
         print(f"[vettify] failed: {exc}", file=sys.stderr, flush=True)
         return 1

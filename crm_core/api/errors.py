@@ -36,7 +36,11 @@ def problem(status: int, title: str, detail: str, *, code: str, instance: str, *
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
-        {"field": ".".join(str(part) for part in err.get("loc", ())), "message": err.get("msg", ""), "type": err.get("type")}
+        {
+            "field": ".".join(str(part) for part in err.get("loc", ())),
+            "message": err.get("msg", ""),
+            "type": err.get("type"),
+        }
         for err in exc.errors()
     ]
 
@@ -44,21 +48,33 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(VettifyError)
     async def _vettify_error(request: Request, exc: VettifyError) -> JSONResponse:
-        return problem(exc.status, type(exc).__name__, exc.detail, code=exc.code, instance=request.url.path, **exc.extra)
+        return problem(
+            exc.status, type(exc).__name__, exc.detail, code=exc.code, instance=request.url.path, **exc.extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return problem(
-            422, "Invalid request", "the request does not match the schema; see 'errors'",
-            code="validation_error", instance=request.url.path, errors=_field_errors(exc),
+            422,
+            "Invalid request",
+            "the request does not match the schema; see 'errors'",
+            code="validation_error",
+            instance=request.url.path,
+            errors=_field_errors(exc),
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                413: "payload_too_large"}.get(exc.status_code, "http_error")
-        response = problem(exc.status_code, code.replace("_", " ").capitalize(), str(exc.detail),
-                           code=code, instance=request.url.path)
+        code = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+        }.get(exc.status_code, "http_error")
+        response = problem(
+            exc.status_code, code.replace("_", " ").capitalize(), str(exc.detail), code=code, instance=request.url.path
+        )
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         return response
@@ -66,5 +82,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "Internal error", "an unexpected error occurred; it has been logged",
-                       code="internal_error", instance=request.url.path)
+        return problem(
+            500,
+            "Internal error",
+            "an unexpected error occurred; it has been logged",
+            code="internal_error",
+            instance=request.url.path,
+        )

@@ -46,21 +46,29 @@ async def ensure_database(maintenance_dsn: str, name: str) -> None:
         await conn.close()
 
 
-async def ensure_login_role(admin_dsn: str, login: str = DEFAULT_LOGIN_ROLE) -> None:
-    """A passwordless LOGIN role in ``vettify_app`` (trust auth on loopback only)."""
+async def ensure_login_role(admin_dsn: str, login: str = DEFAULT_LOGIN_ROLE, password: str | None = None) -> None:
+    """A LOGIN role that is a member of ``vettify_app`` and can bypass nothing.
+
+    Without ``password`` the role relies on the server's auth rules (the embedded
+    server trusts loopback connections only).
+    """
     conn = await asyncpg.connect(admin_dsn)
     try:
         login = _checked_name(login)
         exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", login)
         if not exists:
             await conn.execute(f"CREATE ROLE {login} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+        if password is not None:
+            # Utility statements take no bind parameters; quote_literal does the escaping.
+            quoted = await conn.fetchval("SELECT quote_literal($1::text)", password)
+            await conn.execute(f"ALTER ROLE {login} PASSWORD {quoted}")
         await conn.execute(f"GRANT {APP_ROLE} TO {login}")
     finally:
         await conn.close()
 
 
 async def prepare_embedded_database(
-    server_dsn_for: "DsnFactory", database: str = "vettify", login: str = DEFAULT_LOGIN_ROLE
+    server_dsn_for: DsnFactory, database: str = "vettify", login: str = DEFAULT_LOGIN_ROLE
 ) -> DatabaseUrls:
     """Create ``database``, migrate it to head and return owner and app DSNs."""
     await ensure_database(server_dsn_for(database="postgres"), database)

@@ -192,19 +192,21 @@ class EmbeddedPostgres:
         return entry
 
     def _run(self, argv: list[str], timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
-        kwargs: dict[str, object] = {}
-        if self._run_as is not None:
-            kwargs = {"user": self._run_as.pw_uid, "group": self._run_as.pw_gid}
-        return subprocess.run(  # noqa: PLW1510 - checked by caller
-            argv, capture_output=True, text=True, timeout=timeout_s, check=False, **kwargs  # type: ignore[call-overload]
+        """Run a server tool as the server's system user; the caller checks the exit code."""
+        user = self._run_as.pw_uid if self._run_as is not None else None
+        group = self._run_as.pw_gid if self._run_as is not None else None
+        return subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout_s, check=False, user=user, group=group
         )
 
     def _initdb(self, bin_dir: Path) -> None:
         logger.info("initialising embedded postgres cluster in %s", self.data_dir)
         args = [
             str(bin_dir / "initdb"),
-            "-D", str(self.data_dir),
-            "-U", SUPERUSER,
+            "-D",
+            str(self.data_dir),
+            "-U",
+            SUPERUSER,
             "--auth=trust",
             "--encoding=UTF8",
             "--locale=C",
@@ -231,13 +233,20 @@ class EmbeddedPostgres:
         socket_dir = self.data_dir  # short enough under typical data dirs; used by pg_isready only
         args = [
             str(bin_dir / "postgres"),
-            "-D", str(self.data_dir),
-            "-h", "127.0.0.1",
-            "-p", str(self.port),
-            "-k", str(socket_dir),
-            "-c", "max_connections=200",
-            "-c", "shared_buffers=128MB",
-            "-c", "logging_collector=off",
+            "-D",
+            str(self.data_dir),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-k",
+            str(socket_dir),
+            "-c",
+            "max_connections=200",
+            "-c",
+            "shared_buffers=128MB",
+            "-c",
+            "logging_collector=off",
         ]
         if not self.durable:
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
@@ -267,16 +276,14 @@ class EmbeddedPostgres:
             assert self._process is not None
             if self._process.poll() is not None:
                 raise EmbeddedPostgresError(
-                    f"postgres exited with code {self._process.returncode} during start; "
-                    f"log tail:\n{self._log_tail()}"
+                    f"postgres exited with code {self._process.returncode} during start; log tail:\n{self._log_tail()}"
                 )
             if subprocess.run(isready, capture_output=True, check=False).returncode == 0:
                 return
             time.sleep(0.1)
         self.stop()
         raise EmbeddedPostgresError(
-            f"postgres did not accept connections within {self.start_timeout_s:.0f}s; "
-            f"log tail:\n{self._log_tail()}"
+            f"postgres did not accept connections within {self.start_timeout_s:.0f}s; log tail:\n{self._log_tail()}"
         )
 
     def _log_tail(self, lines: int = 20) -> str:

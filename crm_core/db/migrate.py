@@ -23,10 +23,10 @@ def sqlalchemy_url(dsn: str) -> str:
     """``postgresql://…`` → ``postgresql+asyncpg://…`` for SQLAlchemy."""
     for prefix in ("postgresql://", "postgres://"):
         if dsn.startswith(prefix):
-            return "postgresql+asyncpg://" + dsn[len(prefix):]
+            return "postgresql+asyncpg://" + dsn[len(prefix) :]
     if dsn.startswith("postgresql+asyncpg://"):
         return dsn
-    raise ValueError(f"not a PostgreSQL DSN: {dsn.split('@')[-1]!r}")
+    raise ValueError(f"not a PostgreSQL DSN: {dsn.rsplit('@', maxsplit=1)[-1]!r}")
 
 
 def alembic_config(dsn: str) -> Config:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -19,11 +20,9 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     """Per-connection setup: jsonb as Python objects, ``vector`` as numpy arrays."""
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-    try:
+    # The extension is created by the first migration; before that, no vector codec.
+    with contextlib.suppress(ValueError):
         await register_vector(conn)
-    except ValueError:
-        # The extension is created by the first migration; before that, no vectors.
-        pass
 
 
 async def create_pool(dsn: str, settings: Settings, **overrides: Any) -> asyncpg.Pool:

@@ -18,8 +18,19 @@ ACCOUNTS: TableSpec[AccountPublic] = TableSpec(
     entity="account",
     model=AccountPublic,
     writable=(
-        "name", "cui", "domain", "industry", "country", "city", "address", "phone", "owner_id",
-        "attributes", "compliance_status", "compliance_checked_at", "anaf_data",
+        "name",
+        "cui",
+        "domain",
+        "industry",
+        "country",
+        "city",
+        "address",
+        "phone",
+        "owner_id",
+        "attributes",
+        "compliance_status",
+        "compliance_checked_at",
+        "anaf_data",
     ),
     filterable=("cui", "country", "industry", "owner_id", "compliance_status"),
 )
@@ -51,7 +62,5 @@ async def set_compliance(
     anaf_data: dict[str, Any] | None,
 ) -> AccountPublic | None:
     """Record a compliance check result. Not a user edit: the version is unchanged."""
-    record = await conn.fetchrow(
-        SET_COMPLIANCE_SQL, tenant.tid, tenant.mid, id, status.value, checked_at, anaf_data
-    )
+    record = await conn.fetchrow(SET_COMPLIANCE_SQL, tenant.tid, tenant.mid, id, status.value, checked_at, anaf_data)
     return ACCOUNTS.row(record)

@@ -16,8 +16,16 @@ ACTIVITIES: TableSpec[ActivityPublic] = TableSpec(
     entity="activity",
     model=ActivityPublic,
     writable=(
-        "account_id", "contact_id", "opportunity_id", "kind", "subject", "body", "occurred_at", "source",
-        "external_ref", "payload",
+        "account_id",
+        "contact_id",
+        "opportunity_id",
+        "kind",
+        "subject",
+        "body",
+        "occurred_at",
+        "source",
+        "external_ref",
+        "payload",
     ),
     filterable=("account_id", "contact_id", "opportunity_id", "kind", "source"),
     versioned=False,
@@ -45,8 +53,20 @@ async def add(conn: asyncpg.Connection, *, tenant: TenantContext, activity: Acti
     """Insert an activity. With an ``external_ref`` already stored, nothing is written and ``None`` returned."""
     a = activity
     record = await conn.fetchrow(
-        ADD_SQL, tenant.tid, tenant.whid, tenant.mid, a.account_id, a.contact_id, a.opportunity_id, a.kind,
-        a.subject, a.body, a.occurred_at, a.source, a.external_ref, a.payload,
+        ADD_SQL,
+        tenant.tid,
+        tenant.whid,
+        tenant.mid,
+        a.account_id,
+        a.contact_id,
+        a.opportunity_id,
+        a.kind,
+        a.subject,
+        a.body,
+        a.occurred_at,
+        a.source,
+        a.external_ref,
+        a.payload,
     )
     return ACTIVITIES.row(record)
 

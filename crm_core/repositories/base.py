@@ -131,7 +131,9 @@ class TableSpec(Generic[PublicT]):
             await self._raise_if_stale(conn, tenant=tenant, id=id, expected=expected_version)
         return updated
 
-    async def _raise_if_stale(self, conn: asyncpg.Connection, *, tenant: TenantContext, id: UUID, expected: int) -> None:
+    async def _raise_if_stale(
+        self, conn: asyncpg.Connection, *, tenant: TenantContext, id: UUID, expected: int
+    ) -> None:
         sql = f"SELECT version FROM {self.table} WHERE tid = $1 AND mid = $2 AND id = $3 AND deleted_at IS NULL"
         current = await conn.fetchval(sql, tenant.tid, tenant.mid, id)
         if current is not None:

@@ -17,7 +17,16 @@ CAMPAIGNS: TableSpec[CampaignPublic] = TableSpec(
     entity="campaign",
     model=CampaignPublic,
     writable=(
-        "name", "channel", "status", "subject", "body", "scheduled_at", "sent_at", "budget", "currency", "attributes",
+        "name",
+        "channel",
+        "status",
+        "subject",
+        "body",
+        "scheduled_at",
+        "sent_at",
+        "budget",
+        "currency",
+        "attributes",
     ),
     filterable=("channel", "status"),
 )
@@ -49,9 +58,7 @@ async def add_recipients(
     conn: asyncpg.Connection, *, tenant: TenantContext, campaign_id: UUID, contact_ids: Sequence[UUID]
 ) -> int:
     """Add contacts to a campaign; already-present ones are skipped. Returns how many were added."""
-    status = await conn.execute(
-        ADD_RECIPIENTS_SQL, tenant.tid, tenant.whid, tenant.mid, campaign_id, list(contact_ids)
-    )
+    status = await conn.execute(ADD_RECIPIENTS_SQL, tenant.tid, tenant.whid, tenant.mid, campaign_id, list(contact_ids))
     return int(str(status).split()[-1])
 
 

@@ -15,7 +15,14 @@ CONTACTS: TableSpec[ContactPublic] = TableSpec(
     entity="contact",
     model=ContactPublic,
     writable=(
-        "account_id", "first_name", "last_name", "email", "phone", "title", "consent_marketing", "attributes",
+        "account_id",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "title",
+        "consent_marketing",
+        "attributes",
     ),
     filterable=("account_id", "email", "consent_marketing"),
 )

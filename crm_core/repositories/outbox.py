@@ -52,8 +52,16 @@ async def enqueue(
     schema_version: int = 1,
 ) -> OutboxEvent:
     row = await conn.fetchrow(
-        ENQUEUE_SQL, tenant.tid, tenant.whid, tenant.mid, aggregate_type, aggregate_id, event_type,
-        schema_version, payload, corr_id,
+        ENQUEUE_SQL,
+        tenant.tid,
+        tenant.whid,
+        tenant.mid,
+        aggregate_type,
+        aggregate_id,
+        event_type,
+        schema_version,
+        payload,
+        corr_id,
     )
     return OutboxEvent.model_validate(dict(row))
 

@@ -35,14 +35,14 @@ TENANT_COLUMNS = """
     updated_at timestamptz NOT NULL DEFAULT now()"""
 
 # Mutable business entities: optimistic concurrency (version) and soft delete.
-ENTITY_COLUMNS = TENANT_COLUMNS + """,
+ENTITY_COLUMNS = (
+    TENANT_COLUMNS
+    + """,
     version integer NOT NULL DEFAULT 1 CHECK (version > 0),
     deleted_at timestamptz"""
-
-TENANT_POLICY = (
-    "tid = current_setting('app.tid', true) "
-    "AND (whid = current_setting('app.whid', true) OR whid IS NULL)"
 )
+
+TENANT_POLICY = "tid = current_setting('app.tid', true) AND (whid = current_setting('app.whid', true) OR whid IS NULL)"
 
 # (table, privileges granted to the application role)
 TABLES: list[tuple[str, str]] = [
@@ -253,8 +253,7 @@ def _tenancy_statements(table: str, privileges: str) -> list[str]:
     return [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        f"CREATE POLICY {short}_tenant_isolation ON {table} "
-        f"USING ({TENANT_POLICY}) WITH CHECK ({TENANT_POLICY})",
+        f"CREATE POLICY {short}_tenant_isolation ON {table} USING ({TENANT_POLICY}) WITH CHECK ({TENANT_POLICY})",
         f"GRANT {privileges} ON {table} TO {APP_ROLE}",
     ]
 
