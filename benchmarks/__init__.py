@@ -1,0 +1,1 @@
+"""SLO and throughput runs, each printing figures beside its baseline and writing JSON."""

@@ -1,0 +1,1 @@
+"""Model code, loaders, training and evaluation. Free of Ray and of the database."""

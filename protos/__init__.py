@@ -1,0 +1,1 @@
+"""gRPC definitions (vettify.analytics.v1) and their generated stubs."""

@@ -1,0 +1,1 @@
+"""Stream processors: event envelope, bus adapters (HTTP, RabbitMQ, Kafka), processors."""

@@ -1,0 +1,1 @@
+"""Vettify Engine test suite: tests/unit (no servers) and tests/integration (real servers)."""

@@ -1,0 +1,1 @@
+"""Launchers and helpers for real services used by tests and benchmarks."""
