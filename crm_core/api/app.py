@@ -13,9 +13,15 @@ from fastapi import FastAPI
 
 from crm_core import __version__
 from crm_core.api.errors import install_error_handlers
-from crm_core.api.routes import health
+from crm_core.api.limits import BodySizeLimitMiddleware
+from crm_core.api.routes import accounts, campaigns, contacts, health, leads, opportunities
 from crm_core.core.config import Settings, get_settings
+from crm_core.core.context import CorrelationIdMiddleware
 from crm_core.db.pool import assert_rls_applies, create_pool
+
+API_PREFIX = "/v1/crm"
+IMPORT_PREFIX = f"{API_PREFIX}/leads/import"
+MAX_IMPORT_BYTES = 512 << 20
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
@@ -46,5 +52,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, overrides={IMPORT_PREFIX: MAX_IMPORT_BYTES})
+    app.add_middleware(CorrelationIdMiddleware)
     app.include_router(health.router)
+    for module in (accounts, contacts, leads, opportunities, campaigns):
+        app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -45,6 +46,18 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _integrity_problem(exc: asyncpg.exceptions.IntegrityConstraintViolationError) -> tuple[int, str, str]:
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return 409, "duplicate", "a record with the same unique value already exists (e.g. the same CUI)"
+    if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        return 422, "unknown_reference", "a referenced record (account, contact, …) does not exist in your tenant"
+    if isinstance(exc, asyncpg.NotNullViolationError):
+        return 422, "missing_value", f"{getattr(exc, 'column_name', 'a field')} is required"
+    if isinstance(exc, asyncpg.CheckViolationError):
+        return 422, "invalid_value", f"a value breaks the rule {getattr(exc, 'constraint_name', '')}"
+    return 409, "conflict", "the change conflicts with existing data"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(VettifyError)
     async def _vettify_error(request: Request, exc: VettifyError) -> JSONResponse:
@@ -61,6 +74,30 @@ def install_error_handlers(app: FastAPI) -> None:
             code="validation_error",
             instance=request.url.path,
             errors=_field_errors(exc),
+        )
+
+    @app.exception_handler(asyncpg.exceptions.IntegrityConstraintViolationError)
+    async def _integrity_error(
+        request: Request, exc: asyncpg.exceptions.IntegrityConstraintViolationError
+    ) -> JSONResponse:
+        status, code, detail = _integrity_problem(exc)
+        return problem(
+            status,
+            "Constraint violated",
+            detail,
+            code=code,
+            instance=request.url.path,
+            constraint=getattr(exc, "constraint_name", None),
+        )
+
+    @app.exception_handler(asyncpg.exceptions.DataError)
+    async def _data_error(request: Request, exc: asyncpg.exceptions.DataError) -> JSONResponse:
+        return problem(
+            422,
+            "Invalid value",
+            f"the database rejected a value: {exc.args[0] if exc.args else exc}",
+            code="invalid_value",
+            instance=request.url.path,
         )
 
     @app.exception_handler(StarletteHTTPException)

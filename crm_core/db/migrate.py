@@ -14,6 +14,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -35,6 +36,16 @@ def alembic_config(dsn: str) -> Config:
     # ConfigParser interpolation treats '%' specially (URL-encoded passwords).
     config.set_main_option("sqlalchemy.url", sqlalchemy_url(dsn).replace("%", "%%"))
     return config
+
+
+def revisions() -> list[str]:
+    """Revision ids from first to head."""
+    script = ScriptDirectory.from_config(alembic_config("postgresql://unused/unused"))
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+def head_revision() -> str:
+    return revisions()[-1]
 
 
 def upgrade(dsn: str, revision: str = "head") -> None:

@@ -33,6 +33,8 @@ ACCOUNTS: TableSpec[AccountPublic] = TableSpec(
         "anaf_data",
     ),
     filterable=("cui", "country", "industry", "owner_id", "compliance_status"),
+    searchable=("name", "cui", "domain", "city"),
+    sortable=("created_at", "updated_at", "name"),
 )
 
 FIND_BY_CUI_SQL = """

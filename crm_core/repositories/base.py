@@ -13,6 +13,8 @@ transitions and audit live in ``crm_core.services``.
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,16 +34,49 @@ MAX_PAGE = 500
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """Keyset position in a newest-first listing: the last row's (created_at, id)."""
+    """Keyset position: the last row's sort value and id (opaque to API clients)."""
 
-    created_at: datetime
+    value: Any
     id: UUID
+
+    def encode(self) -> str:
+        value = self.value.isoformat() if isinstance(self.value, datetime) else self.value
+        raw = json.dumps({"v": value, "id": str(self.id), "t": isinstance(self.value, datetime)})
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            value = datetime.fromisoformat(raw["v"]) if raw["t"] else raw["v"]
+            return cls(value=value, id=UUID(raw["id"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError("invalid cursor: pass back the next_cursor of the previous page unchanged") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Sort:
+    column: str = "created_at"
+    descending: bool = True
+
+    @classmethod
+    def parse(cls, text: str | None) -> Sort:
+        """``"-created_at"`` (newest first) or ``"name"`` (A to Z)."""
+        if not text:
+            return cls()
+        return cls(column=text.lstrip("-+"), descending=text.startswith("-"))
 
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[PublicT]):
     items: list[PublicT]
     next_cursor: Cursor | None
+
+
+def like_pattern(text: str) -> str:
+    """``%text%`` with LIKE's wildcards in ``text`` escaped."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 class TableSpec(Generic[PublicT]):
@@ -55,12 +90,16 @@ class TableSpec(Generic[PublicT]):
         model: type[PublicT],
         writable: Sequence[str],
         filterable: Sequence[str] = (),
+        searchable: Sequence[str] = (),
+        sortable: Sequence[str] = ("created_at", "updated_at"),
         versioned: bool = True,
     ) -> None:
         self.table = table
         self.model = model
         self.writable = frozenset(writable)
         self.filterable = frozenset(filterable)
+        self.searchable = tuple(searchable)
+        self.sortable = frozenset(sortable)  # NOT NULL columns only: keyset pagination needs them
         self.versioned = versioned
         self.entity = entity
 
@@ -163,32 +202,41 @@ class TableSpec(Generic[PublicT]):
         *,
         tenant: TenantContext,
         filters: Mapping[str, Any] | None = None,
+        q: str | None = None,
+        sort: Sort | None = None,
         limit: int = 50,
         after: Cursor | None = None,
         include_deleted: bool = False,
     ) -> Page[PublicT]:
-        """Newest first, keyset-paginated; ``filters`` are equality matches."""
+        """Keyset-paginated listing: equality ``filters``, substring search ``q``, one sort key."""
         if not 1 <= limit <= MAX_PAGE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
+        sort = sort or Sort()
+        if sort.column not in self.sortable:
+            raise ValueError(f"cannot sort by {sort.column!r}; choose one of {sorted(self.sortable)}")
         filters = filters or {}
-        cols = self.columns(filters, self.filterable)
         params: list[Any] = [tenant.tid, tenant.mid]
         where = ["tid = $1", "mid = $2"]
-        for col in cols:
+        for col in self.columns(filters, self.filterable):
             params.append(filters[col])
             where.append(f"{col} = ${len(params)}")
+        if q and self.searchable:
+            params.append(like_pattern(q.strip()))
+            where.append("(" + " OR ".join(f"{c} ILIKE ${len(params)}" for c in self.searchable) + ")")
         if self.versioned and not include_deleted:
             where.append("deleted_at IS NULL")
         if after is not None:
-            params += [after.created_at, after.id]
-            where.append(f"(created_at, id) < (${len(params) - 1}, ${len(params)})")
+            params += [after.value, after.id]
+            op = "<" if sort.descending else ">"
+            where.append(f"({sort.column}, id) {op} (${len(params) - 1}, ${len(params)})")
         params.append(limit + 1)
+        direction = "DESC" if sort.descending else "ASC"
         sql = (
             f"SELECT * FROM {self.table} WHERE {' AND '.join(where)} "
-            f"ORDER BY created_at DESC, id DESC LIMIT ${len(params)}"
+            f"ORDER BY {sort.column} {direction}, id {direction} LIMIT ${len(params)}"
         )
         records = await conn.fetch(sql, *params)
         items = [self.one(r) for r in records[:limit]]
         last = records[limit - 1] if len(records) > limit else None
-        cursor = Cursor(created_at=last["created_at"], id=last["id"]) if last is not None else None
+        cursor = Cursor(value=last[sort.column], id=last["id"]) if last is not None else None
         return Page(items=items, next_cursor=cursor)

@@ -29,6 +29,8 @@ CAMPAIGNS: TableSpec[CampaignPublic] = TableSpec(
         "attributes",
     ),
     filterable=("channel", "status"),
+    searchable=("name", "subject"),
+    sortable=("created_at", "updated_at", "name"),
 )
 
 RECIPIENTS: TableSpec[CampaignRecipientPublic] = TableSpec(

@@ -25,6 +25,8 @@ CONTACTS: TableSpec[ContactPublic] = TableSpec(
         "attributes",
     ),
     filterable=("account_id", "email", "consent_marketing"),
+    searchable=("first_name", "last_name", "email"),
+    sortable=("created_at", "updated_at", "last_name"),
 )
 
 FIND_BY_EMAIL_SQL = """

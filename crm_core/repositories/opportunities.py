@@ -31,6 +31,8 @@ OPPORTUNITIES: TableSpec[OpportunityPublic] = TableSpec(
         "attributes",
     ),
     filterable=("account_id", "contact_id", "lead_id", "pipeline", "stage", "sales_order_id"),
+    searchable=("name",),
+    sortable=("created_at", "updated_at", "name"),
 )
 
 OPEN_FOR_ACCOUNT_SQL = """

@@ -34,7 +34,6 @@ class CampaignUpdate(BaseModel):
     subject: str | None = Field(default=None, max_length=500)
     body: str | None = Field(default=None, max_length=200_000)
     scheduled_at: datetime | None = None
-    status: CampaignStatus | None = None
     budget: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=2)
     currency: Currency | None = None
     attributes: dict[str, Any] | None = None

@@ -13,7 +13,8 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2
 Email = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ]
-Cui = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{2,10}$")]
+# Shape only (optional RO prefix); services normalise and verify the check digit.
+Cui = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(?:[Rr][Oo])?\s?[0-9]{2,10}$")]
 Currency = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{3}$")]
 CountryCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{2}$")]
 Attributes = Annotated[dict[str, Any], Field(default_factory=dict)]

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from crm_core.schemas.common import Attributes, Cui, Email, EntityPublic, ShortText
 from crm_core.schemas.enums import LeadStatus
@@ -35,9 +35,6 @@ class LeadUpdate(BaseModel):
     company_name: ShortText | None = None
     cui: Cui | None = None
     source: ShortText | None = None
-    status: LeadStatus | None = None
-    score: int | None = Field(default=None, ge=0, le=100)
-    score_reason: str | None = None
     attributes: dict[str, Any] | None = None
 
 

@@ -30,11 +30,11 @@ async def test_upgrade_on_an_empty_database_creates_schema(empty_database: Provi
     dsn = empty_database.urls.admin
     assert await migrate.current_revision(dsn) is None
     await migrate.upgrade_async(dsn)
-    assert await migrate.current_revision(dsn) == "0001"
+    assert await migrate.current_revision(dsn) == migrate.head_revision()
     objects = await _objects(dsn)
     assert objects["schemas"] == ["ai", "crm"]
     assert objects["crm_tables"] == 9
-    assert objects["policies"] == 9
+    assert objects["policies"] == 10  # one per table + the outbox relay policy
     assert objects["vector"] == 1
 
 
@@ -43,7 +43,7 @@ async def test_upgrade_is_idempotent(empty_database: ProvisionedDatabase) -> Non
     await migrate.upgrade_async(dsn)
     before = await _objects(dsn)
     await migrate.upgrade_async(dsn)
-    assert await migrate.current_revision(dsn) == "0001"
+    assert await migrate.current_revision(dsn) == migrate.head_revision()
     assert await _objects(dsn) == before
 
 
@@ -67,3 +67,13 @@ async def test_vector_type_is_usable_after_migration(empty_database: Provisioned
     finally:
         await conn.close()
     assert distance == 1.0
+
+
+async def test_each_revision_downgrades_to_its_predecessor(empty_database: ProvisionedDatabase) -> None:
+    dsn = empty_database.urls.admin
+    await migrate.upgrade_async(dsn)
+    for expected in reversed(migrate.revisions()[:-1]):
+        await migrate.downgrade_async(dsn, "-1")
+        assert await migrate.current_revision(dsn) == expected
+    await migrate.downgrade_async(dsn, "base")
+    assert await migrate.current_revision(dsn) is None

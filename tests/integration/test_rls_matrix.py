@@ -189,23 +189,28 @@ async def test_audit_log_is_append_only_for_the_app(app_pool: asyncpg.Pool, stat
 
 async def test_every_crm_table_forces_the_standard_policy(admin_pool: asyncpg.Pool) -> None:
     async with admin_pool.acquire() as conn:
-        rows = await conn.fetch(
+        tables = await conn.fetch(
             """
-            SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
-                   (SELECT array_agg(pg_get_expr(p.polqual, p.polrelid)) FROM pg_policy p
-                    WHERE p.polrelid = c.oid) AS quals,
-                   pg_get_userbyid(c.relowner) AS owner
+            SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, pg_get_userbyid(c.relowner) AS owner
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = 'crm' AND c.relkind = 'r'
             """
         )
-    assert {r["relname"] for r in rows} == set(TABLES)
-    for r in rows:
-        assert r["relrowsecurity"] and r["relforcerowsecurity"], r["relname"]
-        assert len(r["quals"]) == 1
-        qual = r["quals"][0]
-        assert "current_setting('app.tid'" in qual and "current_setting('app.whid'" in qual
-        assert r["owner"] != "vettify_test_app"
+        policies = await conn.fetch(
+            "SELECT tablename, policyname, roles, qual FROM pg_policies WHERE schemaname = 'crm'"
+        )
+    assert {t["relname"] for t in tables} == set(TABLES)
+    for t in tables:
+        assert t["relrowsecurity"], t["relname"]
+        assert t["relforcerowsecurity"], t["relname"]
+        assert t["owner"] != "vettify_test_app"
+        tenant_policy = [p for p in policies if p["policyname"] == f"{t['relname']}_tenant_isolation"]
+        assert len(tenant_policy) == 1, t["relname"]
+        assert tenant_policy[0]["roles"] == ["public"]
+        assert "current_setting('app.tid'::text, true)" in tenant_policy[0]["qual"]
+        assert "current_setting('app.whid'::text, true)" in tenant_policy[0]["qual"]
+    others = [(p["tablename"], p["roles"]) for p in policies if not p["policyname"].endswith("_tenant_isolation")]
+    assert others == [("outbox", ["vettify_relay"])]
 
 
 async def test_app_role_cannot_bypass_rls(app_pool: asyncpg.Pool) -> None:

@@ -1,0 +1,39 @@
+"""Accounts: CUI validated locally on every write; ANAF verification is queued."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from crm_core.anaf.cui import InvalidCui, normalize_cui
+from crm_core.core.errors import InvalidInput
+from crm_core.core.security import Principal
+from crm_core.repositories.accounts import ACCOUNTS
+from crm_core.schemas.accounts import AccountPublic
+from crm_core.services.crud import EntityService
+
+
+def checked_cui(values: dict[str, Any]) -> None:
+    """Normalise ``values['cui']`` in place, or raise 422 before anything else happens."""
+    raw = values.get("cui")
+    if raw is None:
+        return
+    try:
+        values["cui"] = normalize_cui(raw)
+    except InvalidCui as exc:
+        raise InvalidInput(str(exc), fields=["cui"]) from exc
+
+
+class AccountService(EntityService[AccountPublic]):
+    required_fields = frozenset({"name", "country", "attributes"})
+    audited = frozenset({"create", "update", "delete", "restore"})
+
+    async def prepare_create(self, conn: asyncpg.Connection, user: Principal, values: dict[str, Any]) -> None:
+        checked_cui(values)
+
+    async def prepare_update(self, conn: asyncpg.Connection, user: Principal, changes: dict[str, Any]) -> None:
+        checked_cui(changes)
+
+
+accounts_service = AccountService(ACCOUNTS)
