@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 
 from crm_core.core.config import Settings
-from crm_core.db.bootstrap import DatabaseUrls, ensure_login_role
+from crm_core.db.bootstrap import RELAY_ROLE, DatabaseUrls, ensure_login_role
 from crm_core.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from crm_core.db.pool import create_pool
 from tests.support.databases import (
@@ -29,6 +29,7 @@ from tests.support.databases import (
 from tests.support.servers import RunningServer, ServiceStartError, start_rabbitmq, start_redis, start_tansu
 
 TEST_LOGIN_ROLE = "vettify_test_app"
+TEST_RELAY_ROLE = "vettify_test_relay"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -65,8 +66,13 @@ async def migrated_database(postgres_server: PostgresServer) -> AsyncIterator[Pr
     db = await create_test_database(postgres_server, migrate=True)
     password = secrets.token_urlsafe(16)
     await ensure_login_role(db.urls.admin, TEST_LOGIN_ROLE, password=password)
-    app_dsn = postgres_server.dsn(db.name, user=TEST_LOGIN_ROLE, password=password)
-    yield ProvisionedDatabase(name=db.name, urls=DatabaseUrls(admin=db.urls.admin, app=app_dsn))
+    await ensure_login_role(db.urls.admin, TEST_RELAY_ROLE, password=password, member_of=RELAY_ROLE)
+    urls = DatabaseUrls(
+        admin=db.urls.admin,
+        app=postgres_server.dsn(db.name, user=TEST_LOGIN_ROLE, password=password),
+        relay=postgres_server.dsn(db.name, user=TEST_RELAY_ROLE, password=password),
+    )
+    yield ProvisionedDatabase(name=db.name, urls=urls)
     await drop_test_database(postgres_server, db.name)
 
 
@@ -87,6 +93,15 @@ def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 async def app_pool(migrated_database: ProvisionedDatabase, test_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     """Pool connected as the application (non-owner) role: RLS applies."""
     pool = await create_pool(migrated_database.urls.app, test_settings, max_size=5)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def relay_pool(migrated_database: ProvisionedDatabase, test_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """Pool of the outbox relay role (cross-tenant on crm.outbox only)."""
+    assert migrated_database.urls.relay is not None
+    pool = await create_pool(migrated_database.urls.relay, test_settings, max_size=2)
     yield pool
     await pool.close()
 

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         default=None,
         description="DSN of the schema owner, used for migrations. Defaults to database_url.",
     )
+    relay_database_url: str | None = Field(
+        default=None,
+        description="DSN of a member of 'vettify_relay' for the outbox relay. Embedded: created for you.",
+    )
     db_pool_min_size: int = Field(default=2, ge=0)
     db_pool_max_size: int = Field(default=20, ge=1)
     db_command_timeout_s: float = Field(default=30.0, gt=0)
@@ -97,7 +101,9 @@ class Settings(BaseSettings):
     )
     torch_threads: int = Field(default=1, ge=1)
 
-    @field_validator("database_url", "admin_database_url", "redis_url", "amqp_url", "kafka_bootstrap")
+    @field_validator(
+        "database_url", "admin_database_url", "relay_database_url", "redis_url", "amqp_url", "kafka_bootstrap"
+    )
     @classmethod
     def _blank_is_absent(cls, value: str | None) -> str | None:
         return value or None

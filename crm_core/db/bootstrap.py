@@ -18,7 +18,9 @@ from crm_core.db import migrate
 logger = logging.getLogger(__name__)
 
 APP_ROLE = "vettify_app"
+RELAY_ROLE = "vettify_relay"
 DEFAULT_LOGIN_ROLE = "vettify_api"
+DEFAULT_RELAY_LOGIN = "vettify_relay_api"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -26,6 +28,7 @@ _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 class DatabaseUrls:
     admin: str  # schema owner: migrations only
     app: str  # non-owner member of vettify_app: everything else
+    relay: str | None = None  # member of vettify_relay: the outbox relay
 
 
 def _checked_name(name: str) -> str:
@@ -46,8 +49,10 @@ async def ensure_database(maintenance_dsn: str, name: str) -> None:
         await conn.close()
 
 
-async def ensure_login_role(admin_dsn: str, login: str = DEFAULT_LOGIN_ROLE, password: str | None = None) -> None:
-    """A LOGIN role that is a member of ``vettify_app`` and can bypass nothing.
+async def ensure_login_role(
+    admin_dsn: str, login: str = DEFAULT_LOGIN_ROLE, password: str | None = None, member_of: str = APP_ROLE
+) -> None:
+    """A LOGIN role that is a member of ``member_of`` and can bypass nothing.
 
     Without ``password`` the role relies on the server's auth rules (the embedded
     server trusts loopback connections only).
@@ -62,7 +67,7 @@ async def ensure_login_role(admin_dsn: str, login: str = DEFAULT_LOGIN_ROLE, pas
             # Utility statements take no bind parameters; quote_literal does the escaping.
             quoted = await conn.fetchval("SELECT quote_literal($1::text)", password)
             await conn.execute(f"ALTER ROLE {login} PASSWORD {quoted}")
-        await conn.execute(f"GRANT {APP_ROLE} TO {login}")
+        await conn.execute(f"GRANT {_checked_name(member_of)} TO {login}")
     finally:
         await conn.close()
 
@@ -75,7 +80,12 @@ async def prepare_embedded_database(
     admin = server_dsn_for(database=database)
     await migrate.upgrade_async(admin)
     await ensure_login_role(admin, login)
-    return DatabaseUrls(admin=admin, app=server_dsn_for(database=database, user=login))
+    await ensure_login_role(admin, DEFAULT_RELAY_LOGIN, member_of=RELAY_ROLE)
+    return DatabaseUrls(
+        admin=admin,
+        app=server_dsn_for(database=database, user=login),
+        relay=server_dsn_for(database=database, user=DEFAULT_RELAY_LOGIN),
+    )
 
 
 class DsnFactory:
