@@ -18,16 +18,20 @@ from crm_core.api.routes import accounts, campaigns, contacts, health, leads, op
 from crm_core.core.config import Settings, get_settings
 from crm_core.core.context import CorrelationIdMiddleware
 from crm_core.db.pool import assert_rls_applies, create_pool
+from crm_core.events.runtime import event_plumbing
 
 API_PREFIX = "/v1/crm"
 IMPORT_PREFIX = f"{API_PREFIX}/leads/import"
 MAX_IMPORT_BYTES = 512 << 20
 
 
-def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
-    """Build the app; ``database_url`` overrides ``settings.database_url`` (used by ``vettify up``)."""
+def create_app(
+    settings: Settings | None = None, *, database_url: str | None = None, relay_database_url: str | None = None
+) -> FastAPI:
+    """Build the app; the URLs override the settings' (``vettify up`` passes the embedded ones)."""
     settings = settings or get_settings()
     dsn = database_url or settings.database_url
+    relay_dsn = relay_database_url or settings.relay_database_url
     if dsn is None:
         raise RuntimeError(
             "the CRM core needs a database: set VETTIFY_DATABASE_URL, or run `vettify up`, "
@@ -40,7 +44,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         try:
             await assert_rls_applies(pool)
             app.state.pool = pool
-            yield
+            async with event_plumbing(settings, pool, relay_dsn) as bus:
+                app.state.bus = bus
+                yield
         finally:
             await pool.close()
 

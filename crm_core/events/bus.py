@@ -18,7 +18,7 @@ from crm_core.events.envelope import CORR_HEADER, Envelope
 logger = logging.getLogger(__name__)
 
 EXCHANGE = "vettify.events"
-Handler = Callable[[Envelope], Awaitable[None]]
+Handler = Callable[[Envelope], Awaitable[object]]
 
 
 class EventBus(Protocol):

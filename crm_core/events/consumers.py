@@ -20,6 +20,7 @@ from crm_core.db.tenancy import TenantContext, TenantContextError, tenant_transa
 from crm_core.events.envelope import Envelope
 from crm_core.events.payloads import SalesOrderCreated, ShipmentDelivered
 from crm_core.repositories import accounts, activities
+from crm_core.repositories.accounts import ACCOUNTS
 from crm_core.repositories.opportunities import OPPORTUNITIES
 from crm_core.schemas.activities import ActivityCreate
 
@@ -77,6 +78,8 @@ class CrmEventConsumer:
         self, conn: asyncpg.Connection, tenant: TenantContext, account_id: UUID | None, cui: str | None
     ) -> UUID | None:
         if account_id is not None:
+            if await ACCOUNTS.get(conn, tenant=tenant, id=account_id, include_deleted=True) is None:
+                raise InvalidEvent(f"no account matches: {account_id} does not exist in tenant {tenant.tid}")
             return account_id
         if cui is not None:
             try:

@@ -17,7 +17,7 @@ from crm_core.db.tenancy import TenantContext, tenant_transaction
 
 TENANTS = ("tenant-a", "tenant-b")
 WAREHOUSES: tuple[str | None, ...] = ("wh-1", "wh-2", None)
-MID = "m-1"
+MID = "m-rls-matrix"  # no other test writes with this member id
 TABLES = (
     "accounts",
     "contacts",
@@ -88,6 +88,7 @@ async def seeded(admin_pool: asyncpg.Pool) -> AsyncIterator[None]:
             await _seed_one(conn, tid, whid)
     yield
     async with admin_pool.acquire() as conn, conn.transaction():
+        await conn.execute("UPDATE crm.leads SET converted_opportunity_id = NULL WHERE mid = $1", MID)
         for table in reversed(TABLES):
             await conn.execute(f"DELETE FROM crm.{table} WHERE mid = $1", MID)
 

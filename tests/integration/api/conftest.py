@@ -18,7 +18,7 @@ Auth = Callable[..., dict[str, str]]
 
 @pytest.fixture(scope="session")
 async def api(migrated_database: ProvisionedDatabase, test_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(test_settings, database_url=migrated_database.urls.app)
+    app = create_app(test_settings, database_url=migrated_database.urls.app)  # relay driven by tests
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://crm.test") as client:

@@ -1,0 +1,63 @@
+"""Starts and stops the CRM core's event plumbing with the application.
+
+* the bus: RabbitMQ when ``VETTIFY_AMQP_URL`` is set, else in-process;
+* the outbox relay, when a relay DSN is known (``VETTIFY_RELAY_DATABASE_URL``;
+  ``vettify up`` creates one for the embedded database);
+* the consumer of ``sales.order.created`` / ``wms.shipment.delivered``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from crm_core.core.config import Settings
+from crm_core.db.pool import create_pool
+from crm_core.events.bus import EventBus, InProcessBus, RabbitMQBus
+from crm_core.events.consumers import CONSUMED, CrmEventConsumer
+from crm_core.events.rabbitmq_consumer import RabbitMQConsumer
+from crm_core.events.relay import OutboxRelay
+
+logger = logging.getLogger(__name__)
+
+CRM_QUEUE = "crm.core.orders"
+
+
+@asynccontextmanager
+async def event_plumbing(
+    settings: Settings, pool: asyncpg.Pool, relay_dsn: str | None
+) -> AsyncIterator[EventBus | InProcessBus]:
+    consumer = CrmEventConsumer(pool)
+    bus: EventBus | InProcessBus
+    rabbit_consumer: RabbitMQConsumer | None = None
+    if settings.amqp_url:
+        bus = RabbitMQBus(settings.amqp_url)
+        rabbit_consumer = RabbitMQConsumer(
+            settings.amqp_url, queue=CRM_QUEUE, routing_keys=CONSUMED, handler=consumer.handle
+        )
+        await rabbit_consumer.start()
+    else:
+        bus = InProcessBus()
+        for event_type in CONSUMED:
+            bus.subscribe(event_type, consumer.handle)
+    relay_pool: asyncpg.Pool | None = None
+    relay: OutboxRelay | None = None
+    if relay_dsn:
+        relay_pool = await create_pool(relay_dsn, settings, min_size=1, max_size=2)
+        relay = OutboxRelay(relay_pool, bus)
+        relay.start()
+    else:
+        logger.warning("outbox relay disabled: set VETTIFY_RELAY_DATABASE_URL to publish crm.* events")
+    try:
+        yield bus
+    finally:
+        if relay is not None:
+            await relay.stop()
+        if relay_pool is not None:
+            await relay_pool.close()
+        if rabbit_consumer is not None:
+            await rabbit_consumer.stop()
+        await bus.close()
