@@ -51,7 +51,7 @@ class Engine:
         else:
             admin = s.admin_database_url or s.database_url
             await upgrade_async(admin)
-            self.urls = DatabaseUrls(admin=admin, app=s.database_url, relay=s.relay_database_url)
+            self.urls = DatabaseUrls(admin=admin, app=s.database_url, worker=s.worker_database_url)
         _say("database migrated to head")
         return self.urls
 
@@ -77,7 +77,7 @@ async def run(settings: Settings) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         urls = await engine.start_database()
-        app = create_app(settings, database_url=urls.app, relay_database_url=urls.relay)
+        app = create_app(settings, database_url=urls.app, worker_database_url=urls.worker)
         config = uvicorn.Config(
             app,
             host=settings.host,

@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 
 from crm_core.core.config import Settings
-from crm_core.db.bootstrap import RELAY_ROLE, DatabaseUrls, ensure_login_role
+from crm_core.db.bootstrap import RELAY_ROLE, WORKER_ROLE, DatabaseUrls, ensure_login_role
 from crm_core.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from crm_core.db.pool import create_pool
 from tests.support.databases import (
@@ -29,7 +29,7 @@ from tests.support.databases import (
 from tests.support.servers import RunningServer, ServiceStartError, start_rabbitmq, start_redis, start_tansu
 
 TEST_LOGIN_ROLE = "vettify_test_app"
-TEST_RELAY_ROLE = "vettify_test_relay"
+TEST_WORKER_ROLE = "vettify_test_worker"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -66,11 +66,12 @@ async def migrated_database(postgres_server: PostgresServer) -> AsyncIterator[Pr
     db = await create_test_database(postgres_server, migrate=True)
     password = secrets.token_urlsafe(16)
     await ensure_login_role(db.urls.admin, TEST_LOGIN_ROLE, password=password)
-    await ensure_login_role(db.urls.admin, TEST_RELAY_ROLE, password=password, member_of=RELAY_ROLE)
+    await ensure_login_role(db.urls.admin, TEST_WORKER_ROLE, password=password, member_of=RELAY_ROLE)
+    await ensure_login_role(db.urls.admin, TEST_WORKER_ROLE, password=password, member_of=WORKER_ROLE)
     urls = DatabaseUrls(
         admin=db.urls.admin,
         app=postgres_server.dsn(db.name, user=TEST_LOGIN_ROLE, password=password),
-        relay=postgres_server.dsn(db.name, user=TEST_RELAY_ROLE, password=password),
+        worker=postgres_server.dsn(db.name, user=TEST_WORKER_ROLE, password=password),
     )
     yield ProvisionedDatabase(name=db.name, urls=urls)
     await drop_test_database(postgres_server, db.name)
@@ -98,10 +99,10 @@ async def app_pool(migrated_database: ProvisionedDatabase, test_settings: Settin
 
 
 @pytest.fixture(scope="session")
-async def relay_pool(migrated_database: ProvisionedDatabase, test_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    """Pool of the outbox relay role (cross-tenant on crm.outbox only)."""
-    assert migrated_database.urls.relay is not None
-    pool = await create_pool(migrated_database.urls.relay, test_settings, max_size=2)
+async def worker_pool(migrated_database: ProvisionedDatabase, test_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """Background-jobs pool: cross-tenant on crm.outbox and the compliance columns only."""
+    assert migrated_database.urls.worker is not None
+    pool = await create_pool(migrated_database.urls.worker, test_settings, max_size=2)
     yield pool
     await pool.close()
 

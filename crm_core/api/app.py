@@ -12,13 +12,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from crm_core import __version__
+from crm_core.anaf.client import AnafClient
+from crm_core.api.background import background_services
 from crm_core.api.errors import install_error_handlers
 from crm_core.api.limits import BodySizeLimitMiddleware
 from crm_core.api.routes import accounts, campaigns, contacts, health, leads, opportunities
 from crm_core.core.config import Settings, get_settings
 from crm_core.core.context import CorrelationIdMiddleware
+from crm_core.core.redis import create_redis
 from crm_core.db.pool import assert_rls_applies, create_pool
-from crm_core.events.runtime import event_plumbing
 
 API_PREFIX = "/v1/crm"
 IMPORT_PREFIX = f"{API_PREFIX}/leads/import"
@@ -26,12 +28,12 @@ MAX_IMPORT_BYTES = 512 << 20
 
 
 def create_app(
-    settings: Settings | None = None, *, database_url: str | None = None, relay_database_url: str | None = None
+    settings: Settings | None = None, *, database_url: str | None = None, worker_database_url: str | None = None
 ) -> FastAPI:
     """Build the app; the URLs override the settings' (``vettify up`` passes the embedded ones)."""
     settings = settings or get_settings()
     dsn = database_url or settings.database_url
-    relay_dsn = relay_database_url or settings.relay_database_url
+    worker_dsn = worker_database_url or settings.worker_database_url
     if dsn is None:
         raise RuntimeError(
             "the CRM core needs a database: set VETTIFY_DATABASE_URL, or run `vettify up`, "
@@ -41,13 +43,23 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(dsn, settings)
+        redis = create_redis(settings)
+        anaf = AnafClient(
+            base_url=settings.anaf_base_url,
+            redis=redis,
+            timeout_s=settings.anaf_timeout_s,
+            cache_ttl_s=settings.anaf_cache_ttl_s,
+            min_interval_s=settings.anaf_min_interval_s,
+        )
         try:
             await assert_rls_applies(pool)
-            app.state.pool = pool
-            async with event_plumbing(settings, pool, relay_dsn) as bus:
+            app.state.pool, app.state.redis, app.state.anaf = pool, redis, anaf
+            async with background_services(settings, pool, worker_dsn, anaf) as bus:
                 app.state.bus = bus
                 yield
         finally:
+            await anaf.aclose()
+            await redis.aclose()
             await pool.close()
 
     app = FastAPI(

@@ -15,6 +15,7 @@ import asyncpg
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from crm_core.anaf.client import AnafClient
 from crm_core.core.config import Settings
 from crm_core.core.security import Forbidden, Principal, Unauthorized, verify_token
 from crm_core.db.tenancy import TenantContext, tenant_transaction
@@ -32,7 +33,13 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
+def get_anaf(request: Request) -> AnafClient:
+    client: AnafClient = request.app.state.anaf
+    return client
+
+
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+AnafDep = Annotated[AnafClient, Depends(get_anaf)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 

@@ -57,9 +57,12 @@ class Settings(BaseSettings):
         default=None,
         description="DSN of the schema owner, used for migrations. Defaults to database_url.",
     )
-    relay_database_url: str | None = Field(
+    worker_database_url: str | None = Field(
         default=None,
-        description="DSN of a member of 'vettify_relay' for the outbox relay. Embedded: created for you.",
+        description=(
+            "DSN for background jobs (outbox relay, compliance re-checks): a member of 'vettify_relay' "
+            "and 'vettify_worker'. Embedded: created for you."
+        ),
     )
     db_pool_min_size: int = Field(default=2, ge=0)
     db_pool_max_size: int = Field(default=20, ge=1)
@@ -91,6 +94,8 @@ class Settings(BaseSettings):
     anaf_base_url: str = "https://webservicesp.anaf.ro"
     anaf_timeout_s: float = Field(default=10.0, gt=0)
     anaf_cache_ttl_s: int = Field(default=24 * 3600, ge=0)
+    anaf_min_interval_s: float = Field(default=1.0, ge=0, description="At most one ANAF call per interval.")
+    anaf_recheck_interval_s: float = Field(default=10.0, gt=0, description="Background re-check cadence.")
 
     # --- Models (local paths replace the packaged defaults) -----------------
     embedding_model_path: Path | None = None
@@ -102,7 +107,7 @@ class Settings(BaseSettings):
     torch_threads: int = Field(default=1, ge=1)
 
     @field_validator(
-        "database_url", "admin_database_url", "relay_database_url", "redis_url", "amqp_url", "kafka_bootstrap"
+        "database_url", "admin_database_url", "worker_database_url", "redis_url", "amqp_url", "kafka_bootstrap"
     )
     @classmethod
     def _blank_is_absent(cls, value: str | None) -> str | None:

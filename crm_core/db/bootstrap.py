@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 APP_ROLE = "vettify_app"
 RELAY_ROLE = "vettify_relay"
 DEFAULT_LOGIN_ROLE = "vettify_api"
-DEFAULT_RELAY_LOGIN = "vettify_relay_api"
+DEFAULT_WORKER_LOGIN = "vettify_worker_api"
+WORKER_ROLE = "vettify_worker"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -28,7 +29,7 @@ _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 class DatabaseUrls:
     admin: str  # schema owner: migrations only
     app: str  # non-owner member of vettify_app: everything else
-    relay: str | None = None  # member of vettify_relay: the outbox relay
+    worker: str | None = None  # member of vettify_relay and vettify_worker: background jobs
 
 
 def _checked_name(name: str) -> str:
@@ -80,11 +81,12 @@ async def prepare_embedded_database(
     admin = server_dsn_for(database=database)
     await migrate.upgrade_async(admin)
     await ensure_login_role(admin, login)
-    await ensure_login_role(admin, DEFAULT_RELAY_LOGIN, member_of=RELAY_ROLE)
+    await ensure_login_role(admin, DEFAULT_WORKER_LOGIN, member_of=RELAY_ROLE)
+    await ensure_login_role(admin, DEFAULT_WORKER_LOGIN, member_of=WORKER_ROLE)
     return DatabaseUrls(
         admin=admin,
         app=server_dsn_for(database=database, user=login),
-        relay=server_dsn_for(database=database, user=DEFAULT_RELAY_LOGIN),
+        worker=server_dsn_for(database=database, user=DEFAULT_WORKER_LOGIN),
     )
 
 

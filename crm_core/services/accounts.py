@@ -11,7 +11,18 @@ from crm_core.core.errors import InvalidInput
 from crm_core.core.security import Principal
 from crm_core.repositories.accounts import ACCOUNTS
 from crm_core.schemas.accounts import AccountPublic
+from crm_core.schemas.enums import ComplianceStatus
 from crm_core.services.crud import EntityService
+
+
+def mark_pending_when_cui_set(values: dict[str, Any]) -> None:
+    """A new or changed CUI needs an ANAF check: the compliance worker picks it up."""
+    if values.get("cui") is not None:
+        values["compliance_status"] = ComplianceStatus.PENDING.value
+        values["anaf_data"] = None
+    elif "cui" in values:
+        values["compliance_status"] = ComplianceStatus.UNCHECKED.value
+        values["anaf_data"] = None
 
 
 def checked_cui(values: dict[str, Any]) -> None:
@@ -31,9 +42,11 @@ class AccountService(EntityService[AccountPublic]):
 
     async def prepare_create(self, conn: asyncpg.Connection, user: Principal, values: dict[str, Any]) -> None:
         checked_cui(values)
+        mark_pending_when_cui_set(values)
 
     async def prepare_update(self, conn: asyncpg.Connection, user: Principal, changes: dict[str, Any]) -> None:
         checked_cui(changes)
+        mark_pending_when_cui_set(changes)
 
 
 accounts_service = AccountService(ACCOUNTS)

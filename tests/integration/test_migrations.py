@@ -34,7 +34,7 @@ async def test_upgrade_on_an_empty_database_creates_schema(empty_database: Provi
     objects = await _objects(dsn)
     assert objects["schemas"] == ["ai", "crm"]
     assert objects["crm_tables"] == 9
-    assert objects["policies"] == 10  # one per table + the outbox relay policy
+    assert objects["policies"] == 11  # one per table + outbox relay + compliance worker
     assert objects["vector"] == 1
 
 

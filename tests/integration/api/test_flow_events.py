@@ -53,7 +53,7 @@ async def _post(api: httpx.AsyncClient, url: str, headers: dict[str, str], body:
 async def test_lead_to_won_deal_publishes_ordered_events_to_rabbitmq(
     api: httpx.AsyncClient,
     auth: Auth,
-    relay_pool: asyncpg.Pool,
+    worker_pool: asyncpg.Pool,
     rabbitmq_server: RunningServer,
     crm_queue: aio_pika.abc.AbstractQueue,
 ) -> None:
@@ -124,7 +124,7 @@ async def test_lead_to_won_deal_publishes_ordered_events_to_rabbitmq(
 
     bus = RabbitMQBus(rabbitmq_server.url)
     try:
-        await OutboxRelay(relay_pool, bus).drain()
+        await OutboxRelay(worker_pool, bus).drain()
     finally:
         await bus.close()
 
@@ -149,7 +149,7 @@ async def test_lead_to_won_deal_publishes_ordered_events_to_rabbitmq(
 async def test_relay_is_at_least_once_and_keeps_order_when_the_bus_fails(
     api: httpx.AsyncClient,
     auth: Auth,
-    relay_pool: asyncpg.Pool,
+    worker_pool: asyncpg.Pool,
 ) -> None:
     tid = f"relay-{uuid.uuid4().hex[:6]}"
     headers = auth(tid=tid, scopes=ALL_SCOPES)
@@ -178,24 +178,28 @@ async def test_relay_is_at_least_once_and_keeps_order_when_the_bus_fails(
         async def close(self) -> None:
             pass
 
-    relay = OutboxRelay(relay_pool, FlakyBus())
+    relay = OutboxRelay(worker_pool, FlakyBus())
     await relay.run_once()
     assert relay.stats.failed == 1
     await relay.drain()
     ours = [e.payload["email"] for e in received]
     assert ours == sorted(ours)  # in creation order …
     assert set(ours) == {"l0@firma.ro", "l1@firma.ro", "l2@firma.ro"}  # … and none lost
-    async with relay_pool.acquire() as conn:
+    async with worker_pool.acquire() as conn:
         pending = await conn.fetchval("SELECT count(*) FROM crm.outbox WHERE tid = $1 AND published_at IS NULL", tid)
         failed = await conn.fetchval("SELECT count(*) FROM crm.outbox WHERE last_error IS NOT NULL AND tid = $1", tid)
     assert pending == 0
     assert failed == 0  # the retried row succeeded and its error was cleared
 
 
-async def test_relay_role_sees_only_the_outbox(relay_pool: asyncpg.Pool) -> None:
-    async with relay_pool.acquire() as conn:
+async def test_worker_role_sees_only_the_outbox_and_compliance_columns(worker_pool: asyncpg.Pool) -> None:
+    async with worker_pool.acquire() as conn:
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.fetch("SELECT * FROM crm.accounts LIMIT 1")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.fetch("SELECT email FROM crm.contacts LIMIT 1")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("UPDATE crm.accounts SET name = 'hijacked'")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("DELETE FROM crm.outbox")
 

@@ -14,12 +14,14 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
+from crm_core.anaf.client import AnafClient
 from crm_core.core.config import Settings
 from crm_core.db.pool import create_pool
 from crm_core.events.bus import EventBus, InProcessBus, RabbitMQBus
 from crm_core.events.consumers import CONSUMED, CrmEventConsumer
 from crm_core.events.rabbitmq_consumer import RabbitMQConsumer
 from crm_core.events.relay import OutboxRelay
+from crm_core.services.compliance import ComplianceWorker
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +29,8 @@ CRM_QUEUE = "crm.core.orders"
 
 
 @asynccontextmanager
-async def event_plumbing(
-    settings: Settings, pool: asyncpg.Pool, relay_dsn: str | None
+async def background_services(
+    settings: Settings, pool: asyncpg.Pool, worker_dsn: str | None, anaf: AnafClient
 ) -> AsyncIterator[EventBus | InProcessBus]:
     consumer = CrmEventConsumer(pool)
     bus: EventBus | InProcessBus
@@ -43,21 +45,29 @@ async def event_plumbing(
         bus = InProcessBus()
         for event_type in CONSUMED:
             bus.subscribe(event_type, consumer.handle)
-    relay_pool: asyncpg.Pool | None = None
+    worker_pool: asyncpg.Pool | None = None
     relay: OutboxRelay | None = None
-    if relay_dsn:
-        relay_pool = await create_pool(relay_dsn, settings, min_size=1, max_size=2)
-        relay = OutboxRelay(relay_pool, bus)
+    compliance: ComplianceWorker | None = None
+    if worker_dsn:
+        worker_pool = await create_pool(worker_dsn, settings, min_size=1, max_size=3)
+        relay = OutboxRelay(worker_pool, bus)
         relay.start()
+        compliance = ComplianceWorker(worker_pool, anaf, interval_s=settings.anaf_recheck_interval_s)
+        compliance.start()
     else:
-        logger.warning("outbox relay disabled: set VETTIFY_RELAY_DATABASE_URL to publish crm.* events")
+        logger.warning(
+            "outbox relay and ANAF re-checks disabled: set VETTIFY_WORKER_DATABASE_URL to publish crm.* events "
+            "and check companies in the background"
+        )
     try:
         yield bus
     finally:
+        if compliance is not None:
+            await compliance.stop()
         if relay is not None:
             await relay.stop()
-        if relay_pool is not None:
-            await relay_pool.close()
+        if worker_pool is not None:
+            await worker_pool.close()
         if rabbit_consumer is not None:
             await rabbit_consumer.stop()
         await bus.close()
