@@ -26,7 +26,7 @@ from crm_core.repositories.leads import LEADS
 from crm_core.repositories.opportunities import OPPORTUNITIES
 from crm_core.schemas.enums import LeadStatus
 from crm_core.schemas.leads import LeadPublic
-from crm_core.services import events
+from crm_core.services import events, timeline
 from crm_core.services.accounts import checked_cui
 from crm_core.services.crud import EntityService, audit_view
 from crm_core.services.lead_scoring import QUALIFY_THRESHOLD, score_lead
@@ -156,6 +156,16 @@ class LeadService(EntityService[LeadPublic]):
         )
         assert converted is not None
         await self._audit(conn, user, "convert", id, before=audit_view(lead), after=audit_view(converted))
+        await timeline.record(
+            conn,
+            tenant=user.tenant,
+            account_id=account,
+            contact_id=contact,
+            opportunity_id=opportunity_id,
+            kind="lead.converted",
+            subject=f"Lead {lead.email or lead.company_name or lead.id} converted",
+            payload={"lead_id": str(lead.id), "source": lead.source, "score": lead.score, "by": user.sub},
+        )
         return Conversion(converted, account, contact, opportunity_id, False)
 
     async def _account_for(

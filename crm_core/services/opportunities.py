@@ -21,7 +21,7 @@ from crm_core.core.security import Forbidden, Principal
 from crm_core.repositories.opportunities import OPPORTUNITIES, closed
 from crm_core.schemas.enums import OpportunityStage as S
 from crm_core.schemas.opportunities import OpportunityPublic
-from crm_core.services import events
+from crm_core.services import events, timeline
 from crm_core.services.crud import EntityService, audit_view
 
 TRANSITIONS: dict[S, frozenset[S]] = {
@@ -79,6 +79,15 @@ class OpportunityService(EntityService[OpportunityPublic]):
         assert updated is not None  # locked above
         await self._audit(
             conn, user, "stage_change", id, before={"stage": current.stage.value}, after=audit_view(updated)
+        )
+        await timeline.record(
+            conn,
+            tenant=user.tenant,
+            account_id=updated.account_id,
+            opportunity_id=id,
+            kind="opportunity.stage_changed",
+            subject=f"{updated.name}: {current.stage.value} → {stage.value}",
+            payload={"from_stage": current.stage.value, "to_stage": stage.value, "reason": reason, "by": user.sub},
         )
         await events.emit(
             conn,
