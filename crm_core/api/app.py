@@ -16,11 +16,12 @@ from crm_core.anaf.client import AnafClient
 from crm_core.api.background import background_services
 from crm_core.api.errors import install_error_handlers
 from crm_core.api.limits import BodySizeLimitMiddleware
-from crm_core.api.routes import accounts, campaigns, contacts, health, leads, opportunities
+from crm_core.api.routes import accounts, audit, campaigns, contacts, health, leads, opportunities
 from crm_core.core.config import Settings, get_settings
 from crm_core.core.context import CorrelationIdMiddleware
 from crm_core.core.redis import create_redis
 from crm_core.db.pool import assert_rls_applies, create_pool
+from crm_core.services.audit_export import load_or_create_key
 
 API_PREFIX = "/v1/crm"
 IMPORT_PREFIX = f"{API_PREFIX}/leads/import"
@@ -73,6 +74,7 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, overrides={IMPORT_PREFIX: MAX_IMPORT_BYTES})
     app.add_middleware(CorrelationIdMiddleware)
     app.include_router(health.router)
-    for module in (accounts, contacts, leads, opportunities, campaigns):
+    app.state.audit_key = load_or_create_key(settings.resolved_audit_key_path)
+    for module in (accounts, contacts, leads, opportunities, campaigns, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

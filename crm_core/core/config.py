@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     jwt_issuer: str = "vettify"
     jwt_audience: str = "vettify-api"
 
+    audit_signing_key_path: Path | None = Field(
+        default=None,
+        description="Ed25519 private key (PEM) that signs audit exports. Default: created under <data_dir>/keys.",
+    )
+
     # --- ANAF (Romanian tax authority) -------------------------------------
     anaf_base_url: str = "https://webservicesp.anaf.ro"
     anaf_timeout_s: float = Field(default=10.0, gt=0)
@@ -120,6 +125,10 @@ class Settings(BaseSettings):
     @property
     def resolved_artifacts_dir(self) -> Path:
         return self.artifacts_dir or self.data_dir / "artifacts"
+
+    @property
+    def resolved_audit_key_path(self) -> Path:
+        return self.audit_signing_key_path or self.data_dir / "keys" / "audit-ed25519.pem"
 
     @property
     def embedded_pg_dir(self) -> Path:
