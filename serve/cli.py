@@ -104,8 +104,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 async def _audit_export(args: argparse.Namespace) -> tuple[SignedExport, Ed25519PrivateKey]:
     from datetime import UTC, datetime, timedelta
 
-    import asyncpg
-
+    from crm_core.db.pool import create_pool
     from crm_core.db.tenancy import TenantContext, tenant_transaction
     from crm_core.services.audit_export import export_audit, load_or_create_key
 
@@ -116,7 +115,7 @@ async def _audit_export(args: argparse.Namespace) -> tuple[SignedExport, Ed25519
     until = datetime.fromisoformat(args.until) if args.until else datetime.now(UTC)
     since = datetime.fromisoformat(args.since) if args.since else until - timedelta(days=30)
     key = load_or_create_key(settings.resolved_audit_key_path)
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
+    pool = await create_pool(dsn, settings, min_size=1, max_size=1)
     try:
         async with tenant_transaction(pool, TenantContext(tid=args.tid, mid=args.mid), readonly=True) as conn:
             signed = await export_audit(
@@ -125,6 +124,53 @@ async def _audit_export(args: argparse.Namespace) -> tuple[SignedExport, Ed25519
     finally:
         await pool.close()
     return signed, key
+
+
+def _cmd_leads_import(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from crm_core.services.lead_import import ImportFormatError, ImportReport, LeadImporter, load_mapping
+
+    settings = _settings(args)
+    dsn = args.dsn or settings.database_url
+    if dsn is None:
+        raise SystemExit("vettify leads import: pass --dsn or set VETTIFY_DATABASE_URL (the application role)")
+    started = time.monotonic()
+
+    def progress(report: ImportReport) -> None:
+        rate = report.rows / max(time.monotonic() - started, 1e-6)
+        print(
+            f"[import] {report.rows:,} rows · {report.inserted:,} new · {report.duplicates:,} duplicates · "
+            f"{report.invalid:,} invalid · {rate:,.0f} rows/s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    async def run() -> ImportReport:
+        from crm_core.db.pool import create_pool
+        from crm_core.db.tenancy import TenantContext
+
+        pool = await create_pool(dsn, settings, min_size=1, max_size=2)
+        try:
+            importer = LeadImporter(pool, TenantContext(tid=args.tid, mid=args.mid, whid=args.whid), actor=args.actor)
+            return await importer.import_file(
+                Path(args.file),
+                mapping=load_mapping(args.mapping),
+                source=args.source,
+                dry_run=args.dry_run,
+                progress=progress,
+            )
+        finally:
+            await pool.close()
+
+    try:
+        report = asyncio.run(run())
+    except (ImportFormatError, OSError) as exc:
+        print(f"vettify leads import: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.as_dict(), indent=2))
+    return 0
 
 
 def _cmd_version(_: argparse.Namespace) -> int:
@@ -173,6 +219,20 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--signature", help="default FILE.sig.json")
     verify.add_argument("--public-key", required=True, help="PEM public key (GET /v1/crm/audit/public-key)")
     audit.set_defaults(func=_cmd_audit)
+
+    leads = sub.add_parser("leads", help="lead tools")
+    leads_sub = leads.add_subparsers(dest="action", required=True)
+    importer = leads_sub.add_parser("import", help="import leads from a CSV file (streamed, idempotent)")
+    importer.add_argument("file")
+    importer.add_argument("--tid", required=True)
+    importer.add_argument("--mid", required=True)
+    importer.add_argument("--whid")
+    importer.add_argument("--mapping", help='JSON {"CSV column": "lead field"}; default: by header names')
+    importer.add_argument("--source", default="import")
+    importer.add_argument("--actor", default="cli-import")
+    importer.add_argument("--dry-run", action="store_true", help="validate and count, insert nothing")
+    importer.add_argument("--dsn", help="application-role DSN (default VETTIFY_DATABASE_URL)")
+    importer.set_defaults(func=_cmd_leads_import)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=_cmd_version)

@@ -31,7 +31,7 @@ CONTACTS: TableSpec[ContactPublic] = TableSpec(
 
 FIND_BY_EMAIL_SQL = """
 SELECT * FROM crm.contacts
-WHERE tid = $1 AND mid = $2 AND lower(email) = lower($3) AND deleted_at IS NULL
+WHERE tid = $1 AND mid = $2 AND email_lower = $3 AND deleted_at IS NULL
 ORDER BY created_at
 LIMIT 1
 """
@@ -45,7 +45,7 @@ LIMIT $4
 
 
 async def find_by_email(conn: asyncpg.Connection, *, tenant: TenantContext, email: str) -> ContactPublic | None:
-    return CONTACTS.row(await conn.fetchrow(FIND_BY_EMAIL_SQL, tenant.tid, tenant.mid, email))
+    return CONTACTS.row(await conn.fetchrow(FIND_BY_EMAIL_SQL, tenant.tid, tenant.mid, email.lower()))
 
 
 async def for_account(

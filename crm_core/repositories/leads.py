@@ -36,7 +36,7 @@ LEADS: TableSpec[LeadPublic] = TableSpec(
 FIND_DUPLICATE_SQL = """
 SELECT * FROM crm.leads
 WHERE tid = $1 AND mid = $2 AND deleted_at IS NULL
-  AND (($3::text IS NOT NULL AND lower(email) = lower($3)) OR ($4::text IS NOT NULL AND cui = $4))
+  AND (($3::text IS NOT NULL AND email_lower = $3) OR ($4::text IS NOT NULL AND cui = $4))
 ORDER BY created_at
 LIMIT 1
 """
@@ -48,4 +48,5 @@ async def find_duplicate(
     """The oldest live lead with the same e-mail (case-insensitive) or CUI."""
     if email is None and cui is None:
         return None
-    return LEADS.row(await conn.fetchrow(FIND_DUPLICATE_SQL, tenant.tid, tenant.mid, email, cui))
+    lowered = email.lower() if email is not None else None
+    return LEADS.row(await conn.fetchrow(FIND_DUPLICATE_SQL, tenant.tid, tenant.mid, lowered, cui))

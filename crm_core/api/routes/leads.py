@@ -1,17 +1,22 @@
 """/v1/crm/leads, plus qualify and convert."""
 
+import asyncio
+import tempfile
 from decimal import Decimal
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from crm_core.api.deps import ConnDep, CurrentUser, Writers
+from crm_core.api.deps import ConnDep, CurrentUser, PoolDep, Writers
 from crm_core.api.routes.crud import ListParams, add_crud_routes
+from crm_core.core.errors import InvalidInput, VettifyError
 from crm_core.schemas.common import Currency, Name
 from crm_core.schemas.enums import LeadStatus
 from crm_core.schemas.leads import LeadCreate, LeadPublic, LeadUpdate
+from crm_core.services.lead_import import ImportFormatError, LeadImporter, load_mapping
 from crm_core.services.leads import leads_service
 
 router = APIRouter(prefix="/leads", tags=["leads"])
@@ -22,6 +27,61 @@ class LeadFilters(ListParams):
     source: str | None = None
     email: str | None = None
     cui: str | None = None
+
+
+class UnsupportedMediaType(VettifyError):
+    status, code = 415, "unsupported_media_type"
+
+
+class ImportReportOut(BaseModel):
+    rows: int
+    inserted: int
+    duplicates: int = Field(description="Rows matching an existing lead or an earlier row (e-mail, CUI, fingerprint).")
+    invalid: int
+    errors: list[dict[str, Any]] = Field(description="Line number and reasons, first 1000.")
+    errors_truncated: bool
+
+
+@router.post(
+    "/import",
+    response_model=ImportReportOut,
+    dependencies=[Writers],
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def import_leads(
+    request: Request,
+    pool: PoolDep,
+    user: CurrentUser,
+    mapping: Annotated[str | None, Query(max_length=4000, description='JSON {"CSV column": "lead field"}')] = None,
+    source: Annotated[str, Query(min_length=1, max_length=100)] = "import",
+    dry_run: bool = False,
+) -> ImportReportOut:
+    """Import leads from a CSV body (UTF-8, header row; up to 512 MiB, streamed to disk).
+
+    Rows are validated like `POST /leads`, deduplicated against existing leads and earlier
+    rows, and committed in batches of 1,000; running the same import again inserts nothing.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("text/csv", "application/csv", "application/octet-stream"):
+        raise UnsupportedMediaType("send the CSV as the request body with Content-Type: text/csv")
+    try:
+        columns = load_mapping(mapping)
+    except ImportFormatError as exc:
+        raise InvalidInput(str(exc), fields=["mapping"]) from exc
+    with tempfile.TemporaryDirectory(prefix="vettify-import-") as folder:
+        path = Path(folder) / "upload.csv"
+        handle = await asyncio.to_thread(path.open, "wb")
+        try:
+            async for chunk in request.stream():
+                await asyncio.to_thread(handle.write, chunk)
+        finally:
+            await asyncio.to_thread(handle.close)
+        importer = LeadImporter(pool, user.tenant, actor=user.sub)
+        try:
+            report = await importer.import_file(path, mapping=columns, source=source, dry_run=dry_run)
+        except ImportFormatError as exc:
+            raise InvalidInput(str(exc)) from exc
+    return ImportReportOut(**report.as_dict())
 
 
 add_crud_routes(

@@ -1,7 +1,6 @@
-"""Trigram search indexes; the outbox relay role.
+"""The outbox relay role.
 
-``q`` searches use ``ILIKE '%text%'``, which trigram GIN indexes serve. The
-outbox relay publishes every tenant's events, so it needs to read the outbox
+The outbox relay publishes every tenant's events, so it needs to read the outbox
 across tenants: the NOLOGIN role ``vettify_relay`` gets a permissive policy on
 ``crm.outbox`` only (read and mark published), and no access to anything else.
 
@@ -21,19 +20,8 @@ depends_on: str | None = None
 
 RELAY_ROLE = "vettify_relay"
 
-TRIGRAM_INDEXES = {
-    "accounts_name_trgm": "crm.accounts USING gin (name gin_trgm_ops)",
-    "contacts_email_trgm": "crm.contacts USING gin (email gin_trgm_ops)",
-    "contacts_last_name_trgm": "crm.contacts USING gin (last_name gin_trgm_ops)",
-    "leads_company_trgm": "crm.leads USING gin (company_name gin_trgm_ops)",
-    "leads_email_trgm": "crm.leads USING gin (email gin_trgm_ops)",
-}
-
 
 def upgrade() -> None:
-    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    for name, target in TRIGRAM_INDEXES.items():
-        op.execute(f"CREATE INDEX {name} ON {target}")
     op.execute(
         f"""
         DO $$
@@ -53,5 +41,3 @@ def downgrade() -> None:
     op.execute("DROP POLICY outbox_relay_all_tenants ON crm.outbox")
     op.execute(f"REVOKE ALL ON crm.outbox FROM {RELAY_ROLE}")
     op.execute(f"REVOKE ALL ON SCHEMA crm FROM {RELAY_ROLE}")
-    for name in TRIGRAM_INDEXES:
-        op.execute(f"DROP INDEX crm.{name}")
