@@ -247,3 +247,33 @@ async def test_account_writes_queue_a_check_and_the_endpoint_runs_it(
     assert no_cui["compliance_status"] == "unchecked"
     missing = await anaf_api.post(f"/v1/crm/accounts/{no_cui['id']}/compliance-check")
     assert missing.status_code == 422
+
+
+async def test_recheck_command_checks_every_tenant(
+    fake_anaf: FakeAnaf,
+    redis_server: RunningServer,
+    app_pool: asyncpg.Pool,
+    migrated_database: ProvisionedDatabase,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from serve.cli import main
+
+    tenants = [TenantContext(tid=f"batch-{i}-{uuid.uuid4().hex[:4]}", mid="m") for i in range(2)]
+    ids = []
+    for tenant in tenants:
+        async with tenant_transaction(app_pool, tenant) as conn:
+            row = await ACCOUNTS.insert(conn, tenant=tenant, values={"name": "B", "cui": ACTIVE})
+            ids.append((tenant, row.id))
+    monkeypatch.setenv("VETTIFY_ANAF_BASE_URL", fake_anaf.url)
+    monkeypatch.setenv("VETTIFY_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("VETTIFY_ANAF_MIN_INTERVAL_S", "0.05")
+    assert migrated_database.urls.worker is not None
+    code = await asyncio.to_thread(main, ["anaf", "recheck", "--dsn", migrated_database.urls.worker])
+    assert code == 0
+    assert "[anaf] done" in capsys.readouterr().out
+    for tenant, account_id in ids:
+        async with tenant_transaction(app_pool, tenant) as conn:
+            account = await ACCOUNTS.get(conn, tenant=tenant, id=account_id)
+        assert account is not None
+        assert account.compliance_status is ComplianceStatus.VERIFIED

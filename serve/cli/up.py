@@ -1,0 +1,21 @@
+"""``vettify up``."""
+
+from __future__ import annotations
+
+import argparse
+
+from serve.cli.common import settings_from
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from serve.up import main as up_main
+
+    return up_main(settings_from(args))
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    up = sub.add_parser("up", help="start the engine with embedded defaults (Ctrl-C stops it)")
+    up.add_argument("--host", help="bind address (default 127.0.0.1, VETTIFY_HOST)")
+    up.add_argument("--port", type=int, help="HTTP port (default 8000, VETTIFY_HTTP_PORT)")
+    up.add_argument("--data-dir", help="embedded services' data (default ~/.local/share/vettify)")
+    up.set_defaults(func=_cmd_up)
