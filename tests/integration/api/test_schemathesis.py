@@ -8,8 +8,8 @@ operation and every answer must be below 500.
 from __future__ import annotations
 
 import threading
-from collections import Counter
 import time
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
