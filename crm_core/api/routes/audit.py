@@ -13,6 +13,9 @@ from crm_core.services.audit_export import export_audit, key_id, public_pem
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, tzinfo=UTC)
+
 
 @router.get(
     "/export",
@@ -33,9 +36,13 @@ async def export(
     `vettify audit verify` and the key from `GET /v1/crm/audit/public-key`.
     """
     end = until or datetime.now(UTC)
+    for value in (since, end):
+        if value is not None and (value.tzinfo is None or not EARLIEST <= value <= LATEST):
+            raise InvalidInput(
+                "since and until need a timezone and a year from 2000 to 9998, e.g. 2026-11-01T00:00:00Z",
+                fields=["since", "until"],
+            )
     start = since or end - timedelta(days=30)
-    if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidInput("since and until need a timezone, e.g. 2026-11-01T00:00:00Z", fields=["since", "until"])
     if start >= end:
         raise InvalidInput("since must be before until", fields=["since", "until"])
     signed = await export_audit(conn, tenant=user.tenant, key=request.app.state.audit_key, since=start, until=end)

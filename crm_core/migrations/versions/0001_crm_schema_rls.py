@@ -213,12 +213,12 @@ CREATE_TABLES = [
 ]
 
 INDEXES = [
-    "CREATE INDEX accounts_list_idx ON crm.accounts (tid, mid, created_at DESC, id) WHERE deleted_at IS NULL",
+    "CREATE INDEX accounts_list_idx ON crm.accounts (tid, mid, created_at, id) WHERE deleted_at IS NULL",
     "CREATE UNIQUE INDEX accounts_cui_uq ON crm.accounts (tid, mid, cui) WHERE cui IS NOT NULL AND deleted_at IS NULL",
     "CREATE INDEX accounts_name_idx ON crm.accounts (tid, mid, lower(name))",
     "CREATE INDEX contacts_account_idx ON crm.contacts (tid, mid, account_id)",
     "CREATE INDEX contacts_email_idx ON crm.contacts (tid, mid, lower(email))",
-    "CREATE INDEX contacts_list_idx ON crm.contacts (tid, mid, created_at DESC, id) WHERE deleted_at IS NULL",
+    "CREATE INDEX contacts_list_idx ON crm.contacts (tid, mid, created_at, id) WHERE deleted_at IS NULL",
     "CREATE INDEX leads_status_idx ON crm.leads (tid, mid, status, created_at DESC)",
     "CREATE INDEX leads_email_idx ON crm.leads (tid, mid, lower(email))",
     "CREATE INDEX leads_cui_idx ON crm.leads (tid, mid, cui)",
@@ -228,7 +228,7 @@ INDEXES = [
     "CREATE INDEX opportunities_lead_idx ON crm.opportunities (tid, mid, lead_id)",
     "CREATE INDEX campaigns_status_idx ON crm.campaigns (tid, mid, status, created_at DESC)",
     "CREATE INDEX campaign_recipients_contact_idx ON crm.campaign_recipients (tid, mid, contact_id)",
-    "CREATE INDEX activities_account_timeline_idx ON crm.activities (tid, mid, account_id, occurred_at DESC, id)",
+    "CREATE INDEX activities_account_timeline_idx ON crm.activities (tid, mid, account_id, occurred_at, id)",
     "CREATE INDEX activities_contact_idx ON crm.activities (tid, mid, contact_id)",
     "CREATE INDEX activities_opportunity_idx ON crm.activities (tid, mid, opportunity_id)",
     "CREATE UNIQUE INDEX activities_external_ref_uq ON crm.activities (tid, mid, external_ref) "

@@ -13,6 +13,10 @@ The expression indexes they replace are dropped. (``ILIKE`` is not leakproof
 either, which is why substring search scans the tenant's rows in index order
 instead of using trigram indexes.)
 
+It also adds a partial index per sortable list key (``sort=name``,
+``sort=-updated_at`` …) matching the keyset ``ORDER BY key, id``, so a page is
+an index range scan instead of a sort of the tenant's rows.
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-25
@@ -28,7 +32,26 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 
+SORT_INDEXES = {
+    "accounts_name_sort_idx": "crm.accounts (tid, mid, name, id)",
+    "accounts_updated_sort_idx": "crm.accounts (tid, mid, updated_at, id)",
+    "contacts_last_name_sort_idx": "crm.contacts (tid, mid, last_name, id)",
+    "contacts_updated_sort_idx": "crm.contacts (tid, mid, updated_at, id)",
+    "leads_list_idx": "crm.leads (tid, mid, created_at, id)",
+    "leads_updated_sort_idx": "crm.leads (tid, mid, updated_at, id)",
+    "opportunities_list_idx": "crm.opportunities (tid, mid, created_at, id)",
+    "opportunities_name_sort_idx": "crm.opportunities (tid, mid, name, id)",
+    "opportunities_updated_sort_idx": "crm.opportunities (tid, mid, updated_at, id)",
+    "campaigns_list_idx": "crm.campaigns (tid, mid, created_at, id)",
+    "campaigns_name_sort_idx": "crm.campaigns (tid, mid, name, id)",
+    "campaigns_updated_sort_idx": "crm.campaigns (tid, mid, updated_at, id)",
+}
+
+
 def upgrade() -> None:
+    op.execute("DROP INDEX crm.accounts_name_idx")
+    for name, target in SORT_INDEXES.items():
+        op.execute(f"CREATE INDEX {name} ON {target} WHERE deleted_at IS NULL")
     for table in ("leads", "contacts"):
         op.execute(f"ALTER TABLE crm.{table} ADD COLUMN email_lower text GENERATED ALWAYS AS (lower(email)) STORED")
         op.execute(f"DROP INDEX crm.{table}_email_idx")
@@ -41,6 +64,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for name in SORT_INDEXES:
+        op.execute(f"DROP INDEX crm.{name}")
+    op.execute("CREATE INDEX accounts_name_idx ON crm.accounts (tid, mid, lower(name))")
     op.execute("DROP INDEX crm.leads_import_fingerprint_idx")
     op.execute("ALTER TABLE crm.leads DROP COLUMN import_fingerprint")
     for table in ("leads", "contacts"):
