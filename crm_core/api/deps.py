@@ -1,5 +1,8 @@
 """FastAPI dependencies, published as ``Annotated`` aliases.
 
+All of them are ``async def``: FastAPI runs plain ``def`` dependencies in a worker
+thread, which for these trivial lookups cost more than the database query.
+
 ``ConnDep`` is a pooled connection inside a transaction bound to the caller's
 tenant. Its scope is ``"function"``: the transaction commits (or rolls back)
 when the route returns, *before* the response is sent, so a 2xx always means
@@ -23,17 +26,17 @@ from crm_core.db.tenancy import TenantContext, tenant_transaction
 _bearer = HTTPBearer(auto_error=False, description="JWT with tid/mid/whid claims and crm:* scopes")
 
 
-def get_pool(request: Request) -> asyncpg.Pool:
+async def get_pool(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.app.state.pool
     return pool
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_anaf(request: Request) -> AnafClient:
+async def get_anaf(request: Request) -> AnafClient:
     client: AnafClient = request.app.state.anaf
     return client
 
@@ -43,7 +46,7 @@ AnafDep = Annotated[AnafClient, Depends(get_anaf)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def get_current_user(
+async def get_current_user(
     settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -60,14 +63,14 @@ class RequireScopes:
     def __init__(self, *scopes: str) -> None:
         self.scopes = scopes
 
-    def __call__(self, user: CurrentUser) -> Principal:
+    async def __call__(self, user: CurrentUser) -> Principal:
         missing = [s for s in self.scopes if not user.has(s)]
         if missing:
             raise Forbidden(f"this operation needs scope(s) {', '.join(missing)}", missing_scopes=missing)
         return user
 
 
-def get_tenant(user: CurrentUser) -> TenantContext:
+async def get_tenant(user: CurrentUser) -> TenantContext:
     return user.tenant
 
 
