@@ -1,0 +1,1 @@
+"""Churn risk: order-history features, an XGBoost classifier, evaluation on real data."""
