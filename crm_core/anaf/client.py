@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from crm_core.anaf.cui import normalize_cui
 from crm_core.anaf.models import CompanyRecord, TvaResponse
 from crm_core.anaf.resilience import CircuitBreaker, CircuitOpen, RedisRateLimiter
+from crm_core.core.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,16 @@ class AnafClient:
         self.backoff_base_s = backoff_base_s
         self.breaker = breaker or CircuitBreaker()
         self.calls = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, redis: aioredis.Redis) -> AnafClient:
+        return cls(
+            base_url=settings.anaf_base_url,
+            redis=redis,
+            timeout_s=settings.anaf_timeout_s,
+            cache_ttl_s=settings.anaf_cache_ttl_s,
+            min_interval_s=settings.anaf_min_interval_s,
+        )
 
     async def aclose(self) -> None:
         await self.http.aclose()

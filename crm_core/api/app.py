@@ -45,13 +45,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(dsn, settings)
         redis = create_redis(settings)
-        anaf = AnafClient(
-            base_url=settings.anaf_base_url,
-            redis=redis,
-            timeout_s=settings.anaf_timeout_s,
-            cache_ttl_s=settings.anaf_cache_ttl_s,
-            min_interval_s=settings.anaf_min_interval_s,
-        )
+        anaf = AnafClient.from_settings(settings, redis)
         try:
             await assert_rls_applies(pool)
             app.state.pool, app.state.redis, app.state.anaf = pool, redis, anaf

@@ -12,12 +12,12 @@ reading and marking ``crm.outbox`` rows.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
 import asyncpg
 
+from crm_core.core.loops import BackgroundLoop
 from crm_core.events.bus import EventBus, InProcessBus
 from crm_core.events.envelope import Envelope
 from crm_core.repositories import outbox
@@ -54,7 +54,9 @@ def envelope_of(row: asyncpg.Record) -> Envelope:
     )
 
 
-class OutboxRelay:
+class OutboxRelay(BackgroundLoop):
+    task_name = "outbox-relay"
+
     def __init__(
         self, pool: asyncpg.Pool, bus: EventBus | InProcessBus, *, batch_size: int = 200, idle_sleep_s: float = 0.2
     ) -> None:
@@ -63,7 +65,6 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.idle_sleep_s = idle_sleep_s
         self.stats = RelayStats()
-        self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> int:
         """Publish one batch; returns how many rows were published."""
@@ -103,14 +104,3 @@ class OutboxRelay:
                 published, backoff = 0, min(backoff * 2, 10.0)
             if published < self.batch_size:
                 await asyncio.sleep(backoff)
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="outbox-relay")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None

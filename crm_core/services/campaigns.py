@@ -13,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
-from crm_core.core.errors import Conflict, NotFound
+from crm_core.core.errors import Conflict
 from crm_core.core.security import Principal
 from crm_core.repositories import campaigns as campaigns_repo
 from crm_core.repositories.campaigns import CAMPAIGNS
@@ -54,9 +54,7 @@ class CampaignService(EntityService[CampaignPublic]):
         contact_ids: list[UUID] | None = None,
         account_id: UUID | None = None,
     ) -> SendResult:
-        campaign = await CAMPAIGNS.get_for_update(conn, tenant=user.tenant, id=id)
-        if campaign is None or campaign.deleted_at is not None:
-            raise NotFound(f"no campaign with id {id}")
+        campaign = await self.get_locked(conn, user=user, id=id)
         if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
             raise Conflict(f"the campaign is {campaign.status.value}; only draft or scheduled campaigns send")
         rows = await conn.fetch(

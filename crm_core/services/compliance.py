@@ -10,7 +10,6 @@ never runs inside a database transaction.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import asyncpg
 from crm_core.anaf.client import AnafClient, AnafUnavailable
 from crm_core.anaf.models import CompanyRecord
 from crm_core.core.errors import InvalidInput, NotFound
+from crm_core.core.loops import BackgroundLoop
 from crm_core.core.security import Principal
 from crm_core.db.tenancy import tenant_transaction
 from crm_core.repositories import accounts
@@ -74,8 +74,10 @@ class WorkerStats:
     unavailable: int = 0
 
 
-class ComplianceWorker:
+class ComplianceWorker(BackgroundLoop):
     """Checks due accounts of every tenant; runs as a member of ``vettify_worker``."""
+
+    task_name = "compliance-worker"
 
     def __init__(
         self, pool: asyncpg.Pool, client: AnafClient, *, batch_size: int = 100, interval_s: float = 5.0
@@ -85,7 +87,6 @@ class ComplianceWorker:
         self.batch_size = min(batch_size, 100)
         self.interval_s = interval_s
         self.stats = WorkerStats()
-        self._task: asyncio.Task[None] | None = None
 
     async def run_once(self, *, statuses: list[str] = DUE, min_age_s: float = 0.0) -> int:
         """One batch: returns how many accounts got a definitive result."""
@@ -144,14 +145,3 @@ class ComplianceWorker:
                 done = 0
             if done < self.batch_size:
                 await asyncio.sleep(self.interval_s)
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="compliance-worker")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None

@@ -65,6 +65,13 @@ class EntityService(Generic[PublicT]):
             raise NotFound(f"no {self.entity} with id {id}")
         return row
 
+    async def get_locked(self, conn: asyncpg.Connection, *, user: Principal, id: UUID) -> PublicT:
+        """The live row, locked ``FOR UPDATE`` until the transaction ends (serialises concurrent changes)."""
+        row = await self.spec.get_for_update(conn, tenant=user.tenant, id=id)
+        if row is None or getattr(row, "deleted_at", None) is not None:
+            raise NotFound(f"no {self.entity} with id {id}")
+        return row
+
     async def update(
         self,
         conn: asyncpg.Connection,

@@ -16,7 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
-from crm_core.core.errors import Conflict, InvalidInput, NotFound
+from crm_core.core.errors import Conflict, InvalidInput
 from crm_core.core.security import Principal
 from crm_core.repositories import accounts as accounts_repo
 from crm_core.repositories import contacts as contacts_repo
@@ -69,12 +69,6 @@ class LeadService(EntityService[LeadPublic]):
         )
         return row
 
-    async def _locked(self, conn: asyncpg.Connection, user: Principal, id: UUID) -> LeadPublic:
-        lead = await LEADS.get_for_update(conn, tenant=user.tenant, id=id)
-        if lead is None or lead.deleted_at is not None:
-            raise NotFound(f"no lead with id {id}")
-        return lead
-
     async def qualify(
         self,
         conn: asyncpg.Connection,
@@ -87,7 +81,7 @@ class LeadService(EntityService[LeadPublic]):
     ) -> LeadPublic:
         """Set score and status. Without ``score`` the rule-based score decides
         (qualified at >= 50); ``disqualify`` always disqualifies."""
-        lead = await self._locked(conn, user, id)
+        lead = await self.get_locked(conn, user=user, id=id)
         if lead.status is LeadStatus.CONVERTED:
             raise Conflict("the lead is already converted; qualify a new lead instead")
         if score is None:
@@ -116,7 +110,7 @@ class LeadService(EntityService[LeadPublic]):
         currency: str = "RON",
         create_opportunity: bool = True,
     ) -> Conversion:
-        lead = await self._locked(conn, user, id)
+        lead = await self.get_locked(conn, user=user, id=id)
         if lead.status is LeadStatus.CONVERTED:
             assert lead.converted_account_id is not None
             assert lead.converted_contact_id is not None

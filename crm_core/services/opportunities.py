@@ -16,7 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
-from crm_core.core.errors import Conflict, NotFound
+from crm_core.core.errors import Conflict
 from crm_core.core.security import Forbidden, Principal
 from crm_core.repositories.opportunities import OPPORTUNITIES, closed
 from crm_core.schemas.enums import OpportunityStage as S
@@ -54,9 +54,7 @@ class OpportunityService(EntityService[OpportunityPublic]):
         reason: str | None = None,
         expected_version: int | None = None,
     ) -> OpportunityPublic:
-        current = await OPPORTUNITIES.get_for_update(conn, tenant=user.tenant, id=id)
-        if current is None or current.deleted_at is not None:
-            raise NotFound(f"no opportunity with id {id}")
+        current = await self.get_locked(conn, user=user, id=id)
         if stage == current.stage:
             return current
         if stage not in TRANSITIONS[current.stage]:

@@ -29,13 +29,7 @@ def _cmd_anaf_recheck(args: argparse.Namespace) -> int:
 
         pool = await create_pool(dsn, settings, min_size=1, max_size=2)
         redis = create_redis(settings)
-        client = AnafClient(
-            base_url=settings.anaf_base_url,
-            redis=redis,
-            timeout_s=settings.anaf_timeout_s,
-            cache_ttl_s=settings.anaf_cache_ttl_s,
-            min_interval_s=settings.anaf_min_interval_s,
-        )
+        client = AnafClient.from_settings(settings, redis)
         try:
             worker = ComplianceWorker(pool, client)
             older = args.older_than_days * 86400 if args.older_than_days is not None else None
