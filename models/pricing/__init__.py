@@ -1,0 +1,1 @@
+"""Dynamic pricing: demand/elasticity models, a constrained price optimiser, Thompson sampling."""
