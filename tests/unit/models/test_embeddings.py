@@ -1,0 +1,79 @@
+"""The sentence encoder: offline loading, pooling parity, batching, truncation, errors."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.embeddings.encoder import DIMENSIONS, SentenceEncoder, packaged_model_path
+from models.errors import ArtifactNotFound, InvalidInput
+
+TEXTS = [
+    "The delivery was late and support never answered.",
+    "Shipment arrived late; nobody replied to my emails.",
+    "Great service, fast shipping, will order again!",
+    "Vă mulțumim pentru comanda dumneavoastră.",
+]
+
+
+@pytest.fixture(scope="module")
+def encoder() -> SentenceEncoder:
+    return SentenceEncoder(threads=2, batch_size=2)
+
+
+def test_vectors_are_unit_length_and_semantic(encoder: SentenceEncoder) -> None:
+    result = encoder.encode(TEXTS)
+    assert result.vectors.shape == (4, DIMENSIONS)
+    np.testing.assert_allclose(np.linalg.norm(result.vectors, axis=1), 1.0, atol=1e-5)
+    similar = float(result.vectors[0] @ result.vectors[1])
+    unrelated = float(result.vectors[0] @ result.vectors[2])
+    assert similar > unrelated + 0.2
+    assert result.truncated == [False] * 4
+
+
+def test_batching_does_not_change_vectors(encoder: SentenceEncoder) -> None:
+    together = encoder.encode(TEXTS).vectors
+    one_by_one = np.vstack([encoder.encode([t]).vectors for t in TEXTS])
+    np.testing.assert_allclose(together, one_by_one, atol=1e-5)
+
+
+def test_long_text_is_truncated_by_tokens_and_says_so(encoder: SentenceEncoder) -> None:
+    result = encoder.encode(["word " * 5000, "short"])
+    assert result.truncated == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("texts", "message"),
+    [([""], "empty"), (["   "], "empty"), (["x" * 100_001], "limit"), ([b"bytes"], "not a string")],
+)
+def test_bad_input_is_a_typed_error(encoder: SentenceEncoder, texts: list[object], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        encoder.encode(texts)  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_same_vectors_as_sentence_transformers(encoder: SentenceEncoder) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(str(packaged_model_path()), device="cpu", local_files_only=True)
+    expected = reference.encode(TEXTS, normalize_embeddings=True)
+    np.testing.assert_allclose(encoder.encode(TEXTS).vectors, expected, atol=1e-5)
+
+
+def test_a_local_checkpoint_replaces_the_default(tmp_path: Path) -> None:
+    from transformers import BertConfig, BertModel
+
+    folder = tmp_path / "tiny-bert"
+    BertModel(
+        BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, vocab_size=30522)
+    ).save_pretrained(folder)
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(packaged_model_path() / name, folder / name)
+    tiny = SentenceEncoder(folder)
+    vectors = tiny.encode(["hello world"]).vectors
+    assert vectors.shape == (1, 32)
+    with pytest.raises(ArtifactNotFound, match=r"config\.json"):
+        SentenceEncoder(tmp_path / "empty")
