@@ -1,0 +1,131 @@
+"""One way to load every model: name → loader, version, typed I/O, warm-up, evaluation.
+
+Serve deployments and stream processors ask the registry for a model by name
+(``registry.load("embedding", settings)``) instead of importing model classes,
+so loading, warm-up and configuration (local paths, threads) stay uniform.
+Loaders import heavy libraries lazily: importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from models.errors import ModelError
+
+
+class ModelOptions(BaseModel):
+    """What callers may configure; unset means the packaged default."""
+
+    model_path: Path | None = None
+    threads: int = Field(default=1, ge=1, le=64)
+
+
+class EmbedRequest(BaseModel):
+    texts: list[str] = Field(min_length=1, max_length=256)
+
+
+class EmbedResponse(BaseModel):
+    vectors: list[list[float]]
+    dimensions: int
+    truncated: list[bool]
+
+
+class ChurnRequest(BaseModel):
+    features: dict[str, float]
+
+
+class ChurnResponse(BaseModel):
+    probability: float = Field(ge=0, le=1)
+    bucket: str
+    top_contributions: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    version: str
+    description: str
+    loader: Callable[[ModelOptions], Any]
+    input_schema: type[BaseModel]
+    output_schema: type[BaseModel]
+    warm_up: Callable[[Any], None] = lambda model: None
+    evaluate: str | None = None  # the module whose ``main`` evaluates it on held-out data
+
+
+class UnknownModel(ModelError, KeyError):
+    pass
+
+
+@dataclass
+class ModelRegistry:
+    specs: dict[str, ModelSpec] = field(default_factory=dict)
+
+    def register(self, spec: ModelSpec) -> ModelSpec:
+        if spec.name in self.specs:
+            raise ValueError(f"model {spec.name!r} is already registered")
+        self.specs[spec.name] = spec
+        return spec
+
+    def spec(self, name: str) -> ModelSpec:
+        try:
+            return self.specs[name]
+        except KeyError:
+            raise UnknownModel(f"no model named {name!r}; registered: {', '.join(sorted(self.specs))}") from None
+
+    def load(self, name: str, options: ModelOptions | None = None, *, warm: bool = True) -> Any:
+        spec = self.spec(name)
+        model = spec.loader(options or ModelOptions())
+        if warm:
+            spec.warm_up(model)
+        return model
+
+
+def _load_embedding(options: ModelOptions) -> Any:
+    from models.embeddings.encoder import SentenceEncoder
+
+    return SentenceEncoder(options.model_path, threads=options.threads)
+
+
+def _load_churn(options: ModelOptions) -> Any:
+    from models.churn.model import ChurnModel
+
+    if options.model_path is None:
+        raise ModelError("the churn model needs model_path: the folder `python -m models.churn.train` wrote")
+    return ChurnModel.load(options.model_path)
+
+
+def _warm_churn(model: Any) -> None:
+    import numpy as np
+
+    model.predict(np.zeros((1, len(model.features))))
+
+
+registry = ModelRegistry()
+registry.register(
+    ModelSpec(
+        name="embedding",
+        version="all-MiniLM-L6-v2",
+        description="384-d sentence embeddings (mean pooling, L2-normalised)",
+        loader=_load_embedding,
+        input_schema=EmbedRequest,
+        output_schema=EmbedResponse,
+        warm_up=lambda model: model.encode(["warm-up"]),
+    )
+)
+registry.register(
+    ModelSpec(
+        name="churn",
+        version="xgboost-isotonic-v2",
+        description="churn probability, risk bucket and top feature contributions",
+        loader=_load_churn,
+        input_schema=ChurnRequest,
+        output_schema=ChurnResponse,
+        warm_up=_warm_churn,
+        evaluate="models.churn.evaluate",
+    )
+)
