@@ -35,6 +35,33 @@ class EmbedResponse(BaseModel):
     truncated: list[bool]
 
 
+class SentimentRequest(BaseModel):
+    texts: list[str] = Field(min_length=1, max_length=256)
+
+
+class SentimentResult(BaseModel):
+    label: str
+    score: float = Field(ge=-1, le=1, description="P(positive) - P(negative)")
+    probabilities: dict[str, float]
+
+
+class SentimentResponse(BaseModel):
+    results: list[SentimentResult]
+
+
+class SummaryRequest(BaseModel):
+    document: str = Field(min_length=1, max_length=200_000)
+    max_sentences: int = Field(default=3, ge=1, le=50)
+    diversity: float = Field(default=0.3, ge=0, le=1)
+
+
+class SummaryResponse(BaseModel):
+    summary: str
+    sentences: list[dict[str, Any]]
+    total_sentences: int
+    method: str
+
+
 class ChurnRequest(BaseModel):
     features: dict[str, float]
 
@@ -105,6 +132,24 @@ def _warm_churn(model: Any) -> None:
     model.predict(np.zeros((1, len(model.features))))
 
 
+def _load_sentiment(options: ModelOptions) -> Any:
+    from models.sentiment.classifier import load_sentiment
+
+    return load_sentiment(options.model_path, threads=options.threads)
+
+
+def _load_pricing(options: ModelOptions) -> Any:
+    from models.pricing.service import PricingService
+
+    return PricingService.fit_default()
+
+
+def _pricing_schemas() -> tuple[type[BaseModel], type[BaseModel]]:
+    from models.pricing.service import PricingRequest, PricingResponse
+
+    return PricingRequest, PricingResponse
+
+
 registry = ModelRegistry()
 registry.register(
     ModelSpec(
@@ -127,5 +172,28 @@ registry.register(
         output_schema=ChurnResponse,
         warm_up=_warm_churn,
         evaluate="models.churn.evaluate",
+    )
+)
+registry.register(
+    ModelSpec(
+        name="sentiment",
+        version="minilm-lora-v1",
+        description="negative/neutral/positive with probabilities (MiniLM + LoRA, or a local HF classifier)",
+        loader=_load_sentiment,
+        input_schema=SentimentRequest,
+        output_schema=SentimentResponse,
+        warm_up=lambda model: model.predict_proba(["warm-up"]),
+        evaluate="models.sentiment.evaluate",
+    )
+)
+registry.register(
+    ModelSpec(
+        name="pricing",
+        version="loglog-fe-cigar-v1",
+        description="profit/revenue-maximising price under bounds, from fitted elasticities",
+        loader=_load_pricing,
+        input_schema=_pricing_schemas()[0],
+        output_schema=_pricing_schemas()[1],
+        evaluate="models.pricing.evaluate",
     )
 )

@@ -1,8 +1,10 @@
 """``vettify up``: the whole engine on one machine with embedded defaults.
 
-At this stage it starts PostgreSQL (embedded unless ``VETTIFY_DATABASE_URL`` is
-set), applies migrations and serves the CRM core. SIGINT/SIGTERM stop the HTTP
-server gracefully, then the database, then the process exits 0.
+It starts PostgreSQL (embedded unless ``VETTIFY_DATABASE_URL`` is set) and
+applies migrations, starts local Ray with Serve's HTTP and gRPC proxies,
+deploys the CRM core (``/v1/crm``, ready in seconds) and then the model
+application (gateway + model deployments; ready when the models are loaded).
+SIGINT/SIGTERM shut Serve and Ray down, then the database, and exit 0.
 """
 
 from __future__ import annotations
@@ -13,10 +15,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-
-import uvicorn
 
 from crm_core.core.config import Settings
 from crm_core.db.bootstrap import DatabaseUrls, DsnFactory, prepare_embedded_database
@@ -24,14 +23,6 @@ from crm_core.db.embedded import EmbeddedPostgres
 from crm_core.db.migrate import upgrade_async
 
 logger = logging.getLogger("vettify.up")
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: :func:`run` owns the signals."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 @dataclass
@@ -66,8 +57,35 @@ def _say(message: str) -> None:
     print(f"[vettify] {message}", flush=True)
 
 
-async def run(settings: Settings) -> int:
-    from crm_core.api.app import create_app
+async def _models_running(stop: asyncio.Event, timeout_s: float) -> bool:
+    """Wait for the model application while still answering Ctrl-C; progress every 15 s."""
+    from ray import serve
+
+    from serve.application import APP_NAME
+
+    started = time.monotonic()
+    last_note = started
+    while not stop.is_set():
+        status = await asyncio.to_thread(lambda: serve.status().applications.get(APP_NAME))
+        if status is not None and status.status == "RUNNING":
+            return True
+        if status is not None and status.status in ("DEPLOY_FAILED", "UNHEALTHY"):
+            _say(f"model application {status.status}: {status.message[-1500:]}")
+            return False
+        if time.monotonic() - started > timeout_s:
+            _say(f"model application not running after {timeout_s:.0f}s; the CRM keeps serving")
+            return False
+        if time.monotonic() - last_note > 15:
+            last_note = time.monotonic()
+            _say(f"loading models … {last_note - started:.0f}s")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+    return False
+
+
+async def run(settings: Settings, *, models: bool = True) -> int:
+    from serve.application import app_args, deploy_crm, deploy_models, start_serve
+    from serve.application import stop as stop_serve
 
     started = time.monotonic()
     engine = Engine(settings)
@@ -77,42 +95,34 @@ async def run(settings: Settings) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         urls = await engine.start_database()
-        app = create_app(settings, database_url=urls.app, worker_database_url=urls.worker)
-        config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.http_port,
-            log_level=settings.log_level.lower(),
-            lifespan="on",
-            timeout_graceful_shutdown=10,
-        )
-        server = _Server(config)
-        serving = asyncio.create_task(server.serve())
-        while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-            await asyncio.sleep(0.05)
-        if serving.done():
-            serving.result()
-            return 1
-        base = f"http://{settings.host}:{settings.http_port}"
-        _say(f"ready in {time.monotonic() - started:.1f}s")
-        _say(f"CRM health   {base}/health")
-        _say(f"API docs     {base}/docs")
+        endpoints = await asyncio.to_thread(start_serve, settings)
+        _say(f"Ray Serve proxies: HTTP {endpoints.http}, gRPC {endpoints.grpc}")
+        await asyncio.to_thread(deploy_crm, urls.app, urls.worker)
+        base = endpoints.http
+        _say(f"CRM ready in {time.monotonic() - started:.1f}s")
+        _say(f"CRM health   {base}/v1/crm/health")
+        _say(f"CRM docs     {base}/v1/crm/docs")
+        if models and not stop.is_set():
+            await asyncio.to_thread(deploy_models, app_args(settings), wait=False)
+            if await _models_running(stop, timeout_s=900):
+                _say(f"models ready in {time.monotonic() - started:.1f}s")
+                _say(f"model docs   {base}/docs   (POST /v1/sentiment, /v1/embed, /v1/churn/score, …)")
+                _say(f"readiness    {base}/readyz   metrics {base}/metrics")
+                _say(f"gRPC         {endpoints.grpc}   (vettify.analytics.v1.Analytics, protos/inference.proto)")
         _say("press Ctrl-C to stop")
-        stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait({serving, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        await stop.wait()
         _say("shutting down")
-        server.should_exit = True
-        await serving
-        stopper.cancel()
         return 0
     finally:
+        await asyncio.to_thread(stop_serve)
+        _say("Ray Serve stopped")
         await asyncio.to_thread(engine.stop_database)
 
 
-def main(settings: Settings) -> int:
+def main(settings: Settings, *, models: bool = True) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return asyncio.run(run(settings))
+        return asyncio.run(run(settings, models=models))
     except KeyboardInterrupt:  # a second Ctrl-C before handlers were installed
         return 130
     except Exception as exc:

@@ -29,9 +29,17 @@ MAX_IMPORT_BYTES = 512 << 20
 
 
 def create_app(
-    settings: Settings | None = None, *, database_url: str | None = None, worker_database_url: str | None = None
+    settings: Settings | None = None,
+    *,
+    database_url: str | None = None,
+    worker_database_url: str | None = None,
+    api_prefix: str = API_PREFIX,
 ) -> FastAPI:
-    """Build the app; the URLs override the settings' (``vettify up`` passes the embedded ones)."""
+    """Build the app; the URLs override the settings' (``vettify up`` passes the embedded ones).
+
+    ``api_prefix=""`` serves the resources at the root, for a host that mounts the whole
+    app under ``/v1/crm`` itself (Ray Serve's ``route_prefix``).
+    """
     settings = settings or get_settings()
     dsn = database_url or settings.database_url
     worker_dsn = worker_database_url or settings.worker_database_url
@@ -70,5 +78,5 @@ def create_app(
     app.include_router(health.router)
     app.state.audit_key = load_or_create_key(settings.resolved_audit_key_path)
     for module in (accounts, contacts, leads, opportunities, campaigns, audit):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=api_prefix)
     return app

@@ -22,6 +22,24 @@ from models.churn.evaluate import cdnow_matrix, evaluate_cdnow, metrics
 from models.churn.model import ARTIFACT_VERSION, ChurnModel
 
 
+def latest_artifact(root: Path) -> Path | None:
+    """The newest artifact folder of the current format under ``root``, if any."""
+    found = sorted(root.glob(f"churn-v{ARTIFACT_VERSION}-*/manifest.json"))
+    return found[-1].parent if found else None
+
+
+def ensure_artifact(root: Path, seed: int = 7) -> Path:
+    """The newest churn artifact under ``root``; trains one (about 15 s on 2 cores) when there is none."""
+    existing = latest_artifact(root)
+    if existing is not None:
+        return existing
+    print(f"[train] no churn model under {root}: training one from CDNOW …", file=sys.stderr, flush=True)
+    x, y = cdnow_matrix(load_cdnow())
+    model = ChurnModel.fit(x, y, seed=seed)
+    model.metadata.update({"trained_rows": len(y), "churn_rate": float(y.mean()), "data": "CDNOW (lifetimes)"})
+    return model.save(root / f"churn-v{ARTIFACT_VERSION}-{datetime.now(UTC):%Y%m%d}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("artifacts"))

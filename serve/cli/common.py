@@ -19,6 +19,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         overrides["host"] = args.host
     if getattr(args, "port", None) is not None:
         overrides["http_port"] = args.port
+    if getattr(args, "grpc_port", None) is not None:
+        overrides["grpc_port"] = args.grpc_port
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
     return Settings(**overrides)  # type: ignore[arg-type]

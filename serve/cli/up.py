@@ -10,7 +10,7 @@ from serve.cli.common import settings_from
 def _cmd_up(args: argparse.Namespace) -> int:
     from serve.up import main as up_main
 
-    return up_main(settings_from(args))
+    return up_main(settings_from(args), models=not args.no_models)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,4 +18,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up.add_argument("--host", help="bind address (default 127.0.0.1, VETTIFY_HOST)")
     up.add_argument("--port", type=int, help="HTTP port (default 8000, VETTIFY_HTTP_PORT)")
     up.add_argument("--data-dir", help="embedded services' data (default ~/.local/share/vettify)")
+    up.add_argument("--grpc-port", type=int, help="gRPC port (default 9000, VETTIFY_GRPC_PORT)")
+    up.add_argument("--no-models", action="store_true", help="serve the CRM core only (no model deployments)")
     up.set_defaults(func=_cmd_up)

@@ -154,3 +154,21 @@ def test_thompson_sampling_learns_the_best_price() -> None:
     assert result.best_arm_share_last_tenth > 0.5
     with pytest.raises(InvalidInput):
         ThompsonPricer(np.array([10.0]), cost=1)
+
+
+def test_pricing_service_uses_fitted_elasticities_and_guards() -> None:
+    from models.pricing.service import PricingRequest, PricingService
+
+    service = PricingService.fit_default()
+    assert -1.3 < service.elasticity < -0.8
+    assert len(service.segments) == 46
+    request = PricingRequest(cost=5, current_price=10, current_quantity=100, max_change=0.1)
+    pooled = service.recommend(request)
+    assert pooled.elasticity_source == "pooled"
+    assert 9.0 - 1e-9 <= pooled.price <= 11.0 + 1e-9
+    segment = next(iter(service.segments))
+    assert service.recommend(request.model_copy(update={"segment": segment})).elasticity_source == f"segment {segment}"
+    with pytest.raises(InvalidInput, match="unknown segment"):
+        service.recommend(request.model_copy(update={"segment": 10_000}))
+    explicit = service.recommend(request.model_copy(update={"elasticity": -3.0, "max_change": 0.5}))
+    assert explicit.price == pytest.approx(7.5, rel=0.02)  # markup rule c*e/(1+e) = 5*3/2

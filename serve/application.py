@@ -1,0 +1,217 @@
+"""The Serve application graph, its start-up on this machine, and its config file.
+
+``build(args)`` is the builder that ``serve run``/``serve deploy`` call
+(``import_path: serve.application:build``): it binds the model deployments and
+the gateway. ``start(settings)`` starts local Ray + Serve with HTTP and gRPC
+proxies (what ``vettify up`` and the tests use). ``serve_config(settings)``
+renders the same deployment choices as a Serve config document; the copy in
+``cluster/serve_config.yaml`` is checked against it by the tests
+(``vettify serve-config --write`` regenerates it).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from crm_core.core.config import Settings
+
+APP_NAME = "vettify"
+GRPC_SERVICER = "protos.inference_pb2_grpc.add_AnalyticsServicer_to_server"
+CONFIG_PATH = Path(__file__).resolve().parent.parent / "cluster" / "serve_config.yaml"
+
+
+class AppArgs(BaseModel):
+    """Arguments of the application builder (``args:`` in the Serve config)."""
+
+    artifacts_dir: str = str(Path.home() / ".local" / "share" / "vettify" / "artifacts")
+    embedding_model_path: str | None = None
+    sentiment_model_path: str | None = None
+    summary_llm_url: str | None = None
+    request_timeout_s: float = 30.0
+    deployment_overrides: dict[str, dict[str, Any]] = {}  # deployment name -> .options(...) keywords
+
+
+def build(args: dict[str, Any]) -> Any:
+    """Serve application builder: every model deployment plus the gateway ingress."""
+    from serve.deployments import (
+        ChurnDeployment,
+        EmbeddingDeployment,
+        PricingDeployment,
+        SentimentDeployment,
+        SummaryDeployment,
+    )
+    from serve.gateway import Gateway
+
+    options = AppArgs.model_validate(args or {})
+    unknown = set(options.deployment_overrides) - {d.name for d in DEPLOYMENTS()}
+    if unknown:
+        raise ValueError(f"deployment_overrides names unknown deployments: {sorted(unknown)}")
+
+    def tuned(deployment: Any) -> Any:
+        override = options.deployment_overrides.get(deployment.name)
+        return deployment.options(**override) if override else deployment
+
+    embedding = tuned(EmbeddingDeployment).bind(options.embedding_model_path)
+    return tuned(Gateway).bind(
+        embedding,
+        tuned(SentimentDeployment).bind(options.sentiment_model_path),
+        tuned(ChurnDeployment).bind(options.artifacts_dir),
+        tuned(PricingDeployment).bind(),
+        tuned(SummaryDeployment).bind(embedding, options.summary_llm_url),
+        options.request_timeout_s,
+    )
+
+
+def DEPLOYMENTS() -> tuple[Any, ...]:
+    from serve.deployments import (
+        ChurnDeployment,
+        EmbeddingDeployment,
+        PricingDeployment,
+        SentimentDeployment,
+        SummaryDeployment,
+    )
+    from serve.gateway import Gateway
+
+    return (Gateway, EmbeddingDeployment, SentimentDeployment, ChurnDeployment, PricingDeployment, SummaryDeployment)
+
+
+def app_args(settings: Settings) -> AppArgs:
+    return AppArgs(
+        artifacts_dir=str(settings.resolved_artifacts_dir),
+        embedding_model_path=str(settings.embedding_model_path) if settings.embedding_model_path else None,
+        sentiment_model_path=str(settings.sentiment_model_path) if settings.sentiment_model_path else None,
+    )
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    http: str
+    grpc: str
+
+
+def start_serve(
+    settings: Settings,
+    *,
+    object_store_bytes: int = 200 * 1024 * 1024,
+    num_cpus: int | None = None,
+    ray_address: str | None = None,
+) -> Endpoints:
+    """Start (or join) Ray and start Serve's HTTP and gRPC proxies."""
+    import ray
+    from ray import serve
+    from ray.serve.config import HTTPOptions, gRPCOptions
+
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if not ray.is_initialized():
+        env = {"VETTIFY_TORCH_THREADS": str(settings.torch_threads), "RAY_AUTH_MODE": "disabled"}
+        if ray_address:
+            ray.init(address=ray_address, log_to_driver=False, runtime_env={"env_vars": env})
+        else:
+            ray.init(
+                num_cpus=num_cpus or os.cpu_count() or 2,
+                object_store_memory=object_store_bytes,
+                include_dashboard=False,
+                log_to_driver=False,
+                runtime_env={"env_vars": env},
+            )
+    serve.start(
+        http_options=HTTPOptions(host=settings.host, port=settings.http_port, request_timeout_s=60),
+        grpc_options=gRPCOptions(port=settings.grpc_port, grpc_servicer_functions=[GRPC_SERVICER]),
+    )
+    return Endpoints(http=f"http://{settings.host}:{settings.http_port}", grpc=f"{settings.host}:{settings.grpc_port}")
+
+
+def deploy_crm(database_url: str, worker_database_url: str | None, *, wait: bool = True) -> None:
+    from ray import serve
+
+    from serve.crm_app import APP_NAME as CRM_APP
+    from serve.crm_app import ROUTE_PREFIX, build_crm
+
+    app = build_crm({"database_url": database_url, "worker_database_url": worker_database_url})
+    serve.run(app, name=CRM_APP, route_prefix=ROUTE_PREFIX, blocking=False)
+    if wait:
+        wait_running(CRM_APP)
+
+
+def deploy_models(args: AppArgs, *, wait: bool = True, timeout_s: float = 600.0) -> None:
+    from ray import serve
+
+    serve.run(build(args.model_dump()), name=APP_NAME, route_prefix="/", blocking=False)
+    if wait:
+        wait_running(APP_NAME, timeout_s)
+
+
+def wait_running(name: str, timeout_s: float = 600.0) -> None:
+    import time
+
+    from ray import serve
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = serve.status().applications.get(name)
+        if status is not None and status.status == "RUNNING":
+            return
+        if status is not None and status.status in ("DEPLOY_FAILED", "UNHEALTHY"):
+            raise RuntimeError(f"Serve application {name!r} is {status.status}: {status.message[-2000:]}")
+        time.sleep(0.5)
+    raise TimeoutError(f"Serve application {name!r} did not become RUNNING in {timeout_s:.0f}s")
+
+
+def stop() -> None:
+    import ray
+    from ray import serve
+
+    if ray.is_initialized():
+        serve.shutdown()  # type: ignore[no-untyped-call]
+        ray.shutdown()
+
+
+def serve_config() -> dict[str, Any]:
+    """The Serve config document (``serve run``/``serve deploy`` and KubeRay's ``serveConfigV2``)."""
+    deployments = []
+    for deployment in DEPLOYMENTS():
+        config = deployment._deployment_config  # the options given in code are the defaults written out
+        entry: dict[str, Any] = {
+            "name": deployment.name,
+            "max_ongoing_requests": config.max_ongoing_requests,
+            "ray_actor_options": {"num_cpus": deployment.ray_actor_options["num_cpus"]},
+            "health_check_period_s": config.health_check_period_s,
+            "graceful_shutdown_timeout_s": config.graceful_shutdown_timeout_s,
+        }
+        if config.max_queued_requests != -1:
+            entry["max_queued_requests"] = config.max_queued_requests
+        if config.autoscaling_config is not None:
+            auto = config.autoscaling_config
+            entry["autoscaling_config"] = {
+                "min_replicas": auto.min_replicas,
+                "max_replicas": auto.max_replicas,
+                "target_ongoing_requests": auto.target_ongoing_requests,
+            }
+        deployments.append(entry)
+    return {
+        "proxy_location": "EveryNode",
+        "http_options": {"host": "0.0.0.0", "port": 8000, "request_timeout_s": 60},  # noqa: S104 - cluster ingress
+        "grpc_options": {"port": 9000, "grpc_servicer_functions": [GRPC_SERVICER]},
+        "applications": [
+            {
+                "name": APP_NAME,
+                "route_prefix": "/",
+                "import_path": "serve.application:build",
+                "args": {"artifacts_dir": "/var/lib/vettify/artifacts", "request_timeout_s": 30.0},
+                "deployments": deployments,
+            },
+            {
+                "name": "crm",
+                "route_prefix": "/v1/crm",
+                "import_path": "serve.crm_app:build_crm",
+                "args": {},  # DSNs come from VETTIFY_DATABASE_URL / VETTIFY_WORKER_DATABASE_URL (a secret)
+                "deployments": [{"name": "CRM", "ray_actor_options": {"num_cpus": 0.25}}],
+            },
+        ],
+    }

@@ -1,0 +1,56 @@
+"""The CRM core as its own Ray Serve application, under ``/v1/crm`` on the same HTTP proxy.
+
+Serve strips the application's ``route_prefix`` before routing, so the CRM app
+is built with its resources at the root (``api_prefix=""``): the public URLs
+stay ``/v1/crm/accounts`` …, and ``/v1/crm/health`` and ``/v1/crm/docs`` are its
+health check and docs. A separate application keeps the CRM independent of the
+model deployments: it is up in seconds, and a model crash never touches it.
+The app's lifespan (database pool, Redis, ANAF client, outbox relay) runs in
+the replica.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ray import serve
+
+ROUTE_PREFIX = "/v1/crm"
+APP_NAME = "crm"
+
+
+@serve.deployment(
+    name="CRM",
+    ray_actor_options={"num_cpus": 0.25},
+    max_ongoing_requests=200,
+    max_queued_requests=1000,
+    health_check_period_s=10,
+    graceful_shutdown_timeout_s=20,
+)
+@serve.ingress()
+class CrmIngress:
+    def __init__(self, database_url: str, worker_database_url: str | None = None) -> None:
+        self.database_url = database_url
+        self.worker_database_url = worker_database_url
+
+    def __serve_build_asgi_app__(self) -> Any:
+        from crm_core.api.app import create_app
+
+        return create_app(database_url=self.database_url, worker_database_url=self.worker_database_url, api_prefix="")
+
+
+def build_crm(args: dict[str, Any]) -> Any:
+    """Serve application builder (``import_path: serve.crm_app:build_crm``).
+
+    The DSNs come from ``args`` or, in a cluster, from ``VETTIFY_DATABASE_URL`` /
+    ``VETTIFY_WORKER_DATABASE_URL`` in the pod's environment (a secret, not the config file).
+    """
+    from crm_core.core.config import Settings
+
+    settings = Settings()
+    database_url = args.get("database_url") or settings.database_url
+    if not database_url:
+        raise ValueError("the CRM application needs a database: args.database_url or VETTIFY_DATABASE_URL")
+    return CrmIngress.bind(  # type: ignore[attr-defined]
+        database_url, args.get("worker_database_url") or settings.worker_database_url
+    )

@@ -1,0 +1,255 @@
+"""Ray Serve deployments, one per model, each loading through the model registry.
+
+Batching: ``@serve.batch`` gathers concurrent calls (each call carries one or
+more items) into one model pass; the pass runs in a worker thread so the
+replica's event loop keeps accepting the next batch while PyTorch/XGBoost
+compute (both release the GIL). Every result carries the size of the batch it
+ran in, so the gateway can export batch-size histograms.
+
+Scaling knobs (replicas, CPUs, queue limits, batch sizes) are defaults here and
+are overridden per deployment from ``cluster/serve_config.yaml`` or
+:func:`serve.application.build`; the code never assumes one replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ray import serve
+
+from models.errors import InvalidInput
+from models.registry import ModelOptions, registry
+
+
+@dataclass(frozen=True)
+class Batched:
+    """One caller's share of a batched model pass."""
+
+    value: Any
+    batch_items: int  # items (texts, rows) in the whole pass
+
+
+def _flatten(calls: list[list[Any]]) -> tuple[list[Any], list[int]]:
+    items: list[Any] = []
+    sizes = []
+    for call in calls:
+        items.extend(call)
+        sizes.append(len(call))
+    return items, sizes
+
+
+def _split(values: list[Any], sizes: list[int]) -> list[Batched]:
+    out, start = [], 0
+    for size in sizes:
+        out.append(Batched(values[start : start + size], len(values)))
+        start += size
+    return out
+
+
+def _threads() -> int:
+    return int(os.environ.get("VETTIFY_TORCH_THREADS", "1"))
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+class _BatchedModel:
+    """Shared behaviour: ready probe, tunable batching, graceful drain."""
+
+    name = "model"
+
+    def reconfigure(self, config: dict[str, Any]) -> None:
+        """``user_config``: ``max_batch_size`` and ``batch_wait_timeout_s`` change without a restart."""
+        method = self._run_batch  # type: ignore[attr-defined]
+        if "max_batch_size" in config:
+            method.set_max_batch_size(int(config["max_batch_size"]))
+        if "batch_wait_timeout_s" in config:
+            method.set_batch_wait_timeout_s(float(config["batch_wait_timeout_s"]))
+
+    async def ready(self) -> dict[str, str]:
+        return {"model": self.name, "version": str(getattr(self, "version", "?"))}
+
+    def check_health(self) -> None:
+        if getattr(self, "model", None) is None:
+            raise RuntimeError(f"{self.name}: model not loaded")
+
+
+@serve.deployment(
+    name="Embedding",
+    ray_actor_options={"num_cpus": 0.5},
+    max_ongoing_requests=64,
+    max_queued_requests=128,
+    autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 24},
+    health_check_period_s=10,
+    graceful_shutdown_timeout_s=20,
+)
+class EmbeddingDeployment(_BatchedModel):
+    name = "embedding"
+
+    def __init__(self, model_path: str | None = None) -> None:
+        self.model = registry.load("embedding", ModelOptions(model_path=_path(model_path), threads=_threads()))
+        self.version = registry.spec("embedding").version
+
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.01)
+    async def _run_batch(self, calls: list[list[str]]) -> list[Batched]:
+        texts, sizes = _flatten(calls)
+        result = await asyncio.to_thread(self.model.encode, texts)
+        rows = [
+            (vector.tolist(), truncated) for vector, truncated in zip(result.vectors, result.truncated, strict=True)
+        ]
+        return _split(rows, sizes)
+
+    async def embed(self, texts: list[str]) -> Batched:
+        return await self._run_batch(texts)
+
+
+@serve.deployment(
+    name="Sentiment",
+    ray_actor_options={"num_cpus": 0.5},
+    max_ongoing_requests=64,
+    max_queued_requests=128,
+    autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 24},
+    health_check_period_s=10,
+    graceful_shutdown_timeout_s=20,
+)
+class SentimentDeployment(_BatchedModel):
+    name = "sentiment"
+
+    def __init__(self, model_path: str | None = None) -> None:
+        self.model = registry.load("sentiment", ModelOptions(model_path=_path(model_path), threads=_threads()))
+        self.version = self.model.version
+
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.01)
+    async def _run_batch(self, calls: list[list[str]]) -> list[Batched]:
+        from models.sentiment.classifier import to_sentiments
+
+        texts, sizes = _flatten(calls)
+        probabilities = await asyncio.to_thread(self.model.predict_proba, texts)
+        return _split([asdict(s) for s in to_sentiments(probabilities)], sizes)
+
+    async def classify(self, texts: list[str]) -> Batched:
+        from models.sentiment.classifier import check_texts
+
+        check_texts(texts)  # a bad text fails its own call, not the batch it would have joined
+        return await self._run_batch(texts)
+
+
+@serve.deployment(
+    name="Churn",
+    ray_actor_options={"num_cpus": 0.1},
+    max_ongoing_requests=128,
+    max_queued_requests=256,
+    autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 64},
+    health_check_period_s=10,
+)
+class ChurnDeployment(_BatchedModel):
+    name = "churn"
+
+    def __init__(self, artifacts_dir: str) -> None:
+        from models.churn.train import ensure_artifact
+
+        folder = ensure_artifact(Path(artifacts_dir))
+        self.model = registry.load("churn", ModelOptions(model_path=folder))
+        self.version = f"{registry.spec('churn').version}:{folder.name}"
+
+    @serve.batch(max_batch_size=256, batch_wait_timeout_s=0.005)
+    async def _run_batch(self, calls: list[list[dict[str, float]]]) -> list[Batched]:
+        rows, sizes = _flatten(calls)
+        scores = await asyncio.to_thread(self.model.score_batch, rows)
+        return _split([asdict(score) for score in scores], sizes)
+
+    async def score(self, rows: list[dict[str, float]]) -> Batched:
+        from models.churn.features import as_row
+
+        for row in rows:
+            as_row(row)  # raises InvalidInput naming the missing/invalid feature
+        return await self._run_batch(rows)
+
+
+@serve.deployment(
+    name="Pricing",
+    ray_actor_options={"num_cpus": 0.1},
+    max_ongoing_requests=32,
+    max_queued_requests=128,
+    health_check_period_s=10,
+)
+class PricingDeployment:
+    def __init__(self) -> None:
+        self.model = registry.load("pricing")
+        self.version = self.model.version
+
+    async def optimize(self, request: dict[str, Any]) -> dict[str, Any]:
+        from models.pricing.service import PricingRequest
+
+        return self.model.recommend(PricingRequest.model_validate(request)).model_dump()  # type: ignore[no-any-return]
+
+    async def ready(self) -> dict[str, str]:
+        return {"model": "pricing", "version": self.version}
+
+
+@serve.deployment(
+    name="Summary",
+    ray_actor_options={"num_cpus": 0.1},
+    max_ongoing_requests=16,
+    max_queued_requests=64,
+    health_check_period_s=10,
+)
+class SummaryDeployment:
+    """Extractive summaries; sentence vectors come from the (batched) embedding deployment."""
+
+    def __init__(self, embedding: Any, llm_url: str | None = None, llm_model: str = "default") -> None:
+        self.embedding = embedding
+        self.llm_url = llm_url
+        self.llm_model = llm_model
+        self.version = "extractive-lexrank-mmr-v1"
+
+    async def summarize(self, document: str, max_sentences: int = 3, diversity: float = 0.3) -> dict[str, Any]:
+        import numpy as np
+
+        from models.summary.extractive import split_sentences, summarize
+
+        sentences = split_sentences(document) if isinstance(document, str) else []
+        vectors: dict[str, Any] = {}
+        if len(sentences) > max_sentences:
+            embedded = await self.embedding.embed.remote(sentences)
+            vectors = {s: row[0] for s, row in zip(sentences, embedded.value, strict=True)}
+
+        def embed(texts: list[str]) -> Any:
+            return np.asarray([vectors[t] for t in texts], dtype=np.float32)
+
+        summary = summarize(document, embed, max_sentences=max_sentences, diversity=diversity)
+        result = {
+            "summary": summary.text,
+            "sentences": [asdict(s) for s in summary.sentences],
+            "total_sentences": summary.total_sentences,
+            "method": self.version,
+        }
+        if self.llm_url:
+            from models.summary.llm import LLMSummarizer, LLMUnavailable
+
+            try:
+                llm = LLMSummarizer(self.llm_url, self.llm_model)
+                result["summary"] = await asyncio.to_thread(llm.summarize, document, max_sentences)
+                result["method"] = f"llm:{self.llm_model}"
+            except LLMUnavailable as exc:
+                result["method"] = f"{self.version} (LLM unavailable: {exc})"
+        return result
+
+    async def ready(self) -> dict[str, str]:
+        return {"model": "summary", "version": self.version}
+
+
+__all__ = [
+    "Batched",
+    "ChurnDeployment",
+    "EmbeddingDeployment",
+    "InvalidInput",
+    "PricingDeployment",
+    "SentimentDeployment",
+    "SummaryDeployment",
+]

@@ -1,0 +1,99 @@
+"""Every gRPC method through Ray Serve's gRPC proxy, with status codes for bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+import pytest
+
+from models.churn.features import FEATURES
+from protos import inference_pb2 as pb
+from protos.inference_pb2_grpc import AnalyticsStub
+from serve.application import APP_NAME
+from tests.integration.serve.conftest import ServeStack
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+METADATA = (("application", APP_NAME),)
+
+
+@pytest.fixture(scope="module")
+def stub(serve_stack: ServeStack) -> Iterator[AnalyticsStub]:
+    with grpc.insecure_channel(serve_stack.grpc) as channel:
+        yield AnalyticsStub(channel)
+
+
+def _code(call: object) -> grpc.StatusCode:
+    with pytest.raises(grpc.RpcError) as raised:
+        call()  # type: ignore[operator]
+    return raised.value.code()  # type: ignore[no-any-return]
+
+
+def test_sentiment_and_embed(stub: AnalyticsStub) -> None:
+    reply = stub.Sentiment(pb.SentimentRequest(texts=["I love it", "This is terrible"]), metadata=METADATA, timeout=60)
+    assert [r.label for r in reply.results] == ["positive", "negative"]
+    assert abs(sum(reply.results[0].probabilities.values()) - 1) < 1e-4
+    vectors = stub.Embed(pb.EmbedRequest(texts=["hello"]), metadata=METADATA, timeout=60)
+    assert vectors.dimensions == 384
+    assert len(vectors.vectors[0].values) == 384
+
+
+def test_invalid_arguments(stub: AnalyticsStub) -> None:
+    assert _code(lambda: stub.Sentiment(pb.SentimentRequest(), metadata=METADATA, timeout=30)) == (
+        grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert _code(lambda: stub.Sentiment(pb.SentimentRequest(texts=[" "]), metadata=METADATA, timeout=30)) == (
+        grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert _code(lambda: stub.ScoreChurn(pb.ChurnRequest(features={"x": 1}), metadata=METADATA, timeout=30)) == (
+        grpc.StatusCode.INVALID_ARGUMENT
+    )
+    infeasible = pb.PricingRequest(cost=50, current_price=10, current_quantity=100)
+    assert _code(lambda: stub.OptimizePrice(infeasible, metadata=METADATA, timeout=30)) == (
+        grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert _code(lambda: stub.Summarize(pb.SummaryRequest(document=""), metadata=METADATA, timeout=30)) == (
+        grpc.StatusCode.INVALID_ARGUMENT
+    )
+
+
+def test_churn_pricing_summary(stub: AnalyticsStub) -> None:
+    features = dict.fromkeys(FEATURES, 0.0)
+    features.update(recency_days=250.0, tenure_days=300.0, orders_total=1.0)
+    churn = stub.ScoreChurn(pb.ChurnRequest(features=features), metadata=METADATA, timeout=30)
+    assert 0 <= churn.probability <= 1
+    assert churn.bucket in ("low", "medium", "high")
+    assert len(churn.top_contributions) == 3
+    price = stub.OptimizePrice(
+        pb.PricingRequest(cost=4, current_price=10, current_quantity=50, max_change=0.1, objective="revenue"),
+        metadata=METADATA,
+        timeout=30,
+    )
+    assert 9.0 - 1e-6 <= price.price <= 11.0 + 1e-6
+    assert price.quantity_low <= price.expected_quantity <= price.quantity_high
+    document = " ".join(f"Sentence number {i} talks about the renewal budget." for i in range(8))
+    summary = stub.Summarize(pb.SummaryRequest(document=document, max_sentences=2), metadata=METADATA, timeout=30)
+    assert len(summary.sentences) == 2
+    assert summary.total_sentences == 8
+
+
+def test_client_streaming_transcript(stub: AnalyticsStub) -> None:
+    chunks = [
+        pb.TranscriptChunk(speaker="rep", text="Thanks for joining, how is the rollout going?"),
+        pb.TranscriptChunk(speaker="customer", text="Honestly it has been great, the team loves the reports."),
+        pb.TranscriptChunk(speaker="customer", text="We would like to expand to two more departments next quarter."),
+        pb.TranscriptChunk(speaker="rep", text="Wonderful, I will prepare a proposal for the expansion."),
+    ]
+    analysis = stub.AnalyzeTranscript(iter(chunks), metadata=METADATA, timeout=60)
+    assert analysis.chunks == 4
+    assert len(analysis.segments) == 4
+    assert analysis.overall_label in ("positive", "neutral")
+    assert analysis.summary
+    empty = _code(lambda: stub.AnalyzeTranscript(iter([]), metadata=METADATA, timeout=30))
+    assert empty == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_deadline_is_enforced(stub: AnalyticsStub) -> None:
+    long_texts = ["a long sales call transcript " * 40] * 256
+    code = _code(lambda: stub.Sentiment(pb.SentimentRequest(texts=long_texts), metadata=METADATA, timeout=0.05))
+    assert code == grpc.StatusCode.DEADLINE_EXCEEDED

@@ -1,0 +1,154 @@
+"""Every HTTP route of the model gateway, against real Ray Serve deployments, valid and invalid."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from models.churn.features import FEATURES
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+TWEETS = {
+    "positive": "Absolutely love the new dashboard, the team did an amazing job!",
+    "negative": "Worst support experience ever, nobody answered for three days. Cancelling.",
+}
+
+
+def _features(**overrides: float) -> dict[str, float]:
+    row = dict.fromkeys(FEATURES, 0.0)
+    row.update(overrides)
+    return row
+
+
+def test_sentiment_single_and_batch(http: httpx.Client) -> None:
+    one = http.post("/v1/sentiment", json={"text": TWEETS["positive"]})
+    assert one.status_code == 200, one.text
+    result = one.json()["results"][0]
+    assert result["label"] == "positive"
+    assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    batch = http.post("/v1/sentiment", json={"texts": [TWEETS["negative"], TWEETS["positive"]]})
+    assert batch.status_code == 200, batch.text
+    assert [r["label"] for r in batch.json()["results"]] == ["negative", "positive"]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"texts": []}, "texts"),
+        ({"text": "a", "texts": ["b"]}, "exactly one"),
+        ({"texts": ["x"] * 257}, "texts"),
+        ({"text": "   "}, "empty"),
+        ({"texts": [1, 2]}, "texts"),
+    ],
+)
+def test_sentiment_rejects_bad_payloads_with_400(http: httpx.Client, body: dict[str, object], fragment: str) -> None:
+    response = http.post("/v1/sentiment", json=body)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert fragment in response.text
+
+
+def test_malformed_json_is_400_and_oversized_body_is_413(http: httpx.Client) -> None:
+    malformed = http.post("/v1/embed", content=b"{not json", headers={"content-type": "application/json"})
+    assert malformed.status_code == 400
+    huge = http.post("/v1/embed", json={"text": "x" * (3 << 20)})
+    assert huge.status_code == 413
+
+
+def test_embed_returns_unit_vectors_and_reports_truncation(http: httpx.Client) -> None:
+    response = http.post("/v1/embed", json={"texts": ["renewal discount", "word " * 400]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["dimensions"] == 384
+    assert body["truncated"] == [False, True]
+    for vector in body["vectors"]:
+        assert sum(v * v for v in vector) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_churn_scores_rows_with_buckets_and_explanations(http: httpx.Client) -> None:
+    loyal = _features(recency_days=5, tenure_days=400, orders_total=30, orders_90d=6, orders_365d=25)
+    lapsed = _features(recency_days=300, tenure_days=400, orders_total=1)
+    response = http.post("/v1/churn/score", json={"rows": [loyal, lapsed]})
+    assert response.status_code == 200, response.text
+    scores = response.json()["scores"]
+    assert scores[0]["probability"] < scores[1]["probability"]
+    assert scores[1]["bucket"] in ("medium", "high")
+    assert len(scores[0]["top_contributions"]) == 3
+    missing = http.post("/v1/churn/score", json={"features": {"recency_days": 3}})
+    assert missing.status_code == 400
+    assert "missing features" in missing.json()["detail"]
+    nan = http.post(
+        "/v1/churn/score", content=b'{"features": {"recency_days": NaN}}', headers={"content-type": "application/json"}
+    )
+    assert nan.status_code == 400
+
+
+def test_pricing_respects_bounds_and_explains(http: httpx.Client) -> None:
+    body = {"cost": 5, "current_price": 10, "current_quantity": 100, "max_change": 0.05, "segment": 1}
+    response = http.post("/v1/pricing/optimize", json=body)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert 9.5 - 1e-6 <= result["price"] <= 10.5 + 1e-6
+    assert result["elasticity_source"] == "segment 1"
+    assert result["reason"]
+    infeasible = http.post("/v1/pricing/optimize", json={**body, "cost": 50})
+    assert infeasible.status_code == 400
+    assert "no price satisfies" in infeasible.json()["detail"]
+    negative = http.post("/v1/pricing/optimize", json={**body, "current_price": -1})
+    assert negative.status_code == 400
+    unknown = http.post("/v1/pricing/optimize", json={**body, "segment": 999})
+    assert unknown.status_code == 400
+
+
+def test_summary_picks_central_non_redundant_sentences(http: httpx.Client) -> None:
+    thread = (
+        "From: ana@example.com\n"
+        "Hi Mark, thanks for the call today about the renewal of the analytics licence.\n"
+        "The customer asked for a ten percent discount on the renewal.\n"
+        "The customer wants ten percent off the renewal price.\n"
+        "Our parking lot is being repainted next week.\n"
+        "Ana will send the revised renewal proposal by Friday.\n"
+        "> old quoted text that should be ignored entirely\n"
+        "-- \nAna Pop, Account Executive"
+    )
+    response = http.post("/v1/summary", json={"document": thread, "max_sentences": 2})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total_sentences"] == 5
+    assert len(body["sentences"]) == 2
+    assert "parking" not in body["summary"]
+    assert "quoted" not in body["summary"]
+    empty = http.post("/v1/summary", json={"document": "ok."})
+    assert empty.status_code == 400
+
+
+def test_health_readiness_and_metrics(http: httpx.Client) -> None:
+    assert http.get("/healthz").json() == {"status": "ok"}
+    ready = http.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert set(ready.json()["models"]) == {"embedding", "sentiment", "churn", "pricing", "summary"}
+    http.post("/v1/sentiment", json={"texts": ["fine", "great", "awful"]})
+    metrics = http.get("/metrics").text
+    assert 'vettify_model_requests_total{model="sentiment",outcome="ok"}' in metrics
+    assert 'vettify_model_batch_items_bucket{le="4.0",model="sentiment"}' in metrics
+    assert "vettify_model_request_seconds_bucket" in metrics
+    assert "vettify_model_inflight_requests" in metrics
+    docs = http.get("/openapi.json").json()
+    for path in ("/v1/sentiment", "/v1/embed", "/v1/churn/score", "/v1/pricing/optimize", "/v1/summary"):
+        assert path in docs["paths"]
+
+
+def test_crm_core_is_served_by_the_same_serve_instance(http: httpx.Client) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        health = http.get("/v1/crm/health")
+        if health.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert health.status_code == 200, health.text
+    assert health.json()["database"] == "ok"
+    assert http.get("/v1/crm/accounts").status_code == 401  # the CRM's own auth applies
+    assert "/accounts" in http.get("/v1/crm/openapi.json").json()["paths"]
