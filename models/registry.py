@@ -62,6 +62,23 @@ class SummaryResponse(BaseModel):
     method: str
 
 
+class VoiceRequest(BaseModel):
+    audio: bytes = Field(min_length=1, description="encoded audio: WAV, FLAC, OGG or MP3, any sample rate")
+
+
+class VoiceResponse(BaseModel):
+    transcript: str
+    duration_s: float
+    speaking_ratio: float
+    silence_ratio: float
+    words_per_minute: float
+    keywords: list[str]
+    segments: list[dict[str, Any]]
+    words: list[dict[str, Any]]
+    real_time_factor: float
+    overall_sentiment: dict[str, Any] | None = None
+
+
 class ChurnRequest(BaseModel):
     features: dict[str, float]
 
@@ -138,6 +155,18 @@ def _load_sentiment(options: ModelOptions) -> Any:
     return load_sentiment(options.model_path, threads=options.threads)
 
 
+def _load_voice(options: ModelOptions) -> Any:
+    from models.voice.analyzer import VoiceAnalyzer
+
+    return VoiceAnalyzer(options.model_path, threads=options.threads)
+
+
+def _warm_voice(model: Any) -> None:
+    import numpy as np
+
+    model.transcribe(np.zeros(16_000, dtype=np.float32))
+
+
 def _load_pricing(options: ModelOptions) -> Any:
     from models.pricing.service import PricingService
 
@@ -195,5 +224,17 @@ registry.register(
         input_schema=_pricing_schemas()[0],
         output_schema=_pricing_schemas()[1],
         evaluate="models.pricing.evaluate",
+    )
+)
+registry.register(
+    ModelSpec(
+        name="voice",
+        version="faster-whisper-tiny.en-int8",
+        description="transcript with word timestamps, talk/silence ratios, pace, keywords (faster-whisper)",
+        loader=_load_voice,
+        input_schema=VoiceRequest,
+        output_schema=VoiceResponse,
+        warm_up=_warm_voice,
+        evaluate="models.voice.evaluate",
     )
 )

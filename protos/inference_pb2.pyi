@@ -188,3 +188,45 @@ class TranscriptAnalysis(_message.Message):
     summary: str
     chunks: int
     def __init__(self, segments: _Optional[_Iterable[_Union[SentimentResult, _Mapping]]] = ..., mean_score: _Optional[float] = ..., overall_label: _Optional[str] = ..., summary: _Optional[str] = ..., chunks: _Optional[int] = ...) -> None: ...
+
+class AudioChunk(_message.Message):
+    __slots__ = ("data",)
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    def __init__(self, data: _Optional[bytes] = ...) -> None: ...
+
+class VoiceSegment(_message.Message):
+    __slots__ = ("start", "end", "text", "label", "score")
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    start: float
+    end: float
+    text: str
+    label: str
+    score: float
+    def __init__(self, start: _Optional[float] = ..., end: _Optional[float] = ..., text: _Optional[str] = ..., label: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
+
+class VoiceAnalysisResponse(_message.Message):
+    __slots__ = ("transcript", "duration_s", "speaking_ratio", "silence_ratio", "words_per_minute", "keywords", "segments", "real_time_factor", "overall_label")
+    TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
+    DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    SPEAKING_RATIO_FIELD_NUMBER: _ClassVar[int]
+    SILENCE_RATIO_FIELD_NUMBER: _ClassVar[int]
+    WORDS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    KEYWORDS_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    REAL_TIME_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    OVERALL_LABEL_FIELD_NUMBER: _ClassVar[int]
+    transcript: str
+    duration_s: float
+    speaking_ratio: float
+    silence_ratio: float
+    words_per_minute: float
+    keywords: _containers.RepeatedScalarFieldContainer[str]
+    segments: _containers.RepeatedCompositeFieldContainer[VoiceSegment]
+    real_time_factor: float
+    overall_label: str
+    def __init__(self, transcript: _Optional[str] = ..., duration_s: _Optional[float] = ..., speaking_ratio: _Optional[float] = ..., silence_ratio: _Optional[float] = ..., words_per_minute: _Optional[float] = ..., keywords: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[_Union[VoiceSegment, _Mapping]]] = ..., real_time_factor: _Optional[float] = ..., overall_label: _Optional[str] = ...) -> None: ...

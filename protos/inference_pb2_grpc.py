@@ -44,6 +44,11 @@ class AnalyticsStub(object):
                 request_serializer=protos_dot_inference__pb2.TranscriptChunk.SerializeToString,
                 response_deserializer=protos_dot_inference__pb2.TranscriptAnalysis.FromString,
                 )
+        self.AnalyzeVoice = channel.stream_unary(
+                '/vettify.analytics.v1.Analytics/AnalyzeVoice',
+                request_serializer=protos_dot_inference__pb2.AudioChunk.SerializeToString,
+                response_deserializer=protos_dot_inference__pb2.VoiceAnalysisResponse.FromString,
+                )
 
 
 class AnalyticsServicer(object):
@@ -86,6 +91,13 @@ class AnalyticsServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AnalyzeVoice(self, request_iterator, context):
+        """Client streaming: a recorded call's audio in chunks (at most 50 MB in all).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -118,6 +130,11 @@ def add_AnalyticsServicer_to_server(servicer, server):
                     servicer.AnalyzeTranscript,
                     request_deserializer=protos_dot_inference__pb2.TranscriptChunk.FromString,
                     response_serializer=protos_dot_inference__pb2.TranscriptAnalysis.SerializeToString,
+            ),
+            'AnalyzeVoice': grpc.stream_unary_rpc_method_handler(
+                    servicer.AnalyzeVoice,
+                    request_deserializer=protos_dot_inference__pb2.AudioChunk.FromString,
+                    response_serializer=protos_dot_inference__pb2.VoiceAnalysisResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -228,5 +245,22 @@ class Analytics(object):
         return grpc.experimental.stream_unary(request_iterator, target, '/vettify.analytics.v1.Analytics/AnalyzeTranscript',
             protos_dot_inference__pb2.TranscriptChunk.SerializeToString,
             protos_dot_inference__pb2.TranscriptAnalysis.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def AnalyzeVoice(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(request_iterator, target, '/vettify.analytics.v1.Analytics/AnalyzeVoice',
+            protos_dot_inference__pb2.AudioChunk.SerializeToString,
+            protos_dot_inference__pb2.VoiceAnalysisResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -31,6 +31,7 @@ class AppArgs(BaseModel):
     artifacts_dir: str = str(Path.home() / ".local" / "share" / "vettify" / "artifacts")
     embedding_model_path: str | None = None
     sentiment_model_path: str | None = None
+    whisper_model_path: str | None = None
     summary_llm_url: str | None = None
     request_timeout_s: float = 30.0
     deployment_overrides: dict[str, dict[str, Any]] = {}  # deployment name -> .options(...) keywords
@@ -44,6 +45,7 @@ def build(args: dict[str, Any]) -> Any:
         PricingDeployment,
         SentimentDeployment,
         SummaryDeployment,
+        VoiceDeployment,
     )
     from serve.gateway import Gateway
 
@@ -57,12 +59,14 @@ def build(args: dict[str, Any]) -> Any:
         return deployment.options(**override) if override else deployment
 
     embedding = tuned(EmbeddingDeployment).bind(options.embedding_model_path)
+    sentiment = tuned(SentimentDeployment).bind(options.sentiment_model_path)
     return tuned(Gateway).bind(
         embedding,
-        tuned(SentimentDeployment).bind(options.sentiment_model_path),
+        sentiment,
         tuned(ChurnDeployment).bind(options.artifacts_dir),
         tuned(PricingDeployment).bind(),
         tuned(SummaryDeployment).bind(embedding, options.summary_llm_url),
+        tuned(VoiceDeployment).bind(sentiment, options.whisper_model_path),
         options.request_timeout_s,
     )
 
@@ -74,10 +78,19 @@ def DEPLOYMENTS() -> tuple[Any, ...]:
         PricingDeployment,
         SentimentDeployment,
         SummaryDeployment,
+        VoiceDeployment,
     )
     from serve.gateway import Gateway
 
-    return (Gateway, EmbeddingDeployment, SentimentDeployment, ChurnDeployment, PricingDeployment, SummaryDeployment)
+    return (
+        Gateway,
+        EmbeddingDeployment,
+        SentimentDeployment,
+        ChurnDeployment,
+        PricingDeployment,
+        SummaryDeployment,
+        VoiceDeployment,
+    )
 
 
 def app_args(settings: Settings) -> AppArgs:
@@ -85,6 +98,7 @@ def app_args(settings: Settings) -> AppArgs:
         artifacts_dir=str(settings.resolved_artifacts_dir),
         embedding_model_path=str(settings.embedding_model_path) if settings.embedding_model_path else None,
         sentiment_model_path=str(settings.sentiment_model_path) if settings.sentiment_model_path else None,
+        whisper_model_path=str(settings.whisper_model_path) if settings.whisper_model_path else None,
     )
 
 
@@ -134,7 +148,7 @@ def deploy_crm(database_url: str, worker_database_url: str | None, *, wait: bool
     from serve.crm_app import ROUTE_PREFIX, build_crm
 
     app = build_crm({"database_url": database_url, "worker_database_url": worker_database_url})
-    serve.run(app, name=CRM_APP, route_prefix=ROUTE_PREFIX, blocking=False)
+    _submit(serve.RunTarget(app, name=CRM_APP, route_prefix=ROUTE_PREFIX))
     if wait:
         wait_running(CRM_APP)
 
@@ -142,9 +156,16 @@ def deploy_crm(database_url: str, worker_database_url: str | None, *, wait: bool
 def deploy_models(args: AppArgs, *, wait: bool = True, timeout_s: float = 600.0) -> None:
     from ray import serve
 
-    serve.run(build(args.model_dump()), name=APP_NAME, route_prefix="/", blocking=False)
+    _submit(serve.RunTarget(build(args.model_dump()), name=APP_NAME, route_prefix="/"))
     if wait:
         wait_running(APP_NAME, timeout_s)
+
+
+def _submit(target: Any) -> None:
+    """Hand an application to the Serve controller and return at once; :func:`wait_running` waits."""
+    from ray import serve
+
+    serve.run_many([target], wait_for_ingress_deployment_creation=False, wait_for_applications_running=False)
 
 
 def wait_running(name: str, timeout_s: float = 600.0) -> None:

@@ -172,6 +172,41 @@ class ChurnDeployment(_BatchedModel):
 
 
 @serve.deployment(
+    name="Voice",
+    ray_actor_options={"num_cpus": 0.5},
+    max_ongoing_requests=2,
+    max_queued_requests=8,
+    health_check_period_s=10,
+    graceful_shutdown_timeout_s=60,
+)
+class VoiceDeployment:
+    """Transcription (CPU-bound, no batching: one call at a time per replica), sentiment via the batched handle."""
+
+    def __init__(self, sentiment: Any, model_path: str | None = None) -> None:
+        self.sentiment = sentiment
+        self.model = registry.load("voice", ModelOptions(model_path=_path(model_path), threads=_threads()))
+        self.version = self.model.version
+
+    async def analyze(self, audio: bytes) -> dict[str, Any]:
+        analysis = await asyncio.to_thread(self.model.analyze, audio)
+        texts = [s.text for s in analysis.segments if s.text.strip()]
+        if texts:
+            scored = await self.sentiment.classify.remote([*texts, analysis.transcript])
+            results = iter(scored.value)
+            for segment in analysis.segments:
+                if segment.text.strip():
+                    segment.sentiment = next(results)
+            analysis.overall_sentiment = scored.value[-1]
+        result = asdict(analysis)
+        result.pop("language", None)
+        result.pop("processing_s", None)
+        return result
+
+    async def ready(self) -> dict[str, str]:
+        return {"model": "voice", "version": self.version}
+
+
+@serve.deployment(
     name="Pricing",
     ray_actor_options={"num_cpus": 0.1},
     max_ongoing_requests=32,
@@ -252,4 +287,5 @@ __all__ = [
     "PricingDeployment",
     "SentimentDeployment",
     "SummaryDeployment",
+    "VoiceDeployment",
 ]

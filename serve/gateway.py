@@ -1,7 +1,7 @@
 """The gateway: one Serve ingress for HTTP (FastAPI) and gRPC, in front of the model deployments.
 
 HTTP: ``/v1/sentiment``, ``/v1/embed``, ``/v1/churn/score``, ``/v1/pricing/optimize``,
-``/v1/summary``, ``/healthz``, ``/readyz``, ``/metrics``. The CRM core is its own Serve
+``/v1/summary``, ``/v1/voice/analyze``, ``/healthz``, ``/readyz``, ``/metrics``. The CRM core is its own Serve
 application under ``/v1/crm`` on the same proxies
 (:mod:`serve.crm_app`), so a model outage never takes the CRM down.
 gRPC: the methods of ``vettify.analytics.v1.Analytics`` (``protos/inference.proto``)
@@ -31,13 +31,23 @@ from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 from models.churn.model import BUCKET_EDGES
 from models.errors import InvalidInput as ModelInvalidInput
 from models.pricing.service import PricingRequest, PricingResponse
-from models.registry import EmbedResponse, SentimentResponse, SentimentResult, SummaryRequest, SummaryResponse
+from models.registry import (
+    EmbedResponse,
+    SentimentResponse,
+    SentimentResult,
+    SummaryRequest,
+    SummaryResponse,
+    VoiceResponse,
+)
 from protos import inference_pb2 as pb
 from serve.metrics import GatewayMetrics
 
 MAX_TEXTS = 256
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_BODY_BYTES = 2 << 20  # 256 texts of ~8k characters
+MAX_AUDIO_BYTES = 50 << 20  # a one-hour call as 96 kbit/s MP3 is ~43 MB
+VOICE_TIMEOUT_S = 300.0
+AUDIO_TYPES = ("audio/", "application/octet-stream", "video/ogg")
 
 
 class ServiceError(Exception):
@@ -110,6 +120,7 @@ class Handles(BaseModel):
     churn: Any
     pricing: Any
     summary: Any
+    voice: Any
 
 
 @serve.deployment(
@@ -129,21 +140,26 @@ class Gateway:
         churn: Any,
         pricing: Any,
         summary: Any,
+        voice: Any,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
-        self.handles = Handles(embedding=embedding, sentiment=sentiment, churn=churn, pricing=pricing, summary=summary)
+        self.handles = Handles(
+            embedding=embedding, sentiment=sentiment, churn=churn, pricing=pricing, summary=summary, voice=voice
+        )
         self.timeout_s = timeout_s
         self.max_body_bytes = max_body_bytes
         self.metrics = GatewayMetrics()
 
     # ------------------------------------------------------------------ shared call path
-    async def _call(self, model: str, call: Callable[[], Awaitable[Any]], items: int = 1) -> Any:
+    async def _call(
+        self, model: str, call: Callable[[], Awaitable[Any]], items: int = 1, timeout_s: float | None = None
+    ) -> Any:
         started = time.perf_counter()
         self.metrics.inflight.labels(model).inc()
         outcome = "ok"
         try:
-            result = await asyncio.wait_for(call(), timeout=self.timeout_s)
+            result = await asyncio.wait_for(call(), timeout=timeout_s or self.timeout_s)
             batch_items = getattr(result, "batch_items", None)
             if batch_items is not None:
                 self.metrics.batch_items.labels(model).observe(batch_items)
@@ -189,9 +205,19 @@ class Gateway:
         )
         return result
 
+    async def voice(self, audio: bytes) -> dict[str, Any]:
+        if not audio:
+            raise classify_error(ModelInvalidInput("the audio is empty"))
+        if len(audio) > MAX_AUDIO_BYTES:
+            raise ServiceError(413, grpc.StatusCode.RESOURCE_EXHAUSTED, f"audio over {MAX_AUDIO_BYTES >> 20} MB")
+        result: dict[str, Any] = await self._call(
+            "voice", lambda: self.handles.voice.analyze.remote(audio), timeout_s=VOICE_TIMEOUT_S
+        )
+        return result
+
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
-        for name in ("embedding", "sentiment", "churn", "pricing", "summary"):
+        for name in ("embedding", "sentiment", "churn", "pricing", "summary", "voice"):
             handle = getattr(self.handles, name)
             try:
                 checks[name] = await asyncio.wait_for(handle.ready.remote(), timeout=2.0)
@@ -210,7 +236,9 @@ class Gateway:
             description="Sentiment, embeddings, churn, pricing and summaries over Ray Serve (gRPC: protos/).",
         )
         install_error_handlers(app)
-        app.add_middleware(BodySizeLimitMiddleware, max_bytes=self.max_body_bytes)
+        app.add_middleware(
+            BodySizeLimitMiddleware, max_bytes=self.max_body_bytes, overrides={"/v1/voice/": MAX_AUDIO_BYTES}
+        )
         app.add_middleware(CorrelationIdMiddleware)
 
         async def validation_error(request: Request, exc: Exception) -> Response:
@@ -273,6 +301,29 @@ class Gateway:
         @router.post("/v1/summary", response_model=SummaryResponse, tags=["models"])
         async def summary(body: SummaryRequest) -> SummaryResponse:
             return SummaryResponse.model_validate(await self.summary(body.document, body.max_sentences, body.diversity))
+
+        @router.post(
+            "/v1/voice/analyze",
+            response_model=VoiceResponse,
+            tags=["models"],
+            openapi_extra={
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        t: {"schema": {"type": "string", "format": "binary"}}
+                        for t in ("audio/wav", "audio/flac", "audio/ogg", "audio/mpeg", "application/octet-stream")
+                    },
+                }
+            },
+        )
+        async def voice(request: Request) -> VoiceResponse:
+            """The recording as the request body (``curl --data-binary @call.wav -H 'Content-Type: audio/wav'``)."""
+            content_type = request.headers.get("content-type", "")
+            if not content_type.startswith(AUDIO_TYPES):
+                raise classify_error(
+                    ModelInvalidInput(f"send the audio as the body with an audio/* content type, not {content_type!r}")
+                )
+            return VoiceResponse.model_validate(await self.voice(await request.body()))
 
         @router.get("/healthz", tags=["operations"])
         async def healthz() -> dict[str, str]:
@@ -394,6 +445,42 @@ class Gateway:
             )
 
         return await self._grpc(grpc_context, pb.TranscriptAnalysis(), work)  # type: ignore[no-any-return]
+
+    async def AnalyzeVoice(self, request_stream: Any, grpc_context: Any = None) -> pb.VoiceAnalysisResponse:
+        """Client streaming: the audio file in chunks, analysed once the stream ends."""
+
+        async def work() -> pb.VoiceAnalysisResponse:
+            audio = bytearray()
+            async for chunk in request_stream:
+                audio.extend(chunk.data)
+                if len(audio) > MAX_AUDIO_BYTES:
+                    raise ServiceError(
+                        413, grpc.StatusCode.RESOURCE_EXHAUSTED, f"audio over {MAX_AUDIO_BYTES >> 20} MB"
+                    )
+            r = await self.voice(bytes(audio))
+            segments = [
+                pb.VoiceSegment(
+                    start=s["start"],
+                    end=s["end"],
+                    text=s["text"],
+                    label=(s.get("sentiment") or {}).get("label", ""),
+                    score=(s.get("sentiment") or {}).get("score", 0.0),
+                )
+                for s in r["segments"]
+            ]
+            return pb.VoiceAnalysisResponse(
+                transcript=r["transcript"],
+                duration_s=r["duration_s"],
+                speaking_ratio=r["speaking_ratio"],
+                silence_ratio=r["silence_ratio"],
+                words_per_minute=r["words_per_minute"],
+                keywords=r["keywords"],
+                segments=segments,
+                real_time_factor=r["real_time_factor"],
+                overall_label=(r.get("overall_sentiment") or {}).get("label", ""),
+            )
+
+        return await self._grpc(grpc_context, pb.VoiceAnalysisResponse(), work)  # type: ignore[no-any-return]
 
 
 def _first_line(exc: Exception) -> str:

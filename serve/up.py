@@ -70,7 +70,7 @@ async def _models_running(stop: asyncio.Event, timeout_s: float) -> bool:
         if status is not None and status.status == "RUNNING":
             return True
         if status is not None and status.status in ("DEPLOY_FAILED", "UNHEALTHY"):
-            _say(f"model application {status.status}: {status.message[-1500:]}")
+            _say(f"model application {status.status}: {status.message[-1500:]}; the CRM keeps serving")
             return False
         if time.monotonic() - started > timeout_s:
             _say(f"model application not running after {timeout_s:.0f}s; the CRM keeps serving")
@@ -96,6 +96,8 @@ async def run(settings: Settings, *, models: bool = True) -> int:
     try:
         urls = await engine.start_database()
         endpoints = await asyncio.to_thread(start_serve, settings)
+        for sig in (signal.SIGINT, signal.SIGTERM):  # Ray's core worker installs its own; ours must win
+            loop.add_signal_handler(sig, stop.set)
         _say(f"Ray Serve proxies: HTTP {endpoints.http}, gRPC {endpoints.grpc}")
         await asyncio.to_thread(deploy_crm, urls.app, urls.worker)
         base = endpoints.http
@@ -103,8 +105,13 @@ async def run(settings: Settings, *, models: bool = True) -> int:
         _say(f"CRM health   {base}/v1/crm/health")
         _say(f"CRM docs     {base}/v1/crm/docs")
         if models and not stop.is_set():
-            await asyncio.to_thread(deploy_models, app_args(settings), wait=False)
-            if await _models_running(stop, timeout_s=900):
+            try:
+                await asyncio.to_thread(deploy_models, app_args(settings), wait=False)
+                loaded = await _models_running(stop, timeout_s=900)
+            except Exception as exc:  # the CRM keeps serving; the reason is printed
+                _say(f"model application failed: {exc}; the CRM keeps serving")
+                loaded = False
+            if loaded:
                 _say(f"models ready in {time.monotonic() - started:.1f}s")
                 _say(f"model docs   {base}/docs   (POST /v1/sentiment, /v1/embed, /v1/churn/score, …)")
                 _say(f"readiness    {base}/readyz   metrics {base}/metrics")

@@ -112,7 +112,10 @@ def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path:
                 if ready.status_code == 200:
                     break
             time.sleep(1)
-        assert ready is not None and ready.status_code == 200, "models did not become ready"
+        if ready is None or ready.status_code != 200:
+            process.kill()
+            output, _ = process.communicate()
+            pytest.fail(f"models did not become ready ({ready and ready.text}):\n{output[-4000:]}")
         scored = httpx.post(f"{base}/v1/sentiment", json={"text": "Great onboarding, thank you!"}, timeout=30)
         assert scored.json()["results"][0]["label"] == "positive"
 

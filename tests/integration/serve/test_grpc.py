@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -91,6 +92,20 @@ def test_client_streaming_transcript(stub: AnalyticsStub) -> None:
     assert analysis.summary
     empty = _code(lambda: stub.AnalyzeTranscript(iter([]), metadata=METADATA, timeout=30))
     assert empty == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_client_streaming_audio(stub: AnalyticsStub, tmp_path: Path) -> None:
+    from models.voice.evaluate import synthesise
+
+    audio = synthesise("Please send the signed contract by Friday.", "en-gb", 150, 22050, "flac", tmp_path, 0)
+    data = audio.read_bytes()
+    chunks = (pb.AudioChunk(data=data[i : i + 16_384]) for i in range(0, len(data), 16_384))
+    analysis = stub.AnalyzeVoice(chunks, metadata=METADATA, timeout=120)
+    assert "contract" in analysis.transcript.lower()
+    assert analysis.segments and analysis.segments[0].label in ("positive", "neutral", "negative")
+    assert 0 < analysis.speaking_ratio <= 1
+    bad = _code(lambda: stub.AnalyzeVoice(iter([pb.AudioChunk(data=b"noise" * 50)]), metadata=METADATA, timeout=60))
+    assert bad == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def test_deadline_is_enforced(stub: AnalyticsStub) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -129,7 +130,7 @@ def test_health_readiness_and_metrics(http: httpx.Client) -> None:
     assert http.get("/healthz").json() == {"status": "ok"}
     ready = http.get("/readyz")
     assert ready.status_code == 200, ready.text
-    assert set(ready.json()["models"]) == {"embedding", "sentiment", "churn", "pricing", "summary"}
+    assert set(ready.json()["models"]) == {"embedding", "sentiment", "churn", "pricing", "summary", "voice"}
     http.post("/v1/sentiment", json={"texts": ["fine", "great", "awful"]})
     metrics = http.get("/metrics").text
     assert 'vettify_model_requests_total{model="sentiment",outcome="ok"}' in metrics
@@ -137,7 +138,14 @@ def test_health_readiness_and_metrics(http: httpx.Client) -> None:
     assert "vettify_model_request_seconds_bucket" in metrics
     assert "vettify_model_inflight_requests" in metrics
     docs = http.get("/openapi.json").json()
-    for path in ("/v1/sentiment", "/v1/embed", "/v1/churn/score", "/v1/pricing/optimize", "/v1/summary"):
+    for path in (
+        "/v1/sentiment",
+        "/v1/embed",
+        "/v1/churn/score",
+        "/v1/pricing/optimize",
+        "/v1/summary",
+        "/v1/voice/analyze",
+    ):
         assert path in docs["paths"]
 
 
@@ -152,3 +160,20 @@ def test_crm_core_is_served_by_the_same_serve_instance(http: httpx.Client) -> No
     assert health.json()["database"] == "ok"
     assert http.get("/v1/crm/accounts").status_code == 401  # the CRM's own auth applies
     assert "/accounts" in http.get("/v1/crm/openapi.json").json()["paths"]
+
+
+def test_voice_upload_is_transcribed_with_sentiment(http: httpx.Client, tmp_path: Path) -> None:
+    from models.voice.evaluate import synthesise
+
+    audio = synthesise("I really love the new reporting features, great work.", "en-us", 150, 16000, "wav", tmp_path, 0)
+    response = http.post("/v1/voice/analyze", content=audio.read_bytes(), headers={"content-type": "audio/wav"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "reporting" in body["transcript"].lower()
+    assert body["overall_sentiment"]["label"] == "positive"
+    assert body["segments"][0]["sentiment"]["label"] in ("positive", "neutral")
+    assert 0 < body["speaking_ratio"] <= 1
+    not_audio = http.post("/v1/voice/analyze", content=b"hello" * 100, headers={"content-type": "audio/wav"})
+    assert not_audio.status_code == 400
+    wrong_type = http.post("/v1/voice/analyze", json={"audio": "x"})
+    assert wrong_type.status_code == 400

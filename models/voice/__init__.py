@@ -1,0 +1,1 @@
+"""Call audio: transcription with word timestamps, talk/silence ratios, pace, keywords, per-segment sentiment."""
