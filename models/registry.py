@@ -79,6 +79,16 @@ class VoiceResponse(BaseModel):
     overall_sentiment: dict[str, Any] | None = None
 
 
+class VisionRequest(BaseModel):
+    media: bytes = Field(min_length=1, description="an image (JPEG/PNG/WebP) or a short video (MP4/WebM/AVI)")
+    fps: float = Field(default=2.0, ge=0.1, le=30)
+
+
+class VisionResponse(BaseModel):
+    summary: dict[str, Any]
+    timeline: list[dict[str, Any]]
+
+
 class ChurnRequest(BaseModel):
     features: dict[str, float]
 
@@ -167,6 +177,12 @@ def _warm_voice(model: Any) -> None:
     model.transcribe(np.zeros(16_000, dtype=np.float32))
 
 
+def _load_vision(options: ModelOptions) -> Any:
+    from models.vision.analyzer import VisionAnalyzer
+
+    return VisionAnalyzer()
+
+
 def _load_pricing(options: ModelOptions) -> Any:
     from models.pricing.service import PricingService
 
@@ -236,5 +252,17 @@ registry.register(
         output_schema=VoiceResponse,
         warm_up=_warm_voice,
         evaluate="models.voice.evaluate",
+    )
+)
+registry.register(
+    ModelSpec(
+        name="vision",
+        version="mediapipe-facemesh+fer2013-mini-xception",
+        description="faces, emotions, eye openness, head pose, gaze, attention and engagement per frame and per call",
+        loader=_load_vision,
+        input_schema=VisionRequest,
+        output_schema=VisionResponse,
+        warm_up=lambda model: model.analyze_frames([__import__("numpy").zeros((64, 64, 3), "uint8")], 1.0),
+        evaluate="models.vision.evaluate",
     )
 )

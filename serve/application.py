@@ -45,6 +45,7 @@ def build(args: dict[str, Any]) -> Any:
         PricingDeployment,
         SentimentDeployment,
         SummaryDeployment,
+        VisionDeployment,
         VoiceDeployment,
     )
     from serve.gateway import Gateway
@@ -67,6 +68,7 @@ def build(args: dict[str, Any]) -> Any:
         tuned(PricingDeployment).bind(),
         tuned(SummaryDeployment).bind(embedding, options.summary_llm_url),
         tuned(VoiceDeployment).bind(sentiment, options.whisper_model_path),
+        tuned(VisionDeployment).bind(),
         options.request_timeout_s,
     )
 
@@ -78,6 +80,7 @@ def DEPLOYMENTS() -> tuple[Any, ...]:
         PricingDeployment,
         SentimentDeployment,
         SummaryDeployment,
+        VisionDeployment,
         VoiceDeployment,
     )
     from serve.gateway import Gateway
@@ -90,6 +93,7 @@ def DEPLOYMENTS() -> tuple[Any, ...]:
         PricingDeployment,
         SummaryDeployment,
         VoiceDeployment,
+        VisionDeployment,
     )
 
 

@@ -207,6 +207,33 @@ class VoiceDeployment:
 
 
 @serve.deployment(
+    name="Vision",
+    ray_actor_options={"num_cpus": 0.5},
+    max_ongoing_requests=2,
+    max_queued_requests=8,
+    health_check_period_s=10,
+    graceful_shutdown_timeout_s=60,
+)
+class VisionDeployment:
+    """Face mesh + emotions per frame; one image or video at a time per replica (CPU-bound)."""
+
+    def __init__(self) -> None:
+        self.model = registry.load("vision")
+        self.version = self.model.version
+
+    async def analyze(self, media: bytes, kind: str, fps: float) -> dict[str, Any]:
+        if kind == "image":
+            analysis = await asyncio.to_thread(self.model.analyze_image, media)
+        else:
+            analysis = await asyncio.to_thread(self.model.analyze_video, media, fps)
+        result: dict[str, Any] = analysis.as_dict()
+        return result
+
+    async def ready(self) -> dict[str, str]:
+        return {"model": "vision", "version": self.version}
+
+
+@serve.deployment(
     name="Pricing",
     ray_actor_options={"num_cpus": 0.1},
     max_ongoing_requests=32,
@@ -287,5 +314,6 @@ __all__ = [
     "PricingDeployment",
     "SentimentDeployment",
     "SummaryDeployment",
+    "VisionDeployment",
     "VoiceDeployment",
 ]

@@ -1,9 +1,9 @@
 """The gateway: one Serve ingress for HTTP (FastAPI) and gRPC, in front of the model deployments.
 
 HTTP: ``/v1/sentiment``, ``/v1/embed``, ``/v1/churn/score``, ``/v1/pricing/optimize``,
-``/v1/summary``, ``/v1/voice/analyze``, ``/healthz``, ``/readyz``, ``/metrics``. The CRM core is its own Serve
-application under ``/v1/crm`` on the same proxies
-(:mod:`serve.crm_app`), so a model outage never takes the CRM down.
+``/v1/summary``, ``/v1/voice/analyze``, ``/v1/vision/analyze``, ``/healthz``, ``/readyz``,
+``/metrics``. The CRM core is its own Serve application under ``/v1/crm`` on the same
+proxies (:mod:`serve.crm_app`), so a model outage never takes the CRM down.
 gRPC: the methods of ``vettify.analytics.v1.Analytics`` (``protos/inference.proto``)
 are methods of this class; Serve's gRPC proxy calls them by name.
 
@@ -37,6 +37,7 @@ from models.registry import (
     SentimentResult,
     SummaryRequest,
     SummaryResponse,
+    VisionResponse,
     VoiceResponse,
 )
 from protos import inference_pb2 as pb
@@ -121,6 +122,7 @@ class Handles(BaseModel):
     pricing: Any
     summary: Any
     voice: Any
+    vision: Any
 
 
 @serve.deployment(
@@ -141,11 +143,18 @@ class Gateway:
         pricing: Any,
         summary: Any,
         voice: Any,
+        vision: Any,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self.handles = Handles(
-            embedding=embedding, sentiment=sentiment, churn=churn, pricing=pricing, summary=summary, voice=voice
+            embedding=embedding,
+            sentiment=sentiment,
+            churn=churn,
+            pricing=pricing,
+            summary=summary,
+            voice=voice,
+            vision=vision,
         )
         self.timeout_s = timeout_s
         self.max_body_bytes = max_body_bytes
@@ -215,9 +224,17 @@ class Gateway:
         )
         return result
 
+    async def vision(self, media: bytes, kind: str, fps: float) -> dict[str, Any]:
+        if not media:
+            raise classify_error(ModelInvalidInput("the image or video is empty"))
+        result: dict[str, Any] = await self._call(
+            "vision", lambda: self.handles.vision.analyze.remote(media, kind, fps), timeout_s=VOICE_TIMEOUT_S
+        )
+        return result
+
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
-        for name in ("embedding", "sentiment", "churn", "pricing", "summary", "voice"):
+        for name in ("embedding", "sentiment", "churn", "pricing", "summary", "voice", "vision"):
             handle = getattr(self.handles, name)
             try:
                 checks[name] = await asyncio.wait_for(handle.ready.remote(), timeout=2.0)
@@ -237,7 +254,9 @@ class Gateway:
         )
         install_error_handlers(app)
         app.add_middleware(
-            BodySizeLimitMiddleware, max_bytes=self.max_body_bytes, overrides={"/v1/voice/": MAX_AUDIO_BYTES}
+            BodySizeLimitMiddleware,
+            max_bytes=self.max_body_bytes,
+            overrides={"/v1/voice/": MAX_AUDIO_BYTES, "/v1/vision/": MAX_AUDIO_BYTES},
         )
         app.add_middleware(CorrelationIdMiddleware)
 
@@ -324,6 +343,30 @@ class Gateway:
                     ModelInvalidInput(f"send the audio as the body with an audio/* content type, not {content_type!r}")
                 )
             return VoiceResponse.model_validate(await self.voice(await request.body()))
+
+        @router.post(
+            "/v1/vision/analyze",
+            response_model=VisionResponse,
+            tags=["models"],
+            openapi_extra={
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        t: {"schema": {"type": "string", "format": "binary"}}
+                        for t in ("image/jpeg", "image/png", "image/webp", "video/mp4", "video/webm", "video/x-msvideo")
+                    },
+                }
+            },
+        )
+        async def vision(request: Request, fps: float = 2.0) -> VisionResponse:
+            """An image or a short video as the body; videos are sampled at ``fps`` frames per second."""
+            content_type = request.headers.get("content-type", "")
+            if not content_type.startswith(("image/", "video/")):
+                raise classify_error(ModelInvalidInput(f"send an image/* or video/* body, not {content_type!r}"))
+            if not 0.1 <= fps <= 30:
+                raise classify_error(ModelInvalidInput("fps must be between 0.1 and 30"))
+            kind = "image" if content_type.startswith("image/") else "video"
+            return VisionResponse.model_validate(await self.vision(await request.body(), kind, fps))
 
         @router.get("/healthz", tags=["operations"])
         async def healthz() -> dict[str, str]:

@@ -21,13 +21,25 @@ def render() -> str:
     return HEADER + body
 
 
+def with_rayservice(manifest: str, config_text: str) -> str:
+    """The RayService manifest with its ``serveConfigV2`` block replaced by the config (indented)."""
+    marker = "  serveConfigV2: |\n"
+    start = manifest.index(marker) + len(marker)
+    end = manifest.index("  rayClusterConfig:")
+    body = config_text.split("\n", HEADER.count("\n"))[-1]
+    block = "\n".join(f"      {line}" if line else line for line in body.splitlines())
+    return manifest[:start] + block + "\n" + manifest[end:]
+
+
 def _cmd(args: argparse.Namespace) -> int:
     from serve.application import CONFIG_PATH
 
     text = render()
     if args.write:
         CONFIG_PATH.write_text(text)
-        print(f"wrote {CONFIG_PATH}")
+        rayservice = CONFIG_PATH.parent / "kuberay" / "rayservice.yaml"
+        rayservice.write_text(with_rayservice(rayservice.read_text(), text))
+        print(f"wrote {CONFIG_PATH} and {rayservice}")
         return 0
     if args.check:
         current = CONFIG_PATH.read_text() if CONFIG_PATH.exists() else ""

@@ -130,7 +130,15 @@ def test_health_readiness_and_metrics(http: httpx.Client) -> None:
     assert http.get("/healthz").json() == {"status": "ok"}
     ready = http.get("/readyz")
     assert ready.status_code == 200, ready.text
-    assert set(ready.json()["models"]) == {"embedding", "sentiment", "churn", "pricing", "summary", "voice"}
+    assert set(ready.json()["models"]) == {
+        "embedding",
+        "sentiment",
+        "churn",
+        "pricing",
+        "summary",
+        "voice",
+        "vision",
+    }
     http.post("/v1/sentiment", json={"texts": ["fine", "great", "awful"]})
     metrics = http.get("/metrics").text
     assert 'vettify_model_requests_total{model="sentiment",outcome="ok"}' in metrics
@@ -145,6 +153,7 @@ def test_health_readiness_and_metrics(http: httpx.Client) -> None:
         "/v1/pricing/optimize",
         "/v1/summary",
         "/v1/voice/analyze",
+        "/v1/vision/analyze",
     ):
         assert path in docs["paths"]
 
@@ -177,3 +186,26 @@ def test_voice_upload_is_transcribed_with_sentiment(http: httpx.Client, tmp_path
     assert not_audio.status_code == 400
     wrong_type = http.post("/v1/voice/analyze", json={"audio": "x"})
     assert wrong_type.status_code == 400
+
+
+def test_vision_image_and_video(http: httpx.Client, tmp_path: Path) -> None:
+    import cv2
+    from skimage import data
+
+    from models.vision.evaluate import assemble_video
+
+    portrait = data.astronaut()  # type: ignore[no-untyped-call]
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(portrait, cv2.COLOR_RGB2BGR))
+    assert ok
+    image = http.post("/v1/vision/analyze", content=jpeg.tobytes(), headers={"content-type": "image/jpeg"})
+    assert image.status_code == 200, image.text
+    assert image.json()["timeline"][0]["faces"][0]["emotion"] == "happy"
+    video = assemble_video([portrait] * 4, tmp_path / "clip.avi")
+    clip = http.post(
+        "/v1/vision/analyze?fps=2", content=video.read_bytes(), headers={"content-type": "video/x-msvideo"}
+    )
+    assert clip.status_code == 200, clip.text
+    assert clip.json()["summary"]["frames"] == 4
+    assert clip.json()["summary"]["face_presence_ratio"] == 1.0
+    broken = http.post("/v1/vision/analyze", content=b"junk", headers={"content-type": "image/png"})
+    assert broken.status_code == 400
