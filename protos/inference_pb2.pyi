@@ -230,3 +230,56 @@ class VoiceAnalysisResponse(_message.Message):
     real_time_factor: float
     overall_label: str
     def __init__(self, transcript: _Optional[str] = ..., duration_s: _Optional[float] = ..., speaking_ratio: _Optional[float] = ..., silence_ratio: _Optional[float] = ..., words_per_minute: _Optional[float] = ..., keywords: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[_Union[VoiceSegment, _Mapping]]] = ..., real_time_factor: _Optional[float] = ..., overall_label: _Optional[str] = ...) -> None: ...
+
+class VisionRequest(_message.Message):
+    __slots__ = ("media", "is_video", "fps")
+    MEDIA_FIELD_NUMBER: _ClassVar[int]
+    IS_VIDEO_FIELD_NUMBER: _ClassVar[int]
+    FPS_FIELD_NUMBER: _ClassVar[int]
+    media: bytes
+    is_video: bool
+    fps: float
+    def __init__(self, media: _Optional[bytes] = ..., is_video: bool = ..., fps: _Optional[float] = ...) -> None: ...
+
+class VisionFrame(_message.Message):
+    __slots__ = ("timestamp_s", "face_present", "attention", "engagement", "emotion")
+    TIMESTAMP_S_FIELD_NUMBER: _ClassVar[int]
+    FACE_PRESENT_FIELD_NUMBER: _ClassVar[int]
+    ATTENTION_FIELD_NUMBER: _ClassVar[int]
+    ENGAGEMENT_FIELD_NUMBER: _ClassVar[int]
+    EMOTION_FIELD_NUMBER: _ClassVar[int]
+    timestamp_s: float
+    face_present: bool
+    attention: float
+    engagement: float
+    emotion: str
+    def __init__(self, timestamp_s: _Optional[float] = ..., face_present: bool = ..., attention: _Optional[float] = ..., engagement: _Optional[float] = ..., emotion: _Optional[str] = ...) -> None: ...
+
+class VisionResponse(_message.Message):
+    __slots__ = ("frames", "duration_s", "face_presence_ratio", "mean_attention", "mean_engagement", "emotion_mix", "dominant_emotion", "ms_per_frame", "timeline")
+    class EmotionMixEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
+    DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    FACE_PRESENCE_RATIO_FIELD_NUMBER: _ClassVar[int]
+    MEAN_ATTENTION_FIELD_NUMBER: _ClassVar[int]
+    MEAN_ENGAGEMENT_FIELD_NUMBER: _ClassVar[int]
+    EMOTION_MIX_FIELD_NUMBER: _ClassVar[int]
+    DOMINANT_EMOTION_FIELD_NUMBER: _ClassVar[int]
+    MS_PER_FRAME_FIELD_NUMBER: _ClassVar[int]
+    TIMELINE_FIELD_NUMBER: _ClassVar[int]
+    frames: int
+    duration_s: float
+    face_presence_ratio: float
+    mean_attention: float
+    mean_engagement: float
+    emotion_mix: _containers.ScalarMap[str, float]
+    dominant_emotion: str
+    ms_per_frame: float
+    timeline: _containers.RepeatedCompositeFieldContainer[VisionFrame]
+    def __init__(self, frames: _Optional[int] = ..., duration_s: _Optional[float] = ..., face_presence_ratio: _Optional[float] = ..., mean_attention: _Optional[float] = ..., mean_engagement: _Optional[float] = ..., emotion_mix: _Optional[_Mapping[str, float]] = ..., dominant_emotion: _Optional[str] = ..., ms_per_frame: _Optional[float] = ..., timeline: _Optional[_Iterable[_Union[VisionFrame, _Mapping]]] = ...) -> None: ...

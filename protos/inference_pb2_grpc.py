@@ -49,6 +49,11 @@ class AnalyticsStub(object):
                 request_serializer=protos_dot_inference__pb2.AudioChunk.SerializeToString,
                 response_deserializer=protos_dot_inference__pb2.VoiceAnalysisResponse.FromString,
                 )
+        self.AnalyzeVision = channel.unary_unary(
+                '/vettify.analytics.v1.Analytics/AnalyzeVision',
+                request_serializer=protos_dot_inference__pb2.VisionRequest.SerializeToString,
+                response_deserializer=protos_dot_inference__pb2.VisionResponse.FromString,
+                )
 
 
 class AnalyticsServicer(object):
@@ -98,6 +103,12 @@ class AnalyticsServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AnalyzeVision(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -135,6 +146,11 @@ def add_AnalyticsServicer_to_server(servicer, server):
                     servicer.AnalyzeVoice,
                     request_deserializer=protos_dot_inference__pb2.AudioChunk.FromString,
                     response_serializer=protos_dot_inference__pb2.VoiceAnalysisResponse.SerializeToString,
+            ),
+            'AnalyzeVision': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnalyzeVision,
+                    request_deserializer=protos_dot_inference__pb2.VisionRequest.FromString,
+                    response_serializer=protos_dot_inference__pb2.VisionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -262,5 +278,22 @@ class Analytics(object):
         return grpc.experimental.stream_unary(request_iterator, target, '/vettify.analytics.v1.Analytics/AnalyzeVoice',
             protos_dot_inference__pb2.AudioChunk.SerializeToString,
             protos_dot_inference__pb2.VoiceAnalysisResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def AnalyzeVision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/vettify.analytics.v1.Analytics/AnalyzeVision',
+            protos_dot_inference__pb2.VisionRequest.SerializeToString,
+            protos_dot_inference__pb2.VisionResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

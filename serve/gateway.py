@@ -525,6 +525,39 @@ class Gateway:
 
         return await self._grpc(grpc_context, pb.VoiceAnalysisResponse(), work)  # type: ignore[no-any-return]
 
+    async def AnalyzeVision(self, request: pb.VisionRequest, grpc_context: Any = None) -> pb.VisionResponse:
+        async def work() -> pb.VisionResponse:
+            fps = request.fps if request.HasField("fps") else 2.0
+            if not 0.1 <= fps <= 30:
+                raise classify_error(ModelInvalidInput("fps must be between 0.1 and 30"))
+            r = await self.vision(request.media, "video" if request.is_video else "image", fps)
+            summary = r["summary"]
+            timeline = []
+            for frame in r["timeline"]:
+                best = max(frame["faces"], key=lambda f: f["engagement"], default=None)
+                timeline.append(
+                    pb.VisionFrame(
+                        timestamp_s=frame["timestamp_s"],
+                        face_present=frame["face_present"],
+                        attention=frame["attention"],
+                        engagement=frame["engagement"],
+                        emotion=best["emotion"] if best else "",
+                    )
+                )
+            return pb.VisionResponse(
+                frames=summary["frames"],
+                duration_s=summary["duration_s"],
+                face_presence_ratio=summary["face_presence_ratio"],
+                mean_attention=summary["mean_attention"],
+                mean_engagement=summary["mean_engagement"],
+                emotion_mix=summary["emotion_mix"],
+                dominant_emotion=summary["dominant_emotion"] or "",
+                ms_per_frame=summary["ms_per_frame"],
+                timeline=timeline,
+            )
+
+        return await self._grpc(grpc_context, pb.VisionResponse(), work)  # type: ignore[no-any-return]
+
 
 def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -153,11 +153,11 @@ def scoring_latency(model: ChurnModel, customers: list[CdnowCustomer]) -> dict[s
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print("[churn] CDNOW …", flush=True)
     cdnow = evaluate_cdnow(args.seed)
     model = cdnow.pop("model")

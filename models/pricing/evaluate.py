@@ -86,11 +86,11 @@ def evaluate(seed: int) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     report = evaluate(args.seed)
     print(f"own-price elasticity {report['elasticity']['own_price']} ± {report['elasticity']['own_price_std_error']}")
     print(f"\n{'demand model (held-out years)':<32}{'WAPE':>8}{'MAPE':>8}")

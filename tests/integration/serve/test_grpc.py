@@ -108,6 +108,20 @@ def test_client_streaming_audio(stub: AnalyticsStub, tmp_path: Path) -> None:
     assert bad == grpc.StatusCode.INVALID_ARGUMENT
 
 
+def test_vision_image(stub: AnalyticsStub) -> None:
+    import cv2
+    from skimage import data
+
+    portrait = data.astronaut()  # type: ignore[no-untyped-call]
+    _, jpeg = cv2.imencode(".jpg", cv2.cvtColor(portrait, cv2.COLOR_RGB2BGR))
+    reply = stub.AnalyzeVision(pb.VisionRequest(media=jpeg.tobytes()), metadata=METADATA, timeout=60)
+    assert reply.frames == 1
+    assert reply.dominant_emotion == "happy"
+    assert reply.timeline[0].face_present
+    bad = _code(lambda: stub.AnalyzeVision(pb.VisionRequest(media=b"junk"), metadata=METADATA, timeout=30))
+    assert bad == grpc.StatusCode.INVALID_ARGUMENT
+
+
 def test_deadline_is_enforced(stub: AnalyticsStub) -> None:
     long_texts = ["a long sales call transcript " * 40] * 256
     code = _code(lambda: stub.Sentiment(pb.SentimentRequest(texts=long_texts), metadata=METADATA, timeout=0.05))
