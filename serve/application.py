@@ -185,7 +185,13 @@ def wait_running(name: str, timeout_s: float = 600.0) -> None:
         if status is not None and status.status in ("DEPLOY_FAILED", "UNHEALTHY"):
             raise RuntimeError(f"Serve application {name!r} is {status.status}: {status.message[-2000:]}")
         time.sleep(0.5)
-    raise TimeoutError(f"Serve application {name!r} did not become RUNNING in {timeout_s:.0f}s")
+    status = serve.status().applications.get(name)
+    details = ""
+    if status is not None:
+        details = "; ".join(
+            f"{deployment}: {info.status} {info.message}".strip() for deployment, info in status.deployments.items()
+        )
+    raise TimeoutError(f"Serve application {name!r} did not become RUNNING in {timeout_s:.0f}s ({details[-1500:]})")
 
 
 def stop() -> None:
@@ -236,7 +242,7 @@ def serve_config() -> dict[str, Any]:
                 "route_prefix": "/v1/crm",
                 "import_path": "serve.crm_app:build_crm",
                 "args": {},  # DSNs come from VETTIFY_DATABASE_URL / VETTIFY_WORKER_DATABASE_URL (a secret)
-                "deployments": [{"name": "CRM", "ray_actor_options": {"num_cpus": 0.25}}],
+                "deployments": [{"name": "CRM", "ray_actor_options": {"num_cpus": 0.2}}],
             },
         ],
     }

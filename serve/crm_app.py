@@ -21,7 +21,7 @@ APP_NAME = "crm"
 
 @serve.deployment(
     name="CRM",
-    ray_actor_options={"num_cpus": 0.25},
+    ray_actor_options={"num_cpus": 0.2},
     max_ongoing_requests=200,
     max_queued_requests=1000,
     health_check_period_s=10,

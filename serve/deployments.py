@@ -81,7 +81,7 @@ class _BatchedModel:
 
 @serve.deployment(
     name="Embedding",
-    ray_actor_options={"num_cpus": 0.5},
+    ray_actor_options={"num_cpus": 0.4},
     max_ongoing_requests=64,
     max_queued_requests=128,
     autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 24},
@@ -110,7 +110,7 @@ class EmbeddingDeployment(_BatchedModel):
 
 @serve.deployment(
     name="Sentiment",
-    ray_actor_options={"num_cpus": 0.5},
+    ray_actor_options={"num_cpus": 0.4},
     max_ongoing_requests=64,
     max_queued_requests=128,
     autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 24},
@@ -141,7 +141,7 @@ class SentimentDeployment(_BatchedModel):
 
 @serve.deployment(
     name="Churn",
-    ray_actor_options={"num_cpus": 0.1},
+    ray_actor_options={"num_cpus": 0.05},
     max_ongoing_requests=128,
     max_queued_requests=256,
     autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 64},
@@ -173,7 +173,7 @@ class ChurnDeployment(_BatchedModel):
 
 @serve.deployment(
     name="Voice",
-    ray_actor_options={"num_cpus": 0.5},
+    ray_actor_options={"num_cpus": 0.25},
     max_ongoing_requests=2,
     max_queued_requests=8,
     health_check_period_s=10,
@@ -208,7 +208,7 @@ class VoiceDeployment:
 
 @serve.deployment(
     name="Vision",
-    ray_actor_options={"num_cpus": 0.5},
+    ray_actor_options={"num_cpus": 0.25},
     max_ongoing_requests=2,
     max_queued_requests=8,
     health_check_period_s=10,
@@ -235,7 +235,7 @@ class VisionDeployment:
 
 @serve.deployment(
     name="Pricing",
-    ray_actor_options={"num_cpus": 0.1},
+    ray_actor_options={"num_cpus": 0.05},
     max_ongoing_requests=32,
     max_queued_requests=128,
     health_check_period_s=10,
@@ -256,7 +256,7 @@ class PricingDeployment:
 
 @serve.deployment(
     name="Summary",
-    ray_actor_options={"num_cpus": 0.1},
+    ray_actor_options={"num_cpus": 0.05},
     max_ongoing_requests=16,
     max_queued_requests=64,
     health_check_period_s=10,

@@ -127,7 +127,7 @@ class Handles(BaseModel):
 
 @serve.deployment(
     name="Gateway",
-    ray_actor_options={"num_cpus": 0.2},
+    ray_actor_options={"num_cpus": 0.15},
     max_ongoing_requests=256,
     autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 64},
     health_check_period_s=10,
