@@ -29,6 +29,7 @@ import platform
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -189,7 +190,7 @@ def raw_limit(texts: list[str], threads: int, duration: float) -> dict[str, floa
 def start_naive(threads: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "BENCH_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
-    app_dir = Path(__file__).resolve().parent / "results"
+    app_dir = Path(tempfile.mkdtemp(prefix="vettify-naive-"))
     (app_dir / "_naive_app.py").write_text(NAIVE_APP)
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "_naive_app:app", "--port", str(port), "--log-level", "warning"],
@@ -234,41 +235,41 @@ def plot(runs: list[Run], limits: dict[str, float], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=8.0, help="seconds per load level")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
-    parser.add_argument("--threads", type=int, default=2, help="torch threads for every system")
-    args = parser.parse_args(argv)
-    texts = tweets()
+def run_naive(args: argparse.Namespace, texts: list[str]) -> list[Run]:
     runs: list[Run] = []
-
-    _say(f"raw batched limit in-process ({args.threads} threads) …")
-    limits = raw_limit(texts, args.threads, args.duration)
-    _say(f"raw: {limits}")
-
     _say("naive FastAPI server …")
-    naive, naive_base = start_naive(args.threads)
+    naive, naive_base = start_naive(args.threads) if not args.skip_naive else (None, "")
     try:
         for model, path in (("sentiment", "/v1/sentiment"), ("embedding", "/v1/embed")):
-            for c in args.concurrency:
+            for c in args.concurrency if naive else []:
                 asyncio.run(http_load(naive_base, path, texts, c, 1.0))  # warm-up
                 lat, err = asyncio.run(http_load(naive_base, path, texts, c, args.duration))
                 runs.append(_summarise("naive-http", model, c, lat, err, args.duration))
                 _say(str(runs[-1]))
     finally:
-        os.killpg(naive.pid, signal.SIGTERM)
-        naive.wait()
+        if naive is not None:
+            os.killpg(naive.pid, signal.SIGTERM)
+            naive.wait()
 
+    return runs
+
+
+def run_serve(args: argparse.Namespace, texts: list[str]) -> list[Run]:
+    runs: list[Run] = []
     _say("Ray Serve …")
     from serve.application import AppArgs, deploy_models, start_serve
     from serve.application import stop as stop_serve
 
-    os.environ["VETTIFY_TORCH_THREADS"] = str(args.threads)
-    settings = Settings(http_port=free_port(), grpc_port=free_port(), torch_threads=args.threads, _env_file=None)  # type: ignore[call-arg]
+    threads = args.serve_threads or args.threads
+    os.environ["VETTIFY_TORCH_THREADS"] = str(threads)
+    settings = Settings(http_port=free_port(), grpc_port=free_port(), torch_threads=threads, _env_file=None)  # type: ignore[call-arg]
     try:
         endpoints = start_serve(settings, num_cpus=os.cpu_count() or 2)
-        deploy_models(AppArgs(artifacts_dir=str(settings.resolved_artifacts_dir)))
+        overrides: dict[str, dict[str, Any]] = {}
+        if args.batch_wait_ms is not None:
+            tuned = {"user_config": {"batch_wait_timeout_s": args.batch_wait_ms / 1000}}
+            overrides = {"Sentiment": tuned, "Embedding": tuned}
+        deploy_models(AppArgs(artifacts_dir=str(settings.resolved_artifacts_dir), deployment_overrides=overrides))
         for model, path in (("sentiment", "/v1/sentiment"), ("embedding", "/v1/embed")):
             for c in args.concurrency:
                 asyncio.run(http_load(endpoints.http, path, texts, c, 1.0))
@@ -282,11 +283,31 @@ def main(argv: list[str] | None = None) -> None:
             _say(str(runs[-1]))
     finally:
         stop_serve()
+    return runs
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per load level")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument("--threads", type=int, default=2, help="torch threads for every system")
+    parser.add_argument("--serve-threads", type=int, default=None, help="torch threads per Serve replica")
+    parser.add_argument("--batch-wait-ms", type=float, default=None, help="override the @serve.batch wait")
+    parser.add_argument("--skip-naive", action="store_true", help="no naive baseline (tuning runs only)")
+    args = parser.parse_args(argv)
+    texts = tweets()
+    runs: list[Run] = []
+
+    _say(f"raw batched limit in-process ({args.threads} threads) …")
+    limits = raw_limit(texts, args.threads, args.duration)
+    _say(f"raw: {limits}")
+
+    runs += run_naive(args, texts)
+    runs += run_serve(args, texts)
 
     report = verdict(runs, limits)
     print_table(runs, limits, report)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "_naive_app.py").unlink(missing_ok=True)
     document = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "parameters": vars(args),

@@ -34,6 +34,7 @@ class AppArgs(BaseModel):
     whisper_model_path: str | None = None
     summary_llm_url: str | None = None
     request_timeout_s: float = 30.0
+    redis_url: str | None = None  # the churn feature store (scoring by account id); absent: VETTIFY_REDIS_URL
     deployment_overrides: dict[str, dict[str, Any]] = {}  # deployment name -> .options(...) keywords
 
 
@@ -70,6 +71,7 @@ def build(args: dict[str, Any]) -> Any:
         tuned(VoiceDeployment).bind(sentiment, options.whisper_model_path),
         tuned(VisionDeployment).bind(),
         options.request_timeout_s,
+        redis_url=options.redis_url,
     )
 
 
@@ -103,6 +105,7 @@ def app_args(settings: Settings) -> AppArgs:
         embedding_model_path=str(settings.embedding_model_path) if settings.embedding_model_path else None,
         sentiment_model_path=str(settings.sentiment_model_path) if settings.sentiment_model_path else None,
         whisper_model_path=str(settings.whisper_model_path) if settings.whisper_model_path else None,
+        redis_url=settings.redis_url,
     )
 
 

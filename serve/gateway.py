@@ -101,11 +101,17 @@ class TextsRequest(BaseModel):
 class ChurnScoreRequest(BaseModel):
     features: dict[str, float] | None = Field(default=None, description="one account's features")
     rows: list[dict[str, float]] | None = Field(default=None, min_length=1, max_length=10_000)
+    account_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="score from the online feature store; needs a bearer token (crm:read) naming the tenant",
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> "ChurnScoreRequest":
-        if (self.features is None) == (self.rows is None):
-            raise ValueError("give exactly one of 'features' or 'rows'")
+        if sum(x is not None for x in (self.features, self.rows, self.account_id)) != 1:
+            raise ValueError("give exactly one of 'features', 'rows' or 'account_id'")
         return self
 
 
@@ -146,6 +152,7 @@ class Gateway:
         vision: Any,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        redis_url: str | None = None,
     ) -> None:
         self.handles = Handles(
             embedding=embedding,
@@ -158,6 +165,8 @@ class Gateway:
         )
         self.timeout_s = timeout_s
         self.max_body_bytes = max_body_bytes
+        self.redis_url = redis_url
+        self._feature_store: Any = None
         self.metrics = GatewayMetrics()
 
     # ------------------------------------------------------------------ shared call path
@@ -203,6 +212,35 @@ class Gateway:
             "churn", lambda: self.handles.churn.score.remote(rows), len(rows)
         )
         return result
+
+    async def account_features(self, authorization: str | None, account_id: str) -> dict[str, float]:
+        """The account's features from the Redis feature store, in the caller's tenant (from its JWT)."""
+        from datetime import UTC, datetime
+
+        from crm_core.core.config import Settings
+        from crm_core.core.security import Unauthorized, verify_token
+        from models.churn.store import RedisFeatureStore, account_key
+
+        settings = Settings()
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise ServiceError(401, grpc.StatusCode.UNAUTHENTICATED, "scoring by account_id needs a bearer token")
+        try:
+            principal = verify_token(settings, token)
+        except Unauthorized as exc:
+            raise ServiceError(401, grpc.StatusCode.UNAUTHENTICATED, exc.detail) from exc
+        if not principal.has("crm:read"):
+            raise ServiceError(403, grpc.StatusCode.PERMISSION_DENIED, "the token lacks the crm:read scope")
+        if self._feature_store is None:
+            from crm_core.core.redis import create_redis
+
+            redis_settings = settings.model_copy(update={"redis_url": self.redis_url or settings.redis_url})
+            self._feature_store = RedisFeatureStore(create_redis(redis_settings))
+        key = account_key(principal.tenant.tid, principal.tenant.mid, account_id)
+        if not await self._feature_store.orders(key):
+            raise ServiceError(404, grpc.StatusCode.NOT_FOUND, f"no order history for account {account_id!r}")
+        features: dict[str, float] = await self._feature_store.features(key, datetime.now(UTC).date())
+        return features
 
     async def pricing(self, request: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = await self._call("pricing", lambda: self.handles.pricing.optimize.remote(request))
@@ -309,8 +347,11 @@ class Gateway:
             )
 
         @router.post("/v1/churn/score", response_model=ChurnScoreResponse, tags=["models"])
-        async def churn(body: ChurnScoreRequest) -> ChurnScoreResponse:
-            rows = [body.features] if body.features is not None else list(body.rows or [])
+        async def churn(body: ChurnScoreRequest, request: Request) -> ChurnScoreResponse:
+            if body.account_id is not None:
+                rows = [await self.account_features(request.headers.get("authorization"), body.account_id)]
+            else:
+                rows = [body.features] if body.features is not None else list(body.rows or [])
             return ChurnScoreResponse(scores=await self.churn(rows))
 
         @router.post("/v1/pricing/optimize", response_model=PricingResponse, tags=["models"])

@@ -22,6 +22,13 @@ from models.errors import InvalidInput
 PREFIX = "vettify:churn:"
 
 
+def account_key(tid: str, mid: str, account_id: str) -> str:
+    """The tenant-scoped key every writer and reader of the store uses for one account."""
+    if not (tid and mid and account_id):
+        raise InvalidInput("tid, mid and account_id are all required for a churn feature key")
+    return f"{tid}:{mid}:{account_id}"
+
+
 class RedisFeatureStore:
     def __init__(self, redis: aioredis.Redis, prefix: str = PREFIX, retention_days: int | None = None) -> None:
         """``retention_days``: drop orders older than that many days before today when recording."""

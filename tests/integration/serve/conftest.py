@@ -12,6 +12,7 @@ import pytest
 from crm_core.core.config import Settings
 from crm_core.db.embedded import free_port
 from tests.support.databases import ProvisionedDatabase
+from tests.support.servers import RunningServer
 
 # Small queues on Sentiment so a burst can show load shedding on this 2-core machine.
 SENTIMENT_LIMITS = {"max_ongoing_requests": 8, "max_queued_requests": 8}
@@ -22,11 +23,12 @@ class ServeStack:
     http: str
     grpc: str
     settings: Settings
+    redis_url: str
 
 
 @pytest.fixture(scope="session")
 def serve_stack(
-    tmp_path_factory: pytest.TempPathFactory, migrated_database: ProvisionedDatabase
+    tmp_path_factory: pytest.TempPathFactory, migrated_database: ProvisionedDatabase, redis_server: RunningServer
 ) -> Iterator[ServeStack]:
     from serve.application import app_args, deploy_crm, deploy_models, start_serve
     from serve.application import stop as stop_serve
@@ -43,13 +45,15 @@ def serve_stack(
     )
     try:
         endpoints = start_serve(settings, num_cpus=2, object_store_bytes=100 * 1024 * 1024)
-        args = app_args(settings).model_copy(update={"deployment_overrides": {"Sentiment": SENTIMENT_LIMITS}})
+        args = app_args(settings).model_copy(
+            update={"deployment_overrides": {"Sentiment": SENTIMENT_LIMITS}, "redis_url": redis_server.url}
+        )
         deploy_crm(migrated_database.urls.app, migrated_database.urls.worker, wait=False)
         deploy_models(args, timeout_s=420)
     except Exception as exc:
         stop_serve()
         pytest.fail(f"Ray Serve could not start the Vettify applications: {exc}")
-    yield ServeStack(http=endpoints.http, grpc=endpoints.grpc, settings=settings)
+    yield ServeStack(http=endpoints.http, grpc=endpoints.grpc, settings=settings, redis_url=redis_server.url)
     stop_serve()
 
 

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from models.churn.features import FEATURES
+from tests.integration.serve.conftest import ServeStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -209,3 +210,32 @@ def test_vision_image_and_video(http: httpx.Client, tmp_path: Path) -> None:
     assert clip.json()["summary"]["face_presence_ratio"] == 1.0
     broken = http.post("/v1/vision/analyze", content=b"junk", headers={"content-type": "image/png"})
     assert broken.status_code == 400
+
+
+async def test_churn_by_account_id_reads_the_tenant_feature_store(serve_stack: ServeStack) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import redis.asyncio as aioredis
+
+    from crm_core.core.config import Settings
+    from crm_core.core.security import mint_token
+    from models.churn.features import Order
+    from models.churn.store import RedisFeatureStore, account_key
+
+    store = RedisFeatureStore(aioredis.Redis.from_url(serve_stack.redis_url))
+    today = datetime.now(UTC).date()
+    for i in range(6):
+        await store.record_order(
+            account_key("t-serve", "m1", "acc-1"), f"o{i}", Order(today - timedelta(days=20 * i), 120.0)
+        )
+    await store.redis.aclose()
+    token = mint_token(Settings(), sub="dash", tid="t-serve", mid="m1", scopes=("crm:read",))
+    other = mint_token(Settings(), sub="dash", tid="t-other", mid="m1", scopes=("crm:read",))
+    async with httpx.AsyncClient(base_url=serve_stack.http, timeout=30) as client:
+        body = {"account_id": "acc-1"}
+        scored = await client.post("/v1/churn/score", json=body, headers={"authorization": f"Bearer {token}"})
+        assert scored.status_code == 200, scored.text
+        assert scored.json()["scores"][0]["bucket"] in ("low", "medium", "high")
+        assert (await client.post("/v1/churn/score", json=body)).status_code == 401
+        foreign = await client.post("/v1/churn/score", json=body, headers={"authorization": f"Bearer {other}"})
+        assert foreign.status_code == 404  # another tenant's account does not exist for this caller
