@@ -32,6 +32,7 @@ class AppArgs(BaseModel):
     embedding_model_path: str | None = None
     sentiment_model_path: str | None = None
     whisper_model_path: str | None = None
+    voice_max_audio_s: float = 7200.0
     summary_llm_url: str | None = None
     request_timeout_s: float = 30.0
     redis_url: str | None = None  # the churn feature store (scoring by account id); absent: VETTIFY_REDIS_URL
@@ -68,7 +69,7 @@ def build(args: dict[str, Any]) -> Any:
         tuned(ChurnDeployment).bind(options.artifacts_dir),
         tuned(PricingDeployment).bind(),
         tuned(SummaryDeployment).bind(embedding, options.summary_llm_url),
-        tuned(VoiceDeployment).bind(sentiment, options.whisper_model_path),
+        tuned(VoiceDeployment).bind(sentiment, options.whisper_model_path, options.voice_max_audio_s),
         tuned(VisionDeployment).bind(),
         options.request_timeout_s,
         redis_url=options.redis_url,
@@ -105,6 +106,7 @@ def app_args(settings: Settings) -> AppArgs:
         embedding_model_path=str(settings.embedding_model_path) if settings.embedding_model_path else None,
         sentiment_model_path=str(settings.sentiment_model_path) if settings.sentiment_model_path else None,
         whisper_model_path=str(settings.whisper_model_path) if settings.whisper_model_path else None,
+        voice_max_audio_s=settings.voice_max_audio_s,
         redis_url=settings.redis_url,
     )
 

@@ -182,9 +182,10 @@ class ChurnDeployment(_BatchedModel):
 class VoiceDeployment:
     """Transcription (CPU-bound, no batching: one call at a time per replica), sentiment via the batched handle."""
 
-    def __init__(self, sentiment: Any, model_path: str | None = None) -> None:
+    def __init__(self, sentiment: Any, model_path: str | None = None, max_audio_s: float = 7200.0) -> None:
         self.sentiment = sentiment
         self.model = registry.load("voice", ModelOptions(model_path=_path(model_path), threads=_threads()))
+        self.model.max_seconds = max_audio_s
         self.version = self.model.version
 
     async def analyze(self, audio: bytes) -> dict[str, Any]:

@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     embedding_model_path: Path | None = None
     sentiment_model_path: Path | None = None
     whisper_model_path: Path | None = None
+    voice_max_audio_s: float = Field(default=7200.0, gt=0, description="Longest call recording accepted.")
     artifacts_dir: Path | None = Field(
         default=None, description="Trained model artifacts. Default: <data_dir>/artifacts."
     )

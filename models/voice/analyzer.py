@@ -186,8 +186,8 @@ def packaged_whisper_path() -> Path:
     return path
 
 
-def decode(audio: bytes | str | Path) -> NDArray[np.float32]:
-    """Mono float32 samples at 16 kHz from encoded audio bytes or a file."""
+def decode(audio: bytes | str | Path, max_seconds: float = MAX_AUDIO_S) -> NDArray[np.float32]:
+    """Mono float32 samples at 16 kHz from encoded audio bytes or a file (at most ``max_seconds`` long)."""
     from faster_whisper.audio import decode_audio
 
     if isinstance(audio, bytes | bytearray):
@@ -204,8 +204,8 @@ def decode(audio: bytes | str | Path) -> NDArray[np.float32]:
         raise InvalidInput(f"cannot decode the audio ({type(exc).__name__}): use WAV, FLAC, OGG or MP3") from exc
     if samples.size == 0:
         raise InvalidInput("the audio holds no samples")
-    if samples.size / SAMPLE_RATE > MAX_AUDIO_S:
-        raise InvalidInput(f"the audio is longer than {MAX_AUDIO_S // 60} minutes")
+    if samples.size / SAMPLE_RATE > max_seconds:
+        raise InvalidInput(f"the audio lasts {samples.size / SAMPLE_RATE:.0f} s; the limit is {max_seconds:.0f} s")
     return np.asarray(samples, dtype=np.float32)
 
 
@@ -262,7 +262,14 @@ def speech_time(words: list[Word]) -> float:
 
 
 class VoiceAnalyzer:
-    def __init__(self, model_path: Path | None = None, *, threads: int = 1, beam_size: int = 5) -> None:
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        threads: int = 1,
+        beam_size: int = 5,
+        max_seconds: float = MAX_AUDIO_S,
+    ) -> None:
         from faster_whisper import WhisperModel
 
         path = Path(model_path) if model_path is not None else packaged_whisper_path()
@@ -272,6 +279,7 @@ class VoiceAnalyzer:
             str(path), device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=True
         )
         self.beam_size = beam_size
+        self.max_seconds = max_seconds
         self.version = f"faster-whisper:{path.name}"
 
     def transcribe(self, samples: NDArray[np.float32]) -> tuple[list[Segment], list[Word], str]:
@@ -286,7 +294,7 @@ class VoiceAnalyzer:
         return out_segments, out_words, info.language
 
     def analyze(self, audio: bytes | str | Path, sentiment: Sentiment | None = None) -> VoiceAnalysis:
-        samples = decode(audio)
+        samples = decode(audio, self.max_seconds)
         started = time.perf_counter()
         segments, words, language = self.transcribe(samples)
         duration = samples.size / SAMPLE_RATE

@@ -118,6 +118,7 @@ def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path:
             pytest.fail(f"models did not become ready ({ready and ready.text}):\n{output[-4000:]}")
         scored = httpx.post(f"{base}/v1/sentiment", json={"text": "Great onboarding, thank you!"}, timeout=30)
         assert scored.json()["results"][0]["label"] == "positive"
+        time.sleep(3)  # `vettify up` polls Serve's status every second before it prints "models ready"
 
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=STOP_DEADLINE_S)

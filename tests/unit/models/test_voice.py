@@ -44,6 +44,9 @@ def test_bad_audio_is_a_typed_error(tmp_path: Path) -> None:
         decode(b"this is not audio at all" * 100)
     with pytest.raises(InvalidInput, match="no audio file"):
         decode(tmp_path / "missing.wav")
+    long_audio = synthesise("This recording is a little too long.", "en-us", 150, 16000, "wav", tmp_path, 1)
+    with pytest.raises(InvalidInput, match="the limit is 1 s"):
+        decode(long_audio, max_seconds=1.0)
     with pytest.raises(ArtifactNotFound, match=r"model\.bin"):
         VoiceAnalyzer(tmp_path)
 
