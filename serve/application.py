@@ -41,17 +41,7 @@ class AppArgs(BaseModel):
 
 def build(args: dict[str, Any]) -> Any:
     """Serve application builder: every model deployment plus the gateway ingress."""
-    from serve.deployments import (
-        ChurnDeployment,
-        EmbeddingDeployment,
-        PricingDeployment,
-        SentimentDeployment,
-        SummaryDeployment,
-        VisionDeployment,
-        VoiceDeployment,
-    )
-    from serve.gateway import Gateway
-
+    gateway, embedder, sentimenter, churn, pricing, summary, voice, vision = DEPLOYMENTS()
     options = AppArgs.model_validate(args or {})
     unknown = set(options.deployment_overrides) - {d.name for d in DEPLOYMENTS()}
     if unknown:
@@ -61,16 +51,16 @@ def build(args: dict[str, Any]) -> Any:
         override = options.deployment_overrides.get(deployment.name)
         return deployment.options(**override) if override else deployment
 
-    embedding = tuned(EmbeddingDeployment).bind(options.embedding_model_path)
-    sentiment = tuned(SentimentDeployment).bind(options.sentiment_model_path)
-    return tuned(Gateway).bind(
+    embedding = tuned(embedder).bind(options.embedding_model_path)
+    sentiment = tuned(sentimenter).bind(options.sentiment_model_path)
+    return tuned(gateway).bind(
         embedding,
         sentiment,
-        tuned(ChurnDeployment).bind(options.artifacts_dir),
-        tuned(PricingDeployment).bind(),
-        tuned(SummaryDeployment).bind(embedding, options.summary_llm_url),
-        tuned(VoiceDeployment).bind(sentiment, options.whisper_model_path, options.voice_max_audio_s),
-        tuned(VisionDeployment).bind(),
+        tuned(churn).bind(options.artifacts_dir),
+        tuned(pricing).bind(),
+        tuned(summary).bind(embedding, options.summary_llm_url),
+        tuned(voice).bind(sentiment, options.whisper_model_path, options.voice_max_audio_s),
+        tuned(vision).bind(),
         options.request_timeout_s,
         redis_url=options.redis_url,
     )

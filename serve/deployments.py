@@ -133,7 +133,7 @@ class SentimentDeployment(_BatchedModel):
         return _split([asdict(s) for s in to_sentiments(probabilities)], sizes)
 
     async def classify(self, texts: list[str]) -> Batched:
-        from models.sentiment.classifier import check_texts
+        from models.embeddings.encoder import check_texts
 
         check_texts(texts)  # a bad text fails its own call, not the batch it would have joined
         return await self._run_batch(texts)

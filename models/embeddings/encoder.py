@@ -35,6 +35,19 @@ def packaged_model_path() -> Path:
     return path
 
 
+def check_texts(texts: list[str], *, allow_empty: bool = False) -> None:
+    """The input rules every text model shares: strings, not blank, at most MAX_TEXT_CHARS."""
+    if not texts and not allow_empty:
+        raise InvalidInput("no texts given")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise InvalidInput(f"text {i} is not a string")
+        if not text.strip():
+            raise InvalidInput(f"text {i} is empty")
+        if len(text) > MAX_TEXT_CHARS:
+            raise InvalidInput(f"text {i} has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
+
+
 @dataclass(frozen=True)
 class Embeddings:
     vectors: NDArray[np.float32]  # (n, dims), unit length
@@ -70,13 +83,7 @@ class SentenceEncoder:
         self.dimensions = int(self.model.config.hidden_size)
 
     def encode(self, texts: list[str]) -> Embeddings:
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise InvalidInput(f"text {i} is not a string")
-            if not text.strip():
-                raise InvalidInput(f"text {i} is empty")
-            if len(text) > MAX_TEXT_CHARS:
-                raise InvalidInput(f"text {i} has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
+        check_texts(texts, allow_empty=True)
         vectors, truncated = [], []
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]

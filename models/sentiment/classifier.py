@@ -22,8 +22,8 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from models.embeddings.encoder import MAX_TEXT_CHARS, packaged_model_path
-from models.errors import ArtifactNotFound, InvalidInput
+from models.embeddings.encoder import check_texts, packaged_model_path
+from models.errors import ArtifactNotFound
 from models.sentiment.data import LABELS
 
 ARTIFACT_FORMAT = 1
@@ -41,18 +41,6 @@ class SentimentModel(Protocol):
     version: str
 
     def predict_proba(self, texts: list[str]) -> NDArray[np.float32]: ...
-
-
-def check_texts(texts: list[str]) -> None:
-    if not texts:
-        raise InvalidInput("no texts given")
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise InvalidInput(f"text {i} is not a string")
-        if not text.strip():
-            raise InvalidInput(f"text {i} is empty")
-        if len(text) > MAX_TEXT_CHARS:
-            raise InvalidInput(f"text {i} has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
 
 
 def to_sentiments(probabilities: NDArray[np.float32]) -> list[Sentiment]:
