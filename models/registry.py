@@ -43,6 +43,7 @@ class SentimentResult(BaseModel):
     label: str
     score: float = Field(ge=-1, le=1, description="P(positive) - P(negative)")
     probabilities: dict[str, float]
+    truncated: bool = Field(default=False, description="longer than the token limit: only its start was read")
 
 
 class SentimentResponse(BaseModel):

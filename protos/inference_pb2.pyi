@@ -12,7 +12,7 @@ class SentimentRequest(_message.Message):
     def __init__(self, texts: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SentimentResult(_message.Message):
-    __slots__ = ("label", "score", "probabilities")
+    __slots__ = ("label", "score", "probabilities", "truncated")
     class ProbabilitiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -23,10 +23,12 @@ class SentimentResult(_message.Message):
     LABEL_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     label: str
     score: float
     probabilities: _containers.ScalarMap[str, float]
-    def __init__(self, label: _Optional[str] = ..., score: _Optional[float] = ..., probabilities: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    truncated: bool
+    def __init__(self, label: _Optional[str] = ..., score: _Optional[float] = ..., probabilities: _Optional[_Mapping[str, float]] = ..., truncated: bool = ...) -> None: ...
 
 class SentimentResponse(_message.Message):
     __slots__ = ("results", "model_version")

@@ -130,7 +130,8 @@ class SentimentDeployment(_BatchedModel):
 
         texts, sizes = _flatten(calls)
         probabilities = await asyncio.to_thread(self.model.predict_proba, texts)
-        return _split([asdict(s) for s in to_sentiments(probabilities)], sizes)
+        results = to_sentiments(probabilities, self.model.truncated(texts))
+        return _split([asdict(s) for s in results], sizes)
 
     async def classify(self, texts: list[str]) -> Batched:
         from models.embeddings.encoder import check_texts

@@ -614,4 +614,9 @@ def _texts(texts: Any) -> list[str]:
 
 
 def _sentiment_pb(result: dict[str, Any]) -> pb.SentimentResult:
-    return pb.SentimentResult(label=result["label"], score=result["score"], probabilities=result["probabilities"])
+    return pb.SentimentResult(
+        label=result["label"],
+        score=result["score"],
+        probabilities=result["probabilities"],
+        truncated=result.get("truncated", False),
+    )

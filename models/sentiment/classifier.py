@@ -35,6 +35,7 @@ class Sentiment:
     label: str
     score: float  # P(positive) - P(negative), in [-1, 1]
     probabilities: dict[str, float]
+    truncated: bool = False  # longer than the model's token limit: only the first tokens were read
 
 
 class SentimentModel(Protocol):
@@ -42,16 +43,25 @@ class SentimentModel(Protocol):
 
     def predict_proba(self, texts: list[str]) -> NDArray[np.float32]: ...
 
+    def truncated(self, texts: list[str]) -> list[bool]: ...
 
-def to_sentiments(probabilities: NDArray[np.float32]) -> list[Sentiment]:
+
+def _over_limit(tokenizer: Any, texts: list[str], max_tokens: int) -> list[bool]:
+    lengths = tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+    return [len(ids) > max_tokens for ids in lengths]
+
+
+def to_sentiments(probabilities: NDArray[np.float32], truncated: list[bool] | None = None) -> list[Sentiment]:
     results = []
-    for row in probabilities:
+    flags = truncated or [False] * len(probabilities)
+    for row, cut in zip(probabilities, flags, strict=True):
         probs = {label: round(float(p), 6) for label, p in zip(LABELS, row, strict=True)}
         results.append(
             Sentiment(
                 label=LABELS[int(np.argmax(row))],
                 score=round(float(row[2] - row[0]), 6),
                 probabilities=probs,
+                truncated=cut,
             )
         )
     return results
@@ -59,7 +69,7 @@ def to_sentiments(probabilities: NDArray[np.float32]) -> list[Sentiment]:
 
 def classify(model: SentimentModel, texts: list[str]) -> list[Sentiment]:
     check_texts(texts)
-    return to_sentiments(model.predict_proba(texts))
+    return to_sentiments(model.predict_proba(texts), model.truncated(texts))
 
 
 def mean_pool(hidden: Any, attention_mask: Any) -> Any:
@@ -110,6 +120,9 @@ class MiniLMSentiment:
         self.max_tokens = int(self.meta["max_tokens"])
         self.batch_size = batch_size
         self.version = str(self.meta["version"])
+
+    def truncated(self, texts: list[str]) -> list[bool]:
+        return _over_limit(self.tokenizer, texts, self.max_tokens)
 
     def predict_proba(self, texts: list[str]) -> NDArray[np.float32]:
         check_texts(texts)
@@ -170,6 +183,9 @@ class HFSequenceClassifier:
                 raise ArtifactNotFound(f"cannot map the checkpoint's labels {sorted(names.values())} to {LABELS}")
             columns.append(match[0])
         return columns
+
+    def truncated(self, texts: list[str]) -> list[bool]:
+        return _over_limit(self.tokenizer, texts, self.max_tokens)
 
     def predict_proba(self, texts: list[str]) -> NDArray[np.float32]:
         check_texts(texts)

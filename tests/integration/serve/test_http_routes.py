@@ -30,6 +30,7 @@ def test_sentiment_single_and_batch(http: httpx.Client) -> None:
     assert one.status_code == 200, one.text
     result = one.json()["results"][0]
     assert result["label"] == "positive"
+    assert result["truncated"] is False
     assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     batch = http.post("/v1/sentiment", json={"texts": [TWEETS["negative"], TWEETS["positive"]]})
     assert batch.status_code == 200, batch.text

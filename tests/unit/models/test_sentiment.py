@@ -84,6 +84,13 @@ def test_packaged_model_classifies_clear_cases(sentiment: MiniLMSentiment) -> No
     assert results[0].score > 0 > results[1].score
 
 
+def test_long_text_is_scored_on_its_start_and_says_so(sentiment: MiniLMSentiment) -> None:
+    long_text = "The renewal went well and the customer is happy. " * 2000  # 100k characters
+    results = classify(sentiment, [long_text[:99_000], "short and sweet"])
+    assert [r.truncated for r in results] == [True, False]
+    assert results[0].label == "positive"
+
+
 def test_batching_and_length_sorting_do_not_change_scores(sentiment: MiniLMSentiment) -> None:
     texts = ["ok", "this is a much longer text about a delayed delivery and an angry customer", "great!"]
     together = sentiment.predict_proba(texts)
