@@ -58,10 +58,18 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
-class _BatchedModel:
-    """Shared behaviour: ready probe, tunable batching, graceful drain."""
+class _Ready:
+    """The readiness probe every deployment answers: its model's name and version."""
 
     name = "model"
+    version = "?"
+
+    async def ready(self) -> dict[str, str]:
+        return {"model": self.name, "version": self.version}
+
+
+class _BatchedModel(_Ready):
+    """Batched models: the readiness probe, tunable batching and a health check."""
 
     def reconfigure(self, config: dict[str, Any]) -> None:
         """``user_config``: ``max_batch_size`` and ``batch_wait_timeout_s`` change without a restart."""
@@ -70,9 +78,6 @@ class _BatchedModel:
             method.set_max_batch_size(int(config["max_batch_size"]))
         if "batch_wait_timeout_s" in config:
             method.set_batch_wait_timeout_s(float(config["batch_wait_timeout_s"]))
-
-    async def ready(self) -> dict[str, str]:
-        return {"model": self.name, "version": str(getattr(self, "version", "?"))}
 
     def check_health(self) -> None:
         if getattr(self, "model", None) is None:
@@ -129,9 +134,8 @@ class SentimentDeployment(_BatchedModel):
         from models.sentiment.classifier import to_sentiments
 
         texts, sizes = _flatten(calls)
-        probabilities = await asyncio.to_thread(self.model.predict_proba, texts)
-        results = to_sentiments(probabilities, self.model.truncated(texts))
-        return _split([asdict(s) for s in results], sizes)
+        probabilities, truncated = await asyncio.to_thread(self.model.score, texts)
+        return _split([asdict(s) for s in to_sentiments(probabilities, truncated)], sizes)
 
     async def classify(self, texts: list[str]) -> Batched:
         from models.embeddings.encoder import check_texts
@@ -180,8 +184,10 @@ class ChurnDeployment(_BatchedModel):
     health_check_period_s=10,
     graceful_shutdown_timeout_s=60,
 )
-class VoiceDeployment:
+class VoiceDeployment(_Ready):
     """Transcription (CPU-bound, no batching: one call at a time per replica), sentiment via the batched handle."""
+
+    name = "voice"
 
     def __init__(self, sentiment: Any, model_path: str | None = None, max_audio_s: float = 7200.0) -> None:
         self.sentiment = sentiment
@@ -204,9 +210,6 @@ class VoiceDeployment:
         result.pop("processing_s", None)
         return result
 
-    async def ready(self) -> dict[str, str]:
-        return {"model": "voice", "version": self.version}
-
 
 @serve.deployment(
     name="Vision",
@@ -216,8 +219,10 @@ class VoiceDeployment:
     health_check_period_s=10,
     graceful_shutdown_timeout_s=60,
 )
-class VisionDeployment:
+class VisionDeployment(_Ready):
     """Face mesh + emotions per frame; one image or video at a time per replica (CPU-bound)."""
+
+    name = "vision"
 
     def __init__(self) -> None:
         self.model = registry.load("vision")
@@ -231,9 +236,6 @@ class VisionDeployment:
         result: dict[str, Any] = analysis.as_dict()
         return result
 
-    async def ready(self) -> dict[str, str]:
-        return {"model": "vision", "version": self.version}
-
 
 @serve.deployment(
     name="Pricing",
@@ -242,7 +244,9 @@ class VisionDeployment:
     max_queued_requests=128,
     health_check_period_s=10,
 )
-class PricingDeployment:
+class PricingDeployment(_Ready):
+    name = "pricing"
+
     def __init__(self) -> None:
         self.model = registry.load("pricing")
         self.version = self.model.version
@@ -252,9 +256,6 @@ class PricingDeployment:
 
         return self.model.recommend(PricingRequest.model_validate(request)).model_dump()  # type: ignore[no-any-return]
 
-    async def ready(self) -> dict[str, str]:
-        return {"model": "pricing", "version": self.version}
-
 
 @serve.deployment(
     name="Summary",
@@ -263,8 +264,10 @@ class PricingDeployment:
     max_queued_requests=64,
     health_check_period_s=10,
 )
-class SummaryDeployment:
+class SummaryDeployment(_Ready):
     """Extractive summaries; sentence vectors come from the (batched) embedding deployment."""
+
+    name = "summary"
 
     def __init__(self, embedding: Any, llm_url: str | None = None, llm_model: str = "default") -> None:
         self.embedding = embedding
@@ -303,9 +306,6 @@ class SummaryDeployment:
             except LLMUnavailable as exc:
                 result["method"] = f"{self.version} (LLM unavailable: {exc})"
         return result
-
-    async def ready(self) -> dict[str, str]:
-        return {"model": "summary", "version": self.version}
 
 
 __all__ = [

@@ -167,6 +167,7 @@ class Gateway:
         self.max_body_bytes = max_body_bytes
         self.redis_url = redis_url
         self._feature_store: Any = None
+        self._settings: Any = None
         self.metrics = GatewayMetrics()
 
     # ------------------------------------------------------------------ shared call path
@@ -221,7 +222,9 @@ class Gateway:
         from crm_core.core.security import Unauthorized, verify_token
         from models.churn.store import RedisFeatureStore, account_key
 
-        settings = Settings()
+        if self._settings is None:  # read the environment once, not on every request
+            self._settings = Settings()
+        settings = self._settings
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise ServiceError(401, grpc.StatusCode.UNAUTHENTICATED, "scoring by account_id needs a bearer token")
@@ -256,7 +259,7 @@ class Gateway:
         if not audio:
             raise classify_error(ModelInvalidInput("the audio is empty"))
         if len(audio) > MAX_AUDIO_BYTES:
-            raise ServiceError(413, grpc.StatusCode.RESOURCE_EXHAUSTED, f"audio over {MAX_AUDIO_BYTES >> 20} MB")
+            raise _audio_too_large()
         result: dict[str, Any] = await self._call(
             "voice", lambda: self.handles.voice.analyze.remote(audio), timeout_s=VOICE_TIMEOUT_S
         )
@@ -265,6 +268,8 @@ class Gateway:
     async def vision(self, media: bytes, kind: str, fps: float) -> dict[str, Any]:
         if not media:
             raise classify_error(ModelInvalidInput("the image or video is empty"))
+        if not 0.1 <= fps <= 30:  # checked here too so that an image request with a bad fps is refused
+            raise classify_error(ModelInvalidInput("fps must be between 0.1 and 30"))
         result: dict[str, Any] = await self._call(
             "vision", lambda: self.handles.vision.analyze.remote(media, kind, fps), timeout_s=VOICE_TIMEOUT_S
         )
@@ -404,8 +409,6 @@ class Gateway:
             content_type = request.headers.get("content-type", "")
             if not content_type.startswith(("image/", "video/")):
                 raise classify_error(ModelInvalidInput(f"send an image/* or video/* body, not {content_type!r}"))
-            if not 0.1 <= fps <= 30:
-                raise classify_error(ModelInvalidInput("fps must be between 0.1 and 30"))
             kind = "image" if content_type.startswith("image/") else "video"
             return VisionResponse.model_validate(await self.vision(await request.body(), kind, fps))
 
@@ -537,10 +540,8 @@ class Gateway:
             audio = bytearray()
             async for chunk in request_stream:
                 audio.extend(chunk.data)
-                if len(audio) > MAX_AUDIO_BYTES:
-                    raise ServiceError(
-                        413, grpc.StatusCode.RESOURCE_EXHAUSTED, f"audio over {MAX_AUDIO_BYTES >> 20} MB"
-                    )
+                if len(audio) > MAX_AUDIO_BYTES:  # stop buffering a stream as soon as it is over the limit
+                    raise _audio_too_large()
             r = await self.voice(bytes(audio))
             segments = [
                 pb.VoiceSegment(
@@ -569,8 +570,6 @@ class Gateway:
     async def AnalyzeVision(self, request: pb.VisionRequest, grpc_context: Any = None) -> pb.VisionResponse:
         async def work() -> pb.VisionResponse:
             fps = request.fps if request.HasField("fps") else 2.0
-            if not 0.1 <= fps <= 30:
-                raise classify_error(ModelInvalidInput("fps must be between 0.1 and 30"))
             r = await self.vision(request.media, "video" if request.is_video else "image", fps)
             summary = r["summary"]
             timeline = []
@@ -598,6 +597,10 @@ class Gateway:
             )
 
         return await self._grpc(grpc_context, pb.VisionResponse(), work)  # type: ignore[no-any-return]
+
+
+def _audio_too_large() -> ServiceError:
+    return ServiceError(413, grpc.StatusCode.RESOURCE_EXHAUSTED, f"audio over {MAX_AUDIO_BYTES >> 20} MB")
 
 
 def _first_line(exc: Exception) -> str:

@@ -48,6 +48,18 @@ def check_texts(texts: list[str], *, allow_empty: bool = False) -> None:
             raise InvalidInput(f"text {i} has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
 
 
+def tokenize_truncated(tokenizer: Any, texts: list[str], max_tokens: int) -> tuple[Any, list[bool]]:
+    """One tokenizer pass: padded tensors cut to ``max_tokens`` and, per text, whether it was cut.
+
+    Cutting keeps the closing special token (``[CLS] t1 … t(n-2) [SEP]``), which is what the
+    tokenizer's own ``truncation=True`` gives for the BERT-style tokenizers used here.
+    """
+    ids = tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+    truncated = [len(row) > max_tokens for row in ids]
+    cut = [row if len(row) <= max_tokens else row[: max_tokens - 1] + row[-1:] for row in ids]
+    return tokenizer.pad({"input_ids": cut}, padding=True, return_tensors="pt"), truncated
+
+
 @dataclass(frozen=True)
 class Embeddings:
     vectors: NDArray[np.float32]  # (n, dims), unit length
@@ -86,13 +98,8 @@ class SentenceEncoder:
         check_texts(texts, allow_empty=True)
         vectors, truncated = [], []
         for start in range(0, len(texts), self.batch_size):
-            batch = texts[start : start + self.batch_size]
-            lengths = self.tokenizer(batch, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
-            full_lengths = [len(ids) for ids in lengths]
-            truncated += [length > self.max_tokens for length in full_lengths]
-            encoded = self.tokenizer(
-                batch, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt"
-            )
+            encoded, cut = tokenize_truncated(self.tokenizer, texts[start : start + self.batch_size], self.max_tokens)
+            truncated += cut
             with self._torch.inference_mode():
                 hidden = self.model(**encoded).last_hidden_state
             mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from models.embeddings.encoder import check_texts, packaged_model_path
+from models.embeddings.encoder import check_texts, packaged_model_path, tokenize_truncated
 from models.errors import ArtifactNotFound
 from models.sentiment.data import LABELS
 
@@ -41,14 +41,11 @@ class Sentiment:
 class SentimentModel(Protocol):
     version: str
 
+    def score(self, texts: list[str]) -> tuple[NDArray[np.float32], list[bool]]:
+        """Probabilities (columns in LABELS order) and, per text, whether it was cut to the token limit."""
+        ...
+
     def predict_proba(self, texts: list[str]) -> NDArray[np.float32]: ...
-
-    def truncated(self, texts: list[str]) -> list[bool]: ...
-
-
-def _over_limit(tokenizer: Any, texts: list[str], max_tokens: int) -> list[bool]:
-    lengths = tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
-    return [len(ids) > max_tokens for ids in lengths]
 
 
 def to_sentiments(probabilities: NDArray[np.float32], truncated: list[bool] | None = None) -> list[Sentiment]:
@@ -69,7 +66,7 @@ def to_sentiments(probabilities: NDArray[np.float32], truncated: list[bool] | No
 
 def classify(model: SentimentModel, texts: list[str]) -> list[Sentiment]:
     check_texts(texts)
-    return to_sentiments(model.predict_proba(texts), model.truncated(texts))
+    return to_sentiments(*model.score(texts))
 
 
 def mean_pool(hidden: Any, attention_mask: Any) -> Any:
@@ -121,28 +118,25 @@ class MiniLMSentiment:
         self.batch_size = batch_size
         self.version = str(self.meta["version"])
 
-    def truncated(self, texts: list[str]) -> list[bool]:
-        return _over_limit(self.tokenizer, texts, self.max_tokens)
-
     def predict_proba(self, texts: list[str]) -> NDArray[np.float32]:
+        return self.score(texts)[0]
+
+    def score(self, texts: list[str]) -> tuple[NDArray[np.float32], list[bool]]:
         check_texts(texts)
         # Sort by length so each batch pads to similar lengths (a large win for mixed tweets/transcripts).
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        truncated = [False] * len(texts)
         for start in range(0, len(order), self.batch_size):
             index = order[start : start + self.batch_size]
-            encoded = self.tokenizer(
-                [texts[i] for i in index],
-                padding=True,
-                truncation=True,
-                max_length=self.max_tokens,
-                return_tensors="pt",
-            )
+            encoded, cut = tokenize_truncated(self.tokenizer, [texts[i] for i in index], self.max_tokens)
+            for i, flag in zip(index, cut, strict=True):
+                truncated[i] = flag
             with self._torch.inference_mode():
                 hidden = self.encoder(**encoded).last_hidden_state
                 logits = self.head(mean_pool(hidden, encoded["attention_mask"]))
                 out[index] = self._torch.softmax(logits.float(), dim=-1).numpy()
-        return out
+        return out, truncated
 
 
 class HFSequenceClassifier:
@@ -184,24 +178,19 @@ class HFSequenceClassifier:
             columns.append(match[0])
         return columns
 
-    def truncated(self, texts: list[str]) -> list[bool]:
-        return _over_limit(self.tokenizer, texts, self.max_tokens)
-
     def predict_proba(self, texts: list[str]) -> NDArray[np.float32]:
+        return self.score(texts)[0]
+
+    def score(self, texts: list[str]) -> tuple[NDArray[np.float32], list[bool]]:
         check_texts(texts)
-        rows = []
+        rows, truncated = [], []
         for start in range(0, len(texts), self.batch_size):
-            encoded = self.tokenizer(
-                texts[start : start + self.batch_size],
-                padding=True,
-                truncation=True,
-                max_length=self.max_tokens,
-                return_tensors="pt",
-            )
+            encoded, cut = tokenize_truncated(self.tokenizer, texts[start : start + self.batch_size], self.max_tokens)
+            truncated += cut
             with self._torch.inference_mode():
                 logits = self.model(**encoded).logits
             rows.append(self._torch.softmax(logits.float(), dim=-1).numpy()[:, self.columns])
-        return np.concatenate(rows).astype(np.float32)
+        return np.concatenate(rows).astype(np.float32), truncated
 
 
 def load_sentiment(path: Path | None = None, *, threads: int | None = None) -> SentimentModel:
