@@ -294,6 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--serve-threads", type=int, default=None, help="torch threads per Serve replica")
     parser.add_argument("--batch-wait-ms", type=float, default=None, help="override the @serve.batch wait")
     parser.add_argument("--skip-naive", action="store_true", help="no naive baseline (tuning runs only)")
+    parser.add_argument("--name", default="serve_models", help="result files: benchmarks/results/NAME.json/.png")
     args = parser.parse_args(argv)
     texts = tweets()
     runs: list[Run] = []
@@ -315,9 +316,9 @@ def main(argv: list[str] | None = None) -> None:
         "runs": [asdict(r) for r in runs],
         "goals": report,
     }
-    (RESULTS / "serve_models.json").write_text(json.dumps(document, indent=2) + "\n")
-    plot(runs, limits, RESULTS / "serve_models.png")
-    _say(f"wrote {RESULTS / 'serve_models.json'} and serve_models.png")
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(document, indent=2) + "\n")
+    plot(runs, limits, RESULTS / f"{args.name}.png")
+    _say(f"wrote {RESULTS / args.name}.json and .png")
 
 
 def verdict(runs: list[Run], limits: dict[str, float]) -> dict[str, Any]:
