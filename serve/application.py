@@ -12,6 +12,7 @@ renders the same deployment choices as a Serve config document; the copy in
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,18 +168,35 @@ def _submit(target: Any) -> None:
     serve.run_many([target], wait_for_ingress_deployment_creation=False, wait_for_applications_running=False)
 
 
-def wait_running(name: str, timeout_s: float = 600.0) -> None:
+def wait_running(
+    name: str,
+    timeout_s: float = 600.0,
+    *,
+    cancelled: Callable[[], bool] = lambda: False,
+    progress: Callable[[float], None] | None = None,
+    progress_every_s: float = 15.0,
+) -> bool:
+    """Wait until the application is RUNNING (True) or ``cancelled()`` turns true (False).
+
+    Raises when it fails to deploy or is not running within ``timeout_s``; ``progress``
+    is called with the seconds waited every ``progress_every_s``.
+    """
     import time
 
     from ray import serve
 
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    started = last_note = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if cancelled():
+            return False
         status = serve.status().applications.get(name)
         if status is not None and status.status == "RUNNING":
-            return
+            return True
         if status is not None and status.status in ("DEPLOY_FAILED", "UNHEALTHY"):
             raise RuntimeError(f"Serve application {name!r} is {status.status}: {status.message[-2000:]}")
+        if progress is not None and time.monotonic() - last_note >= progress_every_s:
+            last_note = time.monotonic()
+            progress(last_note - started)
         time.sleep(0.5)
     status = serve.status().applications.get(name)
     details = ""

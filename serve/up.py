@@ -10,7 +10,6 @@ SIGINT/SIGTERM shut Serve and Ray down, then the database, and exit 0.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
@@ -57,34 +56,8 @@ def _say(message: str) -> None:
     print(f"[vettify] {message}", flush=True)
 
 
-async def _models_running(stop: asyncio.Event, timeout_s: float) -> bool:
-    """Wait for the model application while still answering Ctrl-C; progress every 15 s."""
-    from ray import serve
-
-    from serve.application import APP_NAME
-
-    started = time.monotonic()
-    last_note = started
-    while not stop.is_set():
-        status = await asyncio.to_thread(lambda: serve.status().applications.get(APP_NAME))
-        if status is not None and status.status == "RUNNING":
-            return True
-        if status is not None and status.status in ("DEPLOY_FAILED", "UNHEALTHY"):
-            _say(f"model application {status.status}: {status.message[-1500:]}; the CRM keeps serving")
-            return False
-        if time.monotonic() - started > timeout_s:
-            _say(f"model application not running after {timeout_s:.0f}s; the CRM keeps serving")
-            return False
-        if time.monotonic() - last_note > 15:
-            last_note = time.monotonic()
-            _say(f"loading models … {last_note - started:.0f}s")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=1.0)
-    return False
-
-
 async def run(settings: Settings, *, models: bool = True) -> int:
-    from serve.application import app_args, deploy_crm, deploy_models, start_serve
+    from serve.application import APP_NAME, app_args, deploy_crm, deploy_models, start_serve, wait_running
     from serve.application import stop as stop_serve
 
     started = time.monotonic()
@@ -107,7 +80,13 @@ async def run(settings: Settings, *, models: bool = True) -> int:
         if models and not stop.is_set():
             try:
                 await asyncio.to_thread(deploy_models, app_args(settings), wait=False)
-                loaded = await _models_running(stop, timeout_s=900)
+                loaded = await asyncio.to_thread(
+                    wait_running,
+                    APP_NAME,
+                    900,
+                    cancelled=stop.is_set,  # Ctrl-C while models load
+                    progress=lambda waited: _say(f"loading models … {waited:.0f}s"),
+                )
             except Exception as exc:  # the CRM keeps serving; the reason is printed
                 _say(f"model application failed: {exc}; the CRM keeps serving")
                 loaded = False
