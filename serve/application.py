@@ -37,12 +37,18 @@ class AppArgs(BaseModel):
     summary_llm_url: str | None = None
     request_timeout_s: float = 30.0
     redis_url: str | None = None  # the churn feature store (scoring by account id); absent: VETTIFY_REDIS_URL
+    # Streams: the database it writes insights to (absent: VETTIFY_DATABASE_URL; neither: /v1/events answers 503),
+    # and the bus sources each Streams replica consumes when set.
+    database_url: str | None = None
+    amqp_url: str | None = None
+    kafka_bootstrap: str | None = None
+    media_root: str | None = None
     deployment_overrides: dict[str, dict[str, Any]] = {}  # deployment name -> .options(...) keywords
 
 
 def build(args: dict[str, Any]) -> Any:
     """Serve application builder: every model deployment plus the gateway ingress."""
-    gateway, embedder, sentimenter, churn, pricing, summary, voice, vision = DEPLOYMENTS()
+    gateway, embedder, sentimenter, churner, pricing, summary, voicer, visioner, streamer = DEPLOYMENTS()
     options = AppArgs.model_validate(args or {})
     unknown = set(options.deployment_overrides) - {d.name for d in DEPLOYMENTS()}
     if unknown:
@@ -54,16 +60,33 @@ def build(args: dict[str, Any]) -> Any:
 
     embedding = tuned(embedder).bind(options.embedding_model_path)
     sentiment = tuned(sentimenter).bind(options.sentiment_model_path)
+    churn = tuned(churner).bind(options.artifacts_dir)
+    voice = tuned(voicer).bind(sentiment, options.whisper_model_path, options.voice_max_audio_s)
+    vision = tuned(visioner).bind()
+    env = Settings()
+    streams = tuned(streamer).bind(
+        embedding,
+        sentiment,
+        voice,
+        vision,
+        churn,
+        database_url=options.database_url or env.database_url,
+        redis_url=options.redis_url or env.redis_url,
+        amqp_url=options.amqp_url or env.amqp_url,
+        kafka_bootstrap=options.kafka_bootstrap or env.kafka_bootstrap,
+        media_root=options.media_root or (str(env.media_root) if env.media_root else None),
+    )
     return tuned(gateway).bind(
         embedding,
         sentiment,
-        tuned(churn).bind(options.artifacts_dir),
+        churn,
         tuned(pricing).bind(),
         tuned(summary).bind(embedding, options.summary_llm_url),
-        tuned(voice).bind(sentiment, options.whisper_model_path, options.voice_max_audio_s),
-        tuned(vision).bind(),
+        voice,
+        vision,
         options.request_timeout_s,
         redis_url=options.redis_url,
+        streams=streams,
     )
 
 
@@ -78,6 +101,7 @@ def DEPLOYMENTS() -> tuple[Any, ...]:
         VoiceDeployment,
     )
     from serve.gateway import Gateway
+    from serve.streams_deployment import StreamsDeployment
 
     return (
         Gateway,
@@ -88,6 +112,7 @@ def DEPLOYMENTS() -> tuple[Any, ...]:
         SummaryDeployment,
         VoiceDeployment,
         VisionDeployment,
+        StreamsDeployment,
     )
 
 

@@ -47,6 +47,7 @@ MAX_TEXTS = 256
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_BODY_BYTES = 2 << 20  # 256 texts of ~8k characters
 MAX_AUDIO_BYTES = 50 << 20  # a one-hour call as 96 kbit/s MP3 is ~43 MB
+EVENTS_MAX_BODY = 8 << 20  # a batch of up to 500 event envelopes
 VOICE_TIMEOUT_S = 300.0
 AUDIO_TYPES = ("audio/", "application/octet-stream", "video/ogg")
 
@@ -153,6 +154,7 @@ class Gateway:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         redis_url: str | None = None,
+        streams: Any = None,
     ) -> None:
         self.handles = Handles(
             embedding=embedding,
@@ -166,6 +168,7 @@ class Gateway:
         self.timeout_s = timeout_s
         self.max_body_bytes = max_body_bytes
         self.redis_url = redis_url
+        self.streams = streams  # the Streams deployment: POST /v1/events and /v1/insights/*
         self._feature_store: Any = None
         self._settings: Any = None
         self.metrics = GatewayMetrics()
@@ -277,8 +280,10 @@ class Gateway:
 
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
-        for name in ("embedding", "sentiment", "churn", "pricing", "summary", "voice", "vision"):
-            handle = getattr(self.handles, name)
+        handles = {name: getattr(self.handles, name) for name in Handles.model_fields}
+        if self.streams is not None:
+            handles["streams"] = self.streams
+        for name, handle in handles.items():
             try:
                 checks[name] = await asyncio.wait_for(handle.ready.remote(), timeout=2.0)
             except Exception as exc:
@@ -299,7 +304,7 @@ class Gateway:
         app.add_middleware(
             BodySizeLimitMiddleware,
             max_bytes=self.max_body_bytes,
-            overrides={"/v1/voice/": MAX_AUDIO_BYTES, "/v1/vision/": MAX_AUDIO_BYTES},
+            overrides={"/v1/voice/": MAX_AUDIO_BYTES, "/v1/vision/": MAX_AUDIO_BYTES, "/v1/events": EVENTS_MAX_BODY},
         )
         app.add_middleware(CorrelationIdMiddleware)
 
@@ -332,6 +337,13 @@ class Gateway:
         app.add_exception_handler(RequestValidationError, validation_error)
         app.add_exception_handler(ServiceError, service_error)
         app.include_router(self._router())
+        if self.streams is not None:
+            from crm_core.core.config import Settings
+            from serve.streams_deployment import HandleBackend
+            from streams.sources.http import events_router
+
+            backend = HandleBackend(self.streams)
+            app.include_router(events_router(lambda: backend, Settings(), max_body_bytes=EVENTS_MAX_BODY))
         return app
 
     def _router(self) -> APIRouter:

@@ -79,7 +79,8 @@ async def run(settings: Settings, *, models: bool = True) -> int:
         _say(f"CRM docs     {base}/v1/crm/docs")
         if models and not stop.is_set():
             try:
-                await asyncio.to_thread(deploy_models, app_args(settings), wait=False)
+                args = app_args(settings).model_copy(update={"database_url": urls.app})
+                await asyncio.to_thread(deploy_models, args, wait=False)
                 loaded = await asyncio.to_thread(
                     wait_running,
                     APP_NAME,
@@ -93,6 +94,7 @@ async def run(settings: Settings, *, models: bool = True) -> int:
             if loaded:
                 _say(f"models ready in {time.monotonic() - started:.1f}s")
                 _say(f"model docs   {base}/docs   (POST /v1/sentiment, /v1/embed, /v1/churn/score, …)")
+                _say(f"events       POST {base}/v1/events   insights {base}/v1/insights/…")
                 _say(f"readiness    {base}/readyz   metrics {base}/metrics")
                 _say(f"gRPC         {endpoints.grpc}   (vettify.analytics.v1.Analytics, protos/inference.proto)")
         _say("press Ctrl-C to stop")

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, description="Absent: fakeredis in-process.")
     amqp_url: str | None = Field(default=None, description="Absent: the in-process event bus.")
     kafka_bootstrap: str | None = Field(default=None, description="Absent: Kafka source disabled.")
+    media_root: Path | None = Field(
+        default=None, description="Folder call recordings are read from when events name them by path."
+    )
 
     # --- HTTP / gRPC ports -----------------------------------------------------
     host: str = "127.0.0.1"

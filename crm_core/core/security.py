@@ -22,7 +22,7 @@ from crm_core.core.config import Settings
 from crm_core.core.errors import VettifyError
 from crm_core.db.tenancy import TenantContext, TenantContextError
 
-SCOPES = ("crm:read", "crm:write", "crm:admin", "marketing:send")
+SCOPES = ("crm:read", "crm:write", "crm:admin", "marketing:send", "events:write", "insights:read")
 DEFAULT_TTL_S = 3600
 
 

@@ -9,6 +9,7 @@ event id, so a redelivered event changes nothing.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
@@ -54,11 +55,21 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
 
 
+@dataclass(frozen=True)
+class Applied:
+    outcome: Outcome
+    account_id: UUID  # the account whose timeline got the activity
+
+
 class CrmEventConsumer:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
     async def handle(self, event: Envelope) -> Outcome:
+        return (await self.apply(event)).outcome
+
+    async def apply(self, event: Envelope) -> Applied:
+        """Like :meth:`handle`, also naming the account it resolved (the streams' churn features need it)."""
         if event.type not in CONSUMED:
             raise InvalidEvent(f"the CRM core does not consume {event.type}")
         try:
@@ -89,7 +100,7 @@ class CrmEventConsumer:
             return found.id if found is not None else None
         return None
 
-    async def _order_created(self, event: Envelope, tenant: TenantContext, order: SalesOrderCreated) -> Outcome:
+    async def _order_created(self, event: Envelope, tenant: TenantContext, order: SalesOrderCreated) -> Applied:
         async with tenant_transaction(self.pool, tenant) as conn:
             account_id = await self._account(conn, tenant, order.account_id, order.customer_cui)
             if order.opportunity_id is not None:
@@ -114,9 +125,9 @@ class CrmEventConsumer:
                     payload=order.model_dump(mode="json"),
                 ),
             )
-        return Outcome.APPLIED if added is not None else Outcome.DUPLICATE
+        return Applied(Outcome.APPLIED if added is not None else Outcome.DUPLICATE, account_id)
 
-    async def _delivered(self, event: Envelope, tenant: TenantContext, delivery: ShipmentDelivered) -> Outcome:
+    async def _delivered(self, event: Envelope, tenant: TenantContext, delivery: ShipmentDelivered) -> Applied:
         async with tenant_transaction(self.pool, tenant) as conn:
             account_id = await self._account(conn, tenant, delivery.account_id, delivery.customer_cui)
             if account_id is None and delivery.order_id is not None:
@@ -137,4 +148,4 @@ class CrmEventConsumer:
                     payload=delivery.model_dump(mode="json"),
                 ),
             )
-        return Outcome.APPLIED if added is not None else Outcome.DUPLICATE
+        return Applied(Outcome.APPLIED if added is not None else Outcome.DUPLICATE, account_id)

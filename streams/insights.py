@@ -1,0 +1,158 @@
+"""Dashboard queries over what the processors stored, always inside the caller's tenant (RLS).
+
+Similarity search is k-NN by cosine distance on the HNSW indexes. The search
+widens its candidate list (``hnsw.ef_search``) and, on pgvector ≥ 0.8, keeps
+scanning when row-level security or a brand filter removes candidates
+(``hnsw.iterative_scan``), so a filtered query still returns ``k`` rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import asyncpg
+import numpy as np
+
+from crm_core.db.tenancy import TenantContext, tenant_transaction
+
+EF_SEARCH = 100
+
+SIMILAR_MENTIONS_SQL = """
+SELECT id, platform, brand, account_id, author, text, posted_at, sentiment, sentiment_score,
+       1 - (embedding <=> $3) AS similarity
+FROM ai.social_insights
+WHERE tid = $1 AND mid = $2 AND ($4::text IS NULL OR brand = $4)
+ORDER BY embedding <=> $3
+LIMIT $5
+"""
+
+SIMILAR_PATTERNS_SQL = """
+SELECT session_id, account_id, journey, steps, converted, conversion_propensity, last_seen_at,
+       1 - (embedding <=> $3) AS similarity
+FROM ai.behavior_patterns
+WHERE tid = $1 AND mid = $2
+ORDER BY embedding <=> $3
+LIMIT $4
+"""
+
+TIMELINE_SQL = """
+SELECT date_trunc($3, posted_at) AS bucket,
+       count(*) AS mentions,
+       count(*) FILTER (WHERE sentiment = 'positive') AS positive,
+       count(*) FILTER (WHERE sentiment = 'neutral') AS neutral,
+       count(*) FILTER (WHERE sentiment = 'negative') AS negative,
+       avg(sentiment_score)::real AS mean_score
+FROM ai.social_insights
+WHERE tid = $1 AND mid = $2 AND posted_at >= $4 AND posted_at < $5
+  AND ($6::text IS NULL OR brand = $6) AND ($7::uuid IS NULL OR account_id = $7)
+GROUP BY 1 ORDER BY 1
+"""
+
+LATEST_CALLS_SQL = """
+SELECT id, call_id, kind, account_id, recorded_at, duration_s, sentiment, sentiment_score, words_per_minute,
+       talk_ratio, keywords, engagement, attention, dominant_emotion, left(transcript, 500) AS transcript
+FROM ai.call_analyses
+WHERE tid = $1 AND mid = $2 AND ($3::uuid IS NULL OR account_id = $3)
+ORDER BY recorded_at DESC
+LIMIT $4
+"""
+
+ACCOUNT_SQL = """
+SELECT
+  (SELECT count(*) FROM ai.social_insights s WHERE s.tid = $1 AND s.mid = $2 AND s.account_id = $3
+     AND s.posted_at >= $4) AS mentions,
+  (SELECT avg(sentiment_score)::real FROM ai.social_insights s WHERE s.tid = $1 AND s.mid = $2
+     AND s.account_id = $3 AND s.posted_at >= $4) AS mean_sentiment,
+  (SELECT count(*) FROM ai.call_analyses c WHERE c.tid = $1 AND c.mid = $2 AND c.account_id = $3
+     AND c.recorded_at >= $4) AS calls,
+  (SELECT avg(engagement)::real FROM ai.call_analyses c WHERE c.tid = $1 AND c.mid = $2 AND c.account_id = $3
+     AND c.recorded_at >= $4) AS mean_call_engagement,
+  (SELECT count(*) FROM ai.behavior_patterns b WHERE b.tid = $1 AND b.mid = $2 AND b.account_id = $3
+     AND b.last_seen_at >= $4) AS sessions,
+  (SELECT count(*) FROM ai.behavior_patterns b WHERE b.tid = $1 AND b.mid = $2 AND b.account_id = $3
+     AND b.last_seen_at >= $4 AND b.converted) AS converted_sessions
+"""
+
+CHURN_SQL = """
+SELECT probability, bucket, model_version, scored_at FROM ai.churn_scores
+WHERE tid = $1 AND mid = $2 AND account_id = $3
+"""
+
+Bucket = Literal["hour", "day", "week"]
+
+
+async def _tune_search(conn: asyncpg.Connection) -> None:
+    await conn.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
+    if await conn.fetchval("SELECT extversion >= '0.8' FROM pg_extension WHERE extname = 'vector'"):
+        await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+
+
+def _vector(values: list[float] | np.ndarray) -> np.ndarray:
+    vector = np.asarray(values, dtype=np.float32)
+    if vector.shape != (384,):
+        raise ValueError(f"the query vector must have 384 dimensions, not {vector.shape}")
+    if not np.isfinite(vector).all():
+        raise ValueError("the query vector has NaN or infinite values")
+    return vector
+
+
+async def similar_mentions(
+    pool: asyncpg.Pool, tenant: TenantContext, vector: list[float], *, k: int = 10, brand: str | None = None
+) -> list[dict[str, Any]]:
+    async with tenant_transaction(pool, tenant, readonly=True) as conn:
+        await _tune_search(conn)
+        rows = await conn.fetch(SIMILAR_MENTIONS_SQL, tenant.tid, tenant.mid, _vector(vector), brand, k)
+    return [dict(r) for r in rows]
+
+
+async def similar_patterns(
+    pool: asyncpg.Pool, tenant: TenantContext, vector: list[float], *, k: int = 10
+) -> list[dict[str, Any]]:
+    async with tenant_transaction(pool, tenant, readonly=True) as conn:
+        await _tune_search(conn)
+        rows = await conn.fetch(SIMILAR_PATTERNS_SQL, tenant.tid, tenant.mid, _vector(vector), k)
+    return [dict(r) for r in rows]
+
+
+async def sentiment_timeline(
+    pool: asyncpg.Pool,
+    tenant: TenantContext,
+    *,
+    since: datetime,
+    until: datetime,
+    bucket: Bucket = "day",
+    brand: str | None = None,
+    account_id: UUID | None = None,
+) -> list[dict[str, Any]]:
+    if until <= since:
+        raise ValueError("until must be after since")
+    async with tenant_transaction(pool, tenant, readonly=True) as conn:
+        rows = await conn.fetch(TIMELINE_SQL, tenant.tid, tenant.mid, bucket, since, until, brand, account_id)
+    return [dict(r) for r in rows]
+
+
+async def latest_calls(
+    pool: asyncpg.Pool, tenant: TenantContext, *, account_id: UUID | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
+    async with tenant_transaction(pool, tenant, readonly=True) as conn:
+        rows = await conn.fetch(LATEST_CALLS_SQL, tenant.tid, tenant.mid, account_id, limit)
+    return [dict(r) for r in rows]
+
+
+async def account_summary(
+    pool: asyncpg.Pool, tenant: TenantContext, account_id: UUID, *, since: datetime
+) -> dict[str, Any]:
+    async with tenant_transaction(pool, tenant, readonly=True) as conn:
+        counts = await conn.fetchrow(ACCOUNT_SQL, tenant.tid, tenant.mid, account_id, since)
+        churn = await conn.fetchrow(CHURN_SQL, tenant.tid, tenant.mid, account_id)
+        calls = await conn.fetch(LATEST_CALLS_SQL, tenant.tid, tenant.mid, account_id, 3)
+    assert counts is not None
+    return {
+        "account_id": account_id,
+        "since": since,
+        **dict(counts),
+        "churn": dict(churn) if churn is not None else None,
+        "latest_calls": [dict(c) for c in calls],
+    }

@@ -1,0 +1,271 @@
+"""Web behaviour → sessionised journeys → session embeddings → ``ai.behavior_patterns``.
+
+Each ``web.user.behavior.tracked`` event is one step of a session. The session's
+journey (its steps in time order, e.g. ``page_view:/pricing > click:demo``) is
+embedded after every step and compared by cosine distance (pgvector HNSW) with
+the tenant's *known* sessions: those that converted, or ended (idle for
+``session_gap``). The nearest known session and the converted share among the
+``k`` nearest give the pattern and the conversion propensity. A
+``crm.behavior.pattern.detected`` event is published once a journey has
+``min_steps`` steps, and again whenever its nearest pattern or its conversion
+changes (not on every page view).
+
+Meta pixel events (``social.facebook.pixel.event``) are stored as steps too, and
+answered with ``crm.social.pixel.analyzed``: the funnel stage the event reached
+and the furthest stage of its session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from crm_core.db.tenancy import tenant_transaction
+from crm_core.events.envelope import Envelope
+from streams import store
+from streams.ordering import Ticket
+from streams.processors.base import Context, InvalidEvent, Outcome, model_error
+from streams.schemas import BehaviorPatternDetected, PixelAnalyzed, PixelEvent, WebBehavior
+
+CONVERSION_ACTIONS = frozenset({"purchase", "signup", "subscribe", "demo_request", "trial_start", "checkout_complete"})
+MAX_JOURNEY_STEPS = 40
+
+INSERT_STEP_SQL = """
+INSERT INTO ai.behavior_events (tid, whid, mid, id, source, session_id, visitor_id, account_id, action, page, value,
+    occurred_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+"""
+
+STEPS_SQL = """
+SELECT action, page, occurred_at FROM ai.behavior_events
+WHERE tid = $1 AND mid = $2 AND session_id = $3 AND source = $4
+ORDER BY occurred_at, created_at
+"""
+
+PREVIOUS_SQL = """
+SELECT nearest_session_id, converted, steps FROM ai.behavior_patterns WHERE tid = $1 AND mid = $2 AND session_id = $3
+"""
+
+NEAREST_SQL = """
+SELECT session_id, converted, 1 - (embedding <=> $4) AS similarity
+FROM ai.behavior_patterns
+WHERE tid = $1 AND mid = $2 AND session_id <> $3 AND (converted OR last_seen_at < $5)
+ORDER BY embedding <=> $4
+LIMIT $6
+"""
+
+UPSERT_PATTERN_SQL = """
+INSERT INTO ai.behavior_patterns (tid, whid, mid, session_id, visitor_id, account_id, journey, steps, started_at,
+    last_seen_at, converted, nearest_session_id, conversion_propensity, embedding)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+ON CONFLICT (tid, mid, session_id) DO UPDATE SET
+    visitor_id = coalesce(EXCLUDED.visitor_id, ai.behavior_patterns.visitor_id),
+    account_id = coalesce(EXCLUDED.account_id, ai.behavior_patterns.account_id),
+    journey = EXCLUDED.journey, steps = EXCLUDED.steps, started_at = EXCLUDED.started_at,
+    last_seen_at = EXCLUDED.last_seen_at, converted = EXCLUDED.converted,
+    nearest_session_id = EXCLUDED.nearest_session_id, conversion_propensity = EXCLUDED.conversion_propensity,
+    embedding = EXCLUDED.embedding, updated_at = now()
+"""
+
+
+def step_label(action: str, page: str | None) -> str:
+    path = urlsplit(page).path if page else ""
+    return f"{action}:{path}" if path else action
+
+
+@dataclass(frozen=True)
+class PatternRule:
+    session_gap: timedelta = timedelta(minutes=30)
+    neighbours: int = 10
+    min_steps: int = 3
+
+
+class BehaviorProcessor:
+    def __init__(self, context: Context, rule: PatternRule | None = None) -> None:
+        self.context = context
+        self.rule = rule or PatternRule()
+
+    def ordering_key(self, event: Envelope, payload: WebBehavior) -> tuple[str, ...]:
+        return (event.tid, event.mid, "session", payload.session_id)
+
+    async def process(self, event: Envelope, payload: WebBehavior, source: str, turn: Ticket) -> Outcome:
+        tenant = store.tenant_of(event)
+        await turn.wait()  # the journey is built from this session's earlier, committed steps
+        async with tenant_transaction(self.context.pool, tenant, readonly=True) as conn:
+            if await store.seen(conn, event):
+                return Outcome.DUPLICATE
+            rows = await conn.fetch(STEPS_SQL, event.tid, event.mid, payload.session_id, "web")
+        steps = [(r["action"], r["page"], r["occurred_at"]) for r in rows]
+        steps.append((payload.action, payload.page, event.occurred_at))
+        steps.sort(key=lambda step: step[2])
+        journey = " > ".join(step_label(a, p) for a, p, _ in steps[-MAX_JOURNEY_STEPS:])
+        try:
+            vector = (await self.context.models.embed([journey]))[0]
+        except Exception as exc:
+            invalid = model_error(exc)
+            if invalid is not None:
+                raise invalid from exc
+            raise
+        converted = any(a in CONVERSION_ACTIONS for a, _, _ in steps)
+        embedding = np.asarray(vector, dtype=np.float32)
+        async with tenant_transaction(self.context.pool, tenant) as conn:
+            if not await store.claim(conn, event, source):
+                return Outcome.DUPLICATE
+            if payload.account_id is not None and not await store.account_exists(conn, event, payload.account_id):
+                raise InvalidEvent(f"account {payload.account_id} does not exist in tenant {event.tid}/{event.mid}")
+            await conn.execute(
+                INSERT_STEP_SQL,
+                event.tid,
+                event.whid,
+                event.mid,
+                event.id,
+                "web",
+                payload.session_id,
+                payload.visitor_id,
+                payload.account_id,
+                payload.action,
+                payload.page,
+                payload.value,
+                event.occurred_at,
+            )
+            previous = await conn.fetchrow(PREVIOUS_SQL, event.tid, event.mid, payload.session_id)
+            neighbours = await conn.fetch(
+                NEAREST_SQL,
+                event.tid,
+                event.mid,
+                payload.session_id,
+                embedding,
+                steps[-1][2] - self.rule.session_gap,
+                self.rule.neighbours,
+            )
+            nearest = neighbours[0] if neighbours else None
+            propensity = (
+                round(sum(1 for n in neighbours if n["converted"]) / len(neighbours), 4) if neighbours else None
+            )
+            await conn.execute(
+                UPSERT_PATTERN_SQL,
+                event.tid,
+                event.whid,
+                event.mid,
+                payload.session_id,
+                payload.visitor_id,
+                payload.account_id,
+                journey,
+                len(steps),
+                steps[0][2],
+                steps[-1][2],
+                converted,
+                nearest["session_id"] if nearest else None,
+                propensity,
+                embedding,
+            )
+            changed = (
+                previous is None
+                or previous["steps"] < self.rule.min_steps  # the journey just became long enough to report
+                or previous["nearest_session_id"] != (nearest["session_id"] if nearest else None)
+                or previous["converted"] != converted
+            )
+            if len(steps) >= self.rule.min_steps and changed:
+                detected = BehaviorPatternDetected(
+                    session_id=payload.session_id,
+                    account_id=payload.account_id,
+                    journey=journey,
+                    steps=len(steps),
+                    converted=converted,
+                    nearest_session_id=nearest["session_id"] if nearest else None,
+                    similarity=round(float(nearest["similarity"]), 4) if nearest else None,
+                    conversion_propensity=propensity,
+                )
+                await store.publish(
+                    conn,
+                    event,
+                    "crm.behavior.pattern.detected",
+                    detected,
+                    aggregate_type="session",
+                    aggregate_id=event.id,
+                )
+        return Outcome.STORED
+
+
+FUNNEL = {
+    "PageView": 0,
+    "ViewContent": 1,
+    "Search": 1,
+    "AddToWishlist": 2,
+    "AddToCart": 2,
+    "Lead": 2,
+    "Contact": 2,
+    "CompleteRegistration": 3,
+    "InitiateCheckout": 3,
+    "AddPaymentInfo": 4,
+    "StartTrial": 4,
+    "Purchase": 5,
+    "Subscribe": 5,
+}
+STAGES = ("awareness", "interest", "consideration", "intent", "evaluation", "conversion")
+
+PIXEL_SESSION_SQL = """
+SELECT action FROM ai.behavior_events
+WHERE tid = $1 AND mid = $2 AND session_id = $3 AND source = 'facebook_pixel'
+"""
+
+
+class PixelProcessor:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    def ordering_key(self, event: Envelope, payload: PixelEvent) -> tuple[str, ...]:
+        return (event.tid, event.mid, "pixel", payload.session_id)
+
+    async def process(self, event: Envelope, payload: PixelEvent, source: str, turn: Ticket) -> Outcome:
+        await turn.wait()
+        async with tenant_transaction(self.context.pool, store.tenant_of(event)) as conn:
+            if not await store.claim(conn, event, source):
+                return Outcome.DUPLICATE
+            if payload.account_id is not None and not await store.account_exists(conn, event, payload.account_id):
+                raise InvalidEvent(f"account {payload.account_id} does not exist in tenant {event.tid}/{event.mid}")
+            await conn.execute(
+                INSERT_STEP_SQL,
+                event.tid,
+                event.whid,
+                event.mid,
+                event.id,
+                "facebook_pixel",
+                payload.session_id,
+                None,
+                payload.account_id,
+                payload.event_name,
+                payload.url,
+                payload.value,
+                event.occurred_at,
+            )
+            actions = [
+                r["action"] for r in await conn.fetch(PIXEL_SESSION_SQL, event.tid, event.mid, payload.session_id)
+            ]
+            stage = FUNNEL.get(payload.event_name, 0)
+            furthest = max(FUNNEL.get(a, 0) for a in actions)
+            analyzed = PixelAnalyzed(
+                pixel_id=payload.pixel_id,
+                session_id=payload.session_id,
+                event_name=payload.event_name,
+                funnel_stage=STAGES[stage] if payload.event_name in FUNNEL else "custom",
+                stage_index=stage,
+                session_furthest_stage=STAGES[furthest],
+                session_events=len(actions),
+                intent_score=round(furthest / (len(STAGES) - 1), 4),
+                value=payload.value,
+                currency=payload.currency,
+                utm_campaign=payload.utm_campaign,
+            )
+            await store.publish(
+                conn,
+                event,
+                "crm.social.pixel.analyzed",
+                analyzed,
+                aggregate_type="pixel_session",
+                aggregate_id=event.id,
+            )
+        return Outcome.STORED

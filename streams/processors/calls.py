@@ -1,0 +1,179 @@
+"""Call recordings → voice or vision analysis → ``ai.call_analyses`` + ``crm.voice.transcribed``/``crm.call.analyzed``.
+
+Recordings arrive by path (a file under the configured media root: shared
+storage the producer wrote to) or inline as base64 within the event size limit.
+A path outside the media root, a missing file, or one over ``max_media_bytes``
+is an invalid event, as is media the model cannot decode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+import numpy as np
+
+from crm_core.db.tenancy import tenant_transaction
+from crm_core.events.envelope import Envelope
+from streams import store
+from streams.ordering import Ticket
+from streams.processors.base import Context, InvalidEvent, Outcome, model_error
+from streams.schemas import CallAnalyzed, VideoCallRecorded, VoiceCallRecorded, VoiceTranscribed
+
+INSERT_SQL = """
+INSERT INTO ai.call_analyses (tid, whid, mid, id, call_id, kind, account_id, recorded_at, duration_s, transcript,
+    sentiment, sentiment_score, words_per_minute, talk_ratio, keywords, engagement, attention, dominant_emotion,
+    analysis, embedding)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+"""
+
+
+def read_media(context: Context, path: str | None, b64: str | None) -> bytes:
+    if b64 is not None:
+        return base64.b64decode(b64)
+    assert path is not None
+    if context.media_root is None:
+        raise InvalidEvent("recordings by path need a media root (VETTIFY_MEDIA_ROOT); send the media inline instead")
+    root = context.media_root.resolve()
+    target = (root / path).resolve()
+    if not target.is_relative_to(root):
+        raise InvalidEvent(f"{path!r} is outside the media root")
+    if not target.is_file():
+        raise InvalidEvent(f"no recording at {path!r} under the media root")
+    size = target.stat().st_size
+    if size > context.max_media_bytes:
+        raise InvalidEvent(f"the recording is {size} bytes; the limit is {context.max_media_bytes}")
+    return target.read_bytes()
+
+
+class CallProcessor:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    def ordering_key(self, event: Envelope, payload: VoiceCallRecorded | VideoCallRecorded) -> tuple[str, ...]:
+        return (event.tid, event.mid, "call", payload.call_id)
+
+    async def process(
+        self, event: Envelope, payload: VoiceCallRecorded | VideoCallRecorded, source: str, turn: Ticket
+    ) -> Outcome:
+        async with self.context.pool.acquire() as conn:
+            if await store.seen(conn, event):
+                return Outcome.DUPLICATE
+        try:
+            if isinstance(payload, VoiceCallRecorded):
+                audio = await asyncio.to_thread(read_media, self.context, payload.audio_path, payload.audio_b64)
+                analysis = await self.context.models.voice(audio)
+                transcript = analysis.get("transcript", "")
+                embedding = (await self.context.models.embed([transcript]))[0] if transcript.strip() else None
+            else:
+                video = await asyncio.to_thread(read_media, self.context, payload.video_path, payload.video_b64)
+                analysis = await self.context.models.vision(video, "video", payload.fps)
+                embedding = None
+        except InvalidEvent:
+            raise
+        except Exception as exc:
+            invalid = model_error(exc)
+            if invalid is not None:
+                raise invalid from exc
+            raise
+        await turn.wait()
+        return await self._write(event, payload, source, analysis, embedding)
+
+    async def _write(
+        self,
+        event: Envelope,
+        payload: VoiceCallRecorded | VideoCallRecorded,
+        source: str,
+        analysis: dict[str, Any],
+        embedding: list[float] | None,
+    ) -> Outcome:
+        voice = isinstance(payload, VoiceCallRecorded)
+        row = _voice_row(analysis) if voice else _video_row(analysis)
+        async with tenant_transaction(self.context.pool, store.tenant_of(event)) as conn:
+            if not await store.claim(conn, event, source):
+                return Outcome.DUPLICATE
+            if payload.account_id is not None and not await store.account_exists(conn, event, payload.account_id):
+                raise InvalidEvent(f"account {payload.account_id} does not exist in tenant {event.tid}/{event.mid}")
+            await conn.execute(
+                INSERT_SQL,
+                event.tid,
+                event.whid,
+                event.mid,
+                event.id,
+                payload.call_id,
+                "voice" if voice else "video",
+                payload.account_id,
+                payload.recorded_at or event.occurred_at,
+                row["duration_s"],
+                row.get("transcript"),
+                row.get("sentiment"),
+                row.get("sentiment_score"),
+                row.get("words_per_minute"),
+                row.get("talk_ratio"),
+                row.get("keywords", []),
+                row.get("engagement"),
+                row.get("attention"),
+                row.get("dominant_emotion"),
+                analysis,
+                np.asarray(embedding, dtype=np.float32) if embedding is not None else None,
+            )
+            analyzed = CallAnalyzed(
+                call_id=payload.call_id,
+                kind="voice" if voice else "video",
+                account_id=payload.account_id,
+                **{k: row.get(k) for k in CALL_FIELDS},
+            )
+            if voice:
+                transcribed = VoiceTranscribed(
+                    call_id=payload.call_id,
+                    account_id=payload.account_id,
+                    transcript=(row.get("transcript") or "")[:2000],
+                    words=len(analysis.get("words", [])),
+                    duration_s=row["duration_s"],
+                    sentiment=row.get("sentiment"),
+                    keywords=row.get("keywords", []),
+                )
+                await store.publish(
+                    conn, event, "crm.voice.transcribed", transcribed, aggregate_type="call", aggregate_id=event.id
+                )
+            await store.publish(
+                conn, event, "crm.call.analyzed", analyzed, aggregate_type="call", aggregate_id=event.id
+            )
+        return Outcome.STORED
+
+
+CALL_FIELDS = (
+    "sentiment",
+    "sentiment_score",
+    "words_per_minute",
+    "talk_ratio",
+    "engagement",
+    "attention",
+    "dominant_emotion",
+    "faces_found",
+)
+
+
+def _voice_row(analysis: dict[str, Any]) -> dict[str, Any]:
+    overall = analysis.get("overall_sentiment") or {}
+    return {
+        "duration_s": float(analysis.get("duration_s", 0.0)),
+        "transcript": analysis.get("transcript", ""),
+        "sentiment": overall.get("label"),
+        "sentiment_score": overall.get("score"),
+        "words_per_minute": analysis.get("words_per_minute"),
+        "talk_ratio": analysis.get("speaking_ratio"),
+        "keywords": list(analysis.get("keywords", [])),
+    }
+
+
+def _video_row(analysis: dict[str, Any]) -> dict[str, Any]:
+    summary = analysis.get("summary", {})
+    return {
+        "duration_s": float(summary.get("duration_s", 0.0)),
+        "engagement": summary.get("mean_engagement"),
+        "attention": summary.get("mean_attention"),
+        "dominant_emotion": summary.get("dominant_emotion"),
+        "faces_found": float(summary.get("face_presence_ratio", 0.0)) > 0.0,
+    }

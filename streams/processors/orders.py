@@ -1,0 +1,99 @@
+"""Orders and deliveries: the CRM core's timeline consumer, then churn features and ``crm.churn.scored``.
+
+``sales.order.created`` first goes through the CRM core's own consumer (it links
+the order to its opportunity and writes the account timeline, idempotent by
+event id), which also resolves the account. The order is then recorded in the
+Redis feature store (idempotent by order id), the account is re-scored by the
+churn deployment from the *same* feature function training used, and
+``ai.churn_scores`` keeps the latest score. ``crm.churn.scored`` is published
+only when the account's risk bucket changes (or on its first score).
+``wms.shipment.delivered`` goes to the CRM consumer only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from crm_core.db.tenancy import tenant_transaction
+from crm_core.events.consumers import CrmEventConsumer
+from crm_core.events.envelope import Envelope
+from crm_core.events.payloads import SalesOrderCreated, ShipmentDelivered
+from models.churn.features import Order
+from models.churn.store import RedisFeatureStore, account_key
+from streams import store
+from streams.ordering import Ticket
+from streams.processors.base import Context, InvalidEvent, Outcome, model_error
+from streams.schemas import ChurnScored
+
+PREVIOUS_SQL = "SELECT bucket FROM ai.churn_scores WHERE tid = $1 AND mid = $2 AND account_id = $3 FOR UPDATE"
+
+UPSERT_SQL = """
+INSERT INTO ai.churn_scores (tid, whid, mid, account_id, probability, bucket, model_version)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (tid, mid, account_id) DO UPDATE SET
+    probability = EXCLUDED.probability, bucket = EXCLUDED.bucket, model_version = EXCLUDED.model_version,
+    scored_at = now()
+"""
+
+
+class OrderProcessor:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.crm = CrmEventConsumer(context.pool)
+        self.features = RedisFeatureStore(context.redis) if context.redis is not None else None
+
+    def ordering_key(self, event: Envelope, payload: SalesOrderCreated | ShipmentDelivered) -> tuple[str, ...]:
+        account = payload.account_id or payload.customer_cui or getattr(payload, "order_id", None) or "?"
+        return (event.tid, event.mid, "account", str(account))
+
+    async def process(
+        self, event: Envelope, payload: SalesOrderCreated | ShipmentDelivered, source: str, turn: Ticket
+    ) -> Outcome:
+        await turn.wait()
+        applied = await self.crm.apply(event)  # raises InvalidEvent (no such account, opportunity …)
+        if isinstance(payload, ShipmentDelivered) or self.features is None:
+            async with tenant_transaction(self.context.pool, store.tenant_of(event)) as conn:
+                claimed = await store.claim(conn, event, source)
+            return Outcome.STORED if claimed else Outcome.DUPLICATE
+        key = account_key(event.tid, event.mid, str(applied.account_id))
+        day = (payload.ordered_at or event.occurred_at).date()
+        order = Order(day, float(payload.total), payload.items_count or 1)
+        try:
+            await self.features.record_order(key, payload.order_id, order)
+            features = await self.features.features(key, max(date.today(), day))
+            score = (await self.context.models.churn([features]))[0]
+        except Exception as exc:
+            invalid = model_error(exc)
+            if invalid is not None:
+                raise invalid from exc
+            raise
+        async with tenant_transaction(self.context.pool, store.tenant_of(event)) as conn:
+            if not await store.claim(conn, event, source):
+                return Outcome.DUPLICATE
+            previous = await conn.fetchval(PREVIOUS_SQL, event.tid, event.mid, applied.account_id)
+            await conn.execute(
+                UPSERT_SQL,
+                event.tid,
+                event.whid,
+                event.mid,
+                applied.account_id,
+                score["probability"],
+                score["bucket"],
+                self.context.models.churn_version,
+            )
+            if previous != score["bucket"]:
+                scored = ChurnScored(
+                    account_id=applied.account_id,
+                    probability=score["probability"],
+                    bucket=score["bucket"],
+                    previous_bucket=previous,
+                    model_version=self.context.models.churn_version,
+                    top_factors=score["top_contributions"],
+                )
+                await store.publish(
+                    conn, event, "crm.churn.scored", scored, aggregate_type="account", aggregate_id=applied.account_id
+                )
+        return Outcome.STORED
+
+
+__all__ = ["InvalidEvent", "OrderProcessor"]

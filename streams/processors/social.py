@@ -1,0 +1,155 @@
+"""Social mentions → sentiment + embedding → ``ai.social_insights`` and ``crm.sentiment.detected``.
+
+Spike detection runs in the database over a sliding window per brand (the
+mentions of the last ``window`` before this one's time), so it is the same
+whichever replica or source handled the event. A brand is *in a spike* while
+its window holds at least ``min_mentions`` mentions and the negative share is
+at least ``negative_share``; the mention that tips it in carries
+``spike_started``. The brand's state row is locked for the write, so concurrent
+consumers agree on who started the spike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from crm_core.events.envelope import Envelope
+from streams import store
+from streams.batching import MicroBatcher
+from streams.ordering import Ticket
+from streams.processors.base import Context, InvalidEvent, Outcome, model_error
+from streams.schemas import SentimentDetected, SentimentWindow, SocialPost
+
+INSERT_SQL = """
+INSERT INTO ai.social_insights (tid, whid, mid, id, event_type, platform, brand, account_id, author, url, text,
+    posted_at, sentiment, sentiment_score, probabilities, truncated, embedding)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+"""
+
+WINDOW_SQL = """
+SELECT count(*) AS mentions, count(*) FILTER (WHERE sentiment = 'negative') AS negative
+FROM ai.social_insights
+WHERE tid = $1 AND mid = $2 AND brand = $3 AND posted_at > $4 AND posted_at <= $5
+"""
+
+STATE_SQL = """
+INSERT INTO ai.brand_sentiment_state (tid, whid, mid, brand) VALUES ($1, $2, $3, $4)
+ON CONFLICT (tid, mid, brand) DO UPDATE SET brand = EXCLUDED.brand
+RETURNING in_spike
+"""
+
+SET_STATE_SQL = """
+UPDATE ai.brand_sentiment_state SET in_spike = $4, changed_at = now()
+WHERE tid = $1 AND mid = $2 AND brand = $3
+"""
+
+
+@dataclass(frozen=True)
+class SpikeRule:
+    window: timedelta = timedelta(minutes=60)
+    min_mentions: int = 20
+    negative_share: float = 0.5
+
+
+@dataclass(frozen=True)
+class Analysis:
+    sentiment: dict[str, Any]
+    embedding: list[float]
+
+
+class SocialProcessor:
+    def __init__(self, context: Context, rule: SpikeRule | None = None) -> None:
+        self.context = context
+        self.rule = rule or SpikeRule()
+        self._batcher: MicroBatcher[str, Analysis] = MicroBatcher(self._analyze, max_size=32, max_wait_s=0.005)
+
+    async def _analyze(self, texts: list[str]) -> list[Analysis]:
+        sentiments, vectors = await asyncio.gather(
+            self.context.models.sentiment(texts), self.context.models.embed(texts)
+        )
+        return [Analysis(s, v) for s, v in zip(sentiments, vectors, strict=True)]
+
+    def ordering_key(self, event: Envelope, payload: SocialPost) -> tuple[str, ...]:
+        return (event.tid, event.mid, "brand", payload.brand)
+
+    async def process(self, event: Envelope, payload: SocialPost, source: str, turn: Ticket) -> Outcome:
+        async with self.context.pool.acquire() as conn:
+            if await store.seen(conn, event):  # a redelivery: skip the models too
+                return Outcome.DUPLICATE
+        try:
+            analysis = await self._batcher.submit(payload.text)
+        except Exception as exc:
+            invalid = model_error(exc)
+            if invalid is not None:
+                raise invalid from exc
+            raise
+        await turn.wait()
+        return await self._write(event, payload, source, analysis)
+
+    async def _write(self, event: Envelope, payload: SocialPost, source: str, analysis: Analysis) -> Outcome:
+        from crm_core.db.tenancy import tenant_transaction
+
+        tenant = store.tenant_of(event)
+        posted_at = payload.posted_at or event.occurred_at
+        s = analysis.sentiment
+        async with tenant_transaction(self.context.pool, tenant) as conn:
+            if not await store.claim(conn, event, source):
+                return Outcome.DUPLICATE
+            if payload.account_id is not None and not await store.account_exists(conn, event, payload.account_id):
+                raise InvalidEvent(f"account {payload.account_id} does not exist in tenant {event.tid}/{event.mid}")
+            # Lock the brand's state first: the window below then sees every earlier writer's committed rows.
+            was_spike = bool(await conn.fetchval(STATE_SQL, event.tid, event.whid, event.mid, payload.brand))
+            await conn.execute(
+                INSERT_SQL,
+                event.tid,
+                event.whid,
+                event.mid,
+                event.id,
+                event.type,
+                event.type.split(".")[1],
+                payload.brand,
+                payload.account_id,
+                payload.author,
+                payload.url,
+                payload.text,
+                posted_at,
+                s["label"],
+                s["score"],
+                s["probabilities"],
+                bool(s.get("truncated", False)),
+                np.asarray(analysis.embedding, dtype=np.float32),
+            )
+            counts = await conn.fetchrow(
+                WINDOW_SQL, event.tid, event.mid, payload.brand, posted_at - self.rule.window, posted_at
+            )
+            mentions, negative = int(counts["mentions"]), int(counts["negative"])
+            share = negative / mentions if mentions else 0.0
+            spike = mentions >= self.rule.min_mentions and share >= self.rule.negative_share
+            if spike != was_spike:
+                await conn.execute(SET_STATE_SQL, event.tid, event.mid, payload.brand, spike)
+            detected = SentimentDetected(
+                insight_id=event.id,
+                platform=event.type.split(".")[1],
+                brand=payload.brand,
+                account_id=payload.account_id,
+                sentiment=s["label"],
+                score=s["score"],
+                probabilities=s["probabilities"],
+                window=SentimentWindow(
+                    minutes=int(self.rule.window.total_seconds() // 60),
+                    mentions=mentions,
+                    negative=negative,
+                    negative_share=round(share, 4),
+                ),
+                spike=spike,
+                spike_started=spike and not was_spike,
+            )
+            await store.publish(
+                conn, event, "crm.sentiment.detected", detected, aggregate_type="social_insight", aggregate_id=event.id
+            )
+        return Outcome.STORED

@@ -1,0 +1,287 @@
+"""Payload contracts of every event the streams consume and publish (DESIGN.md, *Events*).
+
+Consumed payloads are validated before anything is written; a payload that does
+not validate goes to the dead-letter store with pydantic's error list as the
+reason. ``python -m streams.schemas --out DIR`` (or ``vettify events-schema``)
+writes one JSON Schema per event type, envelope included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import json
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal, Self
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from crm_core.events.envelope import EVENT_NAME, Envelope
+from crm_core.events.payloads import SalesOrderCreated, ShipmentDelivered
+
+MAX_TEXT_CHARS = 100_000
+Sentiment = Literal["negative", "neutral", "positive"]
+Bucket = Literal["low", "medium", "high"]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class _Published(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- consumed ---------------------------------------------------------------------
+class SocialPost(_Payload):
+    """What every social text event shares: a post about a brand, maybe by a known account."""
+
+    post_id: str = Field(min_length=1, max_length=200)
+    brand: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    author: str | None = Field(default=None, max_length=200)
+    url: str | None = Field(default=None, max_length=2000)
+    posted_at: datetime | None = None
+    account_id: UUID | None = None
+    lang: str | None = Field(default=None, max_length=16)
+
+
+class TwitterMention(SocialPost):
+    """``social.twitter.mention``."""
+
+
+class LinkedInActivity(SocialPost):
+    """``social.linkedin.activity``: a post, comment or share with text (likes carry no text to analyse)."""
+
+    activity_type: Literal["post", "comment", "share", "message"] = "post"
+
+
+class TikTokContent(SocialPost):
+    """``social.tiktok.content``: ``text`` is the caption (or the video's transcript when the producer has it)."""
+
+    views: int | None = Field(default=None, ge=0)
+    likes: int | None = Field(default=None, ge=0)
+
+
+class PixelEvent(_Payload):
+    """``social.facebook.pixel.event``: Meta pixel standard events (custom names are kept as they are)."""
+
+    pixel_id: str = Field(min_length=1, max_length=100)
+    event_name: str = Field(min_length=1, max_length=100)
+    session_id: str = Field(min_length=1, max_length=200, description="The browser id (_fbp) or the site's session.")
+    url: str | None = Field(default=None, max_length=2000)
+    value: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=2)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    account_id: UUID | None = None
+    utm_campaign: str | None = Field(default=None, max_length=200)
+
+
+class WebBehavior(_Payload):
+    """``web.user.behavior.tracked``: one step of a visitor's session on the site or app."""
+
+    session_id: str = Field(min_length=1, max_length=200)
+    action: str = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_:.-]+$")
+    page: str | None = Field(default=None, max_length=2000)
+    visitor_id: str | None = Field(default=None, max_length=200)
+    account_id: UUID | None = None
+    value: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=2)
+
+
+class _Recording(_Payload):
+    call_id: str = Field(min_length=1, max_length=200)
+    account_id: UUID | None = None
+    recorded_at: datetime | None = None
+
+    def _media(self, path: str | None, b64: str | None, what: str) -> None:
+        if (path is None) == (b64 is None):
+            raise ValueError(f"give exactly one of {what}_path (a file under the media root) or {what}_b64")
+        if b64 is not None:
+            try:
+                base64.b64decode(b64, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise ValueError(f"{what}_b64 is not valid base64: {exc}") from exc
+
+
+class VoiceCallRecorded(_Recording):
+    """``media.voice.call.recorded``: the recording by path under the media root, or inline as base64."""
+
+    audio_path: str | None = Field(default=None, max_length=1000)
+    audio_b64: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        self._media(self.audio_path, self.audio_b64, "audio")
+        return self
+
+
+class VideoCallRecorded(_Recording):
+    """``media.video.call.recorded``: frames are sampled at ``fps`` for face, emotion and attention."""
+
+    video_path: str | None = Field(default=None, max_length=1000)
+    video_b64: str | None = None
+    fps: float = Field(default=1.0, gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        self._media(self.video_path, self.video_b64, "video")
+        return self
+
+
+CONSUMED: dict[str, type[BaseModel]] = {
+    "social.twitter.mention": TwitterMention,
+    "social.linkedin.activity": LinkedInActivity,
+    "social.tiktok.content": TikTokContent,
+    "social.facebook.pixel.event": PixelEvent,
+    "web.user.behavior.tracked": WebBehavior,
+    "media.voice.call.recorded": VoiceCallRecorded,
+    "media.video.call.recorded": VideoCallRecorded,
+    "sales.order.created": SalesOrderCreated,
+    "wms.shipment.delivered": ShipmentDelivered,
+}
+SOCIAL_TYPES = ("social.twitter.mention", "social.linkedin.activity", "social.tiktok.content")
+
+
+# --- published --------------------------------------------------------------------
+class SentimentWindow(_Published):
+    minutes: int
+    mentions: int
+    negative: int
+    negative_share: float
+
+
+class SentimentDetected(_Published):
+    """``crm.sentiment.detected``: one analysed mention, with its brand's sliding window."""
+
+    insight_id: UUID
+    platform: str
+    brand: str
+    account_id: UUID | None
+    sentiment: Sentiment
+    score: float = Field(description="P(positive) - P(negative), in [-1, 1].")
+    probabilities: dict[str, float]
+    window: SentimentWindow
+    spike: bool = Field(description="The brand's negative share is over the threshold in the window.")
+    spike_started: bool = Field(description="This mention tipped the brand into a spike (first event of it).")
+
+
+class VoiceTranscribed(_Published):
+    """``crm.voice.transcribed``."""
+
+    call_id: str
+    account_id: UUID | None
+    transcript: str = Field(description="First 2,000 characters; the whole one is in ai.call_analyses.")
+    words: int
+    duration_s: float
+    sentiment: Sentiment | None
+    keywords: list[str]
+
+
+class CallAnalyzed(_Published):
+    """``crm.call.analyzed``: what a dashboard shows for a voice or video call."""
+
+    call_id: str
+    kind: Literal["voice", "video"]
+    account_id: UUID | None
+    sentiment: Sentiment | None = None
+    sentiment_score: float | None = None
+    words_per_minute: float | None = None
+    talk_ratio: float | None = None
+    engagement: float | None = None
+    attention: float | None = None
+    dominant_emotion: str | None = None
+    faces_found: bool | None = None
+
+
+class BehaviorPatternDetected(_Published):
+    """``crm.behavior.pattern.detected``: a session's journey, its nearest known journey and propensity."""
+
+    session_id: str
+    account_id: UUID | None
+    journey: str
+    steps: int
+    converted: bool
+    nearest_session_id: str | None
+    similarity: float | None
+    conversion_propensity: float | None = Field(description="Share of converted sessions among the nearest ones.")
+
+
+class PixelAnalyzed(_Published):
+    """``crm.social.pixel.analyzed``: the funnel stage an event reached and the session's furthest stage."""
+
+    pixel_id: str
+    session_id: str
+    event_name: str
+    funnel_stage: str
+    stage_index: int
+    session_furthest_stage: str
+    session_events: int
+    intent_score: float
+    value: Decimal | None
+    currency: str | None
+    utm_campaign: str | None
+
+
+class ChurnScored(_Published):
+    """``crm.churn.scored``: published when an account's risk bucket changes."""
+
+    account_id: UUID
+    probability: float
+    bucket: Bucket
+    previous_bucket: Bucket | None
+    model_version: str
+    top_factors: list[dict[str, Any]]
+
+
+PUBLISHED: dict[str, type[BaseModel]] = {
+    "crm.sentiment.detected": SentimentDetected,
+    "crm.voice.transcribed": VoiceTranscribed,
+    "crm.call.analyzed": CallAnalyzed,
+    "crm.behavior.pattern.detected": BehaviorPatternDetected,
+    "crm.social.pixel.analyzed": PixelAnalyzed,
+    "crm.churn.scored": ChurnScored,
+}
+
+
+def misnamed() -> list[str]:
+    """Event types that do not follow ``<module>.<ctx>.<event>`` (empty when all do)."""
+    return [name for name in [*CONSUMED, *PUBLISHED] if not EVENT_NAME.match(name)]
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """``{event type: JSON Schema}``; the envelope's own schema is under ``"envelope"``."""
+    schemas: dict[str, dict[str, Any]] = {"envelope": Envelope.model_json_schema()}
+    for name, model in {**CONSUMED, **PUBLISHED}.items():
+        schema = model.model_json_schema()
+        schema["title"] = name
+        schemas[name] = schema
+    return schemas
+
+
+def write_json_schemas(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, schema in json_schemas().items():
+        path = folder / f"{name}.schema.json"
+        path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write the JSON Schema of every event payload.")
+    parser.add_argument("--out", type=Path, default=Path("schemas"), help="output folder (default: ./schemas)")
+    args = parser.parse_args(argv)
+    bad = misnamed()
+    if bad:
+        parser.error(f"event types not named <module>.<ctx>.<event>: {bad}")
+    for path in write_json_schemas(args.out):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""Kafka source (faust-streaming): one topic per consumed event type, offsets committed after the write.
+
+The faust app declares every topic up front (``partitions`` each) and runs one
+agent over all of them with ``concurrency`` actors. Acks are manual
+(``stream.noack()``): an event is acked only after the core stored,
+deduplicated or dead-lettered it, and faust commits only offsets below which
+every event is acked. A transient failure is retried in place with backoff
+(the partition waits: Kafka's order is kept); a worker that dies or stops mid-
+event never commits that offset, so the event is read again after a restart and
+the ledger makes the second read a no-op if the first one committed.
+
+Producers key messages by the entity whose order matters (account, brand,
+session) so that those events share a partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from streams.core import StreamProcessor
+from streams.schemas import CONSUMED
+
+logger = logging.getLogger(__name__)
+
+
+class KafkaSource:
+    def __init__(
+        self,
+        bootstrap: str,
+        processor: StreamProcessor,
+        *,
+        app_id: str = "vettify-streams",
+        topics: Sequence[str] = tuple(CONSUMED),
+        partitions: int = 4,
+        concurrency: int = 32,
+        retry_delay_s: float = 1.0,
+        max_retry_delay_s: float = 30.0,
+        fast_rebalance: bool = False,
+    ) -> None:
+        """``fast_rebalance``: short session/rebalance timeouts (tests, one-process demos)."""
+        import faust
+
+        self.processor = processor
+        self.retry_delay_s = retry_delay_s
+        self.max_retry_delay_s = max_retry_delay_s
+        self.handled: dict[str, int] = {}
+        options: dict[str, Any] = {
+            "broker": f"kafka://{bootstrap}",
+            "web_enabled": False,
+            "store": "memory://",
+            "topic_allow_declare": True,
+            "topic_disable_leader": True,
+            "consumer_auto_offset_reset": "earliest",
+            "broker_commit_interval": 0.5,
+            "producer_acks": -1,
+        }
+        if fast_rebalance:
+            options.update(broker_rebalance_timeout=3, broker_session_timeout=6, broker_heartbeat_interval=1)
+        self.app = faust.App(app_id, **options)
+        self.topic = self.app.topic(
+            *topics, key_serializer="raw", value_serializer="raw", partitions=partitions, internal=False
+        )
+        self.app.agent(self.topic, concurrency=concurrency, name=f"{app_id}.events")(self._agent)
+
+    async def _agent(self, stream: Any) -> None:
+        quiet = stream.noack()
+        async for event in quiet.events():
+            await self._process(event)
+            await quiet.ack(event)
+
+    async def _process(self, event: Any) -> None:
+        delay = self.retry_delay_s
+        source = f"kafka:{event.message.topic}"
+        while True:
+            try:
+                result = await self.processor.handle_raw(event.value, source)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # transient: the partition waits, nothing is skipped
+                logger.warning(
+                    "kafka event at %s[%d]@%d failed, retrying in %.1fs: %s",
+                    event.message.topic,
+                    event.message.partition,
+                    event.message.offset,
+                    delay,
+                    exc,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_retry_delay_s)
+                continue
+            self.handled[result.outcome.value] = self.handled.get(result.outcome.value, 0) + 1
+            return
+
+    async def start(self) -> None:
+        await self.app.start()
+
+    async def stop(self) -> None:
+        await self.app.stop()
