@@ -12,8 +12,8 @@ event: ``stored``, ``duplicate`` or ``dead_lettered`` with the reason. A body
 that is not JSON is dead-lettered whole and answered ``400``.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: FastAPI resolves the ``Annotated[..., Depends(writer)]``
+# annotations at definition time, and ``writer``/``reader`` are locals of ``events_router``.
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta

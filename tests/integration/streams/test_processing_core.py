@@ -39,7 +39,9 @@ async def test_labeled_tweets_are_stored_once_each_in_their_tenant(
     assert await count(admin_pool, "ai.social_insights", tenant) == len(events)
     assert await count(admin_pool, "crm.outbox", tenant, "event_type = 'crm.sentiment.detected'") == len(events)
 
-    rows = await admin_pool.fetch("SELECT id, sentiment, embedding FROM ai.social_insights WHERE tid = $1", tenant["tid"])
+    rows = await admin_pool.fetch(
+        "SELECT id, sentiment, embedding FROM ai.social_insights WHERE tid = $1", tenant["tid"]
+    )
     by_id = {r["id"]: r for r in rows}
     agreed = sum(by_id[e.id]["sentiment"] == t.label for e, t in zip(events, labeled_tweets, strict=True))
     assert agreed / len(events) >= 0.6, f"only {agreed}/{len(events)} sentiments match the human labels"
@@ -149,7 +151,12 @@ async def test_web_journeys_become_patterns_with_conversion_propensity(
     processor: StreamProcessor, admin_pool: asyncpg.Pool, app_pool: asyncpg.Pool, tenant: dict[str, str]
 ) -> None:
     start = datetime.now(UTC) - timedelta(hours=3)
-    buyers = [("page_view", "/"), ("page_view", "/pricing"), ("click", "/pricing#enterprise"), ("purchase", "/checkout")]
+    buyers = [
+        ("page_view", "/"),
+        ("page_view", "/pricing"),
+        ("click", "/pricing#enterprise"),
+        ("purchase", "/checkout"),
+    ]
     browsers = [("page_view", "/"), ("page_view", "/blog/ai"), ("page_view", "/blog/crm"), ("page_view", "/careers")]
     for s, journey in enumerate([buyers, buyers, browsers, browsers]):
         for i, (action, page) in enumerate(journey):
