@@ -2,8 +2,15 @@
 
 A bus delivers one event per message; sending each text to the model on its
 own would cost one round trip per event. :class:`MicroBatcher` collects items
-for up to ``max_wait_s`` or ``max_size`` items and calls ``run`` once; every
-caller gets its own result (or the batch's exception).
+and calls ``run`` once per batch; every caller gets its own result (or the
+batch's exception).
+
+Batches form the way continuous batching forms them: at most
+``max_in_flight`` calls run at once; while they run, new items wait, and the
+next call takes everything that waited (up to ``max_size``). Idle, an item
+waits at most ``max_wait_s``; under load, batches grow to the model's pace
+without a longer timer. (A bus that hands items over one ack at a time would
+otherwise give the timer only a few items per window.)
 """
 
 from __future__ import annotations
@@ -18,33 +25,45 @@ R = TypeVar("R")
 
 class MicroBatcher(Generic[T, R]):
     def __init__(
-        self, run: Callable[[list[T]], Awaitable[list[R]]], *, max_size: int = 32, max_wait_s: float = 0.005
+        self,
+        run: Callable[[list[T]], Awaitable[list[R]]],
+        *,
+        max_size: int = 32,
+        max_wait_s: float = 0.005,
+        max_in_flight: int = 2,
     ) -> None:
         self.run = run
         self.max_size = max_size
         self.max_wait_s = max_wait_s
+        self.max_in_flight = max_in_flight
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self.batch_sizes: list[int] = []  # the last batches' sizes (bounded), for tests and metrics
 
     async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
-        if len(self._pending) >= self.max_size:
-            self._flush()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.max_wait_s, self._flush)
+        if self._in_flight < self.max_in_flight:
+            if len(self._pending) >= self.max_size:
+                self._flush()
+            elif self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(self.max_wait_s, self._flush)
         return await future
 
     def _flush(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        batch, self._pending = self._pending, []
-        if batch:
-            task = asyncio.ensure_future(self._run(batch))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if self._in_flight >= self.max_in_flight or not self._pending:
+            return  # a finishing call flushes what waits
+        batch, self._pending = self._pending[: self.max_size], self._pending[self.max_size :]
+        self._in_flight += 1
+        self.batch_sizes = [*self.batch_sizes[-99:], len(batch)]
+        task = asyncio.ensure_future(self._run(batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
@@ -59,6 +78,10 @@ class MicroBatcher(Generic[T, R]):
             if cancelled:
                 raise
             return
+        finally:
+            self._in_flight -= 1
+            if self._pending:
+                self._flush()
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)

@@ -55,6 +55,7 @@ async def claim(conn: asyncpg.Connection, event: Envelope, source: str) -> bool:
 
 
 async def seen(conn: asyncpg.Connection, event: Envelope) -> bool:
+    """Inside the event's tenant transaction (RLS hides other tenants' ledger rows, and unset, all rows)."""
     return bool(await conn.fetchval(SEEN_SQL, event.tid, event.mid, event.id))
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import asyncpg
-from pydantic import BaseModel
 
 from crm_core.events.consumers import InvalidEvent
 from crm_core.events.envelope import Envelope
@@ -52,7 +51,3 @@ def model_error(exc: BaseException) -> InvalidEvent | None:
     if isinstance(cause, InvalidInput):
         return InvalidEvent(f"the model rejected the input: {str(cause).splitlines()[0]}")
     return None
-
-
-def validated(model: type[BaseModel], payload: dict[str, Any]) -> BaseModel:
-    return model.model_validate(payload)

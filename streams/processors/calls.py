@@ -57,7 +57,7 @@ class CallProcessor:
     async def process(
         self, event: Envelope, payload: VoiceCallRecorded | VideoCallRecorded, source: str, turn: Ticket
     ) -> Outcome:
-        async with self.context.pool.acquire() as conn:
+        async with tenant_transaction(self.context.pool, store.tenant_of(event), readonly=True) as conn:
             if await store.seen(conn, event):
                 return Outcome.DUPLICATE
         try:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from crm_core.db.tenancy import tenant_transaction
 from crm_core.events.envelope import Envelope
 from streams import store
 from streams.batching import MicroBatcher
@@ -78,7 +79,7 @@ class SocialProcessor:
         return (event.tid, event.mid, "brand", payload.brand)
 
     async def process(self, event: Envelope, payload: SocialPost, source: str, turn: Ticket) -> Outcome:
-        async with self.context.pool.acquire() as conn:
+        async with tenant_transaction(self.context.pool, store.tenant_of(event), readonly=True) as conn:
             if await store.seen(conn, event):  # a redelivery: skip the models too
                 return Outcome.DUPLICATE
         try:
@@ -92,8 +93,6 @@ class SocialProcessor:
         return await self._write(event, payload, source, analysis)
 
     async def _write(self, event: Envelope, payload: SocialPost, source: str, analysis: Analysis) -> Outcome:
-        from crm_core.db.tenancy import tenant_transaction
-
         tenant = store.tenant_of(event)
         posted_at = payload.posted_at or event.occurred_at
         s = analysis.sentiment

@@ -35,7 +35,7 @@ class KafkaSource:
         app_id: str = "vettify-streams",
         topics: Sequence[str] = tuple(CONSUMED),
         partitions: int = 4,
-        concurrency: int = 32,
+        concurrency: int = 64,
         retry_delay_s: float = 1.0,
         max_retry_delay_s: float = 30.0,
         fast_rebalance: bool = False,

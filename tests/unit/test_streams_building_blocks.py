@@ -82,6 +82,7 @@ async def test_micro_batcher_gathers_concurrent_items_and_shares_failures() -> N
     batcher: MicroBatcher[int, int] = MicroBatcher(double, max_size=4, max_wait_s=0.01)
     assert await asyncio.gather(*(batcher.submit(i) for i in range(6))) == [0, 2, 4, 6, 8, 10]
     assert [len(c) for c in calls] == [4, 2]
+    calls.clear()
     results = await asyncio.gather(batcher.submit(13), batcher.submit(1), return_exceptions=True)
     assert all(isinstance(r, ValueError) for r in results)
 
@@ -97,3 +98,22 @@ def test_split_body_takes_one_envelope_or_an_array() -> None:
 def test_journey_steps_keep_the_path_only() -> None:
     assert step_label("page_view", "https://shop.example/pricing?utm=x#top") == "page_view:/pricing"
     assert step_label("signup", None) == "signup"
+
+
+async def test_micro_batcher_grows_batches_while_calls_are_in_flight() -> None:
+    """Items arriving one at a time during a slow call are taken together by the next call."""
+    sizes: list[int] = []
+
+    async def slow(items: list[int]) -> list[int]:
+        sizes.append(len(items))
+        await asyncio.sleep(0.05)
+        return items
+
+    batcher: MicroBatcher[int, int] = MicroBatcher(slow, max_size=32, max_wait_s=0.001, max_in_flight=1)
+
+    async def trickle(i: int) -> int:
+        await asyncio.sleep(i * 0.004)  # one item every 4 ms, like acks freeing prefetch slots
+        return await batcher.submit(i)
+
+    assert await asyncio.gather(*(trickle(i) for i in range(40))) == list(range(40))
+    assert sizes[0] == 1 and max(sizes) >= 8 and sum(sizes) == 40
