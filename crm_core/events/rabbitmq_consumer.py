@@ -8,6 +8,9 @@ is read with a prefetch window (back-pressure). Per message:
   with ``x-dead-letter-reason`` (confirmed), then acked: never lost, never retried;
 * anything else (database down, …) → requeued after ``retry_delay_s``; after
   ``max_attempts`` deliveries it goes to the dead-letter queue too.
+
+Messages are handled one at a time, in delivery order: a shipment that names
+only its order finds the account through the link the order's event writes.
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ class RabbitMQConsumer:
         self._connection: Any = None
         self._channel: Any = None
         self._attempts: dict[str, int] = {}
+        # aio-pika runs each delivery as its own task; a delivery's account is found through its order's
+        # link, so messages are handled one at a time in delivery order (asyncio.Lock is FIFO).
+        self._in_order = asyncio.Lock()
         self.handled = 0
         self.dead_lettered = 0
 
@@ -74,6 +80,10 @@ class RabbitMQConsumer:
         self._connection = self._channel = None
 
     async def _on_message(self, message: Any) -> None:
+        async with self._in_order:
+            await self._handle(message)
+
+    async def _handle(self, message: Any) -> None:
         try:
             event = Envelope.from_json(message.body)
         except ValidationError as exc:

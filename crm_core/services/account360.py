@@ -20,17 +20,17 @@ from crm_core.schemas.contacts import ContactPublic
 from crm_core.schemas.enums import ComplianceStatus
 from crm_core.schemas.opportunities import OpportunityPublic
 
-# Churn and sentiment come from the AI schema once the models and streams stages
-# write there; until a table exists the 360 says "not available" instead of guessing.
+# Churn and sentiment come from the AI schema the stream processors write (migration 0005);
+# on a database without those tables the 360 says "not available" instead of guessing.
 AI_TABLE_SQL = "SELECT to_regclass($1) IS NOT NULL"
 CHURN_SQL = """
-SELECT risk_score, risk_bucket, scored_at FROM ai.churn_scores
-WHERE tid = $1 AND mid = $2 AND account_id = $3 ORDER BY scored_at DESC LIMIT 1
+SELECT probability, bucket, model_version, scored_at FROM ai.churn_scores
+WHERE tid = $1 AND mid = $2 AND account_id = $3
 """
 SENTIMENT_SQL = """
-SELECT date_trunc('day', occurred_at) AS day, avg(sentiment_score) AS score, count(*) AS mentions
+SELECT date_trunc('day', posted_at) AS day, avg(sentiment_score)::real AS score, count(*) AS mentions
 FROM ai.social_insights
-WHERE tid = $1 AND mid = $2 AND account_id = $3 AND occurred_at > now() - interval '30 days'
+WHERE tid = $1 AND mid = $2 AND account_id = $3 AND posted_at > now() - interval '30 days'
 GROUP BY 1 ORDER BY 1
 """
 

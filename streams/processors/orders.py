@@ -43,8 +43,9 @@ class OrderProcessor:
         self.features = RedisFeatureStore(context.redis) if context.redis is not None else None
 
     def ordering_key(self, event: Envelope, payload: SalesOrderCreated | ShipmentDelivered) -> tuple[str, ...]:
-        account = payload.account_id or payload.customer_cui or getattr(payload, "order_id", None) or "?"
-        return (event.tid, event.mid, "account", str(account))
+        """By order: a delivery that names only its order finds the account through the order's link."""
+        key = payload.order_id or payload.account_id or payload.customer_cui or "?"
+        return (event.tid, event.mid, "order", str(key))
 
     async def process(
         self, event: Envelope, payload: SalesOrderCreated | ShipmentDelivered, source: str, turn: Ticket

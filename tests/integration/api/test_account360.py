@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import asyncpg
 import httpx
 
@@ -18,7 +20,7 @@ async def _post(api: httpx.AsyncClient, url: str, headers: dict[str, str], body:
 
 
 async def test_account_360_gathers_contacts_deals_timeline_and_compliance(
-    api: httpx.AsyncClient, tenant_headers: dict[str, str], app_pool: asyncpg.Pool
+    api: httpx.AsyncClient, tenant_headers: dict[str, str], app_pool: asyncpg.Pool, admin_pool: asyncpg.Pool
 ) -> None:
     account = await _post(api, f"{BASE}/accounts", tenant_headers, {"name": "Omega SRL"})
     await _post(api, f"{BASE}/contacts", tenant_headers, {"first_name": "Dan", "account_id": account["id"]})
@@ -58,6 +60,17 @@ async def test_account_360_gathers_contacts_deals_timeline_and_compliance(
     assert view["pipeline_value"] == {"EUR": "100.50"}
     assert view["compliance"]["status"] == "unchecked"
     assert view["churn_risk"] == {"available": False, "data": None}
+    # What the streams' churn processor writes shows up once it is there.
+    await admin_pool.execute(
+        "INSERT INTO ai.churn_scores (tid, mid, account_id, probability, bucket, model_version) "
+        "VALUES ($1, $2, $3, 0.72, 'high', 'test')",
+        me["tid"],
+        me["mid"],
+        UUID(account["id"]),
+    )
+    scored = (await api.get(f"{BASE}/accounts/{account['id']}/360", headers=tenant_headers)).json()
+    assert scored["churn_risk"]["available"] is True
+    assert scored["churn_risk"]["data"]["bucket"] == "high"
     kinds = [a["kind"] for a in view["timeline"]["items"]]
     assert kinds[0] == "sales.order.created"  # newest first
     assert len(kinds) == 3

@@ -140,7 +140,9 @@ def test_health_readiness_and_metrics(http: httpx.Client) -> None:
         "summary",
         "voice",
         "vision",
+        "streams",
     }
+    assert ready.json()["models"]["streams"]["version"] == "database"
     http.post("/v1/sentiment", json={"texts": ["fine", "great", "awful"]})
     metrics = http.get("/metrics").text
     assert 'vettify_model_requests_total{model="sentiment",outcome="ok"}' in metrics
