@@ -19,6 +19,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from crm_core.db.tenancy import TenantContext
+from crm_core.events.consumers import InvalidEvent
 from crm_core.events.envelope import Envelope
 from crm_core.repositories import outbox
 
@@ -59,9 +60,10 @@ async def seen(conn: asyncpg.Connection, event: Envelope) -> bool:
     return bool(await conn.fetchval(SEEN_SQL, event.tid, event.mid, event.id))
 
 
-async def account_exists(conn: asyncpg.Connection, event: Envelope, account_id: UUID) -> bool:
-    """Under RLS: an account of another tenant is invisible, so it does not exist here."""
-    return bool(await conn.fetchval(ACCOUNT_EXISTS_SQL, event.tid, event.mid, account_id))
+async def require_account(conn: asyncpg.Connection, event: Envelope, account_id: UUID | None) -> None:
+    """An event naming an account must name one of its own tenant (RLS hides the others' accounts)."""
+    if account_id is not None and not await conn.fetchval(ACCOUNT_EXISTS_SQL, event.tid, event.mid, account_id):
+        raise InvalidEvent(f"account {account_id} does not exist in tenant {event.tid}/{event.mid}")
 
 
 async def publish(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -15,7 +17,7 @@ from models.errors import InvalidInput
 from streams.models import ModelClient
 from streams.ordering import Ticket
 
-__all__ = ["Context", "InvalidEvent", "Outcome", "Processor", "model_error"]
+__all__ = ["Context", "InvalidEvent", "Outcome", "Processor", "model_error", "model_verdicts"]
 
 
 class Outcome(StrEnum):
@@ -43,6 +45,20 @@ class Processor(Protocol):
     async def process(self, event: Envelope, payload: Any, source: str, turn: Ticket) -> Outcome:
         """Analyse, then ``await turn.wait()``, then write (claim + rows + outbox) in one transaction."""
         ...
+
+
+@contextmanager
+def model_verdicts() -> Iterator[None]:
+    """Inside: a model's verdict that the input is bad becomes an :class:`InvalidEvent` (a dead letter)."""
+    try:
+        yield
+    except InvalidEvent:
+        raise
+    except Exception as exc:
+        invalid = model_error(exc)
+        if invalid is not None:
+            raise invalid from exc
+        raise
 
 
 def model_error(exc: BaseException) -> InvalidEvent | None:

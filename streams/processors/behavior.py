@@ -27,7 +27,7 @@ from crm_core.db.tenancy import tenant_transaction
 from crm_core.events.envelope import Envelope
 from streams import store
 from streams.ordering import Ticket
-from streams.processors.base import Context, InvalidEvent, Outcome, model_error
+from streams.processors.base import Context, Outcome, model_verdicts
 from streams.schemas import BehaviorPatternDetected, PixelAnalyzed, PixelEvent, WebBehavior
 
 CONVERSION_ACTIONS = frozenset({"purchase", "signup", "subscribe", "demo_request", "trial_start", "checkout_complete"})
@@ -102,20 +102,14 @@ class BehaviorProcessor:
         steps.append((payload.action, payload.page, event.occurred_at))
         steps.sort(key=lambda step: step[2])
         journey = " > ".join(step_label(a, p) for a, p, _ in steps[-MAX_JOURNEY_STEPS:])
-        try:
+        with model_verdicts():
             vector = (await self.context.models.embed([journey]))[0]
-        except Exception as exc:
-            invalid = model_error(exc)
-            if invalid is not None:
-                raise invalid from exc
-            raise
         converted = any(a in CONVERSION_ACTIONS for a, _, _ in steps)
         embedding = np.asarray(vector, dtype=np.float32)
         async with tenant_transaction(self.context.pool, tenant) as conn:
             if not await store.claim(conn, event, source):
                 return Outcome.DUPLICATE
-            if payload.account_id is not None and not await store.account_exists(conn, event, payload.account_id):
-                raise InvalidEvent(f"account {payload.account_id} does not exist in tenant {event.tid}/{event.mid}")
+            await store.require_account(conn, event, payload.account_id)
             await conn.execute(
                 INSERT_STEP_SQL,
                 event.tid,
@@ -225,8 +219,7 @@ class PixelProcessor:
         async with tenant_transaction(self.context.pool, store.tenant_of(event)) as conn:
             if not await store.claim(conn, event, source):
                 return Outcome.DUPLICATE
-            if payload.account_id is not None and not await store.account_exists(conn, event, payload.account_id):
-                raise InvalidEvent(f"account {payload.account_id} does not exist in tenant {event.tid}/{event.mid}")
+            await store.require_account(conn, event, payload.account_id)
             await conn.execute(
                 INSERT_STEP_SQL,
                 event.tid,

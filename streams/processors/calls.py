@@ -18,7 +18,7 @@ from crm_core.db.tenancy import tenant_transaction
 from crm_core.events.envelope import Envelope
 from streams import store
 from streams.ordering import Ticket
-from streams.processors.base import Context, InvalidEvent, Outcome, model_error
+from streams.processors.base import Context, InvalidEvent, Outcome, model_verdicts
 from streams.schemas import CallAnalyzed, VideoCallRecorded, VoiceCallRecorded, VoiceTranscribed
 
 INSERT_SQL = """
@@ -60,23 +60,17 @@ class CallProcessor:
         async with tenant_transaction(self.context.pool, store.tenant_of(event), readonly=True) as conn:
             if await store.seen(conn, event):
                 return Outcome.DUPLICATE
-        try:
+        embedding: list[float] | None = None
+        with model_verdicts():
             if isinstance(payload, VoiceCallRecorded):
                 audio = await asyncio.to_thread(read_media, self.context, payload.audio_path, payload.audio_b64)
                 analysis = await self.context.models.voice(audio)
                 transcript = analysis.get("transcript", "")
-                embedding = (await self.context.models.embed([transcript]))[0] if transcript.strip() else None
+                if transcript.strip():
+                    embedding = (await self.context.models.embed([transcript]))[0]
             else:
                 video = await asyncio.to_thread(read_media, self.context, payload.video_path, payload.video_b64)
                 analysis = await self.context.models.vision(video, "video", payload.fps)
-                embedding = None
-        except InvalidEvent:
-            raise
-        except Exception as exc:
-            invalid = model_error(exc)
-            if invalid is not None:
-                raise invalid from exc
-            raise
         await turn.wait()
         return await self._write(event, payload, source, analysis, embedding)
 
@@ -93,8 +87,7 @@ class CallProcessor:
         async with tenant_transaction(self.context.pool, store.tenant_of(event)) as conn:
             if not await store.claim(conn, event, source):
                 return Outcome.DUPLICATE
-            if payload.account_id is not None and not await store.account_exists(conn, event, payload.account_id):
-                raise InvalidEvent(f"account {payload.account_id} does not exist in tenant {event.tid}/{event.mid}")
+            await store.require_account(conn, event, payload.account_id)
             await conn.execute(
                 INSERT_SQL,
                 event.tid,

@@ -22,7 +22,7 @@ from models.churn.features import Order
 from models.churn.store import RedisFeatureStore, account_key
 from streams import store
 from streams.ordering import Ticket
-from streams.processors.base import Context, InvalidEvent, Outcome, model_error
+from streams.processors.base import Context, InvalidEvent, Outcome, model_verdicts
 from streams.schemas import ChurnScored
 
 PREVIOUS_SQL = "SELECT bucket FROM ai.churn_scores WHERE tid = $1 AND mid = $2 AND account_id = $3 FOR UPDATE"
@@ -59,15 +59,10 @@ class OrderProcessor:
         key = account_key(event.tid, event.mid, str(applied.account_id))
         day = (payload.ordered_at or event.occurred_at).date()
         order = Order(day, float(payload.total), payload.items_count or 1)
-        try:
+        with model_verdicts():
             await self.features.record_order(key, payload.order_id, order)
             features = await self.features.features(key, max(date.today(), day))
             score = (await self.context.models.churn([features]))[0]
-        except Exception as exc:
-            invalid = model_error(exc)
-            if invalid is not None:
-                raise invalid from exc
-            raise
         async with tenant_transaction(self.context.pool, store.tenant_of(event)) as conn:
             if not await store.claim(conn, event, source):
                 return Outcome.DUPLICATE

@@ -23,7 +23,7 @@ from crm_core.events.envelope import Envelope
 from streams import store
 from streams.batching import MicroBatcher
 from streams.ordering import Ticket
-from streams.processors.base import Context, InvalidEvent, Outcome, model_error
+from streams.processors.base import Context, Outcome, model_verdicts
 from streams.schemas import SentimentDetected, SentimentWindow, SocialPost
 
 INSERT_SQL = """
@@ -82,13 +82,8 @@ class SocialProcessor:
         async with tenant_transaction(self.context.pool, store.tenant_of(event), readonly=True) as conn:
             if await store.seen(conn, event):  # a redelivery: skip the models too
                 return Outcome.DUPLICATE
-        try:
+        with model_verdicts():
             analysis = await self._batcher.submit(payload.text)
-        except Exception as exc:
-            invalid = model_error(exc)
-            if invalid is not None:
-                raise invalid from exc
-            raise
         await turn.wait()
         return await self._write(event, payload, source, analysis)
 
@@ -99,8 +94,7 @@ class SocialProcessor:
         async with tenant_transaction(self.context.pool, tenant) as conn:
             if not await store.claim(conn, event, source):
                 return Outcome.DUPLICATE
-            if payload.account_id is not None and not await store.account_exists(conn, event, payload.account_id):
-                raise InvalidEvent(f"account {payload.account_id} does not exist in tenant {event.tid}/{event.mid}")
+            await store.require_account(conn, event, payload.account_id)
             # Lock the brand's state first: the window below then sees every earlier writer's committed rows.
             was_spike = bool(await conn.fetchval(STATE_SQL, event.tid, event.whid, event.mid, payload.brand))
             await conn.execute(
