@@ -1,7 +1,8 @@
 """``vettify up``: the whole engine on one machine with embedded defaults.
 
 It starts PostgreSQL (embedded unless ``VETTIFY_DATABASE_URL`` is set) and
-applies migrations, starts local Ray with Serve's HTTP and gRPC proxies,
+applies migrations, an in-memory Redis that every process shares (fakeredis's
+TCP server, unless ``VETTIFY_REDIS_URL`` is set), starts local Ray with Serve's HTTP and gRPC proxies,
 deploys the CRM core (``/v1/crm``, ready in seconds) and then the model
 application (gateway + model deployments; ready when the models are loaded).
 SIGINT/SIGTERM shut Serve and Ray down, then the database, and exit 0.
@@ -11,14 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from crm_core.core.config import Settings
 from crm_core.db.bootstrap import DatabaseUrls, DsnFactory, prepare_embedded_database
-from crm_core.db.embedded import EmbeddedPostgres
+from crm_core.db.embedded import EmbeddedPostgres, free_port
 from crm_core.db.migrate import upgrade_async
 
 logger = logging.getLogger("vettify.up")
@@ -29,6 +32,7 @@ class Engine:
     settings: Settings
     postgres: EmbeddedPostgres | None = None
     urls: DatabaseUrls | None = None
+    redis: Any = None
 
     async def start_database(self) -> DatabaseUrls:
         s = self.settings
@@ -44,6 +48,28 @@ class Engine:
             self.urls = DatabaseUrls(admin=admin, app=s.database_url, worker=s.worker_database_url)
         _say("database migrated to head")
         return self.urls
+
+    def start_redis(self) -> str:
+        """The URL every process shares: VETTIFY_REDIS_URL, or an in-memory fakeredis TCP server (DESIGN)."""
+        if self.settings.redis_url:
+            return self.settings.redis_url
+        import threading
+
+        from fakeredis import TcpFakeServer
+
+        port = free_port()
+        self.redis = TcpFakeServer(("127.0.0.1", port))
+        threading.Thread(target=self.redis.serve_forever, name="fakeredis", daemon=True).start()
+        url = f"redis://127.0.0.1:{port}"
+        os.environ["VETTIFY_REDIS_URL"] = url  # inherited by the Ray workers started after this
+        _say(f"in-memory Redis (fakeredis) on 127.0.0.1:{port}: churn features, caches, rate limits")
+        return url
+
+    def stop_redis(self) -> None:
+        if self.redis is not None:
+            self.redis.shutdown()
+            self.redis.server_close()
+            self.redis = None
 
     def stop_database(self) -> None:
         if self.postgres is not None:
@@ -68,6 +94,7 @@ async def run(settings: Settings, *, models: bool = True) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         urls = await engine.start_database()
+        redis_url = engine.start_redis()
         endpoints = await asyncio.to_thread(start_serve, settings)
         for sig in (signal.SIGINT, signal.SIGTERM):  # Ray's core worker installs its own; ours must win
             loop.add_signal_handler(sig, stop.set)
@@ -79,7 +106,7 @@ async def run(settings: Settings, *, models: bool = True) -> int:
         _say(f"CRM docs     {base}/v1/crm/docs")
         if models and not stop.is_set():
             try:
-                args = app_args(settings).model_copy(update={"database_url": urls.app})
+                args = app_args(settings).model_copy(update={"database_url": urls.app, "redis_url": redis_url})
                 await asyncio.to_thread(deploy_models, args, wait=False)
                 loaded = await asyncio.to_thread(
                     wait_running,
@@ -104,6 +131,7 @@ async def run(settings: Settings, *, models: bool = True) -> int:
     finally:
         await asyncio.to_thread(stop_serve)
         _say("Ray Serve stopped")
+        engine.stop_redis()
         await asyncio.to_thread(engine.stop_database)
 
 
