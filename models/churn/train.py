@@ -3,7 +3,8 @@
     python -m models.churn.train [--out DIR] [--seed 7]
 
 Features are computed as of 1997-09-30 for every CDNOW customer (label: no
-purchase in the next 39 weeks). Writes ``DIR/churn-v<artifact>-<date>/`` with
+purchase in the next 39 weeks); XGBoost's depth and rounds are chosen by 4-fold
+cross-validation over ``PARAM_GRID`` on the same rows. Writes ``DIR/churn-v<artifact>-<date>/`` with
 the booster, the calibration map and ``metrics.json`` (in-sample fit and the
 held-out cohort evaluation from :mod:`models.churn.evaluate`).
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from models.churn.data import load_cdnow
 from models.churn.evaluate import cdnow_matrix, evaluate_cdnow, metrics
-from models.churn.model import ARTIFACT_VERSION, ChurnModel
+from models.churn.model import ARTIFACT_VERSION, ChurnModel, select_params
 
 
 def latest_artifact(root: Path) -> Path | None:
@@ -50,8 +51,10 @@ def main() -> None:
     customers = load_cdnow()
     print(f"[train] computing features for {len(customers):,} customers …", file=sys.stderr, flush=True)
     x, y = cdnow_matrix(customers)
-    print("[train] fitting XGBoost + isotonic calibration …", file=sys.stderr, flush=True)
-    model = ChurnModel.fit(x, y, seed=args.seed)
+    print("[train] choosing XGBoost depth and rounds by 4-fold cross-validation …", file=sys.stderr, flush=True)
+    params, search = select_params(x, y, seed=args.seed)
+    print(f"[train] fitting XGBoost {params} + isotonic calibration …", file=sys.stderr, flush=True)
+    model = ChurnModel.fit(x, y, seed=args.seed, params=params)
     print("[train] evaluating on the held-out March 1997 cohort …", file=sys.stderr, flush=True)
     held_out = evaluate_cdnow(args.seed)
     held_out.pop("model")
@@ -61,6 +64,7 @@ def main() -> None:
     report = {
         "in_sample": metrics(y, model.predict(x)),
         "held_out": held_out,
+        "parameter_search": search,
         "seconds": round(time.monotonic() - started, 1),
     }
     (folder / "metrics.json").write_text(json.dumps(report, indent=2))

@@ -108,3 +108,32 @@ def test_model_input_errors(cdnow_model: tuple[ChurnModel, np.ndarray, np.ndarra
         model.predict(bad)
     with pytest.raises(ArtifactNotFound, match=r"models\.churn\.train"):
         ChurnModel.load(tmp_path / "nothing-here")
+
+
+def test_parameter_search_scores_every_candidate_on_the_rows_given(
+    cdnow_model: tuple[ChurnModel, np.ndarray, np.ndarray],
+) -> None:
+    from models.churn.model import select_params
+
+    _, x, y = cdnow_model
+    grid = (
+        {"max_depth": 1, "n_estimators": 40, "learning_rate": 0.1},
+        {"max_depth": 3, "n_estimators": 40, "learning_rate": 0.1},
+    )
+    best, table = select_params(x[:2000], y[:2000], seed=3, folds=3, grid=grid)
+    assert [row["max_depth"] for row in table] == [1, 3]
+    assert all(0.6 < row["inner_cv_auc"] <= 1 for row in table)  # real signal on real purchases
+    winner = max(range(len(grid)), key=lambda i: table[i]["inner_cv_auc"])
+    assert best == grid[winner]
+
+
+def test_telco_derived_columns_are_finite() -> None:
+    from models.churn.evaluate import telco_frame
+
+    x, y, columns = telco_frame()
+    assert len(y) == 7043 and set(np.unique(y)) == {0.0, 1.0}
+    for name in ("log_tenure", "average_charge", "charge_above_average", "protection_addons", "services"):
+        column = x[:, columns.index(name)]
+        assert np.isfinite(column[~np.isnan(column)]).all()
+    services = x[:, columns.index("services")]
+    assert services.min() >= 0 and services.max() <= 9
