@@ -10,6 +10,10 @@ answer arrives):
   in the Sentiment and Embedding deployments;
 * **naive-http**: what a user writes without Ray: FastAPI + uvicorn, the model
   loaded in the app, each request scored on its own (one process, same threads);
+* **serve-handle**: the same deployments called through their Serve handles from
+  this process (how the stream processors call them): no proxy, no gateway; it
+  shows what the batched deployment alone sustains, i.e. where the HTTP/gRPC
+  path's cost lies (informational, not a goal);
 * **raw batched limit**: the model in this process on batches of 32, no HTTP:
   the ceiling any server can approach on this machine.
 
@@ -162,6 +166,31 @@ async def grpc_load(target: str, texts: list[str], concurrency: int, duration: f
     return latencies, errors
 
 
+async def handle_load(
+    handle: Any, method: str, texts: list[str], concurrency: int, duration: float
+) -> tuple[list[float], int]:
+    """In-cluster callers (the stream processors' path): the deployment handle, no proxy, no gateway."""
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.monotonic() + duration
+    call = getattr(handle, method)
+
+    async def worker(offset: int) -> None:
+        nonlocal errors
+        i = offset
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                await call.remote([texts[i % len(texts)]])
+                latencies.append(time.perf_counter() - started)
+            except Exception:  # counted; the run goes on
+                errors += 1
+            i += concurrency
+
+    await asyncio.gather(*(worker(k) for k in range(concurrency)))
+    return latencies, errors
+
+
 def raw_limit(texts: list[str], threads: int, duration: float) -> dict[str, float]:
     """The model alone on batches of 32 (and one at a time), in this process."""
     import torch
@@ -257,7 +286,9 @@ def run_naive(args: argparse.Namespace, texts: list[str]) -> list[Run]:
 def run_serve(args: argparse.Namespace, texts: list[str]) -> list[Run]:
     runs: list[Run] = []
     _say("Ray Serve …")
-    from serve.application import AppArgs, deploy_models, start_serve
+    from ray import serve
+
+    from serve.application import APP_NAME, AppArgs, deploy_models, start_serve
     from serve.application import stop as stop_serve
 
     threads = args.serve_threads or args.threads
@@ -281,6 +312,13 @@ def run_serve(args: argparse.Namespace, texts: list[str]) -> list[Run]:
             lat, err = asyncio.run(grpc_load(endpoints.grpc, texts, c, args.duration))
             runs.append(_summarise("serve-grpc", "sentiment", c, lat, err, args.duration))
             _say(str(runs[-1]))
+        for model, deployment, method in (("sentiment", "Sentiment", "classify"), ("embedding", "Embedding", "embed")):
+            handle = serve.get_deployment_handle(deployment, app_name=APP_NAME)
+            for c in args.concurrency:
+                asyncio.run(handle_load(handle, method, texts, c, 1.0))
+                lat, err = asyncio.run(handle_load(handle, method, texts, c, args.duration))
+                runs.append(_summarise("serve-handle", model, c, lat, err, args.duration))
+                _say(str(runs[-1]))
     finally:
         stop_serve()
     return runs
@@ -326,7 +364,7 @@ def verdict(runs: list[Run], limits: dict[str, float]) -> dict[str, Any]:
     for model in ("sentiment", "embedding"):
         best = {
             s: max((r.throughput_rps for r in runs if r.model == model and r.system == s), default=0.0)
-            for s in ("serve-http", "serve-grpc", "naive-http")
+            for s in ("serve-http", "serve-grpc", "naive-http", "serve-handle")
         }
         moderate = [
             r for r in runs if r.model == model and r.system == "serve-http" and r.concurrency == MODERATE_CONCURRENCY
@@ -339,6 +377,9 @@ def verdict(runs: list[Run], limits: dict[str, float]) -> dict[str, Any]:
             "speedup_vs_naive": round(serve_best / best["naive-http"], 2) if best["naive-http"] else None,
             "fraction_of_raw_limit": round(serve_best / raw, 2) if raw else None,
             "p95_ms_at_moderate_load": moderate[0].p95_ms if moderate else None,
+            # Not a goal: where the ingress path's cost lies (deployment alone, called by handle).
+            "handle_best_rps": best["serve-handle"],
+            "handle_fraction_of_raw_limit": round(best["serve-handle"] / raw, 2) if raw else None,
         }
         out[model]["goal_p95_under_100ms"] = bool(moderate and moderate[0].p95_ms < 100)
         out[model]["goal_3x_naive"] = bool(out[model]["speedup_vs_naive"] and out[model]["speedup_vs_naive"] >= 3)
@@ -350,12 +391,12 @@ def verdict(runs: list[Run], limits: dict[str, float]) -> dict[str, Any]:
 
 def print_table(runs: list[Run], limits: dict[str, float], report: dict[str, Any]) -> None:
     print(
-        f"{'model':<10} {'system':<11} {'clients':>7} {'req/s':>8} "
+        f"{'model':<10} {'system':<12} {'clients':>7} {'req/s':>8} "
         f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}"
     )
     for r in runs:
         print(
-            f"{r.model:<10} {r.system:<11} {r.concurrency:>7} {r.throughput_rps:>8} {r.p50_ms:>8} {r.p95_ms:>8} "
+            f"{r.model:<10} {r.system:<12} {r.concurrency:>7} {r.throughput_rps:>8} {r.p50_ms:>8} {r.p95_ms:>8} "
             f"{r.p99_ms:>8} {r.errors:>6}"
         )
     print("raw limits (texts/s): " + ", ".join(f"{k}={v}" for k, v in limits.items()))

@@ -1,9 +1,11 @@
 """Ray Serve deployments, one per model, each loading through the model registry.
 
 Batching: ``@serve.batch`` gathers concurrent calls (each call carries one or
-more items) into one model pass; the pass runs in a worker thread so the
-replica's event loop keeps accepting the next batch while PyTorch/XGBoost
-compute (both release the GIL). Every result carries the size of the batch it
+more items) into one model pass; the pass runs in the replica's own inference
+thread (:mod:`models.runtime`: it carries the configured PyTorch thread count,
+which Ray's ``OMP_NUM_THREADS=1`` would otherwise cut to one) so the replica's
+event loop keeps accepting the next batch while PyTorch/XGBoost compute (both
+release the GIL). Every result carries the size of the batch it
 ran in, so the gateway can export batch-size histograms.
 
 Scaling knobs (replicas, CPUs, queue limits, batch sizes) are defaults here and
@@ -23,6 +25,7 @@ from ray import serve
 
 from models.errors import InvalidInput
 from models.registry import ModelOptions, registry
+from models.runtime import inference_executor, run_in
 
 
 @dataclass(frozen=True)
@@ -99,11 +102,12 @@ class EmbeddingDeployment(_BatchedModel):
     def __init__(self, model_path: str | None = None) -> None:
         self.model = registry.load("embedding", ModelOptions(model_path=_path(model_path), threads=_threads()))
         self.version = registry.spec("embedding").version
+        self.pool = inference_executor(_threads(), self.name)
 
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.01)
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched]:
         texts, sizes = _flatten(calls)
-        result = await asyncio.to_thread(self.model.encode, texts)
+        result = await run_in(self.pool, self.model.encode, texts)
         rows = [
             (vector.tolist(), truncated) for vector, truncated in zip(result.vectors, result.truncated, strict=True)
         ]
@@ -128,13 +132,14 @@ class SentimentDeployment(_BatchedModel):
     def __init__(self, model_path: str | None = None) -> None:
         self.model = registry.load("sentiment", ModelOptions(model_path=_path(model_path), threads=_threads()))
         self.version = self.model.version
+        self.pool = inference_executor(_threads(), self.name)
 
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.01)
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched]:
         from models.sentiment.classifier import to_sentiments
 
         texts, sizes = _flatten(calls)
-        probabilities, truncated = await asyncio.to_thread(self.model.score, texts)
+        probabilities, truncated = await run_in(self.pool, self.model.score, texts)
         return _split([asdict(s) for s in to_sentiments(probabilities, truncated)], sizes)
 
     async def classify(self, texts: list[str]) -> Batched:
@@ -194,9 +199,10 @@ class VoiceDeployment(_Ready):
         self.model = registry.load("voice", ModelOptions(model_path=_path(model_path), threads=_threads()))
         self.model.max_seconds = max_audio_s
         self.version = self.model.version
+        self.pool = inference_executor(_threads(), self.name)
 
     async def analyze(self, audio: bytes) -> dict[str, Any]:
-        analysis = await asyncio.to_thread(self.model.analyze, audio)
+        analysis = await run_in(self.pool, self.model.analyze, audio)
         texts = [s.text for s in analysis.segments if s.text.strip()]
         if texts:
             scored = await self.sentiment.classify.remote([*texts, analysis.transcript])
@@ -227,12 +233,13 @@ class VisionDeployment(_Ready):
     def __init__(self) -> None:
         self.model = registry.load("vision")
         self.version = self.model.version
+        self.pool = inference_executor(_threads(), self.name)
 
     async def analyze(self, media: bytes, kind: str, fps: float) -> dict[str, Any]:
         if kind == "image":
-            analysis = await asyncio.to_thread(self.model.analyze_image, media)
+            analysis = await run_in(self.pool, self.model.analyze_image, media)
         else:
-            analysis = await asyncio.to_thread(self.model.analyze_video, media, fps)
+            analysis = await run_in(self.pool, self.model.analyze_video, media, fps)
         result: dict[str, Any] = analysis.as_dict()
         return result
 

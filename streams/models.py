@@ -15,6 +15,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
+from models.runtime import run_in
+
 MODEL_APP = "vettify"
 
 
@@ -85,12 +87,18 @@ class ServeModels:
 
 
 class LocalModels:
-    """The registry's models in this process; each loads on first use. CPU work runs in worker threads."""
+    """The registry's models in this process; each loads on first use. CPU work runs in worker threads.
+
+    Text passes (sentiment, embedding) share one inference thread that carries ``threads``
+    (see :mod:`models.runtime`); recordings run in their own threads.
+    """
 
     def __init__(self, artifacts_dir: Path | None = None, threads: int = 2) -> None:
         from models.registry import ModelOptions
+        from models.runtime import inference_executor
 
         self.options = ModelOptions(threads=threads)
+        self.text_pool = inference_executor(threads, "text-models")
         self.artifacts_dir = artifacts_dir
         self._loaded: dict[str, Any] = {}
         self._lock = asyncio.Lock()
@@ -115,11 +123,11 @@ class LocalModels:
         from models.sentiment.classifier import classify
 
         model = await self._model("sentiment")
-        return [asdict(s) for s in await asyncio.to_thread(classify, model, texts)]
+        return [asdict(s) for s in await run_in(self.text_pool, classify, model, texts)]
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         model = await self._model("embedding")
-        result = await asyncio.to_thread(model.encode, texts)
+        result = await run_in(self.text_pool, model.encode, texts)
         return [vector.tolist() for vector in result.vectors]
 
     async def voice(self, audio: bytes) -> dict[str, Any]:
