@@ -5,7 +5,11 @@ more items) into one model pass; the pass runs in the replica's own inference
 thread (:mod:`models.runtime`: it carries the configured PyTorch thread count,
 which Ray's ``OMP_NUM_THREADS=1`` would otherwise cut to one) so the replica's
 event loop keeps accepting the next batch while PyTorch/XGBoost compute (both
-release the GIL). Every result carries the size of the batch it
+release the GIL). Text models allow two batches in flight: the next one gathers
+while the current one computes and waits in the inference thread's queue, so
+the model never idles while answers travel back and callers send again (with
+one batch at a time, closed-loop callers arrived in convoys and the model
+thread sat idle about half the time). Every result carries the size of the batch it
 ran in, so the gateway can export batch-size histograms.
 
 Scaling knobs (replicas, CPUs, queue limits, batch sizes) are defaults here and
@@ -104,7 +108,7 @@ class EmbeddingDeployment(_BatchedModel):
         self.version = registry.spec("embedding").version
         self.pool = inference_executor(_threads(), self.name)
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.01)
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.01, max_concurrent_batches=2)
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched]:
         texts, sizes = _flatten(calls)
         result = await run_in(self.pool, self.model.encode, texts)
@@ -134,7 +138,7 @@ class SentimentDeployment(_BatchedModel):
         self.version = self.model.version
         self.pool = inference_executor(_threads(), self.name)
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.01)
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.01, max_concurrent_batches=2)
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched]:
         from models.sentiment.classifier import to_sentiments
 
