@@ -17,7 +17,7 @@ import numpy as np
 
 from crm_core.db.tenancy import TenantContext, tenant_transaction
 
-EF_SEARCH = 200  # recall@10 0.96 at p95 9 ms over 100k vectors (benchmarks/results/streams.json)
+EF_SEARCH = 200  # recall@10 0.96 at p95 7.5 ms over 100k vectors (benchmarks/results/streams.json)
 
 SIMILAR_MENTIONS_SQL = """
 SELECT id, platform, brand, account_id, author, text, posted_at, sentiment, sentiment_score,

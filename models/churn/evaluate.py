@@ -7,8 +7,8 @@ the following 39 weeks. Time-based split: the model trains on the customers
 acquired first (Jan-Feb 1997) and is tested on the later March 1997 cohort.
 Baselines: logistic regression on the same features, and the recency rule
 (longer since the last order = riskier). Also reported: the *order-history
-ceiling*, XGBoost cross-validated inside the test cohort itself (same customers,
-same period: optimistic), i.e. about the most that these order histories tell
+ceiling*, the better of XGBoost and logistic regression cross-validated inside
+the test cohort itself (same customers, same period: optimistic), i.e. about the most that these order histories tell
 about the next 39 weeks; six in ten customers bought once, and their histories
 differ only in the day and size of that one order.
 
