@@ -15,6 +15,7 @@ from datetime import date
 from typing import cast
 
 import redis.asyncio as aioredis
+from redis.exceptions import WatchError
 
 from models.churn.features import Engagement, Order, customer_features
 from models.errors import InvalidInput
@@ -51,14 +52,24 @@ class RedisFeatureStore:
         member = json.dumps({"id": order_id, "amount": order.amount, "quantity": order.quantity}, sort_keys=True)
         key = self._orders_key(account_key)
         seen_key = f"{key}:ids"
-        if not await self.redis.sadd(seen_key, order_id):
-            return False
+        # The id and the order are written in one MULTI/EXEC, so a crash between the two can
+        # neither lose the order (id marked, order missing) nor count it twice; WATCH makes
+        # two concurrent deliveries of the same id agree on which one records it.
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {member: order.day.toordinal()})
-            if self.retention_days is not None:
-                pipe.zremrangebyscore(key, "-inf", date.today().toordinal() - self.retention_days)
-            await pipe.execute()
-        return True
+            while True:
+                try:
+                    await pipe.watch(seen_key)
+                    if await pipe.sismember(seen_key, order_id):
+                        return False
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.sadd(seen_key, order_id)
+                    pipe.zadd(key, {member: order.day.toordinal()})
+                    if self.retention_days is not None:
+                        pipe.zremrangebyscore(key, "-inf", date.today().toordinal() - self.retention_days)
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    continue  # another delivery touched the ids in between: look again
 
     async def set_engagement(self, account_key: str, engagement: Engagement) -> None:
         values = {

@@ -51,3 +51,14 @@ async def test_recording_is_idempotent_and_engagement_is_used(store: RedisFeatur
         await store.features("t:m:unknown", date(1998, 1, 1))
     with pytest.raises(InvalidInput, match="order_id"):
         await store.record_order("t:m:acct", "", order)
+
+
+async def test_concurrent_deliveries_of_one_order_record_it_once(store: RedisFeatureStore) -> None:
+    import asyncio
+    from dataclasses import replace
+
+    order = load_cdnow()[7].orders[0]
+    variants = [replace(order, amount=order.amount + i) for i in range(8)]  # a changed redelivery must not add
+    outcomes = await asyncio.gather(*(store.record_order("t:m:race", "SO-9", o) for o in variants))
+    assert sorted(outcomes) == [False] * 7 + [True]
+    assert len(await store.orders("t:m:race")) == 1
