@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -112,29 +113,39 @@ def _summarise(system: str, model: str, concurrency: int, latencies: list[float]
     )
 
 
-async def http_load(
-    base: str, path: str, texts: list[str], concurrency: int, duration: float
+async def closed_loop(
+    send: Callable[[str], Awaitable[bool]], texts: list[str], concurrency: int, duration: float
 ) -> tuple[list[float], int]:
+    """``concurrency`` clients, each sending its next text when the last answer came; latencies of successes."""
     latencies: list[float] = []
     errors = 0
     deadline = time.monotonic() + duration
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
 
-        async def worker(offset: int) -> None:
-            nonlocal errors
-            i = offset
-            while time.monotonic() < deadline:
-                started = time.perf_counter()
-                response = await client.post(path, json={"text": texts[i % len(texts)]})
-                if response.status_code == 200:
-                    latencies.append(time.perf_counter() - started)
-                else:
-                    errors += 1
-                i += concurrency
+    async def client(offset: int) -> None:
+        nonlocal errors
+        i = offset
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            if await send(texts[i % len(texts)]):
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors += 1
+            i += concurrency
 
-        await asyncio.gather(*(worker(k) for k in range(concurrency)))
+    await asyncio.gather(*(client(k) for k in range(concurrency)))
     return latencies, errors
+
+
+async def http_load(
+    base: str, path: str, texts: list[str], concurrency: int, duration: float
+) -> tuple[list[float], int]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
+
+        async def send(text: str) -> bool:
+            return (await http.post(path, json={"text": text})).status_code == 200
+
+        return await closed_loop(send, texts, concurrency, duration)
 
 
 async def grpc_load(target: str, texts: list[str], concurrency: int, duration: float) -> tuple[list[float], int]:
@@ -143,52 +154,34 @@ async def grpc_load(target: str, texts: list[str], concurrency: int, duration: f
     from protos import inference_pb2 as pb
     from protos.inference_pb2_grpc import AnalyticsStub
 
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.monotonic() + duration
     async with grpc.aio.insecure_channel(target) as channel:
         stub = AnalyticsStub(channel)
         metadata = (("application", "vettify"),)
 
-        async def worker(offset: int) -> None:
-            nonlocal errors
-            i = offset
-            while time.monotonic() < deadline:
-                started = time.perf_counter()
-                try:
-                    await stub.Sentiment(pb.SentimentRequest(texts=[texts[i % len(texts)]]), metadata=metadata)
-                    latencies.append(time.perf_counter() - started)
-                except grpc.aio.AioRpcError:
-                    errors += 1
-                i += concurrency
+        async def send(text: str) -> bool:
+            try:
+                await stub.Sentiment(pb.SentimentRequest(texts=[text]), metadata=metadata)
+            except grpc.aio.AioRpcError:
+                return False
+            return True
 
-        await asyncio.gather(*(worker(k) for k in range(concurrency)))
-    return latencies, errors
+        return await closed_loop(send, texts, concurrency, duration)
 
 
 async def handle_load(
     handle: Any, method: str, texts: list[str], concurrency: int, duration: float
 ) -> tuple[list[float], int]:
     """In-cluster callers (the stream processors' path): the deployment handle, no proxy, no gateway."""
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.monotonic() + duration
     call = getattr(handle, method)
 
-    async def worker(offset: int) -> None:
-        nonlocal errors
-        i = offset
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            try:
-                await call.remote([texts[i % len(texts)]])
-                latencies.append(time.perf_counter() - started)
-            except Exception:  # counted; the run goes on
-                errors += 1
-            i += concurrency
+    async def send(text: str) -> bool:
+        try:
+            await call.remote([text])
+        except Exception:  # counted; the run goes on
+            return False
+        return True
 
-    await asyncio.gather(*(worker(k) for k in range(concurrency)))
-    return latencies, errors
+    return await closed_loop(send, texts, concurrency, duration)
 
 
 def raw_limit(texts: list[str], threads: int, duration: float) -> dict[str, float]:
