@@ -11,6 +11,10 @@ next call takes everything that waited (up to ``max_size``). Idle, an item
 waits at most ``max_wait_s``; under load, batches grow to the model's pace
 without a longer timer. (A bus that hands items over one ack at a time would
 otherwise give the timer only a few items per window.)
+
+``max_pending`` bounds what may wait: past it :meth:`MicroBatcher.submit`
+raises :class:`BatcherFull` at once (back-pressure for the caller to answer,
+never an unbounded queue).
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+class BatcherFull(RuntimeError):
+    """More items wait than ``max_pending`` allows."""
+
+
 class MicroBatcher(Generic[T, R]):
     def __init__(
         self,
@@ -31,11 +39,13 @@ class MicroBatcher(Generic[T, R]):
         max_size: int = 32,
         max_wait_s: float = 0.005,
         max_in_flight: int = 2,
+        max_pending: int | None = None,
     ) -> None:
         self.run = run
         self.max_size = max_size
         self.max_wait_s = max_wait_s
         self.max_in_flight = max_in_flight
+        self.max_pending = max_pending
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._in_flight = 0
@@ -43,6 +53,8 @@ class MicroBatcher(Generic[T, R]):
         self.batch_sizes: list[int] = []  # the last batches' sizes (bounded), for tests and metrics
 
     async def submit(self, item: T) -> R:
+        if self.max_pending is not None and len(self._pending) >= self.max_pending:
+            raise BatcherFull(f"{len(self._pending)} items already wait for the model")
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         if self._in_flight < self.max_in_flight:

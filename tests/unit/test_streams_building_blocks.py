@@ -117,3 +117,27 @@ async def test_micro_batcher_grows_batches_while_calls_are_in_flight() -> None:
 
     assert await asyncio.gather(*(trickle(i) for i in range(40))) == list(range(40))
     assert sizes[0] == 1 and max(sizes) >= 8 and sum(sizes) == 40
+
+
+async def test_micro_batcher_refuses_past_max_pending_at_once() -> None:
+    """A bounded wait: the item over the limit fails fast, the others are answered."""
+    from streams.batching import BatcherFull
+
+    release = asyncio.Event()
+
+    async def blocked(items: list[int]) -> list[int]:
+        await release.wait()
+        return items
+
+    batcher: MicroBatcher[int, int] = MicroBatcher(
+        blocked, max_size=2, max_wait_s=0.001, max_in_flight=1, max_pending=3
+    )
+    first = asyncio.ensure_future(batcher.submit(0))
+    await asyncio.sleep(0.01)  # the first item is in flight; the next ones wait
+    waiting = [asyncio.ensure_future(batcher.submit(i)) for i in (1, 2, 3)]
+    await asyncio.sleep(0)
+    with pytest.raises(BatcherFull):
+        await batcher.submit(4)
+    release.set()
+    assert await first == 0
+    assert await asyncio.gather(*waiting) == [1, 2, 3]
