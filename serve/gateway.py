@@ -11,6 +11,12 @@ Errors map the same way on both protocols: invalid input → 400 /
 INVALID_ARGUMENT, a full queue (``max_queued_requests``) → 503 with
 ``Retry-After`` / RESOURCE_EXHAUSTED, a deployment that is down → 503 /
 UNAVAILABLE, a request over its time budget → 504 / DEADLINE_EXCEEDED.
+
+Single-text sentiment and embedding requests (both protocols) join a 2 ms
+caller-side micro-batch here (:class:`streams.batching.MicroBatcher`), so one
+handle call carries up to 32 of them: every call into a replica costs Serve's
+per-request work beside the model, and one text per call wasted most of it. At
+most 256 texts wait; the next one is answered 503 / RESOURCE_EXHAUSTED at once.
 """
 
 # No ``from __future__ import annotations`` here: Serve pickles this ingress class by value, and the
