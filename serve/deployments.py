@@ -108,7 +108,7 @@ class EmbeddingDeployment(_BatchedModel):
         self.version = registry.spec("embedding").version
         self.pool = inference_executor(_threads(), self.name)
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.002, max_concurrent_batches=2)
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.01, max_concurrent_batches=2)
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched]:
         texts, sizes = _flatten(calls)
         result = await run_in(self.pool, self.model.encode, texts)
@@ -138,7 +138,7 @@ class SentimentDeployment(_BatchedModel):
         self.version = self.model.version
         self.pool = inference_executor(_threads(), self.name)
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.002, max_concurrent_batches=2)
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.01, max_concurrent_batches=2)
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched]:
         from models.sentiment.classifier import to_sentiments
 
