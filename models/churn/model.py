@@ -35,6 +35,23 @@ PARAM_GRID: tuple[dict[str, Any], ...] = (
 )
 
 
+def xgboost_options(seed: int, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The classifier's options: the defaults below, overridden by ``params``."""
+    return {
+        "n_estimators": 400,
+        "max_depth": 4,
+        "learning_rate": 0.04,
+        "subsample": 0.8,
+        "colsample_bytree": 0.8,
+        "min_child_weight": 5,
+        "reg_lambda": 1.0,
+        "tree_method": "hist",
+        "random_state": seed,
+        "n_jobs": 2,
+        **(params or {}),
+    }
+
+
 def bucket_of(probability: float) -> Bucket:
     if probability < BUCKET_EDGES[0]:
         return "low"
@@ -88,19 +105,7 @@ class ChurnModel:
 
         if len(x) != len(y) or len(x) < 50:
             raise InvalidInput(f"need at least 50 labelled rows with matching labels, got {len(x)}/{len(y)}")
-        options = {
-            "n_estimators": 400,
-            "max_depth": 4,
-            "learning_rate": 0.04,
-            "subsample": 0.8,
-            "colsample_bytree": 0.8,
-            "min_child_weight": 5,
-            "reg_lambda": 1.0,
-            "tree_method": "hist",
-            "random_state": seed,
-            "n_jobs": 2,
-        }
-        options.update(params or {})
+        options = xgboost_options(seed, params)
         # Cross-fitting: the calibration map is learnt from out-of-fold scores, so the
         # final trees can use every row and the map never sees scores of its own trees.
         out_of_fold = np.zeros(len(y))
@@ -227,15 +232,7 @@ def select_params(
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y))
     table = []
     for candidate in grid:
-        options = {
-            "subsample": 0.8,
-            "colsample_bytree": 0.8,
-            "min_child_weight": 5,
-            "tree_method": "hist",
-            "random_state": seed,
-            "n_jobs": 2,
-            **candidate,
-        }
+        options = xgboost_options(seed, candidate)
         aucs = []
         for fit_idx, test_idx in splits:
             booster = xgb.XGBClassifier(**options).fit(x[fit_idx], y[fit_idx], verbose=False).get_booster()
