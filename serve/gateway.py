@@ -22,6 +22,7 @@ most 256 texts wait; the next one is answered 503 / RESOURCE_EXHAUSTED at once.
 # No ``from __future__ import annotations`` here: Serve pickles this ingress class by value, and the
 # route functions' annotations must be real objects, not names to look up in a module that is not there.
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -53,6 +54,7 @@ from serve.metrics import GatewayMetrics
 from streams.batching import BatcherFull, MicroBatcher
 
 MAX_TEXTS = 256
+TEXT_METHODS = {"sentiment": "classify", "embedding": "embed"}  # model (= handle) → its batched method
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_BODY_BYTES = 2 << 20  # 256 texts of ~8k characters
 MAX_AUDIO_BYTES = 50 << 20  # a one-hour call as 96 kbit/s MP3 is ~43 MB
@@ -185,22 +187,25 @@ class Gateway:
         # replica costs Serve's per-request work beside the model (by handle, one text per
         # call reached ~75 texts/s, eight per call ~135; benchmarks/serve_models.py).
         self._single = {
-            "sentiment": MicroBatcher(self._classify_many, max_size=32, max_wait_s=0.002, max_pending=256),
-            "embedding": MicroBatcher(self._embed_many, max_size=32, max_wait_s=0.002, max_pending=256),
+            model: MicroBatcher(
+                functools.partial(self._one_per_text, model), max_size=32, max_wait_s=0.002, max_pending=256
+            )
+            for model in TEXT_METHODS
         }
 
-    async def _classify_many(self, texts: list[str]) -> list[Batched]:
-        result = await self.handles.sentiment.classify.remote(texts)
+    def _texts_remote(self, model: str, texts: list[str]) -> Awaitable[Any]:
+        """The text model's handle method (``TEXT_METHODS``) called on ``texts``."""
+        return getattr(getattr(self.handles, model), TEXT_METHODS[model]).remote(texts)  # type: ignore[no-any-return]
+
+    async def _one_per_text(self, model: str, texts: list[str]) -> list[Batched]:
+        """One handle call for a micro-batch, answered per text as if each had gone alone."""
+        result = await self._texts_remote(model, texts)
         return [Batched([value], result.batch_items) for value in result.value]
 
-    async def _embed_many(self, texts: list[str]) -> list[Batched]:
-        result = await self.handles.embedding.embed.remote(texts)
-        return [Batched([value], result.batch_items) for value in result.value]
-
-    def _text_call(self, model: str, texts: list[str], many: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
+    def _text_call(self, model: str, texts: list[str]) -> Awaitable[Any]:
         """One text joins the micro-batch (checked first: it cannot fail the others); several go as they are."""
         if len(texts) != 1:
-            return many()
+            return self._texts_remote(model, texts)
         check_texts(texts)
         return self._single[model].submit(texts[0])
 
@@ -232,17 +237,13 @@ class Gateway:
 
     async def sentiment(self, texts: list[str]) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self._call(
-            "sentiment",
-            lambda: self._text_call("sentiment", texts, lambda: self.handles.sentiment.classify.remote(texts)),
-            len(texts),
+            "sentiment", lambda: self._text_call("sentiment", texts), len(texts)
         )
         return result
 
     async def embed(self, texts: list[str]) -> list[tuple[list[float], bool]]:
         result: list[tuple[list[float], bool]] = await self._call(
-            "embedding",
-            lambda: self._text_call("embedding", texts, lambda: self.handles.embedding.embed.remote(texts)),
-            len(texts),
+            "embedding", lambda: self._text_call("embedding", texts), len(texts)
         )
         return result
 
