@@ -17,12 +17,15 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from crm_core.core.config import Settings
 from crm_core.db.bootstrap import DatabaseUrls, DsnFactory, prepare_embedded_database
 from crm_core.db.embedded import EmbeddedPostgres, free_port
 from crm_core.db.migrate import upgrade_async
+
+if TYPE_CHECKING:
+    from fakeredis import TcpFakeServer
 
 logger = logging.getLogger("vettify.up")
 
@@ -32,7 +35,7 @@ class Engine:
     settings: Settings
     postgres: EmbeddedPostgres | None = None
     urls: DatabaseUrls | None = None
-    redis: Any = None
+    redis: TcpFakeServer | None = None
 
     async def start_database(self) -> DatabaseUrls:
         s = self.settings
@@ -58,8 +61,9 @@ class Engine:
         from fakeredis import TcpFakeServer
 
         port = free_port()
-        self.redis = TcpFakeServer(("127.0.0.1", port))
-        threading.Thread(target=self.redis.serve_forever, name="fakeredis", daemon=True).start()
+        server = TcpFakeServer(("127.0.0.1", port))
+        threading.Thread(target=server.serve_forever, name="fakeredis", daemon=True).start()
+        self.redis = server
         url = f"redis://127.0.0.1:{port}"
         os.environ["VETTIFY_REDIS_URL"] = url  # inherited by the Ray workers started after this
         _say(f"in-memory Redis (fakeredis) on 127.0.0.1:{port}: churn features, caches, rate limits")

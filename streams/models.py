@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
-from models.runtime import run_in
+from models.runtime import inference_executor, run_in
 
 MODEL_APP = "vettify"
 
@@ -95,7 +95,6 @@ class LocalModels:
 
     def __init__(self, artifacts_dir: Path | None = None, threads: int = 2) -> None:
         from models.registry import ModelOptions
-        from models.runtime import inference_executor
 
         self.options = ModelOptions(threads=threads)
         self.text_pool = inference_executor(threads, "text-models")
