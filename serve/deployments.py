@@ -1,16 +1,20 @@
 """Ray Serve deployments, one per model, each loading through the model registry.
 
-Batching: ``@serve.batch`` gathers concurrent calls (each call carries one or
-more items) into one model pass; the pass runs in the replica's own inference
-thread (:mod:`models.runtime`: it carries the configured PyTorch thread count,
-which Ray's ``OMP_NUM_THREADS=1`` would otherwise cut to one) so the replica's
-event loop keeps accepting the next batch while PyTorch/XGBoost compute (both
-release the GIL). Text models allow two batches in flight: the next one gathers
-while the current one computes and waits in the inference thread's queue, so
-the model never idles while answers travel back and callers send again (with
-one batch at a time, closed-loop callers arrived in convoys and the model
-thread sat idle about half the time). Every result carries the size of the batch it
-ran in, so the gateway can export batch-size histograms.
+Batching: the text models (sentiment, embedding) batch at the model's pace
+(continuous batching, :class:`streams.batching.MicroBatcher` with one pass in
+flight): a call that finds the model idle runs at once; calls arriving while a
+pass computes wait, and the next pass takes all of them (up to
+``max_batch_size`` texts). ``@serve.batch`` forms a batch on its timer whether
+or not the model is free, so an idle model still waited the full timeout (10 ms
+on a 5 ms bfloat16 pass), and a shorter timeout split load into many small
+batches that queued behind each other (``benchmarks/results/``
+``serve_models_batch_wait_2ms.json``). Churn keeps ``@serve.batch``: its rows
+are cheap and arrive in bulk. Passes run in the replica's own inference thread
+(:mod:`models.runtime`: it carries the configured PyTorch thread count, which
+Ray's ``OMP_NUM_THREADS=1`` would otherwise cut to one) so the event loop keeps
+accepting calls while PyTorch/XGBoost compute (both release the GIL). Every
+result carries the size of the batch it ran in, so the gateway can export
+batch-size histograms.
 
 Scaling knobs (replicas, CPUs, queue limits, batch sizes) are defaults here and
 are overridden per deployment from ``cluster/serve_config.yaml`` or
@@ -30,6 +34,9 @@ from ray import serve
 from models.errors import InvalidInput
 from models.registry import ModelOptions, registry
 from models.runtime import inference_executor, run_in
+from streams.batching import MicroBatcher
+
+TEXT_BATCH_TEXTS = 32  # texts per pass: beyond it bfloat16 MiniLM gains little and a pass outgrows ~70 ms
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,26 @@ class _BatchedModel(_Ready):
             raise RuntimeError(f"{self.name}: model not loaded")
 
 
+class _TextModel(_BatchedModel):
+    """A text model batched at its own pace: one pass in flight, the next takes every call that waited."""
+
+    def _start_batching(self) -> None:
+        self.batcher: MicroBatcher[list[Any], Batched] = MicroBatcher(
+            self._run_batch, max_size=TEXT_BATCH_TEXTS, max_wait_s=0.0, max_in_flight=1, size=len
+        )
+
+    async def _run_batch(self, calls: list[list[str]]) -> list[Batched]:
+        raise NotImplementedError
+
+    def reconfigure(self, config: dict[str, Any]) -> None:
+        """``user_config``: ``max_batch_size`` (texts per pass) and ``batch_wait_timeout_s`` (how long a call
+        that finds the model idle waits for company; 0 by default) change without a restart."""
+        if "max_batch_size" in config:
+            self.batcher.max_size = int(config["max_batch_size"])
+        if "batch_wait_timeout_s" in config:
+            self.batcher.max_wait_s = float(config["batch_wait_timeout_s"])
+
+
 @serve.deployment(
     name="Embedding",
     ray_actor_options={"num_cpus": 0.4},
@@ -100,15 +127,15 @@ class _BatchedModel(_Ready):
     health_check_period_s=10,
     graceful_shutdown_timeout_s=20,
 )
-class EmbeddingDeployment(_BatchedModel):
+class EmbeddingDeployment(_TextModel):
     name = "embedding"
 
     def __init__(self, model_path: str | None = None) -> None:
         self.model = registry.load("embedding", ModelOptions(model_path=_path(model_path), threads=_threads()))
         self.version = registry.spec("embedding").version
         self.pool = inference_executor(_threads(), self.name)
+        self._start_batching()
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.01, max_concurrent_batches=2)
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched]:
         texts, sizes = _flatten(calls)
         result = await run_in(self.pool, self.model.encode, texts)
@@ -118,7 +145,7 @@ class EmbeddingDeployment(_BatchedModel):
         return _split(rows, sizes)
 
     async def embed(self, texts: list[str]) -> Batched:
-        return await self._run_batch(texts)
+        return await self.batcher.submit(texts)
 
 
 @serve.deployment(
@@ -130,15 +157,15 @@ class EmbeddingDeployment(_BatchedModel):
     health_check_period_s=10,
     graceful_shutdown_timeout_s=20,
 )
-class SentimentDeployment(_BatchedModel):
+class SentimentDeployment(_TextModel):
     name = "sentiment"
 
     def __init__(self, model_path: str | None = None) -> None:
         self.model = registry.load("sentiment", ModelOptions(model_path=_path(model_path), threads=_threads()))
         self.version = self.model.version
         self.pool = inference_executor(_threads(), self.name)
+        self._start_batching()
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.01, max_concurrent_batches=2)
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched]:
         from models.sentiment.classifier import to_sentiments
 
@@ -150,7 +177,7 @@ class SentimentDeployment(_BatchedModel):
         from models.embeddings.encoder import check_texts
 
         check_texts(texts)  # a bad text fails its own call, not the batch it would have joined
-        return await self._run_batch(texts)
+        return await self.batcher.submit(texts)
 
 
 @serve.deployment(

@@ -12,6 +12,9 @@ waits at most ``max_wait_s``; under load, batches grow to the model's pace
 without a longer timer. (A bus that hands items over one ack at a time would
 otherwise give the timer only a few items per window.)
 
+``size`` weighs an item (default 1): a caller that brings several texts counts
+as that many toward ``max_size``, and a batch always takes at least one item.
+
 ``max_pending`` bounds what may wait: past it :meth:`MicroBatcher.submit`
 raises :class:`BatcherFull` at once (back-pressure for the caller to answer,
 never an unbounded queue).
@@ -40,13 +43,16 @@ class MicroBatcher(Generic[T, R]):
         max_wait_s: float = 0.005,
         max_in_flight: int = 2,
         max_pending: int | None = None,
+        size: Callable[[T], int] | None = None,
     ) -> None:
         self.run = run
+        self.size = size
         self.max_size = max_size
         self.max_wait_s = max_wait_s
         self.max_in_flight = max_in_flight
         self.max_pending = max_pending
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._pending_size = 0  # the pending items' total size
         self._timer: asyncio.TimerHandle | None = None
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -57,12 +63,21 @@ class MicroBatcher(Generic[T, R]):
             raise BatcherFull(f"{len(self._pending)} items already wait for the model")
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
+        self._pending_size += self._size(item)
         if self._in_flight < self.max_in_flight:
-            if len(self._pending) >= self.max_size:
+            if self._pending_size >= self.max_size:
                 self._flush()
             elif self._timer is None:
                 self._timer = asyncio.get_running_loop().call_later(self.max_wait_s, self._flush)
         return await future
+
+    def _size(self, item: T) -> int:
+        return 1 if self.size is None else self.size(item)
+
+    @property
+    def pending(self) -> int:
+        """Items waiting for a batch (callers, not their sizes)."""
+        return len(self._pending)
 
     def _flush(self) -> None:
         if self._timer is not None:
@@ -70,9 +85,16 @@ class MicroBatcher(Generic[T, R]):
             self._timer = None
         if self._in_flight >= self.max_in_flight or not self._pending:
             return  # a finishing call flushes what waits
-        batch, self._pending = self._pending[: self.max_size], self._pending[self.max_size :]
+        taken, total = 0, 0
+        for item, _ in self._pending:
+            weight = self._size(item)
+            if taken and total + weight > self.max_size:
+                break
+            taken, total = taken + 1, total + weight
+        batch, self._pending = self._pending[:taken], self._pending[taken:]
+        self._pending_size -= total
         self._in_flight += 1
-        self.batch_sizes = [*self.batch_sizes[-99:], len(batch)]
+        self.batch_sizes = [*self.batch_sizes[-99:], total]
         task = asyncio.ensure_future(self._run(batch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -141,3 +141,26 @@ async def test_micro_batcher_refuses_past_max_pending_at_once() -> None:
     release.set()
     assert await first == 0
     assert await asyncio.gather(*waiting) == [1, 2, 3]
+
+
+async def test_micro_batcher_weighs_callers_by_their_size() -> None:
+    """Callers bringing several texts count as that many toward max_size; an oversized one still runs alone."""
+    seen: list[list[list[str]]] = []
+    release = asyncio.Event()
+
+    async def run(calls: list[list[str]]) -> list[int]:
+        seen.append(calls)
+        await release.wait()
+        return [len(call) for call in calls]
+
+    batcher: MicroBatcher[list[str], int] = MicroBatcher(run, max_size=4, max_wait_s=0.0, max_in_flight=1, size=len)
+    first = asyncio.ensure_future(batcher.submit(["a"]))
+    await asyncio.sleep(0.01)  # in flight: the next callers wait
+    rest = [asyncio.ensure_future(batcher.submit(call)) for call in (["b", "c"], ["d", "e"], ["f"] * 6, ["g"])]
+    await asyncio.sleep(0)
+    assert batcher.pending == 4
+    release.set()
+    assert await first == 1
+    assert await asyncio.gather(*rest) == [2, 2, 6, 1]
+    assert [[len(call) for call in calls] for calls in seen] == [[1], [2, 2], [6], [1]]
+    assert batcher.batch_sizes == [1, 4, 6, 1]
