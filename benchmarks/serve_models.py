@@ -15,7 +15,11 @@ answer arrives):
   shows what the batched deployment alone sustains, i.e. where the HTTP/gRPC
   path's cost lies (informational, not a goal);
 * **raw batched limit**: the model in this process on batches of 32, no HTTP:
-  the ceiling any server can approach on this machine.
+  the ceiling any server can approach on this machine;
+* **serve-direct-http / serve-direct-grpc** (``--skip-direct`` leaves them out): the
+  same application with Ray Serve's *direct ingress* (``RAY_SERVE_ENABLE_DIRECT_INGRESS=1``,
+  experimental in Ray 2.60): the gateway replica listens on its own HTTP/gRPC ports,
+  so a request skips the proxy process and the proxy↔replica callbacks.
 
 Besides the closed loops, each HTTP/gRPC system also takes an **open loop** at a
 *moderate* offered rate: Poisson arrivals at half the naive server's best
@@ -94,6 +98,39 @@ class Run:
     p95_ms: float
     p99_ms: float
     offered_rps: float = 0.0  # open loop: the Poisson arrival rate (closed loop: 0, see concurrency)
+    cpu_ms_per_request: dict[str, float] | None = None  # Serve runs: CPU each process role spent per answer
+
+
+# Which process does what, by the title Ray gives its workers (``ray::ProxyActor`` …).
+CPU_ROLES = {"proxy": "ray::ProxyActor", "gateway": "ray::ServeReplica:vettify:Gateway"}
+
+
+def cpu_seconds_by_role(models: tuple[str, ...] = ("Sentiment", "Embedding")) -> dict[str, float]:
+    """User + system CPU seconds so far of this machine's Serve processes, by role (Linux ``/proc``)."""
+    roles = {**CPU_ROLES, **{m.lower(): f"ray::ServeReplica:vettify:{m}" for m in models}}
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = dict.fromkeys([*roles, "load generator", "rest of Ray"], 0.0)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        role = next((name for name, title in roles.items() if command.startswith(title)), None)
+        if int(entry) == os.getpid():
+            role = "load generator"
+        elif role is None and ("ray::" in command or "/ray/" in command):
+            role = "rest of Ray"
+        if role is not None:
+            out[role] += seconds
+    return out
+
+
+def cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
+    return {role: round(1000 * (after[role] - before[role]) / max(requests, 1), 2) for role in after}
 
 
 def _say(message: str) -> None:
@@ -348,9 +385,9 @@ def run_naive(args: argparse.Namespace, texts: list[str]) -> list[Run]:
     return runs
 
 
-def run_serve(args: argparse.Namespace, texts: list[str], naive_runs: list[Run]) -> list[Run]:
+def run_serve(args: argparse.Namespace, texts: list[str], naive_runs: list[Run], direct: bool = False) -> list[Run]:
     runs: list[Run] = []
-    _say("Ray Serve …")
+    _say("Ray Serve with direct ingress …" if direct else "Ray Serve …")
     from ray import serve
 
     from serve.application import APP_NAME, AppArgs, deploy_models, start_serve
@@ -358,7 +395,15 @@ def run_serve(args: argparse.Namespace, texts: list[str], naive_runs: list[Run])
 
     threads = args.serve_threads or args.threads
     os.environ["VETTIFY_TORCH_THREADS"] = str(threads)
-    settings = Settings(http_port=free_port(), grpc_port=free_port(), torch_threads=threads, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        http_port=free_port(),
+        grpc_port=free_port(),
+        torch_threads=threads,
+        serve_direct_ingress=direct,
+        direct_http_port=free_port(),
+        direct_grpc_port=free_port(),
+        _env_file=None,
+    )
     try:
         endpoints = start_serve(settings, num_cpus=os.cpu_count() or 2)
         overrides: dict[str, dict[str, Any]] = {}
@@ -366,36 +411,51 @@ def run_serve(args: argparse.Namespace, texts: list[str], naive_runs: list[Run])
             tuned = {"user_config": {"batch_wait_timeout_s": args.batch_wait_ms / 1000}}
             overrides = {"Sentiment": tuned, "Embedding": tuned}
         deploy_models(AppArgs(artifacts_dir=str(settings.resolved_artifacts_dir), deployment_overrides=overrides))
+        if direct:  # the proxy still runs; these requests go straight to the gateway's own ports
+            from serve import direct_ingress
+
+            endpoints = type(endpoints)(*direct_ingress.endpoints(APP_NAME, settings.host))
+        http_name, grpc_name = ("serve-direct-http", "serve-direct-grpc") if direct else ("serve-http", "serve-grpc")
+
+        def measure(system: str, model: str, concurrency: int, load: Any, rate: float = 0.0) -> None:
+            before = cpu_seconds_by_role()
+            latencies, errors = asyncio.run(load)
+            run = _summarise(system, model, concurrency, latencies, errors, args.duration, rate)
+            run.cpu_ms_per_request = cpu_per_request(before, cpu_seconds_by_role(), run.requests)
+            runs.append(run)
+            _say(str(run))
+
         for model, path in (("sentiment", "/v1/sentiment"), ("embedding", "/v1/embed")):
             for c in args.concurrency:
-                asyncio.run(http_load(endpoints.http, path, texts, c, 1.0))
-                lat, err = asyncio.run(http_load(endpoints.http, path, texts, c, args.duration))
-                runs.append(_summarise("serve-http", model, c, lat, err, args.duration))
-                _say(str(runs[-1]))
+                asyncio.run(http_load(endpoints.http, path, texts, c, 1.0))  # warm-up
+                measure(http_name, model, c, http_load(endpoints.http, path, texts, c, args.duration))
             rate = moderate_rate(args, naive_runs, model)
             if rate:
-                lat, err = asyncio.run(http_load(endpoints.http, path, texts, 0, args.duration, rate))
-                runs.append(_summarise("serve-http", model, 0, lat, err, args.duration, rate))
-                _say(str(runs[-1]))
+                measure(http_name, model, 0, http_load(endpoints.http, path, texts, 0, args.duration, rate), rate)
         for c in args.concurrency:
             asyncio.run(grpc_load(endpoints.grpc, texts, c, 1.0))
-            lat, err = asyncio.run(grpc_load(endpoints.grpc, texts, c, args.duration))
-            runs.append(_summarise("serve-grpc", "sentiment", c, lat, err, args.duration))
-            _say(str(runs[-1]))
+            measure(grpc_name, "sentiment", c, grpc_load(endpoints.grpc, texts, c, args.duration))
         rate = moderate_rate(args, naive_runs, "sentiment")
         if rate:
-            lat, err = asyncio.run(grpc_load(endpoints.grpc, texts, 0, args.duration, rate))
-            runs.append(_summarise("serve-grpc", "sentiment", 0, lat, err, args.duration, rate))
-            _say(str(runs[-1]))
-        for model, deployment, method in (("sentiment", "Sentiment", "classify"), ("embedding", "Embedding", "embed")):
+            measure(grpc_name, "sentiment", 0, grpc_load(endpoints.grpc, texts, 0, args.duration, rate), rate)
+        for model, deployment, method in (
+            ()
+            if direct
+            else (
+                ("sentiment", "Sentiment", "classify"),
+                ("embedding", "Embedding", "embed"),
+            )
+        ):
             handle = serve.get_deployment_handle(deployment, app_name=APP_NAME)
             for c in args.concurrency:
                 asyncio.run(handle_load(handle, method, texts, c, 1.0))
-                lat, err = asyncio.run(handle_load(handle, method, texts, c, args.duration))
-                runs.append(_summarise("serve-handle", model, c, lat, err, args.duration))
-                _say(str(runs[-1]))
+                measure("serve-handle", model, c, handle_load(handle, method, texts, c, args.duration))
     finally:
         stop_serve()
+        if direct:
+            from serve import direct_ingress
+
+            os.environ.pop(direct_ingress.FLAG, None)
     return runs
 
 
@@ -405,8 +465,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument("--threads", type=int, default=2, help="torch threads for every system")
     parser.add_argument("--serve-threads", type=int, default=None, help="torch threads per Serve replica")
-    parser.add_argument("--batch-wait-ms", type=float, default=None, help="override the @serve.batch wait")
+    parser.add_argument(
+        "--batch-wait-ms", type=float, default=None, help="override the text models' batch wait (user_config)"
+    )
     parser.add_argument("--skip-naive", action="store_true", help="no naive baseline (tuning runs only)")
+    parser.add_argument("--skip-direct", action="store_true", help="no run with Serve's direct ingress")
     parser.add_argument(
         "--open-rate", type=float, default=None, help="open-loop requests/s (default: half the naive server's best)"
     )
@@ -421,6 +484,8 @@ def main(argv: list[str] | None = None) -> None:
 
     runs += run_naive(args, texts)
     runs += run_serve(args, texts, runs)
+    if not args.skip_direct:
+        runs += run_serve(args, texts, runs, direct=True)
 
     report = verdict(runs, limits)
     print_table(runs, limits, report)
@@ -437,58 +502,104 @@ def main(argv: list[str] | None = None) -> None:
     _say(f"wrote {RESULTS / args.name}.json and .png")
 
 
+def _best_run(runs: list[Run], model: str, system: str) -> Run | None:
+    mine = [r for r in runs if r.model == model and r.system == system and not r.offered_rps]
+    return max(mine, key=lambda r: r.throughput_rps) if mine else None
+
+
+# The ingress paths judged against the goals: what ``vettify up`` serves, and Serve's direct ingress.
+PATHS = {"proxy": ("serve-http", "serve-grpc"), "direct_ingress": ("serve-direct-http", "serve-direct-grpc")}
+
+
+def _best_rps(runs: list[Run], model: str, system: str) -> float:
+    top = _best_run(runs, model, system)
+    return top.throughput_rps if top is not None else 0.0
+
+
+def path_goals(runs: list[Run], model: str, systems: tuple[str, ...], naive: float, raw: float) -> dict[str, Any]:
+    """The three goals for one ingress path (its HTTP and gRPC systems)."""
+    best = max(_best_rps(runs, model, system) for system in systems)
+    moderate = {r.system: r for r in runs if r.model == model and r.offered_rps and r.system in systems}
+    p95 = [r.p95_ms for r in moderate.values()]
+    speedup = round(best / naive, 2) if naive else None
+    fraction = round(best / raw, 2) if raw else None
+    return {
+        "best_rps": best,
+        "speedup_vs_naive": speedup,
+        "fraction_of_raw_limit": fraction,
+        # Open loop at the moderate rate: the worst of HTTP and gRPC (the goal), and each system's own.
+        "p95_ms_at_moderate_load": max(p95) if p95 else None,
+        "p95_ms_at_moderate_load_by_system": {s: r.p95_ms for s, r in moderate.items()},
+        "goal_p95_under_100ms": bool(p95 and max(p95) < 100),
+        "goal_3x_naive": bool(speedup and speedup >= 3),
+        "goal_70pct_raw": bool(fraction and fraction >= 0.7),
+    }
+
+
 def verdict(runs: list[Run], limits: dict[str, float]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for model in ("sentiment", "embedding"):
-        best = {
-            s: max((r.throughput_rps for r in runs if r.model == model and r.system == s), default=0.0)
-            for s in ("serve-http", "serve-grpc", "naive-http", "serve-handle")
-        }
-        closed = {
-            r.system: r.p95_ms
-            for r in runs
-            if r.model == model and not r.offered_rps and r.concurrency == MODERATE_CONCURRENCY
-        }
-        moderate = {r.system: r for r in runs if r.model == model and r.offered_rps}
-        serve_p95 = [moderate[s].p95_ms for s in ("serve-http", "serve-grpc") if s in moderate]
+        naive = _best_rps(runs, model, "naive-http")
         raw = limits.get(f"{model}_batch32_texts_per_s", 0.0)
-        serve_best = max(best["serve-http"], best["serve-grpc"])
+        moderate = [r for r in runs if r.model == model and r.offered_rps]
         out[model] = {
-            "serve_best_rps": serve_best,
-            "naive_best_rps": best["naive-http"],
-            "speedup_vs_naive": round(serve_best / best["naive-http"], 2) if best["naive-http"] else None,
-            "fraction_of_raw_limit": round(serve_best / raw, 2) if raw else None,
-            # Open loop at the moderate rate: the worst of HTTP and gRPC (the goal), and each system's own.
-            "moderate_rate_rps": next(iter(moderate.values())).offered_rps if moderate else None,
-            "p95_ms_at_moderate_load": max(serve_p95) if serve_p95 else None,
-            "p95_ms_at_moderate_load_by_system": {s: r.p95_ms for s, r in moderate.items()},
-            f"p95_ms_closed_loop_{MODERATE_CONCURRENCY}_clients": closed,
-            # Not a goal: where the ingress path's cost lies (deployment alone, called by handle).
-            "handle_best_rps": best["serve-handle"],
-            "handle_fraction_of_raw_limit": round(best["serve-handle"] / raw, 2) if raw else None,
+            "naive_best_rps": naive,
+            "raw_limit_texts_per_s": raw,
+            "moderate_rate_rps": moderate[0].offered_rps if moderate else None,
+            "naive_p95_ms_at_moderate_load": next((r.p95_ms for r in moderate if r.system == "naive-http"), None),
+            **{
+                path: path_goals(runs, model, systems, naive, raw)
+                for path, systems in PATHS.items()
+                if any(r.system in systems and r.model == model for r in runs)
+            },
+            f"p95_ms_closed_loop_{MODERATE_CONCURRENCY}_clients": {
+                r.system: r.p95_ms
+                for r in runs
+                if r.model == model and not r.offered_rps and r.concurrency == MODERATE_CONCURRENCY
+            },
+            # Not goals: the deployment alone (called by handle), and where the CPU went per answer at each
+            # system's best throughput (ms, by process role).
+            "handle_best_rps": _best_rps(runs, model, "serve-handle"),
+            "cpu_ms_per_request_at_best": {
+                system: top.cpu_ms_per_request
+                for system in (*PATHS["proxy"], *PATHS["direct_ingress"], "serve-handle")
+                if (top := _best_run(runs, model, system)) is not None and top.cpu_ms_per_request
+            },
         }
-        out[model]["goal_p95_under_100ms"] = bool(serve_p95 and max(serve_p95) < 100)
-        out[model]["goal_3x_naive"] = bool(out[model]["speedup_vs_naive"] and out[model]["speedup_vs_naive"] >= 3)
-        out[model]["goal_70pct_raw"] = bool(
-            out[model]["fraction_of_raw_limit"] and out[model]["fraction_of_raw_limit"] >= 0.7
-        )
     return out
 
 
 def print_table(runs: list[Run], limits: dict[str, float], report: dict[str, Any]) -> None:
     print(
-        f"{'model':<10} {'system':<12} {'load':>12} {'req/s':>8} "
+        f"{'model':<10} {'system':<18} {'load':>12} {'req/s':>8} "
         f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}"
     )
     for r in runs:
         load = f"open {r.offered_rps:g}/s" if r.offered_rps else f"{r.concurrency} clients"
         print(
-            f"{r.model:<10} {r.system:<12} {load:>12} {r.throughput_rps:>8} {r.p50_ms:>8} {r.p95_ms:>8} "
+            f"{r.model:<10} {r.system:<18} {load:>12} {r.throughput_rps:>8} {r.p50_ms:>8} {r.p95_ms:>8} "
             f"{r.p99_ms:>8} {r.errors:>6}"
         )
     print("raw limits (texts/s): " + ", ".join(f"{k}={v}" for k, v in limits.items()))
     for model, goals in report.items():
-        print(f"{model}: {json.dumps(goals)}")
+        for path in PATHS:
+            if path not in goals:
+                continue
+            g = goals[path]
+            verdicts = ", ".join(
+                f"{name} {'met' if g[key] else 'NOT met'}"
+                for name, key in (
+                    ("p95<100ms", "goal_p95_under_100ms"),
+                    ("3x naive", "goal_3x_naive"),
+                    ("70% raw", "goal_70pct_raw"),
+                )
+            )
+            print(
+                f"{model} via {path}: best {g['best_rps']} req/s = {g['speedup_vs_naive']}x naive "
+                f"({goals['naive_best_rps']}), {g['fraction_of_raw_limit']} of raw ({goals['raw_limit_texts_per_s']}); "
+                f"p95 at {goals['moderate_rate_rps']}/s open loop {g['p95_ms_at_moderate_load']} ms "
+                f"(naive {goals['naive_p95_ms_at_moderate_load']} ms) → {verdicts}"
+            )
 
 
 if __name__ == "__main__":

@@ -86,6 +86,17 @@ def _say(message: str) -> None:
     print(f"[vettify] {message}", flush=True)
 
 
+def _say_direct_ingress(app_name: str, host: str) -> None:
+    from serve import direct_ingress
+
+    try:
+        http, grpc = direct_ingress.endpoints(app_name, host)
+    except RuntimeError as exc:
+        _say(f"direct ingress not available: {exc}")
+        return
+    _say(f"direct ingress (experimental, no proxy hop): HTTP {http}, gRPC {grpc}   (model routes)")
+
+
 async def run(settings: Settings, *, models: bool = True) -> int:
     from serve.application import APP_NAME, app_args, deploy_crm, deploy_models, start_serve, wait_running
     from serve.application import stop as stop_serve
@@ -128,6 +139,8 @@ async def run(settings: Settings, *, models: bool = True) -> int:
                 _say(f"events       POST {base}/v1/events   insights {base}/v1/insights/…")
                 _say(f"readiness    {base}/readyz   metrics {base}/metrics")
                 _say(f"gRPC         {endpoints.grpc}   (vettify.analytics.v1.Analytics, protos/inference.proto)")
+                if settings.serve_direct_ingress:
+                    await asyncio.to_thread(_say_direct_ingress, APP_NAME, settings.host)
         _say("press Ctrl-C to stop")
         await stop.wait()
         _say("shutting down")

@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8000, ge=0, le=65535)
     grpc_port: int = Field(default=9000, ge=0, le=65535)
     crm_port: int = Field(default=8000, ge=0, le=65535, description="CRM core under plain uvicorn.")
+    serve_direct_ingress: bool = Field(
+        default=False,
+        description="Experimental (Ray Serve direct ingress): the model gateway also answers on its own ports, "
+        "without the proxy hop (serve/direct_ingress.py).",
+    )
+    direct_http_port: int = Field(default=8100, ge=1, le=65535, description="First port for direct HTTP ingress.")
+    direct_grpc_port: int = Field(default=9100, ge=1, le=65535, description="First port for direct gRPC ingress.")
 
     # --- Auth --------------------------------------------------------------
     jwt_secret: SecretStr = Field(

@@ -190,3 +190,68 @@ def test_killed_vettify_up_leaves_no_orphan_and_restarts_on_the_same_data(tmp_pa
             time.sleep(0.2)
         assert _postgres_processes(data_dir) == [], f"orphan postgres after SIGKILL (attempt {attempt})"
         _assert_no_ray_left(ray_tmp)
+
+
+@pytest.mark.slow
+def test_direct_ingress_answers_the_model_routes_on_their_own_ports(tmp_path: Path, ray_tmp: Path) -> None:
+    """Opt-in Serve direct ingress: the printed direct URLs answer HTTP and gRPC; the proxy keeps serving."""
+    import re
+    import threading
+
+    import grpc
+
+    from protos import inference_pb2 as pb
+    from protos.inference_pb2_grpc import AnalyticsStub
+
+    data_dir = tmp_path / "vettify-data"
+    env = _env(data_dir, ray_tmp)
+    env.update(
+        {
+            "VETTIFY_SERVE_DIRECT_INGRESS": "1",
+            "VETTIFY_DIRECT_HTTP_PORT": str(free_port()),
+            "VETTIFY_DIRECT_GRPC_PORT": str(free_port()),
+        }
+    )
+    vettify = Path(sys.executable).with_name("vettify")
+    process = subprocess.Popen(
+        [str(vettify), "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        deadline = time.monotonic() + MODELS_DEADLINE_S
+        direct = None
+        while direct is None and time.monotonic() < deadline and process.poll() is None:
+            direct = next(
+                (m for line in list(lines) if (m := re.search(r"direct ingress .*HTTP (\S+), gRPC (\S+)", line))), None
+            )
+            time.sleep(0.5)
+        assert direct is not None, "".join(lines)[-4000:]
+        http_url, grpc_target = direct.group(1), direct.group(2)
+        first = int(env["VETTIFY_DIRECT_HTTP_PORT"])
+        assert first <= int(http_url.rsplit(":", 1)[1]) < first + 16, http_url
+        scored = httpx.post(f"{http_url}/v1/sentiment", json={"text": "Great onboarding, thank you!"}, timeout=30)
+        assert scored.status_code == 200 and scored.json()["results"][0]["label"] == "positive"
+        assert httpx.post(f"{http_url}/v1/sentiment", json={"text": ""}, timeout=30).status_code == 400
+        with grpc.insecure_channel(grpc_target) as channel:
+            reply = AnalyticsStub(channel).Sentiment(
+                pb.SentimentRequest(texts=["This renewal is a disaster"]),
+                metadata=(("application", "vettify"),),
+                timeout=30,
+            )
+        assert reply.results[0].label == "negative"
+        proxied = f"http://127.0.0.1:{env['VETTIFY_HTTP_PORT']}"
+        assert httpx.get(f"{proxied}/v1/crm/health", timeout=5).json()["status"] == "ok"
+        assert httpx.get(f"{proxied}/readyz", timeout=5).status_code == 200
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=STOP_DEADLINE_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    reader.join(timeout=5)
+    output = "".join(lines)
+    assert process.returncode == 0, output
+    assert "Ray Serve stopped" in output and "PostgreSQL stopped" in output
+    _assert_no_ray_left(ray_tmp)
