@@ -23,12 +23,19 @@ async def test_sentiment_batches_concurrent_calls_and_answers_each_caller(serve_
     assert alone.batch_items == 1  # the model was idle: no waiting for company
     assert time.perf_counter() - started < 2.0
 
-    texts = [f"I love this product, order {i}" if i % 2 else f"Terrible support, refund {i} now" for i in range(12)]
-    results = await asyncio.gather(*(handle.classify.remote([t]) for t in texts))  # within the test's 8 + 8 limits
-    assert [len(r.value) for r in results] == [1] * len(texts)
-    assert [r.value[0]["label"] for r in results] == ["positive" if i % 2 else "negative" for i in range(12)]
-    assert max(r.batch_items for r in results) > 1, [r.batch_items for r in results]
-    assert all(r.batch_items <= 32 for r in results)
+    # 8 at once: the test stack's Sentiment takes 8 ongoing + 8 queued, and Serve's router may count a burst
+    # as queued before assigning it. Scheduling decides how many land during a pass, so up to 3 bursts.
+    texts = [f"I love this product, order {i}" if i % 2 else f"Terrible support, refund {i} now" for i in range(8)]
+    shared = []
+    for _ in range(3):
+        results = await asyncio.gather(*(handle.classify.remote([t]) for t in texts))
+        assert [len(r.value) for r in results] == [1] * len(texts)
+        assert [r.value[0]["label"] for r in results] == ["positive" if i % 2 else "negative" for i in range(8)]
+        assert all(r.batch_items <= 32 for r in results)
+        shared = [r.batch_items for r in results if r.batch_items > 1]
+        if shared:
+            break
+    assert shared, "no two concurrent calls ever shared a model pass"
 
 
 async def test_embedding_keeps_each_callers_texts_together(serve_stack: ServeStack) -> None:
