@@ -46,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -361,6 +361,27 @@ def moderate_rate(args: argparse.Namespace, runs: list[Run], model: str) -> floa
     return round(max(naive) / 2) if naive else None
 
 
+def measure(
+    runs: list[Run],
+    system: str,
+    model: str,
+    concurrency: int,
+    load: Coroutine[Any, Any, tuple[list[float], int]],
+    duration: float,
+    rate: float = 0.0,
+    *,
+    cpu: bool = False,
+) -> None:
+    """Drive ``load`` to completion and append its summary (with CPU ms per answer by role when ``cpu``)."""
+    before = cpu_seconds_by_role() if cpu else None
+    latencies, errors = asyncio.run(load)
+    run = _summarise(system, model, concurrency, latencies, errors, duration, rate)
+    if before is not None:
+        run.cpu_ms_per_request = cpu_per_request(before, cpu_seconds_by_role(), run.requests)
+    runs.append(run)
+    _say(str(run))
+
+
 def run_naive(args: argparse.Namespace, texts: list[str]) -> list[Run]:
     runs: list[Run] = []
     _say("naive FastAPI server …")
@@ -369,14 +390,13 @@ def run_naive(args: argparse.Namespace, texts: list[str]) -> list[Run]:
         for model, path in (("sentiment", "/v1/sentiment"), ("embedding", "/v1/embed")):
             for c in args.concurrency if naive else []:
                 asyncio.run(http_load(naive_base, path, texts, c, 1.0))  # warm-up
-                lat, err = asyncio.run(http_load(naive_base, path, texts, c, args.duration))
-                runs.append(_summarise("naive-http", model, c, lat, err, args.duration))
-                _say(str(runs[-1]))
+                measure(
+                    runs, "naive-http", model, c, http_load(naive_base, path, texts, c, args.duration), args.duration
+                )
             rate = moderate_rate(args, runs, model)
             if naive and rate:
-                lat, err = asyncio.run(http_load(naive_base, path, texts, 0, args.duration, rate))
-                runs.append(_summarise("naive-http", model, 0, lat, err, args.duration, rate))
-                _say(str(runs[-1]))
+                load = http_load(naive_base, path, texts, 0, args.duration, rate)
+                measure(runs, "naive-http", model, 0, load, args.duration, rate)
     finally:
         if naive is not None:
             os.killpg(naive.pid, signal.SIGTERM)
@@ -417,27 +437,22 @@ def run_serve(args: argparse.Namespace, texts: list[str], naive_runs: list[Run],
             endpoints = type(endpoints)(*direct_ingress.endpoints(APP_NAME, settings.host))
         http_name, grpc_name = ("serve-direct-http", "serve-direct-grpc") if direct else ("serve-http", "serve-grpc")
 
-        def measure(system: str, model: str, concurrency: int, load: Any, rate: float = 0.0) -> None:
-            before = cpu_seconds_by_role()
-            latencies, errors = asyncio.run(load)
-            run = _summarise(system, model, concurrency, latencies, errors, args.duration, rate)
-            run.cpu_ms_per_request = cpu_per_request(before, cpu_seconds_by_role(), run.requests)
-            runs.append(run)
-            _say(str(run))
+        def serve_run(system: str, model: str, concurrency: int, load: Any, rate: float = 0.0) -> None:
+            measure(runs, system, model, concurrency, load, args.duration, rate, cpu=True)
 
         for model, path in (("sentiment", "/v1/sentiment"), ("embedding", "/v1/embed")):
             for c in args.concurrency:
                 asyncio.run(http_load(endpoints.http, path, texts, c, 1.0))  # warm-up
-                measure(http_name, model, c, http_load(endpoints.http, path, texts, c, args.duration))
+                serve_run(http_name, model, c, http_load(endpoints.http, path, texts, c, args.duration))
             rate = moderate_rate(args, naive_runs, model)
             if rate:
-                measure(http_name, model, 0, http_load(endpoints.http, path, texts, 0, args.duration, rate), rate)
+                serve_run(http_name, model, 0, http_load(endpoints.http, path, texts, 0, args.duration, rate), rate)
         for c in args.concurrency:
             asyncio.run(grpc_load(endpoints.grpc, texts, c, 1.0))
-            measure(grpc_name, "sentiment", c, grpc_load(endpoints.grpc, texts, c, args.duration))
+            serve_run(grpc_name, "sentiment", c, grpc_load(endpoints.grpc, texts, c, args.duration))
         rate = moderate_rate(args, naive_runs, "sentiment")
         if rate:
-            measure(grpc_name, "sentiment", 0, grpc_load(endpoints.grpc, texts, 0, args.duration, rate), rate)
+            serve_run(grpc_name, "sentiment", 0, grpc_load(endpoints.grpc, texts, 0, args.duration, rate), rate)
         for model, deployment, method in (
             ()
             if direct
@@ -449,7 +464,7 @@ def run_serve(args: argparse.Namespace, texts: list[str], naive_runs: list[Run],
             handle = serve.get_deployment_handle(deployment, app_name=APP_NAME)
             for c in args.concurrency:
                 asyncio.run(handle_load(handle, method, texts, c, 1.0))
-                measure("serve-handle", model, c, handle_load(handle, method, texts, c, args.duration))
+                serve_run("serve-handle", model, c, handle_load(handle, method, texts, c, args.duration))
     finally:
         stop_serve()
         if direct:

@@ -99,12 +99,13 @@ def evaluate(model_path: Path | None = None, *, threads: int | None = None, dtyp
     baseline = tfidf_baseline(train)
     print("[evaluate] loading the sentiment model …", file=sys.stderr, flush=True)
     model = load_sentiment(model_path, threads=threads, dtype=dtype)
+    precision = getattr(model, "dtype", "float32")
     models = {"model": model}
-    if getattr(model, "dtype", "float32") != "float32":
+    if precision != "float32":
         models["model_float32"] = load_sentiment(model_path, threads=threads, dtype="float32")
     report: dict[str, Any] = {
         "model": model.version,
-        "dtype": getattr(model, "dtype", "float32"),
+        "dtype": precision,
         "target_macro_f1": TARGET_MACRO_F1,
         "sets": {},
     }
