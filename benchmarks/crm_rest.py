@@ -40,10 +40,11 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from crm_core.core.config import Settings
-from crm_core.core.security import mint_token
-from crm_core.db.bootstrap import DsnFactory, prepare_embedded_database
-from crm_core.db.embedded import EmbeddedPostgres, free_port
+from infra.db.bootstrap import DsnFactory, prepare_embedded_database
+from infra.db.embedded import EmbeddedPostgres
+from infra.net import free_port
+from infra.security import mint_token
+from infra.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "crm_rest.json"
 TID, MID = "bench", "main"

@@ -30,7 +30,7 @@ the p95 of 8 closed-loop clients is reported beside it.
 
 Every system gets the same torch thread count (``--threads``). Prints a table and
 writes ``benchmarks/results/serve_models.json`` and ``serve_models.png``.
-Goals (DESIGN.md): p95 < 100 ms for one text at moderate load; throughput
+Goals (README, *Performance*): p95 < 100 ms for one text at moderate load; throughput
 ≥ 3x the naive server and ≥ 70% of the raw limit.
 """
 
@@ -54,8 +54,8 @@ from typing import Any
 import httpx
 import numpy as np
 
-from crm_core.core.config import Settings
-from crm_core.db.embedded import free_port
+from infra.net import free_port
+from infra.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODERATE_CONCURRENCY = 8

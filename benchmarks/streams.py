@@ -49,8 +49,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.serve_models import tweets
-from crm_core.core.config import Settings
-from crm_core.db.embedded import EmbeddedPostgres, free_port
+from infra.db.embedded import EmbeddedPostgres
+from infra.net import free_port
+from infra.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BRANDS = ("acme", "globex", "initech", "umbrella")
@@ -137,7 +138,7 @@ class Producer:
             await self.client.stop()
 
     def headers(self, tenant: str) -> dict[str, str]:
-        from crm_core.core.security import mint_token
+        from infra.security import mint_token
 
         token = mint_token(self.settings, sub="bench", tid=tenant, mid="bench", scopes=("events:write",))
         return {"authorization": f"Bearer {token}", "content-type": "application/json"}
@@ -268,10 +269,10 @@ async def _lag_run(
 
 
 async def run_sources(args: argparse.Namespace, texts: list[str], urls: Any, workdir: Path) -> list[dict[str, Any]]:
-    from crm_core.db.pool import create_pool
+    from infra.db.pool import create_pool
+    from infra.local_servers import start_rabbitmq, start_tansu
     from serve.application import app_args, deploy_models, start_serve
     from serve.application import stop as stop_serve
-    from tests.support.servers import start_rabbitmq, start_tansu
 
     rabbit = await asyncio.to_thread(start_rabbitmq, workdir / "rabbitmq")
     tansu = await asyncio.to_thread(start_tansu, workdir / "tansu")
@@ -319,8 +320,8 @@ def corpus(texts: list[str], real: int, total: int, queries: int, seed: int = 7)
 
 
 async def run_knn(args: argparse.Namespace, texts: list[str], urls: Any) -> dict[str, Any]:
-    from crm_core.db.pool import create_pool
-    from crm_core.db.tenancy import TenantContext, tenant_transaction
+    from infra.db.pool import create_pool
+    from infra.db.tenancy import TenantContext, tenant_transaction
     from streams import insights
 
     vectors, probes = corpus(texts, args.real, args.vectors, args.queries)
@@ -446,7 +447,7 @@ def plot(sources: list[dict[str, Any]], raw: dict[str, float], knn: dict[str, An
 
 
 async def amain(args: argparse.Namespace) -> dict[str, Any]:
-    from crm_core.db.bootstrap import DsnFactory, prepare_embedded_database
+    from infra.db.bootstrap import DsnFactory, prepare_embedded_database
 
     texts = tweets(max(2000, args.real + args.queries))
     _say("raw limit: sentiment + embedding in this process, batches of 32 …")

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from crm_core.core.config import Settings
+from infra.settings import Settings
 
 APP_NAME = "vettify"
 GRPC_SERVICER = "protos.inference_pb2_grpc.add_AnalyticsServicer_to_server"
@@ -36,6 +36,7 @@ class AppArgs(BaseModel):
     voice_max_audio_s: float = 7200.0
     summary_llm_url: str | None = None
     request_timeout_s: float = 30.0
+    torch_threads: int | None = None  # per model replica; absent: VETTIFY_TORCH_THREADS
     redis_url: str | None = None  # the churn feature store (scoring by account id); absent: VETTIFY_REDIS_URL
     # Streams: the database it writes insights to (absent: VETTIFY_DATABASE_URL; neither: /v1/events answers 503),
     # and the bus sources each Streams replica consumes when set.
@@ -58,12 +59,13 @@ def build(args: dict[str, Any]) -> Any:
         override = options.deployment_overrides.get(deployment.name)
         return deployment.options(**override) if override else deployment
 
-    embedding = tuned(embedder).bind(options.embedding_model_path)
-    sentiment = tuned(sentimenter).bind(options.sentiment_model_path)
+    env = Settings()  # the builder's process: the cluster's environment fills what the args leave out
+    threads = options.torch_threads or env.torch_threads
+    embedding = tuned(embedder).bind(options.embedding_model_path, threads)
+    sentiment = tuned(sentimenter).bind(options.sentiment_model_path, threads)
     churn = tuned(churner).bind(options.artifacts_dir)
-    voice = tuned(voicer).bind(sentiment, options.whisper_model_path, options.voice_max_audio_s)
-    vision = tuned(visioner).bind()
-    env = Settings()
+    voice = tuned(voicer).bind(sentiment, options.whisper_model_path, options.voice_max_audio_s, threads)
+    vision = tuned(visioner).bind(threads)
     streams = tuned(streamer).bind(
         embedding,
         sentiment,
@@ -96,12 +98,12 @@ def DEPLOYMENTS() -> tuple[Any, ...]:
         EmbeddingDeployment,
         PricingDeployment,
         SentimentDeployment,
+        StreamsDeployment,
         SummaryDeployment,
         VisionDeployment,
         VoiceDeployment,
     )
-    from serve.gateway import Gateway
-    from serve.streams_deployment import StreamsDeployment
+    from serve.ingress import Gateway
 
     return (
         Gateway,
@@ -124,6 +126,7 @@ def app_args(settings: Settings) -> AppArgs:
         whisper_model_path=str(settings.whisper_model_path) if settings.whisper_model_path else None,
         voice_max_audio_s=settings.voice_max_audio_s,
         redis_url=settings.redis_url,
+        torch_threads=settings.torch_threads,
     )
 
 
@@ -151,7 +154,7 @@ def start_serve(
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if not ray.is_initialized():
         direct_ingress.configure(settings)  # read by Ray's processes when they start
-        env = {"VETTIFY_TORCH_THREADS": str(settings.torch_threads), "RAY_AUTH_MODE": "disabled"}
+        env = {"RAY_AUTH_MODE": "disabled"}
         if ray_address:
             ray.init(address=ray_address, log_to_driver=False, runtime_env={"env_vars": env})
         else:
@@ -169,13 +172,22 @@ def start_serve(
     return Endpoints(http=f"http://{settings.host}:{settings.http_port}", grpc=f"{settings.host}:{settings.grpc_port}")
 
 
-def deploy_crm(database_url: str, worker_database_url: str | None, *, wait: bool = True) -> None:
+def deploy_crm(
+    database_url: str, worker_database_url: str | None, *, consumes_events: bool = True, wait: bool = True
+) -> None:
+    """The CRM application; ``consumes_events=False`` when the model application's Streams apply orders."""
     from ray import serve
 
     from serve.crm_app import APP_NAME as CRM_APP
     from serve.crm_app import ROUTE_PREFIX, build_crm
 
-    app = build_crm({"database_url": database_url, "worker_database_url": worker_database_url})
+    app = build_crm(
+        {
+            "database_url": database_url,
+            "worker_database_url": worker_database_url,
+            "consumes_events": consumes_events,
+        }
+    )
     _submit(serve.RunTarget(app, name=CRM_APP, route_prefix=ROUTE_PREFIX))
     if wait:
         wait_running(CRM_APP)
@@ -275,14 +287,16 @@ def serve_config() -> dict[str, Any]:
                 "name": APP_NAME,
                 "route_prefix": "/",
                 "import_path": "serve.application:build",
-                "args": {"artifacts_dir": "/var/lib/vettify/artifacts", "request_timeout_s": 30.0},
+                "args": {"artifacts_dir": "/var/lib/vettify/artifacts", "request_timeout_s": 30.0, "torch_threads": 2},
                 "deployments": deployments,
             },
             {
                 "name": "crm",
                 "route_prefix": "/v1/crm",
                 "import_path": "serve.crm_app:build_crm",
-                "args": {},  # DSNs come from VETTIFY_DATABASE_URL / VETTIFY_WORKER_DATABASE_URL (a secret)
+                # DSNs come from VETTIFY_DATABASE_URL / VETTIFY_WORKER_DATABASE_URL (a secret); the Streams
+                # deployment's orders queue applies orders, so the CRM's own consumer stays off.
+                "args": {"consumes_events": False},
                 "deployments": [{"name": "CRM", "ray_actor_options": {"num_cpus": 0.2}}],
             },
         ],

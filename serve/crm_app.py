@@ -29,14 +29,19 @@ APP_NAME = "crm"
 )
 @serve.ingress()
 class CrmIngress:
-    def __init__(self, database_url: str, worker_database_url: str | None = None) -> None:
+    def __init__(self, database_url: str, worker_database_url: str | None = None, consumes_events: bool = True) -> None:
         self.database_url = database_url
         self.worker_database_url = worker_database_url
+        self.consumes_events = consumes_events
 
     def __serve_build_asgi_app__(self) -> Any:
         from crm_core.api.app import create_app
+        from infra.settings import Settings
 
-        return create_app(database_url=self.database_url, worker_database_url=self.worker_database_url, api_prefix="")
+        settings = Settings(crm_consumes_events=self.consumes_events)  # this replica's one settings object
+        return create_app(
+            settings, database_url=self.database_url, worker_database_url=self.worker_database_url, api_prefix=""
+        )
 
 
 def build_crm(args: dict[str, Any]) -> Any:
@@ -44,13 +49,17 @@ def build_crm(args: dict[str, Any]) -> Any:
 
     The DSNs come from ``args`` or, in a cluster, from ``VETTIFY_DATABASE_URL`` /
     ``VETTIFY_WORKER_DATABASE_URL`` in the pod's environment (a secret, not the config file).
+    ``consumes_events`` (default true): the CRM applies orders and deliveries from RabbitMQ itself; false
+    where the model application's Streams deployment runs, whose ``orders`` queue applies them.
     """
-    from crm_core.core.config import Settings
+    from infra.settings import Settings
 
     settings = Settings()
     database_url = args.get("database_url") or settings.database_url
     if not database_url:
         raise ValueError("the CRM application needs a database: args.database_url or VETTIFY_DATABASE_URL")
     return CrmIngress.bind(  # type: ignore[attr-defined]
-        database_url, args.get("worker_database_url") or settings.worker_database_url
+        database_url,
+        args.get("worker_database_url") or settings.worker_database_url,
+        bool(args.get("consumes_events", True)),
     )

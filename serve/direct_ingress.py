@@ -25,7 +25,7 @@ import os
 import time
 from typing import Any
 
-from crm_core.core.config import Settings
+from infra.settings import Settings
 
 FLAG = "RAY_SERVE_ENABLE_DIRECT_INGRESS"
 PORTS_PER_PROTOCOL = 16

@@ -19,10 +19,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from crm_core.core.config import Settings
-from crm_core.db.bootstrap import DatabaseUrls, DsnFactory, prepare_embedded_database
-from crm_core.db.embedded import EmbeddedPostgres, free_port
-from crm_core.db.migrate import upgrade_async
+from infra.db.bootstrap import DatabaseUrls, DsnFactory, prepare_embedded_database
+from infra.db.embedded import EmbeddedPostgres
+from infra.db.migrate import upgrade_async
+from infra.net import free_port
+from infra.settings import Settings
 
 if TYPE_CHECKING:
     from fakeredis import TcpFakeServer
@@ -114,7 +115,7 @@ async def run(settings: Settings, *, models: bool = True) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):  # Ray's core worker installs its own; ours must win
             loop.add_signal_handler(sig, stop.set)
         _say(f"Ray Serve proxies: HTTP {endpoints.http}, gRPC {endpoints.grpc}")
-        await asyncio.to_thread(deploy_crm, urls.app, urls.worker)
+        await asyncio.to_thread(deploy_crm, urls.app, urls.worker, consumes_events=not models)
         base = endpoints.http
         _say(f"CRM ready in {time.monotonic() - started:.1f}s")
         _say(f"CRM health   {base}/v1/crm/health")

@@ -27,8 +27,8 @@ from uuid import UUID
 import asyncpg
 from pydantic import ValidationError
 
-from crm_core.db.tenancy import TenantContext
-from crm_core.events.envelope import Envelope
+from infra.db.tenancy import TenantContext
+from infra.events.envelope import Envelope
 from streams import store
 from streams.models import ModelClient
 from streams.ordering import KeyedSequencer
@@ -77,7 +77,7 @@ class StreamProcessor:
         social = SocialProcessor(context, spike_rule)
         calls = CallProcessor(context)
         orders = OrderProcessor(context)
-        self.processors: dict[str, Processor] = {
+        self.processors: dict[str, Processor[Any, Any]] = {
             **dict.fromkeys(SOCIAL_TYPES, social),
             "media.voice.call.recorded": calls,
             "media.video.call.recorded": calls,

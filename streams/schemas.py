@@ -1,4 +1,4 @@
-"""Payload contracts of every event the streams consume and publish (DESIGN.md, *Events*).
+"""Payload contracts of every event the streams consume and publish (docs/architecture.md, *Events*).
 
 Consumed payloads are validated before anything is written; a payload that does
 not validate goes to the dead-letter store with pydantic's error list as the
@@ -20,8 +20,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from crm_core.events.envelope import EVENT_NAME, Envelope
 from crm_core.events.payloads import SalesOrderCreated, ShipmentDelivered
+from infra.events.envelope import EVENT_NAME, Envelope
 
 MAX_TEXT_CHARS = 100_000
 Sentiment = Literal["negative", "neutral", "positive"]

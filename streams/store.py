@@ -18,10 +18,10 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel
 
-from crm_core.db.tenancy import TenantContext
-from crm_core.events.consumers import InvalidEvent
-from crm_core.events.envelope import Envelope
-from crm_core.repositories import outbox
+from infra.db.tenancy import TenantContext
+from infra.errors import InvalidEvent
+from infra.events import outbox
+from infra.events.envelope import Envelope
 
 logger = logging.getLogger(__name__)
 

@@ -16,17 +16,17 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from crm_core.core.config import Settings
-from crm_core.db.bootstrap import RELAY_ROLE, WORKER_ROLE, DatabaseUrls, ensure_login_role
-from crm_core.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
-from crm_core.db.pool import create_pool
+from infra.db.bootstrap import RELAY_ROLE, WORKER_ROLE, DatabaseUrls, ensure_login_role
+from infra.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from infra.db.pool import create_pool
+from infra.local_servers import RunningServer, ServiceStartError, start_rabbitmq, start_redis, start_tansu
+from infra.settings import Settings
 from tests.support.databases import (
     PostgresServer,
     ProvisionedDatabase,
     create_test_database,
     drop_test_database,
 )
-from tests.support.servers import RunningServer, ServiceStartError, start_rabbitmq, start_redis, start_tansu
 
 TEST_LOGIN_ROLE = "vettify_test_app"
 TEST_WORKER_ROLE = "vettify_test_worker"
@@ -87,7 +87,7 @@ async def empty_database(postgres_server: PostgresServer) -> AsyncIterator[Provi
 
 @pytest.fixture(scope="session")
 def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(data_dir=tmp_path_factory.mktemp("vettify-data"), environment="test", db_pool_min_size=1)
+    return Settings(data_dir=tmp_path_factory.mktemp("vettify-data"), db_pool_min_size=1)
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from crm_core.anaf.cui import normalize_cui
 from crm_core.anaf.models import CompanyRecord, TvaResponse
 from crm_core.anaf.resilience import CircuitBreaker, CircuitOpen, RedisRateLimiter
-from crm_core.core.config import Settings
+from infra.settings import Settings
 
 logger = logging.getLogger(__name__)
 

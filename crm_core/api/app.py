@@ -14,14 +14,14 @@ from fastapi import FastAPI
 from crm_core import __version__
 from crm_core.anaf.client import AnafClient
 from crm_core.api.background import background_services
-from crm_core.api.errors import install_error_handlers
-from crm_core.api.limits import BodySizeLimitMiddleware
 from crm_core.api.routes import accounts, audit, campaigns, contacts, health, leads, opportunities
-from crm_core.core.config import Settings, get_settings
-from crm_core.core.context import CorrelationIdMiddleware
-from crm_core.core.redis import create_redis
-from crm_core.db.pool import assert_rls_applies, create_pool
 from crm_core.services.audit_export import load_or_create_key
+from infra.db.pool import assert_rls_applies, create_pool
+from infra.http.correlation import CorrelationIdMiddleware
+from infra.http.limits import BodySizeLimitMiddleware
+from infra.http.problems import install_error_handlers, problem_responses
+from infra.redis import create_redis
+from infra.settings import Settings, get_settings
 
 API_PREFIX = "/v1/crm"
 IMPORT_PREFIX = f"{API_PREFIX}/leads/import"
@@ -78,5 +78,5 @@ def create_app(
     app.include_router(health.router)
     app.state.audit_key = load_or_create_key(settings.resolved_audit_key_path)
     for module in (accounts, contacts, leads, opportunities, campaigns, audit):
-        app.include_router(module.router, prefix=api_prefix)
+        app.include_router(module.router, prefix=api_prefix, responses=problem_responses(404, 409, 412))
     return app

@@ -3,7 +3,9 @@
 * the bus: RabbitMQ when ``VETTIFY_AMQP_URL`` is set, else in-process;
 * the outbox relay, when a relay DSN is known (``VETTIFY_RELAY_DATABASE_URL``;
   ``vettify up`` creates one for the embedded database);
-* the consumer of ``sales.order.created`` / ``wms.shipment.delivered``.
+* the consumer of ``sales.order.created`` / ``wms.shipment.delivered``, unless the streams' ``orders`` queue
+  applies them (``VETTIFY_CRM_CONSUMES_EVENTS=false``; the engine's model application sets it): exactly one
+  queue applies each order.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from crm_core.anaf.client import AnafClient
-from crm_core.core.config import Settings
-from crm_core.db.pool import create_pool
-from crm_core.events.bus import EventBus, InProcessBus, RabbitMQBus
 from crm_core.events.consumers import CONSUMED, CrmEventConsumer
-from crm_core.events.rabbitmq_consumer import RabbitMQConsumer
-from crm_core.events.relay import OutboxRelay
 from crm_core.services.compliance import ComplianceWorker
+from infra.db.pool import create_pool
+from infra.events.bus import EventBus, InProcessBus, RabbitMQBus
+from infra.events.rabbitmq import RabbitMQConsumer, envelope_handler
+from infra.events.relay import OutboxRelay
+from infra.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +39,14 @@ async def background_services(
     rabbit_consumer: RabbitMQConsumer | None = None
     if settings.amqp_url:
         bus = RabbitMQBus(settings.amqp_url)
-        rabbit_consumer = RabbitMQConsumer(
-            settings.amqp_url, queue=CRM_QUEUE, routing_keys=CONSUMED, handler=consumer.handle
-        )
-        await rabbit_consumer.start()
+        if settings.crm_consumes_events:
+            rabbit_consumer = RabbitMQConsumer(
+                settings.amqp_url,
+                queues={CRM_QUEUE: CONSUMED},
+                handler=envelope_handler(consumer.handle),
+                in_order=True,  # a delivery that names only its order finds the account through the order's link
+            )
+            await rabbit_consumer.start()
     else:
         bus = InProcessBus()
         for event_type in CONSUMED:

@@ -1,6 +1,4 @@
-"""Event envelope, buses and the outbox relay.
+"""The CRM core's own event consumer (orders and deliveries onto account timelines) and its payloads.
 
-They live in ``crm_core`` (the base layer) because the CRM core publishes and
-consumes events itself; ``streams`` builds its processors on the same envelope
-and bus adapters.
+The envelope, buses, outbox and relay are the platform's: :mod:`infra.events`.
 """

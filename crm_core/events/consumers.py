@@ -17,13 +17,14 @@ import asyncpg
 from pydantic import ValidationError
 
 from crm_core.anaf.cui import InvalidCui, normalize_cui
-from crm_core.db.tenancy import TenantContext, TenantContextError, tenant_transaction
-from crm_core.events.envelope import Envelope
 from crm_core.events.payloads import SalesOrderCreated, ShipmentDelivered
 from crm_core.repositories import accounts, activities
 from crm_core.repositories.accounts import ACCOUNTS
 from crm_core.repositories.opportunities import OPPORTUNITIES
 from crm_core.schemas.activities import ActivityCreate
+from infra.db.tenancy import TenantContext, TenantContextError, tenant_transaction
+from infra.errors import InvalidEvent
+from infra.events.envelope import Envelope
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +45,6 @@ SELECT account_id FROM crm.activities
 WHERE tid = $1 AND mid = $2 AND kind = 'sales.order.created' AND payload ->> 'order_id' = $3
 LIMIT 1
 """
-
-
-class InvalidEvent(ValueError):
-    """The event cannot be applied as it is; it belongs in the dead-letter path with this reason."""
 
 
 class Outcome(StrEnum):

@@ -8,10 +8,10 @@ from uuid import UUID
 
 import asyncpg
 
-from crm_core.db.tenancy import TenantContext
 from crm_core.repositories.base import TableSpec
 from crm_core.schemas.accounts import AccountPublic
 from crm_core.schemas.enums import ComplianceStatus
+from infra.db.tenancy import TenantContext
 
 ACCOUNTS: TableSpec[AccountPublic] = TableSpec(
     "crm.accounts",

@@ -7,8 +7,8 @@ from uuid import UUID
 
 import asyncpg
 
-from crm_core.db.tenancy import TenantContext
 from crm_core.schemas.activities import AuditEntry
+from infra.db.tenancy import TenantContext
 
 RECORD_SQL = """
 INSERT INTO crm.audit_log (tid, whid, mid, actor, action, entity_type, entity_id, before, after, corr_id)

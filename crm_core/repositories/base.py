@@ -24,8 +24,8 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel
 
-from crm_core.core.errors import VersionConflict
-from crm_core.db.tenancy import TenantContext
+from infra.db.tenancy import TenantContext
+from infra.errors import VersionConflict
 
 PublicT = TypeVar("PublicT", bound=BaseModel)
 
@@ -191,10 +191,6 @@ class TableSpec(Generic[PublicT]):
             f"WHERE tid = $1 AND mid = $2 AND id = $3 AND {state} RETURNING *"
         )
         return self.row(await conn.fetchrow(sql, tenant.tid, tenant.mid, id))
-
-    async def delete_hard(self, conn: asyncpg.Connection, *, tenant: TenantContext, id: UUID) -> bool:
-        sql = f"DELETE FROM {self.table} WHERE tid = $1 AND mid = $2 AND id = $3"
-        return str(await conn.execute(sql, tenant.tid, tenant.mid, id)) == "DELETE 1"
 
     async def list(
         self,

@@ -7,10 +7,10 @@ from uuid import UUID
 
 import asyncpg
 
-from crm_core.db.tenancy import TenantContext
 from crm_core.repositories.base import TableSpec
 from crm_core.schemas.campaigns import CampaignPublic, CampaignRecipientPublic
 from crm_core.schemas.enums import RecipientStatus
+from infra.db.tenancy import TenantContext
 
 CAMPAIGNS: TableSpec[CampaignPublic] = TableSpec(
     "crm.campaigns",

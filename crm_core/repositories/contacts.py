@@ -6,9 +6,9 @@ from uuid import UUID
 
 import asyncpg
 
-from crm_core.db.tenancy import TenantContext
 from crm_core.repositories.base import TableSpec
 from crm_core.schemas.contacts import ContactPublic
+from infra.db.tenancy import TenantContext
 
 CONTACTS: TableSpec[ContactPublic] = TableSpec(
     "crm.contacts",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncpg
 
-from crm_core.db.tenancy import TenantContext
 from crm_core.repositories.base import TableSpec
 from crm_core.schemas.leads import LeadPublic
+from infra.db.tenancy import TenantContext
 
 LEADS: TableSpec[LeadPublic] = TableSpec(
     "crm.leads",

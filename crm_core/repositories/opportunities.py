@@ -6,10 +6,10 @@ from uuid import UUID
 
 import asyncpg
 
-from crm_core.db.tenancy import TenantContext
 from crm_core.repositories.base import TableSpec
 from crm_core.schemas.enums import OpportunityStage
 from crm_core.schemas.opportunities import OpportunityPublic
+from infra.db.tenancy import TenantContext
 
 OPPORTUNITIES: TableSpec[OpportunityPublic] = TableSpec(
     "crm.opportunities",

@@ -47,17 +47,3 @@ class AuditEntry(RowPublic):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     corr_id: str | None
-
-
-class OutboxEvent(RowPublic):
-    seq: int
-    aggregate_type: str
-    aggregate_id: UUID
-    event_type: str
-    schema_version: int
-    payload: dict[str, Any]
-    corr_id: str | None
-    occurred_at: datetime
-    published_at: datetime | None
-    attempts: int
-    last_error: str | None

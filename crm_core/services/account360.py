@@ -9,8 +9,6 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel, Field
 
-from crm_core.core.errors import InvalidInput, NotFound
-from crm_core.core.security import Principal
 from crm_core.repositories import activities, contacts, opportunities
 from crm_core.repositories.accounts import ACCOUNTS
 from crm_core.repositories.base import Cursor
@@ -19,6 +17,8 @@ from crm_core.schemas.activities import ActivityPublic
 from crm_core.schemas.contacts import ContactPublic
 from crm_core.schemas.enums import ComplianceStatus
 from crm_core.schemas.opportunities import OpportunityPublic
+from infra.errors import InvalidInput, NotFound
+from infra.security import Principal
 
 # Churn and sentiment come from the AI schema the stream processors write (migration 0005);
 # on a database without those tables the 360 says "not available" instead of guessing.

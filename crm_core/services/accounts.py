@@ -7,12 +7,12 @@ from typing import Any
 import asyncpg
 
 from crm_core.anaf.cui import InvalidCui, normalize_cui
-from crm_core.core.errors import InvalidInput
-from crm_core.core.security import Principal
 from crm_core.repositories.accounts import ACCOUNTS
 from crm_core.schemas.accounts import AccountPublic
 from crm_core.schemas.enums import ComplianceStatus
 from crm_core.services.crud import EntityService
+from infra.errors import InvalidInput
+from infra.security import Principal
 
 
 def mark_pending_when_cui_set(values: dict[str, Any]) -> None:

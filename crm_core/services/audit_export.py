@@ -24,7 +24,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from crm_core.db.tenancy import TenantContext
+from infra.db.tenancy import TenantContext
 
 COLUMNS = ("created_at", "id", "actor", "action", "entity_type", "entity_id", "corr_id", "before", "after")
 MAX_ROWS = 1_000_000

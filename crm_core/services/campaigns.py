@@ -13,14 +13,14 @@ from uuid import UUID
 
 import asyncpg
 
-from crm_core.core.errors import Conflict
-from crm_core.core.security import Principal
 from crm_core.repositories import campaigns as campaigns_repo
 from crm_core.repositories.campaigns import CAMPAIGNS
 from crm_core.schemas.campaigns import CampaignPublic
 from crm_core.schemas.enums import CampaignStatus
 from crm_core.services import events
 from crm_core.services.crud import EntityService, audit_view
+from infra.errors import Conflict
+from infra.security import Principal
 
 MAX_RECIPIENTS = 100_000
 

@@ -20,14 +20,14 @@ import asyncpg
 
 from crm_core.anaf.client import AnafClient, AnafUnavailable
 from crm_core.anaf.models import CompanyRecord
-from crm_core.core.errors import InvalidInput, NotFound
-from crm_core.core.loops import BackgroundLoop
-from crm_core.core.security import Principal
-from crm_core.db.tenancy import tenant_transaction
 from crm_core.repositories import accounts
 from crm_core.repositories.accounts import ACCOUNTS
 from crm_core.schemas.accounts import AccountPublic
 from crm_core.schemas.enums import ComplianceStatus
+from infra.db.tenancy import tenant_transaction
+from infra.errors import InvalidInput, NotFound
+from infra.loops import BackgroundLoop
+from infra.security import Principal
 
 logger = logging.getLogger(__name__)
 

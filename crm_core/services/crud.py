@@ -14,11 +14,11 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel
 
-from crm_core.core.context import current_corr_id
-from crm_core.core.errors import InvalidInput, NotFound
-from crm_core.core.security import Principal
 from crm_core.repositories import audit
 from crm_core.repositories.base import Cursor, Page, PublicT, Sort, TableSpec
+from infra.errors import InvalidInput, NotFound
+from infra.http.correlation import current_corr_id
+from infra.security import Principal
 
 
 def audit_view(model: BaseModel) -> dict[str, Any]:

@@ -7,9 +7,9 @@ from uuid import UUID
 
 import asyncpg
 
-from crm_core.core.context import current_corr_id
-from crm_core.db.tenancy import TenantContext
-from crm_core.repositories import outbox
+from infra.db.tenancy import TenantContext
+from infra.events import outbox
+from infra.http.correlation import current_corr_id
 
 LEAD_CREATED = "crm.lead.created"
 OPPORTUNITY_STAGE_CHANGED = "crm.opportunity.stage_changed"

@@ -25,9 +25,9 @@ import asyncpg
 from pydantic import BaseModel, ValidationError
 
 from crm_core.anaf.cui import InvalidCui, normalize_cui
-from crm_core.core.context import current_corr_id
-from crm_core.db.tenancy import TenantContext, tenant_transaction
 from crm_core.schemas.leads import LeadCreate
+from infra.db.tenancy import TenantContext, tenant_transaction
+from infra.http.correlation import current_corr_id
 
 FIELDS = ("first_name", "last_name", "email", "phone", "company_name", "cui", "source")
 ALIASES = {

@@ -16,8 +16,6 @@ from uuid import UUID
 
 import asyncpg
 
-from crm_core.core.errors import Conflict, InvalidInput
-from crm_core.core.security import Principal
 from crm_core.repositories import accounts as accounts_repo
 from crm_core.repositories import contacts as contacts_repo
 from crm_core.repositories.accounts import ACCOUNTS
@@ -30,6 +28,8 @@ from crm_core.services import events, timeline
 from crm_core.services.accounts import checked_cui
 from crm_core.services.crud import EntityService, audit_view
 from crm_core.services.lead_scoring import QUALIFY_THRESHOLD, score_lead
+from infra.errors import Conflict, InvalidInput
+from infra.security import Principal
 
 
 @dataclass(frozen=True, slots=True)

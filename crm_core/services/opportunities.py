@@ -16,13 +16,13 @@ from uuid import UUID
 
 import asyncpg
 
-from crm_core.core.errors import Conflict
-from crm_core.core.security import Forbidden, Principal
 from crm_core.repositories.opportunities import OPPORTUNITIES, closed
 from crm_core.schemas.enums import OpportunityStage as S
 from crm_core.schemas.opportunities import OpportunityPublic
 from crm_core.services import events, timeline
 from crm_core.services.crud import EntityService, audit_view
+from infra.errors import Conflict, Forbidden
+from infra.security import Principal
 
 TRANSITIONS: dict[S, frozenset[S]] = {
     S.PROSPECTING: frozenset({S.QUALIFICATION, S.CLOSED_LOST}),

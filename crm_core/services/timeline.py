@@ -7,9 +7,9 @@ from uuid import UUID
 
 import asyncpg
 
-from crm_core.db.tenancy import TenantContext
 from crm_core.repositories import activities
 from crm_core.schemas.activities import ActivityCreate, ActivityPublic
+from infra.db.tenancy import TenantContext
 
 
 async def record(

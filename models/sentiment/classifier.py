@@ -65,6 +65,16 @@ def to_sentiments(probabilities: NDArray[np.float32], truncated: list[bool] | No
     return results
 
 
+OVERALL_MARGIN = 0.2
+"""A mean score this far from 0 makes a conversation positive or negative overall; closer, neutral."""
+
+
+def overall_label(scores: list[float]) -> str:
+    """The label of a conversation from its parts' scores (P(pos) - P(neg)): the mean against ±OVERALL_MARGIN."""
+    mean = sum(scores) / len(scores) if scores else 0.0
+    return "positive" if mean > OVERALL_MARGIN else "negative" if mean < -OVERALL_MARGIN else "neutral"
+
+
 def classify(model: SentimentModel, texts: list[str]) -> list[Sentiment]:
     check_texts(texts)
     return to_sentiments(*model.score(texts))

@@ -49,3 +49,13 @@ class LLMSummarizer:
         if not isinstance(text, str) or not text.strip():
             raise LLMUnavailable(f"the summary LLM at {self.base_url} returned no text")
         return text.strip()
+
+
+def summarize_or_fall_back(
+    llm: LLMSummarizer, document: str, max_sentences: int, extractive_text: str, extractive_method: str
+) -> tuple[str, str]:
+    """The LLM's summary and ``llm:<model>``; if the LLM fails, the extractive one and a method naming why."""
+    try:
+        return llm.summarize(document, max_sentences), f"llm:{llm.model}"
+    except LLMUnavailable as exc:
+        return extractive_text, f"{extractive_method} (LLM unavailable: {exc})"

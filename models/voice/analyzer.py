@@ -241,6 +241,21 @@ class VoiceAnalysis:
     overall_sentiment: dict[str, Any] | None = field(default=None)
 
 
+def texts_to_score(analysis: VoiceAnalysis) -> list[str]:
+    """What sentiment scores for a call: every spoken segment, then the whole transcript (empty: nothing)."""
+    spoken = [s.text for s in analysis.segments if s.text.strip()]
+    return [*spoken, analysis.transcript] if spoken else []
+
+
+def attach_sentiment(analysis: VoiceAnalysis, scored: list[dict[str, Any]]) -> None:
+    """Put the results for :func:`texts_to_score` back: one per spoken segment, the last for the whole call."""
+    results = iter(scored)
+    for segment in analysis.segments:
+        if segment.text.strip():
+            segment.sentiment = next(results)
+    analysis.overall_sentiment = scored[-1] if scored else None
+
+
 def keywords(text: str, top: int = 8) -> list[str]:
     tokens = [t for t in re.findall(r"[a-z][a-z'-]{2,}", text.lower()) if t not in STOPWORDS]
     return [word for word, _ in Counter(tokens).most_common(top)]

@@ -23,9 +23,9 @@ def _cmd_anaf_recheck(args: argparse.Namespace) -> int:
 
     async def run() -> int:
         from crm_core.anaf.client import AnafClient
-        from crm_core.core.redis import create_redis
-        from crm_core.db.pool import create_pool
         from crm_core.services.compliance import ComplianceWorker
+        from infra.db.pool import create_pool
+        from infra.redis import create_redis
 
         pool = await create_pool(dsn, settings, min_size=1, max_size=2)
         redis = create_redis(settings)

@@ -45,9 +45,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 async def _audit_export(args: argparse.Namespace) -> tuple[SignedExport, Ed25519PrivateKey]:
     from datetime import UTC, datetime, timedelta
 
-    from crm_core.db.pool import create_pool
-    from crm_core.db.tenancy import TenantContext, tenant_transaction
     from crm_core.services.audit_export import export_audit, load_or_create_key
+    from infra.db.pool import create_pool
+    from infra.db.tenancy import TenantContext, tenant_transaction
 
     settings = settings_from(args)
     dsn = args.dsn or settings.database_url

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from crm_core.core.config import Settings
+    from infra.settings import Settings
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from the environment, with the command line's overrides."""
-    from crm_core.core.config import Settings
+    from infra.settings import Settings
 
     overrides: dict[str, object] = {}
     if getattr(args, "host", None):

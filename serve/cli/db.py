@@ -20,7 +20,7 @@ def _admin_dsn(args: argparse.Namespace) -> str:
 
 
 def _cmd_db(args: argparse.Namespace) -> int:
-    from crm_core.db import migrate
+    from infra.db import migrate
 
     dsn = _admin_dsn(args)
     if args.action == "upgrade":

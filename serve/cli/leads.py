@@ -32,8 +32,8 @@ def _cmd_leads_import(args: argparse.Namespace) -> int:
         )
 
     async def run() -> ImportReport:
-        from crm_core.db.pool import create_pool
-        from crm_core.db.tenancy import TenantContext
+        from infra.db.pool import create_pool
+        from infra.db.tenancy import TenantContext
 
         pool = await create_pool(dsn, settings, min_size=1, max_size=2)
         try:

@@ -8,7 +8,7 @@ from serve.cli.common import settings_from
 
 
 def _cmd_token(args: argparse.Namespace) -> int:
-    from crm_core.core.security import mint_token
+    from infra.security import mint_token
 
     settings = settings_from(args)
     scopes = args.scope or ["crm:read", "crm:write"]

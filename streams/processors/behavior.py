@@ -18,16 +18,17 @@ and the furthest stage of its session.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+import asyncpg
 import numpy as np
+from numpy.typing import NDArray
 
-from crm_core.db.tenancy import tenant_transaction
-from crm_core.events.envelope import Envelope
+from infra.db.tenancy import tenant_transaction
+from infra.events.envelope import Envelope
 from streams import store
-from streams.ordering import Ticket
-from streams.processors.base import Context, Outcome, model_verdicts
+from streams.processors.base import Context, Processor
 from streams.schemas import BehaviorPatternDetected, PixelAnalyzed, PixelEvent, WebBehavior
 
 CONVERSION_ACTIONS = frozenset({"purchase", "signup", "subscribe", "demo_request", "trial_start", "checkout_complete"})
@@ -83,105 +84,108 @@ class PatternRule:
     min_steps: int = 3
 
 
-class BehaviorProcessor:
+@dataclass(frozen=True)
+class Journey:
+    steps: list[tuple[str, str | None, datetime]]  # (action, page, time), oldest first, this event's included
+    text: str  # what is embedded: ``page_view:/pricing > click:/demo``
+    embedding: NDArray[np.float32]
+
+    @property
+    def converted(self) -> bool:
+        return any(action in CONVERSION_ACTIONS for action, _, _ in self.steps)
+
+
+class BehaviorProcessor(Processor[WebBehavior, Journey]):
+    analyze_in_turn = True  # the journey is built from this session's earlier, committed steps
+
     def __init__(self, context: Context, rule: PatternRule | None = None) -> None:
-        self.context = context
+        super().__init__(context)
         self.rule = rule or PatternRule()
 
     def ordering_key(self, event: Envelope, payload: WebBehavior) -> tuple[str, ...]:
         return (event.tid, event.mid, "session", payload.session_id)
 
-    async def process(self, event: Envelope, payload: WebBehavior, source: str, turn: Ticket) -> Outcome:
-        tenant = store.tenant_of(event)
-        await turn.wait()  # the journey is built from this session's earlier, committed steps
-        async with tenant_transaction(self.context.pool, tenant, readonly=True) as conn:
-            if await store.seen(conn, event):
-                return Outcome.DUPLICATE
+    async def analyze(self, event: Envelope, payload: WebBehavior) -> Journey:
+        async with tenant_transaction(self.context.pool, store.tenant_of(event), readonly=True) as conn:
             rows = await conn.fetch(STEPS_SQL, event.tid, event.mid, payload.session_id, "web")
         steps = [(r["action"], r["page"], r["occurred_at"]) for r in rows]
         steps.append((payload.action, payload.page, event.occurred_at))
         steps.sort(key=lambda step: step[2])
-        journey = " > ".join(step_label(a, p) for a, p, _ in steps[-MAX_JOURNEY_STEPS:])
-        with model_verdicts():
-            vector = (await self.context.models.embed([journey]))[0]
-        converted = any(a in CONVERSION_ACTIONS for a, _, _ in steps)
-        embedding = np.asarray(vector, dtype=np.float32)
-        async with tenant_transaction(self.context.pool, tenant) as conn:
-            if not await store.claim(conn, event, source):
-                return Outcome.DUPLICATE
-            await store.require_account(conn, event, payload.account_id)
-            await conn.execute(
-                INSERT_STEP_SQL,
-                event.tid,
-                event.whid,
-                event.mid,
-                event.id,
-                "web",
-                payload.session_id,
-                payload.visitor_id,
-                payload.account_id,
-                payload.action,
-                payload.page,
-                payload.value,
-                event.occurred_at,
+        text = " > ".join(step_label(a, p) for a, p, _ in steps[-MAX_JOURNEY_STEPS:])
+        vector = (await self.context.models.embed([text]))[0]
+        return Journey(steps, text, np.asarray(vector, dtype=np.float32))
+
+    async def write(self, conn: asyncpg.Connection, event: Envelope, payload: WebBehavior, journey: Journey) -> None:
+        steps, embedding, converted = journey.steps, journey.embedding, journey.converted
+        await conn.execute(
+            INSERT_STEP_SQL,
+            event.tid,
+            event.whid,
+            event.mid,
+            event.id,
+            "web",
+            payload.session_id,
+            payload.visitor_id,
+            payload.account_id,
+            payload.action,
+            payload.page,
+            payload.value,
+            event.occurred_at,
+        )
+        previous = await conn.fetchrow(PREVIOUS_SQL, event.tid, event.mid, payload.session_id)
+        neighbours = await conn.fetch(
+            NEAREST_SQL,
+            event.tid,
+            event.mid,
+            payload.session_id,
+            embedding,
+            steps[-1][2] - self.rule.session_gap,
+            self.rule.neighbours,
+        )
+        nearest = neighbours[0] if neighbours else None
+        propensity = round(sum(1 for n in neighbours if n["converted"]) / len(neighbours), 4) if neighbours else None
+        await conn.execute(
+            UPSERT_PATTERN_SQL,
+            event.tid,
+            event.whid,
+            event.mid,
+            payload.session_id,
+            payload.visitor_id,
+            payload.account_id,
+            journey.text,
+            len(steps),
+            steps[0][2],
+            steps[-1][2],
+            converted,
+            nearest["session_id"] if nearest else None,
+            propensity,
+            embedding,
+        )
+        changed = (
+            previous is None
+            or previous["steps"] < self.rule.min_steps  # the journey just became long enough to report
+            or previous["nearest_session_id"] != (nearest["session_id"] if nearest else None)
+            or previous["converted"] != converted
+        )
+        if len(steps) >= self.rule.min_steps and changed:
+            detected = BehaviorPatternDetected(
+                session_id=payload.session_id,
+                account_id=payload.account_id,
+                journey=journey.text,
+                steps=len(steps),
+                converted=converted,
+                nearest_session_id=nearest["session_id"] if nearest else None,
+                similarity=round(float(nearest["similarity"]), 4) if nearest else None,
+                conversion_propensity=propensity,
             )
-            previous = await conn.fetchrow(PREVIOUS_SQL, event.tid, event.mid, payload.session_id)
-            neighbours = await conn.fetch(
-                NEAREST_SQL,
-                event.tid,
-                event.mid,
-                payload.session_id,
-                embedding,
-                steps[-1][2] - self.rule.session_gap,
-                self.rule.neighbours,
+            await store.publish(
+                conn,
+                event,
+                "crm.behavior.pattern.detected",
+                detected,
+                aggregate_type="session",
+                aggregate_id=event.id,
             )
-            nearest = neighbours[0] if neighbours else None
-            propensity = (
-                round(sum(1 for n in neighbours if n["converted"]) / len(neighbours), 4) if neighbours else None
-            )
-            await conn.execute(
-                UPSERT_PATTERN_SQL,
-                event.tid,
-                event.whid,
-                event.mid,
-                payload.session_id,
-                payload.visitor_id,
-                payload.account_id,
-                journey,
-                len(steps),
-                steps[0][2],
-                steps[-1][2],
-                converted,
-                nearest["session_id"] if nearest else None,
-                propensity,
-                embedding,
-            )
-            changed = (
-                previous is None
-                or previous["steps"] < self.rule.min_steps  # the journey just became long enough to report
-                or previous["nearest_session_id"] != (nearest["session_id"] if nearest else None)
-                or previous["converted"] != converted
-            )
-            if len(steps) >= self.rule.min_steps and changed:
-                detected = BehaviorPatternDetected(
-                    session_id=payload.session_id,
-                    account_id=payload.account_id,
-                    journey=journey,
-                    steps=len(steps),
-                    converted=converted,
-                    nearest_session_id=nearest["session_id"] if nearest else None,
-                    similarity=round(float(nearest["similarity"]), 4) if nearest else None,
-                    conversion_propensity=propensity,
-                )
-                await store.publish(
-                    conn,
-                    event,
-                    "crm.behavior.pattern.detected",
-                    detected,
-                    aggregate_type="session",
-                    aggregate_id=event.id,
-                )
-        return Outcome.STORED
 
 
 FUNNEL = {
@@ -207,58 +211,50 @@ WHERE tid = $1 AND mid = $2 AND session_id = $3 AND source = 'facebook_pixel'
 """
 
 
-class PixelProcessor:
-    def __init__(self, context: Context) -> None:
-        self.context = context
-
+class PixelProcessor(Processor[PixelEvent, None]):
     def ordering_key(self, event: Envelope, payload: PixelEvent) -> tuple[str, ...]:
         return (event.tid, event.mid, "pixel", payload.session_id)
 
-    async def process(self, event: Envelope, payload: PixelEvent, source: str, turn: Ticket) -> Outcome:
-        await turn.wait()
-        async with tenant_transaction(self.context.pool, store.tenant_of(event)) as conn:
-            if not await store.claim(conn, event, source):
-                return Outcome.DUPLICATE
-            await store.require_account(conn, event, payload.account_id)
-            await conn.execute(
-                INSERT_STEP_SQL,
-                event.tid,
-                event.whid,
-                event.mid,
-                event.id,
-                "facebook_pixel",
-                payload.session_id,
-                None,
-                payload.account_id,
-                payload.event_name,
-                payload.url,
-                payload.value,
-                event.occurred_at,
-            )
-            actions = [
-                r["action"] for r in await conn.fetch(PIXEL_SESSION_SQL, event.tid, event.mid, payload.session_id)
-            ]
-            stage = FUNNEL.get(payload.event_name, 0)
-            furthest = max(FUNNEL.get(a, 0) for a in actions)
-            analyzed = PixelAnalyzed(
-                pixel_id=payload.pixel_id,
-                session_id=payload.session_id,
-                event_name=payload.event_name,
-                funnel_stage=STAGES[stage] if payload.event_name in FUNNEL else "custom",
-                stage_index=stage,
-                session_furthest_stage=STAGES[furthest],
-                session_events=len(actions),
-                intent_score=round(furthest / (len(STAGES) - 1), 4),
-                value=payload.value,
-                currency=payload.currency,
-                utm_campaign=payload.utm_campaign,
-            )
-            await store.publish(
-                conn,
-                event,
-                "crm.social.pixel.analyzed",
-                analyzed,
-                aggregate_type="pixel_session",
-                aggregate_id=event.id,
-            )
-        return Outcome.STORED
+    async def analyze(self, event: Envelope, payload: PixelEvent) -> None:
+        """No model: the funnel stage is read from the session's stored steps in :meth:`write`."""
+
+    async def write(self, conn: asyncpg.Connection, event: Envelope, payload: PixelEvent, analysis: None) -> None:
+        await conn.execute(
+            INSERT_STEP_SQL,
+            event.tid,
+            event.whid,
+            event.mid,
+            event.id,
+            "facebook_pixel",
+            payload.session_id,
+            None,
+            payload.account_id,
+            payload.event_name,
+            payload.url,
+            payload.value,
+            event.occurred_at,
+        )
+        actions = [r["action"] for r in await conn.fetch(PIXEL_SESSION_SQL, event.tid, event.mid, payload.session_id)]
+        stage = FUNNEL.get(payload.event_name, 0)
+        furthest = max(FUNNEL.get(a, 0) for a in actions)
+        analyzed = PixelAnalyzed(
+            pixel_id=payload.pixel_id,
+            session_id=payload.session_id,
+            event_name=payload.event_name,
+            funnel_stage=STAGES[stage] if payload.event_name in FUNNEL else "custom",
+            stage_index=stage,
+            session_furthest_stage=STAGES[furthest],
+            session_events=len(actions),
+            intent_score=round(furthest / (len(STAGES) - 1), 4),
+            value=payload.value,
+            currency=payload.currency,
+            utm_campaign=payload.utm_campaign,
+        )
+        await store.publish(
+            conn,
+            event,
+            "crm.social.pixel.analyzed",
+            analyzed,
+            aggregate_type="pixel_session",
+            aggregate_id=event.id,
+        )

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import numpy as np
 
-from crm_core.db.tenancy import tenant_transaction
-from crm_core.events.envelope import Envelope
+from infra.events.envelope import Envelope
 from streams import store
-from streams.ordering import Ticket
-from streams.processors.base import Context, InvalidEvent, Outcome, model_verdicts
+from streams.processors.base import Context, InvalidEvent, Processor
 from streams.schemas import CallAnalyzed, VideoCallRecorded, VoiceCallRecorded, VoiceTranscribed
 
 INSERT_SQL = """
@@ -47,93 +47,79 @@ def read_media(context: Context, path: str | None, b64: str | None) -> bytes:
     return target.read_bytes()
 
 
-class CallProcessor:
-    def __init__(self, context: Context) -> None:
-        self.context = context
+@dataclass(frozen=True)
+class CallAnalysis:
+    result: dict[str, Any]  # the voice or vision deployment's answer
+    embedding: list[float] | None  # the transcript's vector (voice calls that said something)
 
+
+class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysis]):
     def ordering_key(self, event: Envelope, payload: VoiceCallRecorded | VideoCallRecorded) -> tuple[str, ...]:
         return (event.tid, event.mid, "call", payload.call_id)
 
-    async def process(
-        self, event: Envelope, payload: VoiceCallRecorded | VideoCallRecorded, source: str, turn: Ticket
-    ) -> Outcome:
-        async with tenant_transaction(self.context.pool, store.tenant_of(event), readonly=True) as conn:
-            if await store.seen(conn, event):
-                return Outcome.DUPLICATE
-        embedding: list[float] | None = None
-        with model_verdicts():
-            if isinstance(payload, VoiceCallRecorded):
-                audio = await asyncio.to_thread(read_media, self.context, payload.audio_path, payload.audio_b64)
-                analysis = await self.context.models.voice(audio)
-                transcript = analysis.get("transcript", "")
-                if transcript.strip():
-                    embedding = (await self.context.models.embed([transcript]))[0]
-            else:
-                video = await asyncio.to_thread(read_media, self.context, payload.video_path, payload.video_b64)
-                analysis = await self.context.models.vision(video, "video", payload.fps)
-        await turn.wait()
-        return await self._write(event, payload, source, analysis, embedding)
+    async def analyze(self, event: Envelope, payload: VoiceCallRecorded | VideoCallRecorded) -> CallAnalysis:
+        if isinstance(payload, VideoCallRecorded):
+            video = await asyncio.to_thread(read_media, self.context, payload.video_path, payload.video_b64)
+            return CallAnalysis(await self.context.models.vision(video, "video", payload.fps), None)
+        audio = await asyncio.to_thread(read_media, self.context, payload.audio_path, payload.audio_b64)
+        analysis = await self.context.models.voice(audio)
+        transcript = analysis.get("transcript", "")
+        embedding = (await self.context.models.embed([transcript]))[0] if transcript.strip() else None
+        return CallAnalysis(analysis, embedding)
 
-    async def _write(
+    async def write(
         self,
+        conn: asyncpg.Connection,
         event: Envelope,
         payload: VoiceCallRecorded | VideoCallRecorded,
-        source: str,
-        analysis: dict[str, Any],
-        embedding: list[float] | None,
-    ) -> Outcome:
+        call: CallAnalysis,
+    ) -> None:
+        analysis, embedding = call.result, call.embedding
         voice = isinstance(payload, VoiceCallRecorded)
         row = _voice_row(analysis) if voice else _video_row(analysis)
-        async with tenant_transaction(self.context.pool, store.tenant_of(event)) as conn:
-            if not await store.claim(conn, event, source):
-                return Outcome.DUPLICATE
-            await store.require_account(conn, event, payload.account_id)
-            await conn.execute(
-                INSERT_SQL,
-                event.tid,
-                event.whid,
-                event.mid,
-                event.id,
-                payload.call_id,
-                "voice" if voice else "video",
-                payload.account_id,
-                payload.recorded_at or event.occurred_at,
-                row["duration_s"],
-                row.get("transcript"),
-                row.get("sentiment"),
-                row.get("sentiment_score"),
-                row.get("words_per_minute"),
-                row.get("talk_ratio"),
-                row.get("keywords", []),
-                row.get("engagement"),
-                row.get("attention"),
-                row.get("dominant_emotion"),
-                analysis,
-                np.asarray(embedding, dtype=np.float32) if embedding is not None else None,
-            )
-            analyzed = CallAnalyzed(
+        await conn.execute(
+            INSERT_SQL,
+            event.tid,
+            event.whid,
+            event.mid,
+            event.id,
+            payload.call_id,
+            "voice" if voice else "video",
+            payload.account_id,
+            payload.recorded_at or event.occurred_at,
+            row["duration_s"],
+            row.get("transcript"),
+            row.get("sentiment"),
+            row.get("sentiment_score"),
+            row.get("words_per_minute"),
+            row.get("talk_ratio"),
+            row.get("keywords", []),
+            row.get("engagement"),
+            row.get("attention"),
+            row.get("dominant_emotion"),
+            analysis,
+            np.asarray(embedding, dtype=np.float32) if embedding is not None else None,
+        )
+        analyzed = CallAnalyzed(
+            call_id=payload.call_id,
+            kind="voice" if voice else "video",
+            account_id=payload.account_id,
+            **{k: row.get(k) for k in CALL_FIELDS},
+        )
+        if voice:
+            transcribed = VoiceTranscribed(
                 call_id=payload.call_id,
-                kind="voice" if voice else "video",
                 account_id=payload.account_id,
-                **{k: row.get(k) for k in CALL_FIELDS},
+                transcript=(row.get("transcript") or "")[:2000],
+                words=len(analysis.get("words", [])),
+                duration_s=row["duration_s"],
+                sentiment=row.get("sentiment"),
+                keywords=row.get("keywords", []),
             )
-            if voice:
-                transcribed = VoiceTranscribed(
-                    call_id=payload.call_id,
-                    account_id=payload.account_id,
-                    transcript=(row.get("transcript") or "")[:2000],
-                    words=len(analysis.get("words", [])),
-                    duration_s=row["duration_s"],
-                    sentiment=row.get("sentiment"),
-                    keywords=row.get("keywords", []),
-                )
-                await store.publish(
-                    conn, event, "crm.voice.transcribed", transcribed, aggregate_type="call", aggregate_id=event.id
-                )
             await store.publish(
-                conn, event, "crm.call.analyzed", analyzed, aggregate_type="call", aggregate_id=event.id
+                conn, event, "crm.voice.transcribed", transcribed, aggregate_type="call", aggregate_id=event.id
             )
-        return Outcome.STORED
+        await store.publish(conn, event, "crm.call.analyzed", analyzed, aggregate_type="call", aggregate_id=event.id)
 
 
 CALL_FIELDS = (

@@ -12,17 +12,20 @@ only when the account's risk bucket changes (or on its first score).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
+from uuid import UUID
 
-from crm_core.db.tenancy import tenant_transaction
+import asyncpg
+
 from crm_core.events.consumers import CrmEventConsumer
-from crm_core.events.envelope import Envelope
 from crm_core.events.payloads import SalesOrderCreated, ShipmentDelivered
+from infra.events.envelope import Envelope
 from models.churn.features import Order
 from models.churn.store import RedisFeatureStore, account_key
 from streams import store
-from streams.ordering import Ticket
-from streams.processors.base import Context, InvalidEvent, Outcome, model_verdicts
+from streams.processors.base import Context, InvalidEvent, Processor
 from streams.schemas import ChurnScored
 
 PREVIOUS_SQL = "SELECT bucket FROM ai.churn_scores WHERE tid = $1 AND mid = $2 AND account_id = $3 FOR UPDATE"
@@ -36,9 +39,17 @@ ON CONFLICT (tid, mid, account_id) DO UPDATE SET
 """
 
 
-class OrderProcessor:
+@dataclass(frozen=True)
+class Rescored:
+    account_id: UUID
+    score: dict[str, Any] | None  # the churn model's answer; None: nothing to score (a delivery, no feature store)
+
+
+class OrderProcessor(Processor[SalesOrderCreated | ShipmentDelivered, Rescored]):
+    analyze_in_turn = True  # a delivery that names only its order finds the account through the order's link
+
     def __init__(self, context: Context) -> None:
-        self.context = context
+        super().__init__(context)
         self.crm = CrmEventConsumer(context.pool)
         self.features = RedisFeatureStore(context.redis) if context.redis is not None else None
 
@@ -47,49 +58,48 @@ class OrderProcessor:
         key = payload.order_id or payload.account_id or payload.customer_cui or "?"
         return (event.tid, event.mid, "order", str(key))
 
-    async def process(
-        self, event: Envelope, payload: SalesOrderCreated | ShipmentDelivered, source: str, turn: Ticket
-    ) -> Outcome:
-        await turn.wait()
+    def account_of(self, payload: SalesOrderCreated | ShipmentDelivered) -> UUID | None:
+        return None  # the CRM consumer resolved and checked it (a soft-deleted account still takes its orders)
+
+    async def analyze(self, event: Envelope, payload: SalesOrderCreated | ShipmentDelivered) -> Rescored:
         applied = await self.crm.apply(event)  # raises InvalidEvent (no such account, opportunity …)
         if isinstance(payload, ShipmentDelivered) or self.features is None:
-            async with tenant_transaction(self.context.pool, store.tenant_of(event)) as conn:
-                claimed = await store.claim(conn, event, source)
-            return Outcome.STORED if claimed else Outcome.DUPLICATE
+            return Rescored(applied.account_id, None)
         key = account_key(event.tid, event.mid, str(applied.account_id))
         day = (payload.ordered_at or event.occurred_at).date()
-        order = Order(day, float(payload.total), payload.items_count or 1)
-        with model_verdicts():
-            await self.features.record_order(key, payload.order_id, order)
-            features = await self.features.features(key, max(date.today(), day))
-            score = (await self.context.models.churn([features]))[0]
-        async with tenant_transaction(self.context.pool, store.tenant_of(event)) as conn:
-            if not await store.claim(conn, event, source):
-                return Outcome.DUPLICATE
-            previous = await conn.fetchval(PREVIOUS_SQL, event.tid, event.mid, applied.account_id)
-            await conn.execute(
-                UPSERT_SQL,
-                event.tid,
-                event.whid,
-                event.mid,
-                applied.account_id,
-                score["probability"],
-                score["bucket"],
-                self.context.models.churn_version,
+        await self.features.record_order(
+            key, payload.order_id, Order(day, float(payload.total), payload.items_count or 1)
+        )
+        features = await self.features.features(key, max(date.today(), day))
+        return Rescored(applied.account_id, (await self.context.models.churn([features]))[0])
+
+    async def write(
+        self,
+        conn: asyncpg.Connection,
+        event: Envelope,
+        payload: SalesOrderCreated | ShipmentDelivered,
+        rescored: Rescored,
+    ) -> None:
+        score, account_id = rescored.score, rescored.account_id
+        if score is None:
+            return
+        version = self.context.models.churn_version
+        previous = await conn.fetchval(PREVIOUS_SQL, event.tid, event.mid, account_id)
+        await conn.execute(
+            UPSERT_SQL, event.tid, event.whid, event.mid, account_id, score["probability"], score["bucket"], version
+        )
+        if previous != score["bucket"]:
+            scored = ChurnScored(
+                account_id=account_id,
+                probability=score["probability"],
+                bucket=score["bucket"],
+                previous_bucket=previous,
+                model_version=version,
+                top_factors=score["top_contributions"],
             )
-            if previous != score["bucket"]:
-                scored = ChurnScored(
-                    account_id=applied.account_id,
-                    probability=score["probability"],
-                    bucket=score["bucket"],
-                    previous_bucket=previous,
-                    model_version=self.context.models.churn_version,
-                    top_factors=score["top_contributions"],
-                )
-                await store.publish(
-                    conn, event, "crm.churn.scored", scored, aggregate_type="account", aggregate_id=applied.account_id
-                )
-        return Outcome.STORED
+            await store.publish(
+                conn, event, "crm.churn.scored", scored, aggregate_type="account", aggregate_id=account_id
+            )
 
 
 __all__ = ["InvalidEvent", "OrderProcessor"]

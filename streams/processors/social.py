@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import numpy as np
 
-from crm_core.db.tenancy import tenant_transaction
-from crm_core.events.envelope import Envelope
+from infra.batching import MicroBatcher
+from infra.events.envelope import Envelope
 from streams import store
-from streams.batching import MicroBatcher
-from streams.ordering import Ticket
-from streams.processors.base import Context, Outcome, model_verdicts
+from streams.processors.base import Context, Processor
 from streams.schemas import SentimentDetected, SentimentWindow, SocialPost
 
 INSERT_SQL = """
@@ -63,9 +62,9 @@ class Analysis:
     embedding: list[float]
 
 
-class SocialProcessor:
+class SocialProcessor(Processor[SocialPost, Analysis]):
     def __init__(self, context: Context, rule: SpikeRule | None = None) -> None:
-        self.context = context
+        super().__init__(context)
         self.rule = rule or SpikeRule()
         self._batcher: MicroBatcher[str, Analysis] = MicroBatcher(self._analyze, max_size=32, max_wait_s=0.005)
 
@@ -78,71 +77,59 @@ class SocialProcessor:
     def ordering_key(self, event: Envelope, payload: SocialPost) -> tuple[str, ...]:
         return (event.tid, event.mid, "brand", payload.brand)
 
-    async def process(self, event: Envelope, payload: SocialPost, source: str, turn: Ticket) -> Outcome:
-        async with tenant_transaction(self.context.pool, store.tenant_of(event), readonly=True) as conn:
-            if await store.seen(conn, event):  # a redelivery: skip the models too
-                return Outcome.DUPLICATE
-        with model_verdicts():
-            analysis = await self._batcher.submit(payload.text)
-        await turn.wait()
-        return await self._write(event, payload, source, analysis)
+    async def analyze(self, event: Envelope, payload: SocialPost) -> Analysis:
+        return await self._batcher.submit(payload.text)
 
-    async def _write(self, event: Envelope, payload: SocialPost, source: str, analysis: Analysis) -> Outcome:
-        tenant = store.tenant_of(event)
+    async def write(self, conn: asyncpg.Connection, event: Envelope, payload: SocialPost, analysis: Analysis) -> None:
         posted_at = payload.posted_at or event.occurred_at
         s = analysis.sentiment
-        async with tenant_transaction(self.context.pool, tenant) as conn:
-            if not await store.claim(conn, event, source):
-                return Outcome.DUPLICATE
-            await store.require_account(conn, event, payload.account_id)
-            # Lock the brand's state first: the window below then sees every earlier writer's committed rows.
-            was_spike = bool(await conn.fetchval(STATE_SQL, event.tid, event.whid, event.mid, payload.brand))
-            await conn.execute(
-                INSERT_SQL,
-                event.tid,
-                event.whid,
-                event.mid,
-                event.id,
-                event.type,
-                event.type.split(".")[1],
-                payload.brand,
-                payload.account_id,
-                payload.author,
-                payload.url,
-                payload.text,
-                posted_at,
-                s["label"],
-                s["score"],
-                s["probabilities"],
-                bool(s.get("truncated", False)),
-                np.asarray(analysis.embedding, dtype=np.float32),
-            )
-            counts = await conn.fetchrow(
-                WINDOW_SQL, event.tid, event.mid, payload.brand, posted_at - self.rule.window, posted_at
-            )
-            mentions, negative = int(counts["mentions"]), int(counts["negative"])
-            share = negative / mentions if mentions else 0.0
-            spike = mentions >= self.rule.min_mentions and share >= self.rule.negative_share
-            if spike != was_spike:
-                await conn.execute(SET_STATE_SQL, event.tid, event.mid, payload.brand, spike)
-            detected = SentimentDetected(
-                insight_id=event.id,
-                platform=event.type.split(".")[1],
-                brand=payload.brand,
-                account_id=payload.account_id,
-                sentiment=s["label"],
-                score=s["score"],
-                probabilities=s["probabilities"],
-                window=SentimentWindow(
-                    minutes=int(self.rule.window.total_seconds() // 60),
-                    mentions=mentions,
-                    negative=negative,
-                    negative_share=round(share, 4),
-                ),
-                spike=spike,
-                spike_started=spike and not was_spike,
-            )
-            await store.publish(
-                conn, event, "crm.sentiment.detected", detected, aggregate_type="social_insight", aggregate_id=event.id
-            )
-        return Outcome.STORED
+        # Lock the brand's state first: the window below then sees every earlier writer's committed rows.
+        was_spike = bool(await conn.fetchval(STATE_SQL, event.tid, event.whid, event.mid, payload.brand))
+        await conn.execute(
+            INSERT_SQL,
+            event.tid,
+            event.whid,
+            event.mid,
+            event.id,
+            event.type,
+            event.type.split(".")[1],
+            payload.brand,
+            payload.account_id,
+            payload.author,
+            payload.url,
+            payload.text,
+            posted_at,
+            s["label"],
+            s["score"],
+            s["probabilities"],
+            bool(s.get("truncated", False)),
+            np.asarray(analysis.embedding, dtype=np.float32),
+        )
+        counts = await conn.fetchrow(
+            WINDOW_SQL, event.tid, event.mid, payload.brand, posted_at - self.rule.window, posted_at
+        )
+        mentions, negative = int(counts["mentions"]), int(counts["negative"])
+        share = negative / mentions if mentions else 0.0
+        spike = mentions >= self.rule.min_mentions and share >= self.rule.negative_share
+        if spike != was_spike:
+            await conn.execute(SET_STATE_SQL, event.tid, event.mid, payload.brand, spike)
+        detected = SentimentDetected(
+            insight_id=event.id,
+            platform=event.type.split(".")[1],
+            brand=payload.brand,
+            account_id=payload.account_id,
+            sentiment=s["label"],
+            score=s["score"],
+            probabilities=s["probabilities"],
+            window=SentimentWindow(
+                minutes=int(self.rule.window.total_seconds() // 60),
+                mentions=mentions,
+                negative=negative,
+                negative_share=round(share, 4),
+            ),
+            spike=spike,
+            spike_started=spike and not was_spike,
+        )
+        await store.publish(
+            conn, event, "crm.sentiment.detected", detected, aggregate_type="social_insight", aggregate_id=event.id
+        )

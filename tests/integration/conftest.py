@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crm_core.core.config import Settings
-from crm_core.db.embedded import free_port
+from infra.local_servers import RunningServer
+from infra.net import free_port
+from infra.settings import Settings
 from tests.support.databases import ProvisionedDatabase
-from tests.support.servers import RunningServer
 
 # Small queues on Sentiment so a burst can show load shedding on this 2-core machine.
 SENTIMENT_LIMITS = {"max_ongoing_requests": 8, "max_queued_requests": 8}
@@ -42,7 +42,6 @@ def serve_stack(
     media_root: Path = tmp_path_factory.mktemp("media")
     settings = Settings(
         data_dir=data_dir,
-        environment="test",
         http_port=free_port(),
         grpc_port=free_port(),
         torch_threads=1,

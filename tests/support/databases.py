@@ -8,8 +8,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from crm_core.db.bootstrap import DatabaseUrls, ensure_database
-from crm_core.db.migrate import upgrade_async
+from infra.db.bootstrap import DatabaseUrls, ensure_database
+from infra.db.migrate import upgrade_async
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from crm_core.db.embedded import free_port
+from infra.net import free_port
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "anaf" / "companies.json"
 TVA_PATH = "/api/PlatitorTvaRest/v9/tva"

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from crm_core.api.deps import Admins, ConnDep, CurrentUser
-from crm_core.core.errors import InvalidInput
 from crm_core.services.audit_export import export_audit, key_id, public_pem
+from infra.errors import InvalidInput
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

@@ -14,9 +14,8 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from crm_core.api.deps import Admins, ConnDep, CurrentUser, Readers, Writers
-from crm_core.core.errors import InvalidInput
-from crm_core.core.security import Forbidden
 from crm_core.services.crud import EntityService
+from infra.errors import Forbidden, InvalidInput
 
 ItemT = TypeVar("ItemT")
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,9})"$')

@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field
 
 from crm_core.api.deps import ConnDep, CurrentUser, PoolDep, Writers
 from crm_core.api.routes.crud import ListParams, add_crud_routes
-from crm_core.core.errors import InvalidInput, VettifyError
 from crm_core.schemas.common import Currency, Name
 from crm_core.schemas.enums import LeadStatus
 from crm_core.schemas.leads import LeadCreate, LeadPublic, LeadUpdate
 from crm_core.services.lead_import import ImportFormatError, LeadImporter, load_mapping
 from crm_core.services.leads import leads_service
+from infra.errors import InvalidInput, VettifyError
 
 router = APIRouter(prefix="/leads", tags=["leads"])
 

@@ -47,9 +47,9 @@ def test_sentiment_single_and_batch(http: httpx.Client) -> None:
         ({"texts": [1, 2]}, "texts"),
     ],
 )
-def test_sentiment_rejects_bad_payloads_with_400(http: httpx.Client, body: dict[str, object], fragment: str) -> None:
+def test_sentiment_rejects_bad_payloads_with_422(http: httpx.Client, body: dict[str, object], fragment: str) -> None:
     response = http.post("/v1/sentiment", json=body)
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert fragment in response.text
 
@@ -81,12 +81,12 @@ def test_churn_scores_rows_with_buckets_and_explanations(http: httpx.Client) -> 
     assert scores[1]["bucket"] in ("medium", "high")
     assert len(scores[0]["top_contributions"]) == 3
     missing = http.post("/v1/churn/score", json={"features": {"recency_days": 3}})
-    assert missing.status_code == 400
+    assert missing.status_code == 422
     assert "missing features" in missing.json()["detail"]
     nan = http.post(
         "/v1/churn/score", content=b'{"features": {"recency_days": NaN}}', headers={"content-type": "application/json"}
     )
-    assert nan.status_code == 400
+    assert nan.status_code == 422
 
 
 def test_pricing_respects_bounds_and_explains(http: httpx.Client) -> None:
@@ -98,12 +98,12 @@ def test_pricing_respects_bounds_and_explains(http: httpx.Client) -> None:
     assert result["elasticity_source"] == "segment 1"
     assert result["reason"]
     infeasible = http.post("/v1/pricing/optimize", json={**body, "cost": 50})
-    assert infeasible.status_code == 400
+    assert infeasible.status_code == 422
     assert "no price satisfies" in infeasible.json()["detail"]
     negative = http.post("/v1/pricing/optimize", json={**body, "current_price": -1})
-    assert negative.status_code == 400
+    assert negative.status_code == 422
     unknown = http.post("/v1/pricing/optimize", json={**body, "segment": 999})
-    assert unknown.status_code == 400
+    assert unknown.status_code == 422
 
 
 def test_summary_picks_central_non_redundant_sentences(http: httpx.Client) -> None:
@@ -125,7 +125,7 @@ def test_summary_picks_central_non_redundant_sentences(http: httpx.Client) -> No
     assert "parking" not in body["summary"]
     assert "quoted" not in body["summary"]
     empty = http.post("/v1/summary", json={"document": "ok."})
-    assert empty.status_code == 400
+    assert empty.status_code == 422
 
 
 def test_health_readiness_and_metrics(http: httpx.Client) -> None:
@@ -187,9 +187,9 @@ def test_voice_upload_is_transcribed_with_sentiment(http: httpx.Client, tmp_path
     assert body["segments"][0]["sentiment"]["label"] in ("positive", "neutral")
     assert 0 < body["speaking_ratio"] <= 1
     not_audio = http.post("/v1/voice/analyze", content=b"hello" * 100, headers={"content-type": "audio/wav"})
-    assert not_audio.status_code == 400
+    assert not_audio.status_code == 422
     wrong_type = http.post("/v1/voice/analyze", json={"audio": "x"})
-    assert wrong_type.status_code == 400
+    assert wrong_type.status_code == 415
 
 
 def test_vision_image_and_video(http: httpx.Client, tmp_path: Path) -> None:
@@ -212,7 +212,7 @@ def test_vision_image_and_video(http: httpx.Client, tmp_path: Path) -> None:
     assert clip.json()["summary"]["frames"] == 4
     assert clip.json()["summary"]["face_presence_ratio"] == 1.0
     broken = http.post("/v1/vision/analyze", content=b"junk", headers={"content-type": "image/png"})
-    assert broken.status_code == 400
+    assert broken.status_code == 422
 
 
 async def test_churn_by_account_id_reads_the_tenant_feature_store(serve_stack: ServeStack) -> None:
@@ -220,8 +220,8 @@ async def test_churn_by_account_id_reads_the_tenant_feature_store(serve_stack: S
 
     import redis.asyncio as aioredis
 
-    from crm_core.core.config import Settings
-    from crm_core.core.security import mint_token
+    from infra.security import mint_token
+    from infra.settings import Settings
     from models.churn.features import Order
     from models.churn.store import RedisFeatureStore, account_key
 

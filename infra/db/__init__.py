@@ -1,0 +1,1 @@
+"""PostgreSQL: pool, tenancy (forced RLS), embedded server, bootstrap and the Alembic migrations of every schema."""

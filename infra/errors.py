@@ -1,0 +1,140 @@
+"""The engine's one exception tree, and the contract every route answers with.
+
+Every deliberate error is a :class:`VettifyError` with a stable ``code``, an HTTP
+``status`` and a gRPC status name. It is translated to a response only at the
+boundary, once per protocol: :mod:`infra.http.problems` (RFC 9457
+problem+json) and :mod:`serve.errors` (gRPC status). The same fault gets the
+same status, code and body shape on every route of the host: CRM, model,
+event and insight routes alike.
+
+**400 or 422.** 400 ``malformed_request``: the body cannot be read at all (not
+JSON, not UTF-8). 422: it was read and its content is wrong: a field missing or
+of the wrong type (``validation_error``, listing each field), or a value the
+engine's rules refuse (``invalid_input``, ``invalid_event`` …). Messages tell the
+caller what to do next.
+
+``grpc_code`` is a :class:`grpc.StatusCode` member name (this package never
+imports gRPC or Ray).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class VettifyError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    grpc_code: ClassVar[str] = "INTERNAL"
+    headers: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles with its detail and extra members (errors cross Ray between processes)."""
+        return (_rebuild, (type(self), self.detail, self.extra))
+
+    @property
+    def title(self) -> str:
+        """A short human title: the code in words (``version_conflict`` → ``Version conflict``)."""
+        return self.code.replace("_", " ").capitalize()
+
+
+def _rebuild(cls: type[VettifyError], detail: str, extra: dict[str, Any]) -> VettifyError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, detail)
+    error.detail, error.extra = detail, extra
+    return error
+
+
+class MalformedRequest(VettifyError):
+    """The body cannot be read at all (not JSON, not UTF-8)."""
+
+    status, code, grpc_code = 400, "malformed_request", "INVALID_ARGUMENT"
+
+
+class InvalidInput(VettifyError, ValueError):
+    """The request was read, and a value in it breaks a rule; the message names it."""
+
+    status, code, grpc_code = 422, "invalid_input", "INVALID_ARGUMENT"
+
+
+class SchemaMismatch(InvalidInput):
+    """The body does not match the route's schema; ``errors`` lists each field path (``body.email``)."""
+
+    code = "validation_error"
+
+
+class InvalidEvent(InvalidInput):
+    """An event that cannot be applied as it is; it belongs in the dead-letter path with this reason."""
+
+    code = "invalid_event"
+
+
+class Unauthorized(VettifyError):
+    status, code, grpc_code = 401, "unauthorized", "UNAUTHENTICATED"
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(VettifyError):
+    status, code, grpc_code = 403, "forbidden", "PERMISSION_DENIED"
+
+
+class NotFound(VettifyError):
+    """Also what another tenant's id looks like: existence is never leaked."""
+
+    status, code, grpc_code = 404, "not_found", "NOT_FOUND"
+
+
+class Conflict(VettifyError):
+    status, code, grpc_code = 409, "conflict", "FAILED_PRECONDITION"
+
+
+class VersionConflict(VettifyError):
+    """Optimistic concurrency: the row changed since the caller read it."""
+
+    status, code, grpc_code = 412, "version_conflict", "ABORTED"
+
+    def __init__(self, *, entity: str, expected: int, current: int) -> None:
+        super().__init__(
+            f"{entity} is at version {current}, not {expected}: re-read it and apply your change again",
+            expected_version=expected,
+            current_version=current,
+        )
+
+
+class PayloadTooLarge(VettifyError):
+    status, code, grpc_code = 413, "payload_too_large", "RESOURCE_EXHAUSTED"
+
+
+class UnsupportedMediaType(VettifyError):
+    status, code, grpc_code = 415, "unsupported_media_type", "INVALID_ARGUMENT"
+
+
+class AtCapacity(VettifyError):
+    """Back-pressure: a bounded queue is full. Answered at once; the caller retries shortly."""
+
+    status, code, grpc_code = 503, "at_capacity", "RESOURCE_EXHAUSTED"
+    headers = {"Retry-After": "1"}
+
+
+class Unavailable(VettifyError):
+    """A dependency (a model deployment, the database) is down or not configured."""
+
+    status, code, grpc_code = 503, "unavailable", "UNAVAILABLE"
+    headers = {"Retry-After": "30"}
+
+
+class DeadlineExceeded(VettifyError):
+    status, code, grpc_code = 504, "deadline_exceeded", "DEADLINE_EXCEEDED"
+
+
+def cause_of(exc: BaseException) -> BaseException:
+    """The exception behind a wrapper that carries it as ``cause`` (Ray's ``RayTaskError``), else ``exc``."""
+    cause = getattr(exc, "cause", None)
+    return cause if isinstance(cause, BaseException) else exc

@@ -1,0 +1,104 @@
+"""Transactional outbox: events written in the same transaction as the change.
+
+A committed business row always has its event row; a rolled-back one never
+does. The relay that publishes pending rows to the bus reads them in ``seq``
+order, which preserves per-aggregate order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from pydantic import BaseModel
+
+from infra.db.tenancy import TenantContext
+
+
+class OutboxEvent(BaseModel):
+    """A row of ``crm.outbox``: one event waiting for (or past) publication."""
+
+    id: UUID
+    tid: str
+    whid: str | None
+    mid: str
+    created_at: datetime
+    updated_at: datetime
+    seq: int
+    aggregate_type: str
+    aggregate_id: UUID
+    event_type: str
+    schema_version: int
+    payload: dict[str, Any]
+    corr_id: str | None
+    occurred_at: datetime
+    published_at: datetime | None
+    attempts: int
+    last_error: str | None
+
+
+ENQUEUE_SQL = """
+INSERT INTO crm.outbox (tid, whid, mid, aggregate_type, aggregate_id, event_type, schema_version, payload, corr_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING *
+"""
+
+PENDING_SQL = """
+SELECT * FROM crm.outbox
+WHERE tid = $1 AND mid = $2 AND published_at IS NULL
+ORDER BY seq
+LIMIT $3
+"""
+
+MARK_PUBLISHED_SQL = """
+UPDATE crm.outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL
+WHERE id = ANY($1::uuid[]) AND published_at IS NULL
+"""
+
+MARK_FAILED_SQL = """
+UPDATE crm.outbox SET attempts = attempts + 1, last_error = $2
+WHERE id = $1
+"""
+
+
+async def enqueue(
+    conn: asyncpg.Connection,
+    *,
+    tenant: TenantContext,
+    event_type: str,
+    aggregate_type: str,
+    aggregate_id: UUID,
+    payload: dict[str, Any],
+    corr_id: str | None = None,
+    schema_version: int = 1,
+) -> OutboxEvent:
+    row = await conn.fetchrow(
+        ENQUEUE_SQL,
+        tenant.tid,
+        tenant.whid,
+        tenant.mid,
+        aggregate_type,
+        aggregate_id,
+        event_type,
+        schema_version,
+        payload,
+        corr_id,
+    )
+    return OutboxEvent.model_validate(dict(row))
+
+
+async def pending(conn: asyncpg.Connection, *, tenant: TenantContext, limit: int = 100) -> list[OutboxEvent]:
+    records = await conn.fetch(PENDING_SQL, tenant.tid, tenant.mid, limit)
+    return [OutboxEvent.model_validate(dict(r)) for r in records]
+
+
+async def mark_published(conn: asyncpg.Connection, *, ids: Sequence[UUID]) -> int:
+    status = await conn.execute(MARK_PUBLISHED_SQL, list(ids))
+    return int(str(status).split()[-1])
+
+
+async def mark_failed(conn: asyncpg.Connection, *, id: UUID, error: str) -> None:
+    await conn.execute(MARK_FAILED_SQL, id, error[:2000])

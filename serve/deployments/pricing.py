@@ -1,0 +1,28 @@
+"""The pricing deployment: demand model + constrained price optimiser."""
+
+from __future__ import annotations
+
+from ray import serve
+
+from models.pricing.service import PricingRequest, PricingResponse
+from models.registry import registry
+from serve.deployments.base import ReadyProbe
+
+
+@serve.deployment(
+    name="Pricing",
+    ray_actor_options={"num_cpus": 0.05},
+    max_ongoing_requests=32,
+    max_queued_requests=128,
+    health_check_period_s=10,
+)
+class PricingDeployment(ReadyProbe):
+    name = "pricing"
+
+    def __init__(self) -> None:
+        self.model = registry.load("pricing")
+        self.version = self.model.version
+
+    async def optimize(self, request: PricingRequest) -> PricingResponse:
+        response: PricingResponse = self.model.recommend(request)
+        return response

@@ -1,0 +1,176 @@
+"""The stream processors as a Ray Serve deployment, bound to the model deployments' handles.
+
+The gateway serves ``POST /v1/events`` and ``/v1/insights/*`` (:mod:`streams.api`) over
+:class:`StreamsHandle`, which has the methods of :class:`streams.service.Streams`; model calls go through
+the same handles (and so the same batches) as HTTP and gRPC traffic. When a RabbitMQ URL or Kafka
+bootstrap address is configured, each replica also runs those sources (competing consumers: more
+replicas, more consumers). A replica without a database answers 503 ``unavailable``: the model routes
+keep working.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+import asyncpg
+from ray import serve
+from redis.asyncio import Redis
+
+from infra.db.pool import assert_rls_applies, create_pool
+from infra.db.tenancy import TenantContext
+from infra.redis import create_redis
+from infra.settings import Settings
+from serve.deployments.base import Handle
+from serve.errors import as_error
+from streams.core import Result, StreamProcessor
+from streams.insights import Bucket
+from streams.service import Streams, StreamsService
+from streams.sources.rabbitmq import RabbitMQSource
+
+if TYPE_CHECKING:
+    from streams.sources.kafka import KafkaSource  # faust: imported only where Kafka is configured
+
+logger = logging.getLogger("ray.serve")
+
+T = TypeVar("T")
+
+
+@serve.deployment(
+    name="Streams",
+    ray_actor_options={"num_cpus": 0.1},
+    max_ongoing_requests=64,
+    max_queued_requests=256,
+    health_check_period_s=10,
+    graceful_shutdown_timeout_s=30,
+)
+class StreamsDeployment(StreamsService):
+    """The :class:`~streams.service.StreamsService` in a replica, with its pool, Redis and bus sources."""
+
+    async def __init__(  # type: ignore[misc]  # Serve awaits an async constructor
+        self,
+        embedding: Handle,
+        sentiment: Handle,
+        voice: Handle,
+        vision: Handle,
+        churn: Handle,
+        database_url: str | None = None,
+        redis_url: str | None = None,
+        amqp_url: str | None = None,
+        kafka_bootstrap: str | None = None,
+        media_root: str | None = None,
+    ) -> None:
+        from streams.models import ServeModels
+
+        models = ServeModels(
+            {"embedding": embedding, "sentiment": sentiment, "voice": voice, "vision": vision, "churn": churn}
+        )
+        super().__init__(None, models)
+        self.sources: list[RabbitMQSource | KafkaSource] = []
+        self._pool: asyncpg.Pool | None = None
+        self._redis: Redis | None = None
+        if database_url is None:
+            logger.warning("Streams: no database configured; /v1/events and /v1/insights answer 503")
+            return
+        await self._start(database_url, redis_url, amqp_url, kafka_bootstrap, media_root)
+
+    async def _start(
+        self,
+        database_url: str,
+        redis_url: str | None,
+        amqp_url: str | None,
+        kafka_bootstrap: str | None,
+        media_root: str | None,
+    ) -> None:
+        settings = Settings(database_url=database_url, redis_url=redis_url)  # this replica's one settings object
+        self._pool = await create_pool(database_url, settings, min_size=1, max_size=10)
+        await assert_rls_applies(self._pool)
+        # No Redis URL: fakeredis in this replica (churn features are then per replica: set one to share them).
+        self._redis = create_redis(settings)
+        processor = StreamProcessor(
+            self._pool, self.models, redis=self._redis, media_root=Path(media_root) if media_root else None
+        )
+        if amqp_url:
+            rabbit = RabbitMQSource(amqp_url, processor)
+            await rabbit.start()
+            self.sources.append(rabbit)
+        if kafka_bootstrap:
+            from streams.sources.kafka import KafkaSource
+
+            kafka = KafkaSource(kafka_bootstrap, processor)
+            await kafka.start()
+            self.sources.append(kafka)
+        self.processor = processor
+
+    async def ready(self) -> dict[str, str]:
+        return {"model": "streams", "version": "database" if self.processor is not None else "no database"}
+
+    async def check_health(self) -> None:
+        if self._pool is not None:
+            async with self._pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+
+    async def __del__(self) -> None:
+        for source in self.sources:
+            with contextlib.suppress(Exception):
+                await source.stop()
+        if self._redis is not None:
+            with contextlib.suppress(Exception):
+                await self._redis.aclose()
+        if self._pool is not None:
+            with contextlib.suppress(Exception):
+                await self._pool.close()
+
+
+class StreamsHandle(Streams):
+    """:class:`~streams.service.Streams` over the Streams deployment's handle; errors come back as the engine's."""
+
+    def __init__(self, handle: Handle) -> None:
+        self.handle = handle
+
+    @staticmethod
+    async def _call(response: Awaitable[T]) -> T:
+        try:
+            return await response
+        except Exception as exc:
+            raise as_error(exc) from exc
+
+    async def ingest(self, bodies: list[bytes], source: str, tenant: TenantContext | None) -> list[Result]:
+        return await self._call(self.handle.ingest.remote(bodies, source, tenant))
+
+    async def similar_mentions(
+        self, tenant: TenantContext, *, text: str | None, vector: list[float] | None, k: int, brand: str | None
+    ) -> list[dict[str, Any]]:
+        return await self._call(self.handle.similar_mentions.remote(tenant, text=text, vector=vector, k=k, brand=brand))
+
+    async def similar_patterns(
+        self, tenant: TenantContext, *, text: str | None, vector: list[float] | None, k: int
+    ) -> list[dict[str, Any]]:
+        return await self._call(self.handle.similar_patterns.remote(tenant, text=text, vector=vector, k=k))
+
+    async def sentiment_timeline(
+        self,
+        tenant: TenantContext,
+        *,
+        since: datetime,
+        until: datetime,
+        bucket: Bucket,
+        brand: str | None,
+        account_id: UUID | None,
+    ) -> list[dict[str, Any]]:
+        return await self._call(
+            self.handle.sentiment_timeline.remote(
+                tenant, since=since, until=until, bucket=bucket, brand=brand, account_id=account_id
+            )
+        )
+
+    async def latest_calls(self, tenant: TenantContext, *, account_id: UUID | None, limit: int) -> list[dict[str, Any]]:
+        return await self._call(self.handle.latest_calls.remote(tenant, account_id=account_id, limit=limit))
+
+    async def account_summary(self, tenant: TenantContext, account_id: UUID, *, since: datetime) -> dict[str, Any]:
+        return await self._call(self.handle.account_summary.remote(tenant, account_id, since=since))

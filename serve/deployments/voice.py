@@ -1,0 +1,46 @@
+"""The voice deployment: faster-whisper transcription, then sentiment per segment from the sentiment deployment."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from ray import serve
+
+from models.registry import ModelOptions, registry
+from models.runtime import inference_executor, run_in
+from models.voice.analyzer import attach_sentiment, texts_to_score
+from serve.deployments.base import Handle, ReadyProbe, as_path
+
+
+@serve.deployment(
+    name="Voice",
+    ray_actor_options={"num_cpus": 0.25},
+    max_ongoing_requests=2,
+    max_queued_requests=8,
+    health_check_period_s=10,
+    graceful_shutdown_timeout_s=60,
+)
+class VoiceDeployment(ReadyProbe):
+    """Transcription (CPU-bound, no batching: one call at a time per replica), sentiment via the batched handle."""
+
+    name = "voice"
+
+    def __init__(
+        self, sentiment: Handle, model_path: str | None = None, max_audio_s: float = 7200.0, threads: int = 1
+    ) -> None:
+        self.sentiment = sentiment
+        self.model = registry.load("voice", ModelOptions(model_path=as_path(model_path), threads=threads))
+        self.model.max_seconds = max_audio_s
+        self.version = self.model.version
+        self.pool = inference_executor(threads, self.name)
+
+    async def analyze(self, audio: bytes) -> dict[str, Any]:
+        analysis = await run_in(self.pool, self.model.analyze, audio)
+        texts = texts_to_score(analysis)
+        if texts:
+            attach_sentiment(analysis, (await self.sentiment.classify.remote(texts)).value)
+        result = asdict(analysis)
+        result.pop("language", None)
+        result.pop("processing_s", None)
+        return result

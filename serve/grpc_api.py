@@ -1,0 +1,212 @@
+"""The gateway's gRPC face: ``vettify.analytics.v1.Analytics`` (``protos/inference.proto``).
+
+Serve's gRPC proxy calls these methods by name on the ingress replica, so they are methods of
+:class:`AnalyticsMethods`, which the gateway inherits. Each maps the protobuf request to a typed call on
+:class:`~serve.model_calls.ModelCalls` and the result back; any error becomes its gRPC status once
+(:func:`serve.errors.abort_with`), with the empty reply Serve's proxy requires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from infra.errors import InvalidInput, VettifyError
+from models.pricing.service import PricingRequest
+from models.registry import SummaryRequest
+from models.sentiment.classifier import overall_label
+from protos import inference_pb2 as pb
+from serve.errors import abort_with, as_error
+from serve.model_calls import MAX_AUDIO_BYTES, ModelCalls, check_audio
+
+Reply = TypeVar("Reply")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _validated(model: Callable[..., Any], fields: dict[str, Any]) -> Any:
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        raise InvalidInput(_first_line(exc)) from exc
+
+
+def _sentiment_pb(result: dict[str, Any]) -> pb.SentimentResult:
+    return pb.SentimentResult(
+        label=result["label"],
+        score=result["score"],
+        probabilities=result["probabilities"],
+        truncated=result.get("truncated", False),
+    )
+
+
+class AnalyticsMethods:
+    """The gRPC methods; the ingress sets ``self.models``."""
+
+    models: ModelCalls
+
+    async def _answer(self, context: Any, empty: Reply, work: Callable[[], Awaitable[Reply]]) -> Reply:
+        try:
+            return await work()
+        except VettifyError as error:
+            abort_with(context, error)
+        except Exception as exc:
+            abort_with(context, as_error(exc))
+        return empty
+
+    async def Sentiment(self, request: pb.SentimentRequest, grpc_context: Any = None) -> pb.SentimentResponse:
+        async def work() -> pb.SentimentResponse:
+            results = await self.models.sentiment(list(request.texts))
+            return pb.SentimentResponse(results=[_sentiment_pb(r) for r in results])
+
+        return await self._answer(grpc_context, pb.SentimentResponse(), work)
+
+    async def Embed(self, request: pb.EmbedRequest, grpc_context: Any = None) -> pb.EmbedResponse:
+        async def work() -> pb.EmbedResponse:
+            rows = await self.models.embed(list(request.texts))
+            return pb.EmbedResponse(
+                vectors=[pb.Vector(values=v, truncated=t) for v, t in rows], dimensions=len(rows[0][0])
+            )
+
+        return await self._answer(grpc_context, pb.EmbedResponse(), work)
+
+    async def ScoreChurn(self, request: pb.ChurnRequest, grpc_context: Any = None) -> pb.ChurnResponse:
+        async def work() -> pb.ChurnResponse:
+            score = (await self.models.churn([dict(request.features)]))[0]
+            return pb.ChurnResponse(
+                probability=score["probability"],
+                bucket=score["bucket"],
+                top_contributions=[pb.Contribution(**c) for c in score["top_contributions"]],
+            )
+
+        return await self._answer(grpc_context, pb.ChurnResponse(), work)
+
+    async def OptimizePrice(self, request: pb.PricingRequest, grpc_context: Any = None) -> pb.PricingResponse:
+        async def work() -> pb.PricingResponse:
+            fields = {f.name: v for f, v in request.ListFields()}
+            fields["objective"] = fields.get("objective") or PricingRequest.model_fields["objective"].default
+            r = await self.models.pricing(_validated(PricingRequest, fields))
+            low, high = r.quantity_interval
+            return pb.PricingResponse(
+                price=r.price,
+                expected_quantity=r.expected_quantity,
+                expected_profit=r.expected_profit,
+                expected_revenue=r.expected_revenue,
+                quantity_low=low,
+                quantity_high=high,
+                bound_hit=r.bound_hit or "",
+                elasticity=r.elasticity,
+                elasticity_source=r.elasticity_source,
+                reason=r.reason,
+            )
+
+        return await self._answer(grpc_context, pb.PricingResponse(), work)
+
+    async def Summarize(self, request: pb.SummaryRequest, grpc_context: Any = None) -> pb.SummaryResponse:
+        async def work() -> pb.SummaryResponse:
+            fields: dict[str, Any] = {"document": request.document}
+            if request.max_sentences:
+                fields["max_sentences"] = request.max_sentences
+            if request.HasField("diversity"):
+                fields["diversity"] = request.diversity
+            r = await self.models.summary(_validated(SummaryRequest, fields))
+            return pb.SummaryResponse(
+                summary=r.summary,
+                sentences=[s["text"] for s in r.sentences],
+                total_sentences=r.total_sentences,
+                method=r.method,
+            )
+
+        return await self._answer(grpc_context, pb.SummaryResponse(), work)
+
+    async def AnalyzeTranscript(
+        self, request_stream: AsyncIterator[pb.TranscriptChunk], grpc_context: Any = None
+    ) -> pb.TranscriptAnalysis:
+        """Client streaming: sentiment per chunk (one batched call) plus a summary of the whole call."""
+
+        async def work() -> pb.TranscriptAnalysis:
+            chunks = [chunk async for chunk in request_stream]
+            results = await self.models.sentiment([c.text for c in chunks])
+            scores = [r["score"] for r in results]
+            document = "\n".join(f"{c.speaker}: {c.text}" if c.speaker else c.text for c in chunks)
+            summary = await self.models.summary(SummaryRequest(document=document))
+            return pb.TranscriptAnalysis(
+                segments=[_sentiment_pb(r) for r in results],
+                mean_score=sum(scores) / len(scores),
+                overall_label=overall_label(scores),
+                summary=summary.summary,
+                chunks=len(chunks),
+            )
+
+        return await self._answer(grpc_context, pb.TranscriptAnalysis(), work)
+
+    async def AnalyzeVoice(
+        self, request_stream: AsyncIterator[pb.AudioChunk], grpc_context: Any = None
+    ) -> pb.VoiceAnalysisResponse:
+        """Client streaming: the audio file in chunks, analysed once the stream ends."""
+
+        async def work() -> pb.VoiceAnalysisResponse:
+            audio = bytearray()
+            async for chunk in request_stream:
+                audio.extend(chunk.data)
+                if len(audio) > MAX_AUDIO_BYTES:  # stop buffering a stream as soon as it is over the limit
+                    check_audio(bytes(audio))
+            r = await self.models.voice(bytes(audio))
+            segments = [
+                pb.VoiceSegment(
+                    start=s["start"],
+                    end=s["end"],
+                    text=s["text"],
+                    label=(s.get("sentiment") or {}).get("label", ""),
+                    score=(s.get("sentiment") or {}).get("score", 0.0),
+                )
+                for s in r["segments"]
+            ]
+            return pb.VoiceAnalysisResponse(
+                transcript=r["transcript"],
+                duration_s=r["duration_s"],
+                speaking_ratio=r["speaking_ratio"],
+                silence_ratio=r["silence_ratio"],
+                words_per_minute=r["words_per_minute"],
+                keywords=r["keywords"],
+                segments=segments,
+                real_time_factor=r["real_time_factor"],
+                overall_label=(r.get("overall_sentiment") or {}).get("label", ""),
+            )
+
+        return await self._answer(grpc_context, pb.VoiceAnalysisResponse(), work)
+
+    async def AnalyzeVision(self, request: pb.VisionRequest, grpc_context: Any = None) -> pb.VisionResponse:
+        async def work() -> pb.VisionResponse:
+            fps = request.fps if request.HasField("fps") else 2.0
+            r = await self.models.vision(request.media, "video" if request.is_video else "image", fps)
+            summary = r["summary"]
+            timeline = []
+            for frame in r["timeline"]:
+                best = max(frame["faces"], key=lambda f: f["engagement"], default=None)
+                timeline.append(
+                    pb.VisionFrame(
+                        timestamp_s=frame["timestamp_s"],
+                        face_present=frame["face_present"],
+                        attention=frame["attention"],
+                        engagement=frame["engagement"],
+                        emotion=best["emotion"] if best else "",
+                    )
+                )
+            return pb.VisionResponse(
+                frames=summary["frames"],
+                duration_s=summary["duration_s"],
+                face_presence_ratio=summary["face_presence_ratio"],
+                mean_attention=summary["mean_attention"],
+                mean_engagement=summary["mean_engagement"],
+                emotion_mix=summary["emotion_mix"],
+                dominant_emotion=summary["dominant_emotion"] or "",
+                ms_per_frame=summary["ms_per_frame"],
+                timeline=timeline,
+            )
+
+        return await self._answer(grpc_context, pb.VisionResponse(), work)

@@ -1,0 +1,170 @@
+"""HTTP routes of the model gateway: one module-level router over :class:`~serve.model_calls.ModelCalls`.
+
+The gateway keeps its calls in ``app.state.models`` (the vLLM routers' pattern: the handler takes what it
+needs from the app). Errors follow the engine's one contract (:mod:`infra.http.problems`).
+"""
+
+# No ``from __future__ import annotations``: FastAPI resolves the route annotations at definition time.
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, model_validator
+
+from infra.errors import UnsupportedMediaType
+from infra.http.problems import problem_responses
+from infra.security import authenticate
+from models.churn.model import BUCKET_EDGES
+from models.pricing.service import PricingRequest, PricingResponse
+from models.registry import (
+    EmbedResponse,
+    SentimentResponse,
+    SentimentResult,
+    SummaryRequest,
+    SummaryResponse,
+    VisionResponse,
+    VoiceResponse,
+)
+from serve.model_calls import MAX_TEXTS, ModelCalls
+
+AUDIO_TYPES = ("audio/", "application/octet-stream", "video/ogg")
+AUDIO_BODY = ("audio/wav", "audio/flac", "audio/ogg", "audio/mpeg", "application/octet-stream")
+MEDIA_BODY = ("image/jpeg", "image/png", "image/webp", "video/mp4", "video/webm", "video/x-msvideo")
+
+router = APIRouter(tags=["models"], responses=problem_responses(503, 504))
+operations = APIRouter(tags=["operations"])
+
+
+def models_of(request: Request) -> ModelCalls:
+    models: ModelCalls = request.app.state.models
+    return models
+
+
+Models = Annotated[ModelCalls, Depends(models_of)]
+
+
+class TextsRequest(BaseModel):
+    """One text (``text``) or a batch (``texts``)."""
+
+    text: str | None = Field(default=None, min_length=1, max_length=100_000)
+    texts: list[str] | None = Field(default=None, min_length=1, max_length=MAX_TEXTS)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "TextsRequest":
+        if (self.text is None) == (self.texts is None):
+            raise ValueError("give exactly one of 'text' or 'texts'")
+        return self
+
+    def items(self) -> list[str]:
+        return [self.text] if self.text is not None else list(self.texts or [])
+
+
+class ChurnScoreRequest(BaseModel):
+    features: dict[str, float] | None = Field(default=None, description="one account's features")
+    rows: list[dict[str, float]] | None = Field(default=None, min_length=1, max_length=10_000)
+    account_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="score from the online feature store; needs a bearer token (crm:read) naming the tenant",
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "ChurnScoreRequest":
+        if sum(x is not None for x in (self.features, self.rows, self.account_id)) != 1:
+            raise ValueError("give exactly one of 'features', 'rows' or 'account_id'")
+        return self
+
+
+class ChurnScoreResponse(BaseModel):
+    scores: list[dict[str, Any]]
+    bucket_edges: tuple[float, float] = BUCKET_EDGES
+
+
+def _binary_body(*content_types: str) -> dict[str, Any]:
+    schema = {"schema": {"type": "string", "format": "binary"}}
+    return {"requestBody": {"required": True, "content": dict.fromkeys(content_types, schema)}}
+
+
+@router.post("/v1/sentiment", response_model=SentimentResponse)
+async def sentiment(body: TextsRequest, models: Models) -> SentimentResponse:
+    results = await models.sentiment(body.items())
+    return SentimentResponse(results=[SentimentResult(**r) for r in results])
+
+
+@router.post("/v1/embed", response_model=EmbedResponse)
+async def embed(body: TextsRequest, models: Models) -> EmbedResponse:
+    rows = await models.embed(body.items())
+    return EmbedResponse(
+        vectors=[vector for vector, _ in rows],
+        dimensions=len(rows[0][0]) if rows else 0,
+        truncated=[truncated for _, truncated in rows],
+    )
+
+
+@router.post("/v1/churn/score", response_model=ChurnScoreResponse, responses=problem_responses(404))
+async def churn(body: ChurnScoreRequest, request: Request, models: Models) -> ChurnScoreResponse:
+    if body.account_id is not None:  # the tenant's feature store: a token with crm:read names the tenant
+        reader = authenticate(request.app.state.settings, request.headers.get("authorization"), "crm:read")
+        rows = [await models.account_features(reader, body.account_id)]
+    else:
+        rows = [body.features] if body.features is not None else list(body.rows or [])
+    return ChurnScoreResponse(scores=await models.churn(rows))
+
+
+@router.post("/v1/pricing/optimize", response_model=PricingResponse)
+async def pricing(body: PricingRequest, models: Models) -> PricingResponse:
+    return await models.pricing(body)
+
+
+@router.post("/v1/summary", response_model=SummaryResponse)
+async def summary(body: SummaryRequest, models: Models) -> SummaryResponse:
+    return await models.summary(body)
+
+
+@router.post(
+    "/v1/voice/analyze",
+    response_model=VoiceResponse,
+    openapi_extra=_binary_body(*AUDIO_BODY),
+    responses=problem_responses(415),
+)
+async def voice(request: Request, models: Models) -> VoiceResponse:
+    """The recording as the request body (``curl --data-binary @call.wav -H 'Content-Type: audio/wav'``)."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(AUDIO_TYPES):
+        raise UnsupportedMediaType(f"send the audio as the body with an audio/* content type, not {content_type!r}")
+    return VoiceResponse.model_validate(await models.voice(await request.body()))
+
+
+@router.post(
+    "/v1/vision/analyze",
+    response_model=VisionResponse,
+    openapi_extra=_binary_body(*MEDIA_BODY),
+    responses=problem_responses(415),
+)
+async def vision(request: Request, models: Models, fps: Annotated[float, Query()] = 2.0) -> VisionResponse:
+    """An image or a short video as the body; videos are sampled at ``fps`` frames per second."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(("image/", "video/")):
+        raise UnsupportedMediaType(f"send an image/* or video/* body, not {content_type!r}")
+    kind = "image" if content_type.startswith("image/") else "video"
+    return VisionResponse.model_validate(await models.vision(await request.body(), kind, fps))
+
+
+@operations.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@operations.get("/metrics")
+async def metrics(models: Models) -> Response:
+    body, content_type = models.metrics.render()
+    return Response(body, media_type=content_type)
+
+
+@operations.get("/readyz")
+async def readyz(models: Models) -> JSONResponse:
+    """Every deployment's readiness: 503 naming the ones that are down."""
+    checks = await models.readiness()
+    ready = all("error" not in c for c in checks.values())
+    return JSONResponse({"ready": ready, "models": checks}, status_code=200 if ready else 503)

@@ -1,0 +1,93 @@
+"""The gateway: one Serve ingress for HTTP (FastAPI) and gRPC in front of the model deployments.
+
+HTTP routes: :mod:`serve.http_api` (models, operations) and :mod:`streams.api` (events, insights); gRPC
+methods: :mod:`serve.grpc_api`. Both faces call the deployments through one
+:class:`~serve.model_calls.ModelCalls`, and answer faults per the engine's one error contract. The CRM
+core is its own Serve application under ``/v1/crm`` on the same proxies (:mod:`serve.crm_app`), so a
+model outage never takes the CRM down.
+"""
+
+# No ``from __future__ import annotations`` here: Serve pickles this ingress class by value, and its
+# annotations must be real objects, not names to look up in a module that is not there.
+from fastapi import FastAPI
+from ray import serve
+
+from infra.http.correlation import CorrelationIdMiddleware
+from infra.http.limits import BodySizeLimitMiddleware
+from infra.http.problems import install_error_handlers
+from infra.settings import Settings
+from serve import http_api
+from serve.deployments.base import Handle
+from serve.deployments.streams import StreamsHandle
+from serve.grpc_api import AnalyticsMethods
+from serve.model_calls import DEFAULT_TIMEOUT_S, MAX_AUDIO_BYTES, ModelCalls, ModelHandles
+from streams import api as streams_api
+
+DEFAULT_MAX_BODY_BYTES = 2 << 20  # 256 texts of ~8k characters
+
+
+@serve.deployment(
+    name="Gateway",
+    ray_actor_options={"num_cpus": 0.15},
+    max_ongoing_requests=256,
+    autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 64},
+    health_check_period_s=10,
+    graceful_shutdown_timeout_s=20,
+)
+@serve.ingress()
+class Gateway(AnalyticsMethods):
+    def __init__(
+        self,
+        embedding: Handle,
+        sentiment: Handle,
+        churn: Handle,
+        pricing: Handle,
+        summary: Handle,
+        voice: Handle,
+        vision: Handle,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        redis_url: str | None = None,
+        streams: Handle | None = None,
+    ) -> None:
+        settings = Settings()  # this replica's one settings object
+        if redis_url:
+            settings = settings.model_copy(update={"redis_url": redis_url})
+        self.settings = settings
+        self.max_body_bytes = max_body_bytes
+        self.streams = streams
+        handles = ModelHandles(
+            embedding=embedding,
+            sentiment=sentiment,
+            churn=churn,
+            pricing=pricing,
+            summary=summary,
+            voice=voice,
+            vision=vision,
+        )
+        self.models = ModelCalls(handles, settings, timeout_s=timeout_s, streams=streams)
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        app = FastAPI(
+            title="Vettify Engine models",
+            description="Sentiment, embeddings, churn, pricing, summaries, voice and vision over Ray Serve "
+            "(gRPC: protos/inference.proto), event ingestion and insight queries.",
+        )
+        app.state.settings, app.state.models = self.settings, self.models
+        install_error_handlers(app)
+        app.add_middleware(
+            BodySizeLimitMiddleware,
+            max_bytes=self.max_body_bytes,
+            overrides={
+                "/v1/voice/": MAX_AUDIO_BYTES,
+                "/v1/vision/": MAX_AUDIO_BYTES,
+                "/v1/events": streams_api.MAX_BODY_BYTES,
+            },
+        )
+        app.add_middleware(CorrelationIdMiddleware)
+        app.include_router(http_api.router)
+        app.include_router(http_api.operations)
+        if self.streams is not None:
+            app.state.streams = StreamsHandle(self.streams)
+            app.include_router(streams_api.router)
+        return app

@@ -1,0 +1,207 @@
+"""The gateway's one call path to the model deployments, shared by its HTTP and gRPC faces.
+
+Each method calls one deployment through its typed handle under the request's time budget, records
+Prometheus metrics, and turns any failure into the engine's error (:func:`serve.errors.as_error`), so
+both protocols answer a fault the same way.
+
+Single-text sentiment and embedding calls join a 2 ms caller-side micro-batch here
+(:class:`infra.batching.MicroBatcher`), so one handle call carries up to 32 of them: every call into a
+replica costs Serve's per-request work beside the model, and one text per call wasted most of it. At
+most 256 texts wait; the next one is answered 503 ``at_capacity`` at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from infra.batching import MicroBatcher
+from infra.errors import InvalidInput, NotFound, PayloadTooLarge, cause_of
+from infra.redis import create_redis
+from infra.security import Principal
+from infra.settings import Settings
+from models.embeddings.encoder import check_texts
+from models.pricing.service import PricingRequest, PricingResponse
+from models.registry import SummaryRequest, SummaryResponse
+from serve.deployments.base import Batched, Handle
+from serve.deployments.embedding import Embedded
+from serve.errors import as_error
+from serve.metrics import GatewayMetrics
+
+MAX_TEXTS = 256
+DEFAULT_TIMEOUT_S = 30.0
+MAX_AUDIO_BYTES = 50 << 20  # a one-hour call as 96 kbit/s MP3 is ~43 MB
+MEDIA_TIMEOUT_S = 300.0
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ModelHandles:
+    """The model deployments the gateway calls, as Serve binds them."""
+
+    embedding: Handle
+    sentiment: Handle
+    churn: Handle
+    pricing: Handle
+    summary: Handle
+    voice: Handle
+    vision: Handle
+
+    def by_name(self) -> dict[str, Handle]:
+        return {
+            "embedding": self.embedding,
+            "sentiment": self.sentiment,
+            "churn": self.churn,
+            "pricing": self.pricing,
+            "summary": self.summary,
+            "voice": self.voice,
+            "vision": self.vision,
+        }
+
+
+def check_batch(texts: list[str]) -> list[str]:
+    """A request's texts: at least one, at most :data:`MAX_TEXTS` (the models check each text)."""
+    if not texts:
+        raise InvalidInput("no texts given")
+    if len(texts) > MAX_TEXTS:
+        raise InvalidInput(f"{len(texts)} texts; at most {MAX_TEXTS} per call")
+    return texts
+
+
+def check_audio(audio: bytes) -> bytes:
+    if not audio:
+        raise InvalidInput("the audio is empty")
+    if len(audio) > MAX_AUDIO_BYTES:
+        raise PayloadTooLarge(f"audio over {MAX_AUDIO_BYTES >> 20} MB")
+    return audio
+
+
+class ModelCalls:
+    """Typed calls to the model deployments with time budgets, metrics and the engine's errors."""
+
+    def __init__(
+        self,
+        handles: ModelHandles,
+        settings: Settings,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        streams: Handle | None = None,
+    ) -> None:
+        self.handles = handles
+        self.streams = streams  # for readiness only: the events and insight routes call it (streams.api)
+        self.settings = settings
+        self.timeout_s = timeout_s
+        self.metrics = GatewayMetrics()
+        self._feature_store: Any = None
+        # Single-text calls coalesce here into one handle call per batch: each call to a replica costs
+        # Serve's per-request work beside the model (benchmarks/serve_models.py).
+        self._single_sentiment: MicroBatcher[str, Batched[dict[str, Any]]] = MicroBatcher(
+            self._sentiment_per_text, max_size=32, max_wait_s=0.002, max_pending=256
+        )
+        self._single_embedding: MicroBatcher[str, Batched[Embedded]] = MicroBatcher(
+            self._embedding_per_text, max_size=32, max_wait_s=0.002, max_pending=256
+        )
+
+    async def _sentiment_per_text(self, texts: list[str]) -> list[Batched[dict[str, Any]]]:
+        result: Batched[dict[str, Any]] = await self.handles.sentiment.classify.remote(texts)
+        return [Batched([value], result.batch_items) for value in result.value]
+
+    async def _embedding_per_text(self, texts: list[str]) -> list[Batched[Embedded]]:
+        result: Batched[Embedded] = await self.handles.embedding.embed.remote(texts)
+        return [Batched([value], result.batch_items) for value in result.value]
+
+    async def _call(
+        self, model: str, call: Callable[[], Awaitable[T]], items: int = 1, timeout_s: float | None = None
+    ) -> T:
+        started = time.perf_counter()
+        self.metrics.inflight.labels(model).inc()
+        outcome = "ok"
+        try:
+            return await asyncio.wait_for(call(), timeout=timeout_s or self.timeout_s)
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        except Exception as exc:
+            error = as_error(exc)
+            outcome = error.grpc_code.lower()
+            raise error from exc
+        finally:
+            self.metrics.inflight.labels(model).dec()
+            self.metrics.requests.labels(model, outcome).inc()
+            self.metrics.latency.labels(model).observe(time.perf_counter() - started)
+            self.metrics.items.labels(model).inc(items)
+
+    async def _batched(self, model: str, call: Callable[[], Awaitable[Batched[T]]], items: int) -> list[T]:
+        result = await self._call(model, call, items)
+        self.metrics.batch_items.labels(model).observe(result.batch_items)
+        return result.value
+
+    async def sentiment(self, texts: list[str]) -> list[dict[str, Any]]:
+        """Per text: ``label``, ``score`` (P(pos) - P(neg)), ``probabilities``, ``truncated``."""
+        check_batch(texts)
+        if len(texts) == 1:
+            check_texts(texts)  # before joining the micro-batch: a bad text must not fail the others
+            return await self._batched("sentiment", lambda: self._single_sentiment.submit(texts[0]), 1)
+        return await self._batched("sentiment", lambda: self.handles.sentiment.classify.remote(texts), len(texts))
+
+    async def embed(self, texts: list[str]) -> list[Embedded]:
+        """Per text: the unit vector and whether the text was cut to the token limit."""
+        check_batch(texts)
+        if len(texts) == 1:
+            check_texts(texts)
+            return await self._batched("embedding", lambda: self._single_embedding.submit(texts[0]), 1)
+        return await self._batched("embedding", lambda: self.handles.embedding.embed.remote(texts), len(texts))
+
+    async def churn(self, rows: list[dict[str, float]]) -> list[dict[str, Any]]:
+        """Per row: ``probability``, ``bucket``, ``top_contributions``."""
+        return await self._batched("churn", lambda: self.handles.churn.score.remote(rows), len(rows))
+
+    async def account_features(self, principal: Principal, account_id: str) -> dict[str, float]:
+        """The account's features from the Redis feature store, in the caller's tenant."""
+        from models.churn.store import RedisFeatureStore, account_key
+
+        if self._feature_store is None:
+            self._feature_store = RedisFeatureStore(create_redis(self.settings))
+        key = account_key(principal.tenant.tid, principal.tenant.mid, account_id)
+        if not await self._feature_store.orders(key):
+            raise NotFound(f"no order history for account {account_id!r}")
+        features: dict[str, float] = await self._feature_store.features(key, datetime.now(UTC).date())
+        return features
+
+    async def pricing(self, request: PricingRequest) -> PricingResponse:
+        return await self._call("pricing", lambda: self.handles.pricing.optimize.remote(request))
+
+    async def summary(self, request: SummaryRequest) -> SummaryResponse:
+        return await self._call("summary", lambda: self.handles.summary.summarize.remote(request))
+
+    async def voice(self, audio: bytes) -> dict[str, Any]:
+        check_audio(audio)
+        return await self._call("voice", lambda: self.handles.voice.analyze.remote(audio), timeout_s=MEDIA_TIMEOUT_S)
+
+    async def vision(self, media: bytes, kind: str, fps: float) -> dict[str, Any]:
+        if not media:
+            raise InvalidInput("the image or video is empty")
+        if not 0.1 <= fps <= 30:  # checked here too so that an image request with a bad fps is refused
+            raise InvalidInput("fps must be between 0.1 and 30")
+        return await self._call(
+            "vision", lambda: self.handles.vision.analyze.remote(media, kind, fps), timeout_s=MEDIA_TIMEOUT_S
+        )
+
+    async def readiness(self) -> dict[str, Any]:
+        """Each deployment's ``ready()`` (model name and version), or the error that stands in for it."""
+        handles = self.handles.by_name()
+        if self.streams is not None:
+            handles["streams"] = self.streams
+        checks: dict[str, Any] = {}
+        for name, handle in handles.items():
+            try:
+                checks[name] = await asyncio.wait_for(handle.ready.remote(), timeout=2.0)
+            except Exception as exc:
+                cause = cause_of(exc)
+                checks[name] = {"error": f"{type(cause).__name__}: {cause}"[:200]}
+        return checks

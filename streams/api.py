@@ -1,0 +1,158 @@
+"""HTTP routes of the streams: ``POST /v1/events`` and ``/v1/insights/*``.
+
+The routes call the :class:`~streams.service.Streams` kept in ``app.state.streams`` (in-process, or the
+Streams deployment through its handle under ``vettify up``). Callers authenticate with a bearer token:
+``events:write`` to send events, which must belong to the token's tenant (an event for another tenant is
+dead-lettered, not stored), and ``insights:read`` for queries, which run inside it (RLS). Errors follow the
+engine's one contract (:mod:`infra.http.problems`).
+
+``POST /v1/events`` takes one envelope or a JSON array of them (at most :data:`MAX_BATCH` and
+:data:`MAX_BODY_BYTES`) and answers ``202`` with one result per event: ``stored``, ``duplicate`` or
+``dead_lettered`` with the reason. A body that is not JSON is dead-lettered whole and answered 400
+``malformed_request``, with that dead letter's ``result``.
+"""
+
+# No ``from __future__ import annotations``: FastAPI resolves the route annotations at definition time.
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from infra.errors import MalformedRequest, PayloadTooLarge
+from infra.http.auth import RequireScopes
+from infra.http.problems import problem_responses
+from infra.security import Principal
+from streams.core import Result
+from streams.service import Streams
+
+EVENTS_SCOPE = "events:write"
+INSIGHTS_SCOPE = "insights:read"
+MAX_BODY_BYTES = 8 << 20
+MAX_BATCH = 500
+
+Writer = Annotated[Principal, Depends(RequireScopes(EVENTS_SCOPE))]
+Reader = Annotated[Principal, Depends(RequireScopes(INSIGHTS_SCOPE))]
+
+router = APIRouter(responses=problem_responses(503, 504))
+
+
+def streams_of(request: Request) -> Streams:
+    streams: Streams = request.app.state.streams
+    return streams
+
+
+StreamsDep = Annotated[Streams, Depends(streams_of)]
+
+
+class EventResult(BaseModel):
+    id: str | None
+    type: str | None
+    outcome: Literal["stored", "duplicate", "dead_lettered"]
+    reason: str | None
+
+    @classmethod
+    def of(cls, result: Result) -> "EventResult":
+        return cls.model_validate(result.as_dict())
+
+
+class IngestResponse(BaseModel):
+    stored: int
+    duplicate: int
+    dead_lettered: int
+    results: list[EventResult]
+
+
+class SimilarRequest(BaseModel):
+    """A text to embed, or a 384-d vector: exactly one."""
+
+    text: str | None = Field(default=None, min_length=1, max_length=10_000)
+    vector: list[float] | None = Field(default=None, min_length=384, max_length=384)
+    k: int = Field(default=10, ge=1, le=100)
+    brand: str | None = Field(default=None, max_length=200)
+
+
+def split_body(raw: bytes) -> list[bytes]:
+    """One envelope, or a JSON array of them, as one serialized body per event."""
+    data = json.loads(raw)  # ValueError → the caller dead-letters the whole body
+    if isinstance(data, list):
+        return [json.dumps(item, separators=(",", ":")).encode() for item in data]
+    return [raw]
+
+
+@router.post("/v1/events", response_model=IngestResponse, status_code=202, tags=["streams"])
+async def ingest(request: Request, principal: Writer, streams: StreamsDep) -> IngestResponse:
+    """Ingest one event envelope or a JSON array of them (see the envelope's JSON Schema: ``streams.schemas``)."""
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {MAX_BODY_BYTES}")
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+    try:
+        bodies = split_body(raw)
+    except ValueError as exc:
+        dead = (await streams.ingest([raw], "http", principal.tenant))[0]
+        raise MalformedRequest(f"the body is not JSON: {exc}", result=dead.as_dict()) from exc
+    if len(bodies) > MAX_BATCH:
+        raise PayloadTooLarge(f"{len(bodies)} events in one request; the limit is {MAX_BATCH}")
+    results = [EventResult.of(r) for r in await streams.ingest(bodies, "http", principal.tenant)]
+    counts = {k: sum(1 for r in results if r.outcome == k) for k in ("stored", "duplicate", "dead_lettered")}
+    return IngestResponse(**counts, results=results)
+
+
+@router.post("/v1/insights/mentions/similar", tags=["insights"])
+async def similar_mentions(body: SimilarRequest, principal: Reader, streams: StreamsDep) -> list[dict[str, Any]]:
+    """Mentions nearest to a text or a 384-d vector (cosine, pgvector HNSW), optionally for one brand."""
+    return await streams.similar_mentions(
+        principal.tenant, text=body.text, vector=body.vector, k=body.k, brand=body.brand
+    )
+
+
+@router.post("/v1/insights/patterns/similar", tags=["insights"])
+async def similar_patterns(body: SimilarRequest, principal: Reader, streams: StreamsDep) -> list[dict[str, Any]]:
+    """Web sessions whose journey is nearest to a text (e.g. ``page_view:/pricing > click:demo``) or vector."""
+    return await streams.similar_patterns(principal.tenant, text=body.text, vector=body.vector, k=body.k)
+
+
+@router.get("/v1/insights/sentiment", tags=["insights"])
+async def sentiment_timeline(
+    principal: Reader,
+    streams: StreamsDep,
+    brand: str | None = None,
+    account_id: UUID | None = None,
+    bucket: Literal["hour", "day", "week"] = "day",
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+) -> list[dict[str, Any]]:
+    """Mentions per sentiment and mean score over time, for a brand, an account, or the whole tenant."""
+    until = datetime.now(UTC) + timedelta(minutes=1)
+    return await streams.sentiment_timeline(
+        principal.tenant,
+        since=until - timedelta(days=days),
+        until=until,
+        bucket=bucket,
+        brand=brand,
+        account_id=account_id,
+    )
+
+
+@router.get("/v1/insights/calls", tags=["insights"])
+async def latest_calls(
+    principal: Reader,
+    streams: StreamsDep,
+    account_id: UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> list[dict[str, Any]]:
+    """The latest analysed calls, newest first."""
+    return await streams.latest_calls(principal.tenant, account_id=account_id, limit=limit)
+
+
+@router.get("/v1/insights/accounts/{account_id}", tags=["insights"], responses=problem_responses(404))
+async def account_summary(
+    account_id: UUID, principal: Reader, streams: StreamsDep, days: Annotated[int, Query(ge=1, le=366)] = 90
+) -> dict[str, Any]:
+    """One account's insight summary: mentions and sentiment, calls, web sessions, churn risk."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    return await streams.account_summary(principal.tenant, account_id, since=since)

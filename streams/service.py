@@ -1,0 +1,105 @@
+"""What the streams offer callers: ingest events, and one method per insight query.
+
+:class:`StreamsService` runs them in this process (a :class:`~streams.core.StreamProcessor` and its pool);
+the Streams deployment hosts one, and the gateway reaches it through a handle with the same methods
+(:class:`serve.deployments.streams.StreamsHandle`). The tenant crosses as a
+:class:`~infra.db.tenancy.TenantContext`; every query runs inside it (RLS).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from infra.db.tenancy import TenantContext
+from infra.errors import InvalidInput, Unavailable
+from streams import insights
+from streams.core import Result, StreamProcessor
+from streams.insights import Bucket
+from streams.models import ModelClient
+
+
+class Streams(Protocol):
+    async def ingest(self, bodies: list[bytes], source: str, tenant: TenantContext | None) -> list[Result]: ...
+
+    async def similar_mentions(
+        self, tenant: TenantContext, *, text: str | None, vector: list[float] | None, k: int, brand: str | None
+    ) -> list[dict[str, Any]]: ...
+
+    async def similar_patterns(
+        self, tenant: TenantContext, *, text: str | None, vector: list[float] | None, k: int
+    ) -> list[dict[str, Any]]: ...
+
+    async def sentiment_timeline(
+        self,
+        tenant: TenantContext,
+        *,
+        since: datetime,
+        until: datetime,
+        bucket: Bucket,
+        brand: str | None,
+        account_id: UUID | None,
+    ) -> list[dict[str, Any]]: ...
+
+    async def latest_calls(
+        self, tenant: TenantContext, *, account_id: UUID | None, limit: int
+    ) -> list[dict[str, Any]]: ...
+
+    async def account_summary(self, tenant: TenantContext, account_id: UUID, *, since: datetime) -> dict[str, Any]: ...
+
+
+class StreamsService:
+    """:class:`Streams` in this process. Without a processor (no database configured) every call is 503."""
+
+    def __init__(self, processor: StreamProcessor | None, models: ModelClient) -> None:
+        self.processor = processor
+        self.models = models
+
+    def _processor(self) -> StreamProcessor:
+        if self.processor is None:
+            raise Unavailable("the streams have no database: set VETTIFY_DATABASE_URL")
+        return self.processor
+
+    async def ingest(self, bodies: list[bytes], source: str, tenant: TenantContext | None) -> list[Result]:
+        return await self._processor().handle_many(bodies, source, tenant=tenant)
+
+    async def _vector(self, text: str | None, vector: list[float] | None) -> list[float]:
+        if (text is None) == (vector is None):
+            raise InvalidInput("give exactly one of text or vector")
+        if vector is not None:
+            return vector
+        assert text is not None
+        return (await self.models.embed([text]))[0]
+
+    async def similar_mentions(
+        self, tenant: TenantContext, *, text: str | None, vector: list[float] | None, k: int, brand: str | None
+    ) -> list[dict[str, Any]]:
+        query = await self._vector(text, vector)
+        return await insights.similar_mentions(self._processor().pool, tenant, query, k=k, brand=brand)
+
+    async def similar_patterns(
+        self, tenant: TenantContext, *, text: str | None, vector: list[float] | None, k: int
+    ) -> list[dict[str, Any]]:
+        query = await self._vector(text, vector)
+        return await insights.similar_patterns(self._processor().pool, tenant, query, k=k)
+
+    async def sentiment_timeline(
+        self,
+        tenant: TenantContext,
+        *,
+        since: datetime,
+        until: datetime,
+        bucket: Bucket,
+        brand: str | None,
+        account_id: UUID | None,
+    ) -> list[dict[str, Any]]:
+        return await insights.sentiment_timeline(
+            self._processor().pool, tenant, since=since, until=until, bucket=bucket, brand=brand, account_id=account_id
+        )
+
+    async def latest_calls(self, tenant: TenantContext, *, account_id: UUID | None, limit: int) -> list[dict[str, Any]]:
+        return await insights.latest_calls(self._processor().pool, tenant, account_id=account_id, limit=limit)
+
+    async def account_summary(self, tenant: TenantContext, account_id: UUID, *, since: datetime) -> dict[str, Any]:
+        return await insights.account_summary(self._processor().pool, tenant, account_id, since=since)

@@ -1,0 +1,222 @@
+"""Row-level security, table by table: tenant A/B x warehouse W1/W2/tenant-wide.
+
+Rows are seeded as the owner (who bypasses RLS); every check runs through the
+application's non-owner role, the way the API reaches the database.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from infra.db.tenancy import TenantContext, tenant_transaction
+
+TENANTS = ("tenant-a", "tenant-b")
+WAREHOUSES: tuple[str | None, ...] = ("wh-1", "wh-2", None)
+MID = "m-rls-matrix"  # no other test writes with this member id
+TABLES = (
+    "accounts",
+    "contacts",
+    "leads",
+    "opportunities",
+    "campaigns",
+    "campaign_recipients",
+    "activities",
+    "audit_log",
+    "outbox",
+)
+CONTEXTS = list(itertools.product(TENANTS, WAREHOUSES))
+
+
+def visible_to(tid: str, whid: str | None) -> set[tuple[str, str | None]]:
+    """The standard policy: own tenant, own warehouse or tenant-wide rows."""
+    return {(t, w) for t, w in CONTEXTS if t == tid and (w is None or w == whid)}
+
+
+async def _seed_one(conn: asyncpg.Connection, tid: str, whid: str | None) -> None:
+    key = (tid, whid, MID)
+    account = await conn.fetchval(
+        "INSERT INTO crm.accounts (tid, whid, mid, name) VALUES ($1, $2, $3, 'Acme') RETURNING id", *key
+    )
+    contact = await conn.fetchval(
+        "INSERT INTO crm.contacts (tid, whid, mid, account_id, first_name) VALUES ($1, $2, $3, $4, 'Ana') RETURNING id",
+        *key,
+        account,
+    )
+    await conn.execute("INSERT INTO crm.leads (tid, whid, mid, email) VALUES ($1, $2, $3, 'x@y.ro')", *key)
+    await conn.execute(
+        "INSERT INTO crm.opportunities (tid, whid, mid, account_id, contact_id, name) "
+        "VALUES ($1, $2, $3, $4, $5, 'Deal')",
+        *key,
+        account,
+        contact,
+    )
+    campaign = await conn.fetchval(
+        "INSERT INTO crm.campaigns (tid, whid, mid, name) VALUES ($1, $2, $3, 'Spring') RETURNING id", *key
+    )
+    await conn.execute(
+        "INSERT INTO crm.campaign_recipients (tid, whid, mid, campaign_id, contact_id) VALUES ($1, $2, $3, $4, $5)",
+        *key,
+        campaign,
+        contact,
+    )
+    await conn.execute(
+        "INSERT INTO crm.activities (tid, whid, mid, account_id, kind) VALUES ($1, $2, $3, $4, 'note')", *key, account
+    )
+    await conn.execute(
+        "INSERT INTO crm.audit_log (tid, whid, mid, actor, action, entity_type, entity_id) "
+        "VALUES ($1, $2, $3, 'seed', 'create', 'account', $4)",
+        *key,
+        account,
+    )
+    await conn.execute(
+        "INSERT INTO crm.outbox (tid, whid, mid, aggregate_type, aggregate_id, event_type, payload) "
+        "VALUES ($1, $2, $3, 'account', $4, 'crm.account.created', '{}'::jsonb)",
+        *key,
+        account,
+    )
+
+
+@pytest.fixture(scope="module")
+async def seeded(admin_pool: asyncpg.Pool) -> AsyncIterator[None]:
+    async with admin_pool.acquire() as conn, conn.transaction():
+        for tid, whid in CONTEXTS:
+            await _seed_one(conn, tid, whid)
+    yield
+    async with admin_pool.acquire() as conn, conn.transaction():
+        await conn.execute("UPDATE crm.leads SET converted_opportunity_id = NULL WHERE mid = $1", MID)
+        for table in reversed(TABLES):
+            await conn.execute(f"DELETE FROM crm.{table} WHERE mid = $1", MID)
+
+
+async def _visible(pool: asyncpg.Pool, table: str, tid: str, whid: str | None) -> set[tuple[str, str | None]]:
+    async with tenant_transaction(pool, TenantContext(tid=tid, mid=MID, whid=whid)) as conn:
+        rows = await conn.fetch(f"SELECT tid, whid FROM crm.{table} WHERE mid = $1", MID)
+    return {(r["tid"], r["whid"]) for r in rows}
+
+
+@pytest.mark.usefixtures("seeded")
+@pytest.mark.parametrize("table", TABLES)
+@pytest.mark.parametrize(("tid", "whid"), CONTEXTS)
+async def test_reads_see_exactly_the_permitted_rows(
+    app_pool: asyncpg.Pool, table: str, tid: str, whid: str | None
+) -> None:
+    assert await _visible(app_pool, table, tid, whid) == visible_to(tid, whid)
+
+
+@pytest.mark.usefixtures("seeded")
+@pytest.mark.parametrize("table", TABLES)
+async def test_connection_without_tenant_sees_nothing(app_pool: asyncpg.Pool, table: str) -> None:
+    async with app_pool.acquire() as conn:
+        assert await conn.fetchval(f"SELECT count(*) FROM crm.{table}") == 0
+        # After a tenant transaction ends, its SET LOCAL values are gone too.
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('app.tid', 'tenant-a', true)")
+            assert await conn.fetchval(f"SELECT count(*) FROM crm.{table}") > 0
+        assert await conn.fetchval(f"SELECT count(*) FROM crm.{table}") == 0
+
+
+MUTABLE_TABLES = tuple(t for t in TABLES if t != "audit_log")  # audit_log: append-only, tested below
+
+
+@pytest.mark.usefixtures("seeded")
+@pytest.mark.parametrize("table", MUTABLE_TABLES)
+@pytest.mark.parametrize(("tid", "whid"), CONTEXTS)
+async def test_updates_and_deletes_reach_only_permitted_rows(
+    app_pool: asyncpg.Pool, table: str, tid: str, whid: str | None
+) -> None:
+    ctx = TenantContext(tid=tid, mid=MID, whid=whid)
+    permitted = len(visible_to(tid, whid))
+    async with app_pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            await conn.execute(
+                "SELECT set_config('app.tid', $1, true), set_config('app.whid', $2, true)", ctx.tid, ctx.whid or ""
+            )
+            updated = await conn.execute(f"UPDATE crm.{table} SET updated_at = now() WHERE mid = $1", MID)
+            assert updated == f"UPDATE {permitted}"
+            other_tenant = next(t for t in TENANTS if t != tid)
+            assert (
+                await conn.execute(f"UPDATE crm.{table} SET updated_at = now() WHERE tid = $1", other_tenant)
+                == "UPDATE 0"
+            )
+            assert await conn.execute(f"DELETE FROM crm.{table} WHERE tid = $1", other_tenant) == "DELETE 0"
+        finally:
+            await tx.rollback()
+
+
+@pytest.mark.parametrize(("tid", "whid"), CONTEXTS)
+async def test_insert_into_another_tenant_is_rejected(app_pool: asyncpg.Pool, tid: str, whid: str | None) -> None:
+    other = next(t for t in TENANTS if t != tid)
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+        async with tenant_transaction(app_pool, TenantContext(tid=tid, mid=MID, whid=whid)) as conn:
+            await conn.execute(
+                "INSERT INTO crm.accounts (tid, whid, mid, name) VALUES ($1, $2, $3, 'x')", other, whid, MID
+            )
+
+
+async def test_insert_into_another_warehouse_is_rejected(app_pool: asyncpg.Pool) -> None:
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+        async with tenant_transaction(app_pool, TenantContext(tid="tenant-a", mid=MID, whid="wh-1")) as conn:
+            await conn.execute("INSERT INTO crm.leads (tid, whid, mid) VALUES ('tenant-a', 'wh-2', $1)", MID)
+
+
+async def test_moving_a_row_to_another_tenant_is_rejected(app_pool: asyncpg.Pool) -> None:
+    ctx = TenantContext(tid="tenant-a", mid=MID, whid=None)
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+        async with tenant_transaction(app_pool, ctx) as conn:
+            row_id = await conn.fetchval("INSERT INTO crm.leads (tid, mid) VALUES ('tenant-a', $1) RETURNING id", MID)
+            await conn.execute("UPDATE crm.leads SET tid = 'tenant-b' WHERE id = $1", row_id)
+
+
+async def test_tenant_wide_rows_insertable_from_a_warehouse(app_pool: asyncpg.Pool) -> None:
+    ctx = TenantContext(tid="tenant-a", mid=f"m-{uuid.uuid4().hex[:6]}", whid="wh-1")
+    async with tenant_transaction(app_pool, ctx) as conn:
+        await conn.execute("INSERT INTO crm.leads (tid, whid, mid) VALUES ('tenant-a', NULL, $1)", ctx.mid)
+        assert await conn.fetchval("SELECT count(*) FROM crm.leads WHERE mid = $1", ctx.mid) == 1
+
+
+@pytest.mark.parametrize("statement", ["DELETE FROM crm.audit_log", "UPDATE crm.audit_log SET actor = 'x'"])
+async def test_audit_log_is_append_only_for_the_app(app_pool: asyncpg.Pool, statement: str) -> None:
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
+        async with tenant_transaction(app_pool, TenantContext(tid="tenant-a", mid=MID)) as conn:
+            await conn.execute(statement)
+
+
+async def test_every_crm_table_forces_the_standard_policy(admin_pool: asyncpg.Pool) -> None:
+    async with admin_pool.acquire() as conn:
+        tables = await conn.fetch(
+            """
+            SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, pg_get_userbyid(c.relowner) AS owner
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'crm' AND c.relkind = 'r'
+            """
+        )
+        policies = await conn.fetch(
+            "SELECT tablename, policyname, roles, qual FROM pg_policies WHERE schemaname = 'crm'"
+        )
+    assert {t["relname"] for t in tables} == set(TABLES)
+    for t in tables:
+        assert t["relrowsecurity"], t["relname"]
+        assert t["relforcerowsecurity"], t["relname"]
+        assert t["owner"] != "vettify_test_app"
+        tenant_policy = [p for p in policies if p["policyname"] == f"{t['relname']}_tenant_isolation"]
+        assert len(tenant_policy) == 1, t["relname"]
+        assert tenant_policy[0]["roles"] == ["public"]
+        assert "current_setting('app.tid'::text, true)" in tenant_policy[0]["qual"]
+        assert "current_setting('app.whid'::text, true)" in tenant_policy[0]["qual"]
+    others = [(p["tablename"], p["roles"]) for p in policies if not p["policyname"].endswith("_tenant_isolation")]
+    assert sorted(others) == [("accounts", ["vettify_worker"]), ("outbox", ["vettify_relay"])]
+
+
+async def test_app_role_cannot_bypass_rls(app_pool: asyncpg.Pool) -> None:
+    async with app_pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        assert row is not None and not row["rolsuper"] and not row["rolbypassrls"]
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("ALTER TABLE crm.accounts DISABLE ROW LEVEL SECURITY")

@@ -1,0 +1,257 @@
+"""README command 1, as a user runs it: `vettify up` from a clean state (Postgres, Ray Serve, CRM, models)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from infra.net import free_port
+
+HEALTH_DEADLINE_S = 60.0
+MODELS_DEADLINE_S = 420.0
+STOP_DEADLINE_S = 60.0
+
+
+@pytest.fixture
+def ray_tmp() -> Iterator[Path]:
+    """A short private RAY_TMPDIR (Unix socket paths are limited to 107 bytes) to find this run's Ray processes."""
+    path = Path(tempfile.mkdtemp(prefix="vr", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _ray_processes(ray_tmp: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if any(str(ray_tmp) in part for part in proc.info.get("cmdline") or []):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def _env(data_dir: Path, ray_tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VETTIFY_", "RAY_"))}
+    env.update(
+        {
+            "VETTIFY_DATA_DIR": str(data_dir),
+            "VETTIFY_HTTP_PORT": str(free_port()),
+            "VETTIFY_GRPC_PORT": str(free_port()),
+            "RAY_TMPDIR": str(ray_tmp),
+        }
+    )
+    return env
+
+
+def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if proc.info.get("name") == "postgres" and any(str(data_dir) in part for part in cmdline):
+            found.append(proc)
+    return found
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[str]) -> dict[str, object]:
+    deadline = time.monotonic() + HEALTH_DEADLINE_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            pytest.fail(f"vettify up exited with {process.returncode}:\n{output}")
+        try:
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
+                body: dict[str, object] = response.json()
+                return body
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    pytest.fail(f"vettify up did not answer {url} within {HEALTH_DEADLINE_S:.0f}s")
+
+
+@pytest.mark.slow
+def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path: Path, ray_tmp: Path) -> None:
+    data_dir = tmp_path / "vettify-data"
+    env = _env(data_dir, ray_tmp)
+    base = f"http://127.0.0.1:{env['VETTIFY_HTTP_PORT']}"
+    vettify = Path(sys.executable).with_name("vettify")
+    process = subprocess.Popen(
+        [str(vettify), "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        started = time.monotonic()
+        health = _wait_healthy(f"{base}/v1/crm/health", process)
+        assert health["status"] == "ok"
+        assert health["database"] == "ok"
+        assert time.monotonic() - started < HEALTH_DEADLINE_S
+        docs = httpx.get(f"{base}/v1/crm/docs", timeout=5)
+        assert docs.status_code == 200
+        assert "swagger" in docs.text.lower()
+        assert "/health" in httpx.get(f"{base}/v1/crm/openapi.json", timeout=5).json()["paths"]
+        assert _postgres_processes(data_dir), "embedded postgres should be running"
+
+        deadline = time.monotonic() + MODELS_DEADLINE_S
+        ready = None
+        while time.monotonic() < deadline and process.poll() is None:
+            with contextlib.suppress(httpx.HTTPError):
+                ready = httpx.get(f"{base}/readyz", timeout=5)
+                if ready.status_code == 200:
+                    break
+            time.sleep(1)
+        if ready is None or ready.status_code != 200:
+            process.kill()
+            output, _ = process.communicate()
+            pytest.fail(f"models did not become ready ({ready and ready.text}):\n{output[-4000:]}")
+        scored = httpx.post(f"{base}/v1/sentiment", json={"text": "Great onboarding, thank you!"}, timeout=30)
+        assert scored.json()["results"][0]["label"] == "positive"
+        time.sleep(3)  # `vettify up` polls Serve's status every second before it prints "models ready"
+
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=STOP_DEADLINE_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, output
+    assert "models ready" in output
+    assert "Ray Serve stopped" in output
+    assert "PostgreSQL stopped" in output
+    assert _postgres_processes(data_dir) == [], "orphan postgres left behind"
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()
+    _assert_no_ray_left(ray_tmp)
+
+
+@pytest.mark.slow
+def test_sigterm_while_models_load_stops_everything_cleanly(tmp_path: Path, ray_tmp: Path) -> None:
+    data_dir = tmp_path / "vettify-data"
+    env = _env(data_dir, ray_tmp)
+    vettify = Path(sys.executable).with_name("vettify")
+    process = subprocess.Popen(
+        [str(vettify), "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{env['VETTIFY_HTTP_PORT']}/v1/crm/health", process)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=STOP_DEADLINE_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, output
+    assert "PostgreSQL stopped" in output
+    assert _postgres_processes(data_dir) == []
+    _assert_no_ray_left(ray_tmp)
+
+
+def _assert_no_ray_left(ray_tmp: Path) -> None:
+    deadline = time.monotonic() + 20
+    while _ray_processes(ray_tmp) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = [" ".join(p.cmdline()[:2]) for p in _ray_processes(ray_tmp)]
+    assert left == [], f"Ray processes left behind: {left}"
+
+
+@pytest.mark.slow
+def test_killed_vettify_up_leaves_no_orphan_and_restarts_on_the_same_data(tmp_path: Path, ray_tmp: Path) -> None:
+    data_dir = tmp_path / "vettify-data"
+    vettify = str(Path(sys.executable).with_name("vettify"))
+    for attempt in range(2):
+        env = _env(data_dir, ray_tmp)
+        process = subprocess.Popen(
+            [vettify, "up", "--no-models"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{env['VETTIFY_HTTP_PORT']}/v1/crm/health"
+            assert _wait_healthy(url, process)["status"] == "ok", attempt
+        finally:
+            process.kill()  # SIGKILL: no handler runs in vettify itself
+            process.communicate()
+        deadline = time.monotonic() + STOP_DEADLINE_S
+        while _postgres_processes(data_dir) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _postgres_processes(data_dir) == [], f"orphan postgres after SIGKILL (attempt {attempt})"
+        _assert_no_ray_left(ray_tmp)
+
+
+@pytest.mark.slow
+def test_direct_ingress_answers_the_model_routes_on_their_own_ports(tmp_path: Path, ray_tmp: Path) -> None:
+    """Opt-in Serve direct ingress: the printed direct URLs answer HTTP and gRPC; the proxy keeps serving."""
+    import re
+    import threading
+
+    import grpc
+
+    from protos import inference_pb2 as pb
+    from protos.inference_pb2_grpc import AnalyticsStub
+
+    data_dir = tmp_path / "vettify-data"
+    env = _env(data_dir, ray_tmp)
+    env.update(
+        {
+            "VETTIFY_SERVE_DIRECT_INGRESS": "1",
+            "VETTIFY_DIRECT_HTTP_PORT": str(free_port()),
+            "VETTIFY_DIRECT_GRPC_PORT": str(free_port()),
+        }
+    )
+    vettify = Path(sys.executable).with_name("vettify")
+    process = subprocess.Popen(
+        [str(vettify), "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        deadline = time.monotonic() + MODELS_DEADLINE_S
+        direct = None
+        while direct is None and time.monotonic() < deadline and process.poll() is None:
+            direct = next(
+                (m for line in list(lines) if (m := re.search(r"direct ingress .*HTTP (\S+), gRPC (\S+)", line))), None
+            )
+            time.sleep(0.5)
+        assert direct is not None, "".join(lines)[-4000:]
+        http_url, grpc_target = direct.group(1), direct.group(2)
+        first = int(env["VETTIFY_DIRECT_HTTP_PORT"])
+        assert first <= int(http_url.rsplit(":", 1)[1]) < first + 16, http_url
+        scored = httpx.post(f"{http_url}/v1/sentiment", json={"text": "Great onboarding, thank you!"}, timeout=30)
+        assert scored.status_code == 200 and scored.json()["results"][0]["label"] == "positive"
+        assert httpx.post(f"{http_url}/v1/sentiment", json={"text": ""}, timeout=30).status_code == 422
+        with grpc.insecure_channel(grpc_target) as channel:
+            reply = AnalyticsStub(channel).Sentiment(
+                pb.SentimentRequest(texts=["This renewal is a disaster"]),
+                metadata=(("application", "vettify"),),
+                timeout=30,
+            )
+        assert reply.results[0].label == "negative"
+        proxied = f"http://127.0.0.1:{env['VETTIFY_HTTP_PORT']}"
+        assert httpx.get(f"{proxied}/v1/crm/health", timeout=5).json()["status"] == "ok"
+        assert httpx.get(f"{proxied}/readyz", timeout=5).status_code == 200
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=STOP_DEADLINE_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    reader.join(timeout=5)
+    output = "".join(lines)
+    assert process.returncode == 0, output
+    assert "Ray Serve stopped" in output and "PostgreSQL stopped" in output
+    _assert_no_ray_left(ray_tmp)

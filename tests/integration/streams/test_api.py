@@ -1,0 +1,75 @@
+"""``POST /v1/events`` and ``/v1/insights/*`` through Ray Serve's HTTP proxy (gateway → Streams deployment)."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+import httpx
+import pytest
+
+from infra.security import mint_token
+from tests.integration.conftest import ServeStack
+from tests.integration.streams.conftest import Tweet, count, create_account, envelope, mention
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _headers(stack: ServeStack, tenant: dict[str, str], scopes: tuple[str, ...]) -> dict[str, str]:
+    token = mint_token(stack.settings, sub="producer", tid=tenant["tid"], mid=tenant["mid"], scopes=scopes)
+    return {"authorization": f"Bearer {token}"}
+
+
+async def test_events_over_http_are_stored_once_and_queryable(
+    serve_stack: ServeStack, admin_pool: asyncpg.Pool, labeled_tweets: list[Tweet], tenant: dict[str, str]
+) -> None:
+    account = await create_account(admin_pool, tenant)
+    events = [mention(t, tenant, i) for i, t in enumerate(labeled_tweets[:30])]
+    events[0] = envelope(
+        "social.twitter.mention",
+        {"post_id": "acct", "brand": "acme", "text": labeled_tweets[0].text, "account_id": str(account)},
+        tenant,
+    )
+    body = "[" + ",".join(e.model_dump_json() for e in events) + "]"
+    write = _headers(serve_stack, tenant, ("events:write",))
+    read = _headers(serve_stack, tenant, ("insights:read",))
+    async with httpx.AsyncClient(base_url=serve_stack.http, timeout=120) as http:
+        anonymous = await http.post("/v1/events", content=body)
+        assert anonymous.status_code == 401, anonymous.text
+        assert (await http.post("/v1/events", content=body, headers=read)).status_code == 403
+        first = await http.post("/v1/events", content=body, headers=write | {"content-type": "application/json"})
+        assert first.status_code == 202, first.text
+        assert first.json()["stored"] == 30
+        again = await http.post("/v1/events", content=body, headers=write | {"content-type": "application/json"})
+        assert again.json()["duplicate"] == 30
+        assert await count(admin_pool, "ai.social_insights", tenant) == 30
+
+        # A batch mixing a foreign tenant's event with a valid one: one dead letter, one stored.
+        foreign = mention(labeled_tweets[40], {"tid": "someone-else", "mid": "m-1"}, 40)
+        mixed = json.dumps(
+            [json.loads(foreign.to_json()), json.loads(mention(labeled_tweets[41], tenant, 41).to_json())]
+        )
+        answer = (await http.post("/v1/events", content=mixed, headers=write)).json()
+        assert (answer["stored"], answer["dead_lettered"]) == (1, 1)
+        assert "wrong tenant" in answer["results"][0]["reason"]
+
+        broken = await http.post("/v1/events", content=b"{oops", headers=write)
+        assert broken.status_code == 400 and broken.json()["result"]["outcome"] == "dead_lettered"
+        assert broken.headers["content-type"].startswith("application/problem+json")
+        assert broken.json()["code"] == "malformed_request"
+        huge = await http.post("/v1/events", content=b"[" + b" " * (9 << 20) + b"]", headers=write)
+        assert huge.status_code == 413
+
+        similar = await http.post(
+            "/v1/insights/mentions/similar", json={"text": labeled_tweets[3].text, "k": 3}, headers=read
+        )
+        assert similar.status_code == 200, similar.text
+        assert similar.json()[0]["text"] == labeled_tweets[3].text
+        bad = await http.post("/v1/insights/mentions/similar", json={"k": 3}, headers=read)
+        assert bad.status_code == 422 and bad.json()["code"] == "invalid_input"
+        timeline = (await http.get("/v1/insights/sentiment", params={"brand": "acme"}, headers=read)).json()
+        assert sum(b["mentions"] for b in timeline) == 31
+        summary = await http.get(f"/v1/insights/accounts/{account}", headers=read)
+        assert summary.status_code == 200 and summary.json()["mentions"] == 1
+        ready = (await http.get("/readyz")).json()
+        assert "streams" in ready["models"]

@@ -1,0 +1,49 @@
+"""Contracts of the serving layer that need no Ray runtime: config drift, stub freshness, app building."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_serve_config_yaml_matches_the_code_and_validates() -> None:
+    from ray.serve.schema import ServeDeploySchema
+
+    from serve.cli.serve_config import render
+
+    assert (ROOT / "cluster" / "serve_config.yaml").read_text() == render(), "run `vettify serve-config --write`"
+    schema = ServeDeploySchema.parse_obj(yaml.safe_load(render()))
+    assert [app.name for app in schema.applications] == ["vettify", "crm"]
+
+
+def test_rayservice_manifest_embeds_the_same_serve_config() -> None:
+    manifest = yaml.safe_load((ROOT / "cluster" / "kuberay" / "rayservice.yaml").read_text())
+    assert manifest["kind"] == "RayService"
+    assert yaml.safe_load(manifest["spec"]["serveConfigV2"]) == yaml.safe_load(
+        (ROOT / "cluster" / "serve_config.yaml").read_text()
+    )
+
+
+def test_generated_grpc_stubs_are_fresh(tmp_path: Path) -> None:
+    subprocess.run(
+        ["bash", str(ROOT / "scripts" / "gen-protos.sh"), str(tmp_path)],
+        check=True,
+        env={"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"},
+    )
+    for name in ("inference_pb2.py", "inference_pb2.pyi", "inference_pb2_grpc.py"):
+        assert (tmp_path / "protos" / name).read_text() == (ROOT / "protos" / name).read_text(), (
+            f"protos/{name} is stale: run scripts/gen-protos.sh"
+        )
+
+
+def test_deployment_overrides_must_name_real_deployments() -> None:
+    from serve.application import build
+
+    with pytest.raises(ValueError, match="unknown deployments"):
+        build({"deployment_overrides": {"Sentimnet": {"max_queued_requests": 1}}})
