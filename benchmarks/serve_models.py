@@ -405,16 +405,23 @@ def run_naive(args: argparse.Namespace, texts: list[str]) -> list[Run]:
     return runs
 
 
-def run_serve(args: argparse.Namespace, texts: list[str], naive_runs: list[Run], direct: bool = False) -> list[Run]:
+def run_serve(
+    args: argparse.Namespace,
+    texts: list[str],
+    naive_runs: list[Run],
+    direct: bool = False,
+    batching: str = "paced",
+) -> list[Run]:
+    """Ray Serve through its proxy (or direct ingress); ``batching``: the text models' :data:`TextBatching`.
+    Systems of a ``serve_batch`` run carry the suffix ``+serve.batch``."""
     runs: list[Run] = []
-    _say("Ray Serve with direct ingress …" if direct else "Ray Serve …")
+    _say(("Ray Serve with direct ingress" if direct else "Ray Serve") + f" ({batching} batching) …")
     from ray import serve
 
     from serve.application import APP_NAME, AppArgs, deploy_models, start_serve
     from serve.application import stop as stop_serve
 
     threads = args.serve_threads or args.threads
-    os.environ["VETTIFY_TORCH_THREADS"] = str(threads)
     settings = Settings(  # type: ignore[call-arg]
         http_port=free_port(),
         grpc_port=free_port(),
@@ -430,12 +437,21 @@ def run_serve(args: argparse.Namespace, texts: list[str], naive_runs: list[Run],
         if args.batch_wait_ms is not None:
             tuned = {"user_config": {"batch_wait_timeout_s": args.batch_wait_ms / 1000}}
             overrides = {"Sentiment": tuned, "Embedding": tuned}
-        deploy_models(AppArgs(artifacts_dir=str(settings.resolved_artifacts_dir), deployment_overrides=overrides))
+        deploy_models(
+            AppArgs(
+                artifacts_dir=str(settings.resolved_artifacts_dir),
+                deployment_overrides=overrides,
+                torch_threads=threads,
+                text_batching=batching,  # type: ignore[arg-type]  # checked by argparse's choices
+            )
+        )
         if direct:  # the proxy still runs; these requests go straight to the gateway's own ports
             from serve import direct_ingress
 
             endpoints = type(endpoints)(*direct_ingress.endpoints(APP_NAME, settings.host))
         http_name, grpc_name = ("serve-direct-http", "serve-direct-grpc") if direct else ("serve-http", "serve-grpc")
+        suffix = "" if batching == "paced" else "+serve.batch"
+        http_name, grpc_name, handle_name = http_name + suffix, grpc_name + suffix, "serve-handle" + suffix
 
         def serve_run(system: str, model: str, concurrency: int, load: Any, rate: float = 0.0) -> None:
             measure(runs, system, model, concurrency, load, args.duration, rate, cpu=True)
@@ -464,7 +480,7 @@ def run_serve(args: argparse.Namespace, texts: list[str], naive_runs: list[Run],
             handle = serve.get_deployment_handle(deployment, app_name=APP_NAME)
             for c in args.concurrency:
                 asyncio.run(handle_load(handle, method, texts, c, 1.0))
-                serve_run("serve-handle", model, c, handle_load(handle, method, texts, c, args.duration))
+                serve_run(handle_name, model, c, handle_load(handle, method, texts, c, args.duration))
     finally:
         stop_serve()
         if direct:
@@ -483,6 +499,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--batch-wait-ms", type=float, default=None, help="override the text models' batch wait (user_config)"
     )
+    parser.add_argument(
+        "--text-batching",
+        nargs="+",
+        choices=("paced", "serve_batch"),
+        default=["paced"],
+        help="the text models' batching; several: one Serve run each, side by side (the first is the default path)",
+    )
     parser.add_argument("--skip-naive", action="store_true", help="no naive baseline (tuning runs only)")
     parser.add_argument("--skip-direct", action="store_true", help="no run with Serve's direct ingress")
     parser.add_argument(
@@ -498,11 +521,14 @@ def main(argv: list[str] | None = None) -> None:
     _say(f"raw: {limits}")
 
     runs += run_naive(args, texts)
-    runs += run_serve(args, texts, runs)
+    for batching in args.text_batching:
+        runs += run_serve(args, texts, runs, batching=batching)
     if not args.skip_direct:
         runs += run_serve(args, texts, runs, direct=True)
 
     report = verdict(runs, limits)
+    if len(args.text_batching) > 1:
+        report["batching"] = compare_batching(runs)
     print_table(runs, limits, report)
     RESULTS.mkdir(parents=True, exist_ok=True)
     document = {
@@ -515,6 +541,34 @@ def main(argv: list[str] | None = None) -> None:
     (RESULTS / f"{args.name}.json").write_text(json.dumps(document, indent=2) + "\n")
     plot(runs, limits, RESULTS / f"{args.name}.png")
     _say(f"wrote {RESULTS / args.name}.json and .png")
+
+
+def compare_batching(runs: list[Run]) -> dict[str, Any]:
+    """Paced batching against ``@serve.batch`` (no wait, batches weighed by texts) on the proxy path, same run."""
+    out: dict[str, Any] = {}
+    for model in ("sentiment", "embedding"):
+        figures: dict[str, dict[str, float | None]] = {}
+        for name, suffix in (("paced", ""), ("serve_batch", "+serve.batch")):
+            systems = [f"serve-http{suffix}", f"serve-grpc{suffix}"]
+            one = [r for r in runs if r.model == model and r.system == systems[0] and r.concurrency == 1]
+            moderate = [r.p95_ms for r in runs if r.model == model and r.system in systems and r.offered_rps]
+            figures[name] = {
+                "best_rps": max(_best_rps(runs, model, s) for s in systems),
+                # in-cluster callers (stream processors): one text per handle call, no gateway coalescing
+                "handle_best_calls_per_s": _best_rps(runs, model, f"serve-handle{suffix}"),
+                "one_client_http_p50_ms": one[0].p50_ms if one else None,
+                "p95_ms_at_moderate_load": max(moderate) if moderate else None,
+            }
+        paced, batch = figures["paced"], figures["serve_batch"]
+        out[model] = {
+            **figures,
+            "goal_paced_p95_at_moderate_rate_le_serve_batch": (paced["p95_ms_at_moderate_load"] or 0)
+            <= (batch["p95_ms_at_moderate_load"] or float("inf")),
+            "goal_paced_best_rps_ge_serve_batch": (paced["best_rps"] or 0) >= (batch["best_rps"] or 0),
+            "goal_paced_handle_calls_per_s_ge_serve_batch": (paced["handle_best_calls_per_s"] or 0)
+            >= (batch["handle_best_calls_per_s"] or 0),
+        }
+    return out
 
 
 def _best_run(runs: list[Run], model: str, system: str) -> Run | None:
@@ -586,13 +640,13 @@ def verdict(runs: list[Run], limits: dict[str, float]) -> dict[str, Any]:
 
 def print_table(runs: list[Run], limits: dict[str, float], report: dict[str, Any]) -> None:
     print(
-        f"{'model':<10} {'system':<18} {'load':>12} {'req/s':>8} "
+        f"{'model':<10} {'system':<30} {'load':>12} {'req/s':>8} "
         f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}"
     )
     for r in runs:
         load = f"open {r.offered_rps:g}/s" if r.offered_rps else f"{r.concurrency} clients"
         print(
-            f"{r.model:<10} {r.system:<18} {load:>12} {r.throughput_rps:>8} {r.p50_ms:>8} {r.p95_ms:>8} "
+            f"{r.model:<10} {r.system:<30} {load:>12} {r.throughput_rps:>8} {r.p50_ms:>8} {r.p95_ms:>8} "
             f"{r.p99_ms:>8} {r.errors:>6}"
         )
     print("raw limits (texts/s): " + ", ".join(f"{k}={v}" for k, v in limits.items()))
@@ -615,6 +669,8 @@ def print_table(runs: list[Run], limits: dict[str, float], report: dict[str, Any
                 f"p95 at {goals['moderate_rate_rps']}/s open loop {g['p95_ms_at_moderate_load']} ms "
                 f"(naive {goals['naive_p95_ms_at_moderate_load']} ms) → {verdicts}"
             )
+    for model, compared in report.get("batching", {}).items():
+        print(f"{model} text batching, proxy path: paced {compared['paced']} vs @serve.batch {compared['serve_batch']}")
 
 
 if __name__ == "__main__":

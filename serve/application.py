@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -37,6 +37,7 @@ class AppArgs(BaseModel):
     summary_llm_url: str | None = None
     request_timeout_s: float = 30.0
     torch_threads: int | None = None  # per model replica; absent: VETTIFY_TORCH_THREADS
+    text_batching: Literal["paced", "serve_batch"] = "paced"  # sentiment + embedding (serve/deployments/base.py)
     redis_url: str | None = None  # the churn feature store (scoring by account id); absent: VETTIFY_REDIS_URL
     # Streams: the database it writes insights to (absent: VETTIFY_DATABASE_URL; neither: /v1/events answers 503),
     # and the bus sources each Streams replica consumes when set.
@@ -61,8 +62,8 @@ def build(args: dict[str, Any]) -> Any:
 
     env = Settings()  # the builder's process: the cluster's environment fills what the args leave out
     threads = options.torch_threads or env.torch_threads
-    embedding = tuned(embedder).bind(options.embedding_model_path, threads)
-    sentiment = tuned(sentimenter).bind(options.sentiment_model_path, threads)
+    embedding = tuned(embedder).bind(options.embedding_model_path, threads, options.text_batching)
+    sentiment = tuned(sentimenter).bind(options.sentiment_model_path, threads, options.text_batching)
     churn = tuned(churner).bind(options.artifacts_dir)
     voice = tuned(voicer).bind(sentiment, options.whisper_model_path, options.voice_max_audio_s, threads)
     vision = tuned(visioner).bind(threads)

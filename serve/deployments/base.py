@@ -21,13 +21,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
+from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from infra.batching import MicroBatcher
 
 TEXT_BATCH_TEXTS = 32  # texts per pass: ~70 ms of bfloat16 MiniLM on 2 cores; every caller in it waits that long
+
+TextBatching = Literal["paced", "serve_batch"]
+"""``paced``: :class:`~infra.batching.MicroBatcher`, one pass in flight, the next takes every call that waited.
+``serve_batch``: Ray's ``@serve.batch`` with no wait and batches weighed by their texts (measured beside it in
+``benchmarks/serve_models.py --text-batching paced serve_batch``)."""
+
+
+def texts_in(calls: list[list[str]]) -> int:
+    """A ``@serve.batch`` batch's size in texts (each call carries a list of texts)."""
+    return sum(len(call) for call in calls)
+
 
 T = TypeVar("T")
 
@@ -91,12 +103,22 @@ class BatchedModel(ReadyProbe):
 
 
 class TextModel(BatchedModel, Generic[T]):
-    """A text model batched at its own pace: one pass in flight, the next takes every call that waited."""
+    """A text model batched at its own pace (or by ``@serve.batch``: :data:`TextBatching`)."""
 
-    def _start_batching(self) -> None:
+    def _start_batching(self, batching: TextBatching = "paced") -> None:
+        self.batching = batching
         self.batcher: MicroBatcher[list[str], Batched[T]] = MicroBatcher(
             self._run_batch, max_size=TEXT_BATCH_TEXTS, max_wait_s=0.0, max_in_flight=1, size=len
         )
+
+    async def _submit(self, texts: list[str]) -> Batched[T]:
+        if self.batching == "serve_batch":
+            return await self._serve_batched(texts)
+        return await self.batcher.submit(texts)
+
+    @serve.batch(max_batch_size=TEXT_BATCH_TEXTS, batch_wait_timeout_s=0.0, batch_size_fn=texts_in)
+    async def _serve_batched(self, calls: list[list[str]]) -> list[Batched[T]]:
+        return await self._run_batch(calls)
 
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched[T]]:
         raise NotImplementedError

@@ -6,7 +6,7 @@ from ray import serve
 
 from models.registry import ModelOptions, registry
 from models.runtime import inference_executor, run_in
-from serve.deployments.base import Batched, TextModel, as_path, flatten, split
+from serve.deployments.base import Batched, TextBatching, TextModel, as_path, flatten, split
 
 Embedded = tuple[list[float], bool]  # the unit vector, and whether the text was cut to the token limit
 
@@ -23,11 +23,11 @@ Embedded = tuple[list[float], bool]  # the unit vector, and whether the text was
 class EmbeddingDeployment(TextModel[Embedded]):
     name = "embedding"
 
-    def __init__(self, model_path: str | None = None, threads: int = 1) -> None:
+    def __init__(self, model_path: str | None = None, threads: int = 1, batching: TextBatching = "paced") -> None:
         self.model = registry.load("embedding", ModelOptions(model_path=as_path(model_path), threads=threads))
         self.version = registry.spec("embedding").version
         self.pool = inference_executor(threads, self.name)
-        self._start_batching()
+        self._start_batching(batching)
 
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched[Embedded]]:
         texts, sizes = flatten(calls)
@@ -39,4 +39,4 @@ class EmbeddingDeployment(TextModel[Embedded]):
 
     async def embed(self, texts: list[str]) -> Batched[Embedded]:
         """Texts already checked by the caller (the gateway, a processor); the model checks them again."""
-        return await self.batcher.submit(texts)
+        return await self._submit(texts)

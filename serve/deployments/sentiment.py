@@ -11,7 +11,7 @@ from models.embeddings.encoder import check_texts
 from models.registry import ModelOptions, registry
 from models.runtime import inference_executor, run_in
 from models.sentiment.classifier import to_sentiments
-from serve.deployments.base import Batched, TextModel, as_path, flatten, split
+from serve.deployments.base import Batched, TextBatching, TextModel, as_path, flatten, split
 
 
 @serve.deployment(
@@ -26,11 +26,11 @@ from serve.deployments.base import Batched, TextModel, as_path, flatten, split
 class SentimentDeployment(TextModel[dict[str, Any]]):
     name = "sentiment"
 
-    def __init__(self, model_path: str | None = None, threads: int = 1) -> None:
+    def __init__(self, model_path: str | None = None, threads: int = 1, batching: TextBatching = "paced") -> None:
         self.model = registry.load("sentiment", ModelOptions(model_path=as_path(model_path), threads=threads))
         self.version = self.model.version
         self.pool = inference_executor(threads, self.name)
-        self._start_batching()
+        self._start_batching(batching)
 
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched[dict[str, Any]]]:
         texts, sizes = flatten(calls)
@@ -39,4 +39,4 @@ class SentimentDeployment(TextModel[dict[str, Any]]):
 
     async def classify(self, texts: list[str]) -> Batched[dict[str, Any]]:
         check_texts(texts)  # the one check: a bad text fails its own call, not the batch it would have joined
-        return await self.batcher.submit(texts)
+        return await self._submit(texts)
