@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from infra.errors import InvalidInput, VettifyError
+from infra.errors import InvalidInput
 from models.pricing.service import PricingRequest
 from models.registry import SummaryRequest
 from models.sentiment.classifier import overall_label
@@ -52,10 +52,8 @@ class AnalyticsMethods:
     async def _answer(self, context: Any, empty: Reply, work: Callable[[], Awaitable[Reply]]) -> Reply:
         try:
             return await work()
-        except VettifyError as error:
-            abort_with(context, error)
         except Exception as exc:
-            abort_with(context, as_error(exc))
+            abort_with(context, as_error(exc))  # the engine's own errors pass through as they are
         return empty
 
     async def Sentiment(self, request: pb.SentimentRequest, grpc_context: Any = None) -> pb.SentimentResponse:

@@ -81,6 +81,16 @@ def check_audio(audio: bytes) -> bytes:
     return audio
 
 
+def _coalescing(remote: Callable[[list[str]], Awaitable[Batched[T]]]) -> MicroBatcher[str, Batched[T]]:
+    """A micro-batch of single texts sent as one handle call, answered per text as if each had gone alone."""
+
+    async def per_text(texts: list[str]) -> list[Batched[T]]:
+        result = await remote(texts)
+        return [Batched([value], result.batch_items) for value in result.value]
+
+    return MicroBatcher(per_text, max_size=32, max_wait_s=0.002, max_pending=256)
+
+
 class ModelCalls:
     """Typed calls to the model deployments with time budgets, metrics and the engine's errors."""
 
@@ -100,20 +110,8 @@ class ModelCalls:
         self._feature_store: Any = None
         # Single-text calls coalesce here into one handle call per batch: each call to a replica costs
         # Serve's per-request work beside the model (benchmarks/serve_models.py).
-        self._single_sentiment: MicroBatcher[str, Batched[dict[str, Any]]] = MicroBatcher(
-            self._sentiment_per_text, max_size=32, max_wait_s=0.002, max_pending=256
-        )
-        self._single_embedding: MicroBatcher[str, Batched[Embedded]] = MicroBatcher(
-            self._embedding_per_text, max_size=32, max_wait_s=0.002, max_pending=256
-        )
-
-    async def _sentiment_per_text(self, texts: list[str]) -> list[Batched[dict[str, Any]]]:
-        result: Batched[dict[str, Any]] = await self.handles.sentiment.classify.remote(texts)
-        return [Batched([value], result.batch_items) for value in result.value]
-
-    async def _embedding_per_text(self, texts: list[str]) -> list[Batched[Embedded]]:
-        result: Batched[Embedded] = await self.handles.embedding.embed.remote(texts)
-        return [Batched([value], result.batch_items) for value in result.value]
+        self._single_sentiment = _coalescing(self.handles.sentiment.classify.remote)
+        self._single_embedding = _coalescing(self.handles.embedding.embed.remote)
 
     async def _call(
         self, model: str, call: Callable[[], Awaitable[T]], items: int = 1, timeout_s: float | None = None
@@ -141,21 +139,27 @@ class ModelCalls:
         self.metrics.batch_items.labels(model).observe(result.batch_items)
         return result.value
 
-    async def sentiment(self, texts: list[str]) -> list[dict[str, Any]]:
-        """Per text: ``label``, ``score`` (P(pos) - P(neg)), ``probabilities``, ``truncated``."""
+    async def _texts(
+        self,
+        model: str,
+        single: MicroBatcher[str, Batched[T]],
+        remote: Callable[[list[str]], Awaitable[Batched[T]]],
+        texts: list[str],
+    ) -> list[T]:
+        """A text model's call: one text joins the micro-batch, several go to the replica as they are."""
         check_batch(texts)
         if len(texts) == 1:
             check_texts(texts)  # before joining the micro-batch: a bad text must not fail the others
-            return await self._batched("sentiment", lambda: self._single_sentiment.submit(texts[0]), 1)
-        return await self._batched("sentiment", lambda: self.handles.sentiment.classify.remote(texts), len(texts))
+            return await self._batched(model, lambda: single.submit(texts[0]), 1)
+        return await self._batched(model, lambda: remote(texts), len(texts))
+
+    async def sentiment(self, texts: list[str]) -> list[dict[str, Any]]:
+        """Per text: ``label``, ``score`` (P(pos) - P(neg)), ``probabilities``, ``truncated``."""
+        return await self._texts("sentiment", self._single_sentiment, self.handles.sentiment.classify.remote, texts)
 
     async def embed(self, texts: list[str]) -> list[Embedded]:
         """Per text: the unit vector and whether the text was cut to the token limit."""
-        check_batch(texts)
-        if len(texts) == 1:
-            check_texts(texts)
-            return await self._batched("embedding", lambda: self._single_embedding.submit(texts[0]), 1)
-        return await self._batched("embedding", lambda: self.handles.embedding.embed.remote(texts), len(texts))
+        return await self._texts("embedding", self._single_embedding, self.handles.embedding.embed.remote, texts)
 
     async def churn(self, rows: list[dict[str, float]]) -> list[dict[str, Any]]:
         """Per row: ``probability``, ``bucket``, ``top_contributions``."""
