@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -123,6 +124,9 @@ class Settings(BaseSettings):
         default=None, description="Trained model artifacts. Default: <data_dir>/artifacts."
     )
     torch_threads: int = Field(default=1, ge=1)
+    inference_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        default="auto", description="Text encoders' precision; auto: bfloat16 where the CPU has it natively."
+    )
 
     @field_validator(
         "database_url", "admin_database_url", "worker_database_url", "redis_url", "amqp_url", "kafka_bootstrap"

@@ -12,16 +12,15 @@ Where the CPU lacks native bfloat16, PyTorch emulates it (slower than float32),
 so ``auto`` (the default) picks bfloat16 only where it is native. Pooling,
 normalisation and softmax run in float32 either way.
 
-``VETTIFY_INFERENCE_DTYPE`` = ``auto`` | ``float32`` | ``bfloat16`` overrides it.
+The choice is the caller's: ``VETTIFY_INFERENCE_DTYPE`` = ``auto`` | ``float32`` | ``bfloat16`` is read once by
+:class:`infra.settings.Settings` and passed down (``ModelOptions.dtype``); this module reads no environment.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from typing import Any
 
-DTYPE_ENV = "VETTIFY_INFERENCE_DTYPE"
 CHOICES = ("auto", "float32", "bfloat16")
 
 
@@ -37,8 +36,8 @@ def native_bfloat16() -> bool:
 
 
 def resolve_dtype(requested: str | None = None) -> str:
-    """``float32`` or ``bfloat16``: the request, else ``VETTIFY_INFERENCE_DTYPE``, else ``auto``."""
-    choice = (requested or os.environ.get(DTYPE_ENV) or "auto").strip().lower()
+    """``float32`` or ``bfloat16`` for a requested choice (None: ``auto``)."""
+    choice = (requested or "auto").strip().lower()
     if choice not in CHOICES:
         raise ValueError(f"inference dtype must be one of {', '.join(CHOICES)}; got {choice!r}")
     if choice == "auto":

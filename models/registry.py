@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from models.errors import ModelError
+from models.summary.extractive import SummarySentence
 
 
 class ModelOptions(BaseModel):
@@ -23,6 +24,7 @@ class ModelOptions(BaseModel):
 
     model_path: Path | None = None
     threads: int = Field(default=1, ge=1, le=64)
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"  # the text encoders' precision (models.precision)
 
 
 class EmbedRequest(BaseModel):
@@ -58,7 +60,7 @@ class SummaryRequest(BaseModel):
 
 class SummaryResponse(BaseModel):
     summary: str
-    sentences: list[dict[str, Any]]
+    sentences: list[SummarySentence]
     total_sentences: int
     method: str
 
@@ -143,7 +145,7 @@ class ModelRegistry:
 def _load_embedding(options: ModelOptions) -> Any:
     from models.embeddings.encoder import SentenceEncoder
 
-    return SentenceEncoder(options.model_path, threads=options.threads)
+    return SentenceEncoder(options.model_path, threads=options.threads, dtype=options.dtype)
 
 
 def _load_churn(options: ModelOptions) -> Any:
@@ -163,7 +165,7 @@ def _warm_churn(model: Any) -> None:
 def _load_sentiment(options: ModelOptions) -> Any:
     from models.sentiment.classifier import load_sentiment
 
-    return load_sentiment(options.model_path, threads=options.threads)
+    return load_sentiment(options.model_path, threads=options.threads, dtype=options.dtype)
 
 
 def _load_voice(options: ModelOptions) -> Any:

@@ -38,6 +38,7 @@ class AppArgs(BaseModel):
     request_timeout_s: float = 30.0
     torch_threads: int | None = None  # per model replica; absent: VETTIFY_TORCH_THREADS
     text_batching: Literal["paced", "serve_batch"] = "paced"  # sentiment + embedding (serve/deployments/base.py)
+    inference_dtype: Literal["auto", "float32", "bfloat16"] | None = None  # absent: VETTIFY_INFERENCE_DTYPE
     redis_url: str | None = None  # the churn feature store (scoring by account id); absent: VETTIFY_REDIS_URL
     # Streams: the database it writes insights to (absent: VETTIFY_DATABASE_URL; neither: /v1/events answers 503),
     # and the bus sources each Streams replica consumes when set.
@@ -62,8 +63,9 @@ def build(args: dict[str, Any]) -> Any:
 
     env = Settings()  # the builder's process: the cluster's environment fills what the args leave out
     threads = options.torch_threads or env.torch_threads
-    embedding = tuned(embedder).bind(options.embedding_model_path, threads, options.text_batching)
-    sentiment = tuned(sentimenter).bind(options.sentiment_model_path, threads, options.text_batching)
+    dtype = options.inference_dtype or env.inference_dtype
+    embedding = tuned(embedder).bind(options.embedding_model_path, threads, options.text_batching, dtype)
+    sentiment = tuned(sentimenter).bind(options.sentiment_model_path, threads, options.text_batching, dtype)
     churn = tuned(churner).bind(options.artifacts_dir)
     voice = tuned(voicer).bind(sentiment, options.whisper_model_path, options.voice_max_audio_s, threads)
     vision = tuned(visioner).bind(threads)
@@ -128,6 +130,7 @@ def app_args(settings: Settings) -> AppArgs:
         voice_max_audio_s=settings.voice_max_audio_s,
         redis_url=settings.redis_url,
         torch_threads=settings.torch_threads,
+        inference_dtype=settings.inference_dtype,
     )
 
 

@@ -8,13 +8,26 @@ into the engine's kind, so every route and gRPC method answers the same fault th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
+from pydantic import BaseModel, ValidationError
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 
 from infra.batching import BatcherFull
-from infra.errors import AtCapacity, DeadlineExceeded, Unavailable, VettifyError, cause_of
+from infra.errors import AtCapacity, DeadlineExceeded, InvalidInput, Unavailable, VettifyError, cause_of
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], **fields: Any) -> M:
+    """``model`` built from fields a handler gathered itself (query, body bytes, protobuf), its defaults
+    applying to the fields not given; a bad field is :class:`~infra.errors.InvalidInput` naming it."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in exc.errors())
+        raise InvalidInput(problems) from exc
 
 
 def as_error(exc: BaseException) -> VettifyError:

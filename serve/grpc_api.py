@@ -11,36 +11,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
-
-from infra.errors import InvalidInput
 from models.pricing.service import PricingRequest
-from models.registry import SummaryRequest
-from models.sentiment.classifier import overall_label
+from models.registry import SummaryRequest, VisionRequest
+from models.sentiment.classifier import Sentiment, overall_label
 from protos import inference_pb2 as pb
-from serve.errors import abort_with, as_error
+from serve.errors import abort_with, as_error, validated
 from serve.model_calls import MAX_AUDIO_BYTES, ModelCalls, check_audio
 
 Reply = TypeVar("Reply")
 
 
-def _first_line(exc: Exception) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-def _validated(model: Callable[..., Any], fields: dict[str, Any]) -> Any:
-    try:
-        return model(**fields)
-    except ValidationError as exc:
-        raise InvalidInput(_first_line(exc)) from exc
-
-
-def _sentiment_pb(result: dict[str, Any]) -> pb.SentimentResult:
+def _sentiment_pb(result: Sentiment) -> pb.SentimentResult:
     return pb.SentimentResult(
-        label=result["label"],
-        score=result["score"],
-        probabilities=result["probabilities"],
-        truncated=result.get("truncated", False),
+        label=result.label, score=result.score, probabilities=result.probabilities, truncated=result.truncated
     )
 
 
@@ -67,7 +50,8 @@ class AnalyticsMethods:
         async def work() -> pb.EmbedResponse:
             rows = await self.models.embed(list(request.texts))
             return pb.EmbedResponse(
-                vectors=[pb.Vector(values=v, truncated=t) for v, t in rows], dimensions=len(rows[0][0])
+                vectors=[pb.Vector(values=r.vector, truncated=r.truncated) for r in rows],
+                dimensions=len(rows[0].vector),
             )
 
         return await self._answer(grpc_context, pb.EmbedResponse(), work)
@@ -76,9 +60,12 @@ class AnalyticsMethods:
         async def work() -> pb.ChurnResponse:
             score = (await self.models.churn([dict(request.features)]))[0]
             return pb.ChurnResponse(
-                probability=score["probability"],
-                bucket=score["bucket"],
-                top_contributions=[pb.Contribution(**c) for c in score["top_contributions"]],
+                probability=score.probability,
+                bucket=score.bucket,
+                top_contributions=[
+                    pb.Contribution(feature=c.feature, value=c.value, contribution=c.contribution)
+                    for c in score.top_contributions
+                ],
             )
 
         return await self._answer(grpc_context, pb.ChurnResponse(), work)
@@ -86,8 +73,7 @@ class AnalyticsMethods:
     async def OptimizePrice(self, request: pb.PricingRequest, grpc_context: Any = None) -> pb.PricingResponse:
         async def work() -> pb.PricingResponse:
             fields = {f.name: v for f, v in request.ListFields()}
-            fields["objective"] = fields.get("objective") or PricingRequest.model_fields["objective"].default
-            r = await self.models.pricing(_validated(PricingRequest, fields))
+            r = await self.models.pricing(validated(PricingRequest, **fields))
             low, high = r.quantity_interval
             return pb.PricingResponse(
                 price=r.price,
@@ -111,10 +97,10 @@ class AnalyticsMethods:
                 fields["max_sentences"] = request.max_sentences
             if request.HasField("diversity"):
                 fields["diversity"] = request.diversity
-            r = await self.models.summary(_validated(SummaryRequest, fields))
+            r = await self.models.summary(validated(SummaryRequest, **fields))
             return pb.SummaryResponse(
                 summary=r.summary,
-                sentences=[s["text"] for s in r.sentences],
+                sentences=[s.text for s in r.sentences],
                 total_sentences=r.total_sentences,
                 method=r.method,
             )
@@ -129,7 +115,7 @@ class AnalyticsMethods:
         async def work() -> pb.TranscriptAnalysis:
             chunks = [chunk async for chunk in request_stream]
             results = await self.models.sentiment([c.text for c in chunks])
-            scores = [r["score"] for r in results]
+            scores = [r.score for r in results]
             document = "\n".join(f"{c.speaker}: {c.text}" if c.speaker else c.text for c in chunks)
             summary = await self.models.summary(SummaryRequest(document=document))
             return pb.TranscriptAnalysis(
@@ -156,54 +142,55 @@ class AnalyticsMethods:
             r = await self.models.voice(bytes(audio))
             segments = [
                 pb.VoiceSegment(
-                    start=s["start"],
-                    end=s["end"],
-                    text=s["text"],
-                    label=(s.get("sentiment") or {}).get("label", ""),
-                    score=(s.get("sentiment") or {}).get("score", 0.0),
+                    start=s.start,
+                    end=s.end,
+                    text=s.text,
+                    label=s.sentiment.label if s.sentiment else "",
+                    score=s.sentiment.score if s.sentiment else 0.0,
                 )
-                for s in r["segments"]
+                for s in r.segments
             ]
             return pb.VoiceAnalysisResponse(
-                transcript=r["transcript"],
-                duration_s=r["duration_s"],
-                speaking_ratio=r["speaking_ratio"],
-                silence_ratio=r["silence_ratio"],
-                words_per_minute=r["words_per_minute"],
-                keywords=r["keywords"],
+                transcript=r.transcript,
+                duration_s=r.duration_s,
+                speaking_ratio=r.speaking_ratio,
+                silence_ratio=r.silence_ratio,
+                words_per_minute=r.words_per_minute,
+                keywords=r.keywords,
                 segments=segments,
-                real_time_factor=r["real_time_factor"],
-                overall_label=(r.get("overall_sentiment") or {}).get("label", ""),
+                real_time_factor=r.real_time_factor,
+                overall_label=r.overall_sentiment.label if r.overall_sentiment else "",
             )
 
         return await self._answer(grpc_context, pb.VoiceAnalysisResponse(), work)
 
     async def AnalyzeVision(self, request: pb.VisionRequest, grpc_context: Any = None) -> pb.VisionResponse:
         async def work() -> pb.VisionResponse:
-            fps = request.fps if request.HasField("fps") else 2.0
-            r = await self.models.vision(request.media, "video" if request.is_video else "image", fps)
-            summary = r["summary"]
+            fps = {"fps": request.fps} if request.HasField("fps") else {}
+            media = validated(VisionRequest, media=request.media, **fps)
+            r = await self.models.vision(media, "video" if request.is_video else "image")
+            summary = r.summary
             timeline = []
-            for frame in r["timeline"]:
-                best = max(frame["faces"], key=lambda f: f["engagement"], default=None)
+            for frame in r.timeline:
+                best = max(frame.faces, key=lambda f: f.engagement, default=None)
                 timeline.append(
                     pb.VisionFrame(
-                        timestamp_s=frame["timestamp_s"],
-                        face_present=frame["face_present"],
-                        attention=frame["attention"],
-                        engagement=frame["engagement"],
-                        emotion=best["emotion"] if best else "",
+                        timestamp_s=frame.timestamp_s,
+                        face_present=frame.face_present,
+                        attention=round(frame.attention, 4),
+                        engagement=round(frame.engagement, 4),
+                        emotion=best.emotion if best else "",
                     )
                 )
             return pb.VisionResponse(
-                frames=summary["frames"],
-                duration_s=summary["duration_s"],
-                face_presence_ratio=summary["face_presence_ratio"],
-                mean_attention=summary["mean_attention"],
-                mean_engagement=summary["mean_engagement"],
-                emotion_mix=summary["emotion_mix"],
-                dominant_emotion=summary["dominant_emotion"] or "",
-                ms_per_frame=summary["ms_per_frame"],
+                frames=summary.frames,
+                duration_s=summary.duration_s,
+                face_presence_ratio=summary.face_presence_ratio,
+                mean_attention=summary.mean_attention,
+                mean_engagement=summary.mean_engagement,
+                emotion_mix=summary.emotion_mix,
+                dominant_emotion=summary.dominant_emotion or "",
+                ms_per_frame=summary.ms_per_frame,
                 timeline=timeline,
             )
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, model_validator
 from infra.errors import UnsupportedMediaType
 from infra.http.problems import problem_responses
 from infra.security import authenticate
-from models.churn.model import BUCKET_EDGES
+from models.churn.model import BUCKET_EDGES, ChurnScore
 from models.pricing.service import PricingRequest, PricingResponse
 from models.registry import (
     EmbedResponse,
@@ -22,14 +22,18 @@ from models.registry import (
     SentimentResult,
     SummaryRequest,
     SummaryResponse,
+    VisionRequest,
     VisionResponse,
     VoiceResponse,
 )
+from serve.errors import validated
 from serve.model_calls import MAX_TEXTS, ModelCalls
 
 AUDIO_TYPES = ("audio/", "application/octet-stream", "video/ogg")
 AUDIO_BODY = ("audio/wav", "audio/flac", "audio/ogg", "audio/mpeg", "application/octet-stream")
 MEDIA_BODY = ("image/jpeg", "image/png", "image/webp", "video/mp4", "video/webm", "video/x-msvideo")
+
+FPS_HELP = f"frames per second sampled from a video (default {VisionRequest.model_fields['fps'].default})"
 
 router = APIRouter(tags=["models"], responses=problem_responses(503, 504))
 operations = APIRouter(tags=["operations"])
@@ -77,7 +81,7 @@ class ChurnScoreRequest(BaseModel):
 
 
 class ChurnScoreResponse(BaseModel):
-    scores: list[dict[str, Any]]
+    scores: list[ChurnScore]
     bucket_edges: tuple[float, float] = BUCKET_EDGES
 
 
@@ -89,16 +93,16 @@ def _binary_body(*content_types: str) -> dict[str, Any]:
 @router.post("/v1/sentiment", response_model=SentimentResponse)
 async def sentiment(body: TextsRequest, models: Models) -> SentimentResponse:
     results = await models.sentiment(body.items())
-    return SentimentResponse(results=[SentimentResult(**r) for r in results])
+    return SentimentResponse(results=[SentimentResult.model_validate(r, from_attributes=True) for r in results])
 
 
 @router.post("/v1/embed", response_model=EmbedResponse)
 async def embed(body: TextsRequest, models: Models) -> EmbedResponse:
     rows = await models.embed(body.items())
     return EmbedResponse(
-        vectors=[vector for vector, _ in rows],
-        dimensions=len(rows[0][0]) if rows else 0,
-        truncated=[truncated for _, truncated in rows],
+        vectors=[row.vector for row in rows],
+        dimensions=len(rows[0].vector) if rows else 0,
+        truncated=[row.truncated for row in rows],
     )
 
 
@@ -133,7 +137,7 @@ async def voice(request: Request, models: Models) -> VoiceResponse:
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith(AUDIO_TYPES):
         raise UnsupportedMediaType(f"send the audio as the body with an audio/* content type, not {content_type!r}")
-    return VoiceResponse.model_validate(await models.voice(await request.body()))
+    return VoiceResponse.model_validate((await models.voice(await request.body())).as_dict())
 
 
 @router.post(
@@ -142,13 +146,18 @@ async def voice(request: Request, models: Models) -> VoiceResponse:
     openapi_extra=_binary_body(*MEDIA_BODY),
     responses=problem_responses(415),
 )
-async def vision(request: Request, models: Models, fps: Annotated[float, Query()] = 2.0) -> VisionResponse:
+async def vision(
+    request: Request,
+    models: Models,
+    fps: Annotated[float | None, Query(description=FPS_HELP)] = None,
+) -> VisionResponse:
     """An image or a short video as the body; videos are sampled at ``fps`` frames per second."""
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith(("image/", "video/")):
         raise UnsupportedMediaType(f"send an image/* or video/* body, not {content_type!r}")
     kind = "image" if content_type.startswith("image/") else "video"
-    return VisionResponse.model_validate(await models.vision(await request.body(), kind, fps))
+    media = validated(VisionRequest, media=await request.body(), **({} if fps is None else {"fps": fps}))
+    return VisionResponse.model_validate((await models.vision(media, kind)).as_dict())
 
 
 @operations.get("/healthz")

@@ -24,11 +24,14 @@ from infra.errors import InvalidInput, NotFound, PayloadTooLarge, cause_of
 from infra.redis import create_redis
 from infra.security import Principal
 from infra.settings import Settings
-from models.embeddings.encoder import check_texts
+from models.churn.model import ChurnScore
+from models.embeddings.encoder import Embedding, check_texts
 from models.pricing.service import PricingRequest, PricingResponse
-from models.registry import SummaryRequest, SummaryResponse
+from models.registry import SummaryRequest, SummaryResponse, VisionRequest
+from models.sentiment.classifier import Sentiment
+from models.vision.analyzer import VisionAnalysis
+from models.voice.analyzer import VoiceAnalysis
 from serve.deployments.base import Batched, Handle
-from serve.deployments.embedding import Embedded
 from serve.errors import as_error
 from serve.metrics import GatewayMetrics
 
@@ -153,16 +156,13 @@ class ModelCalls:
             return await self._batched(model, lambda: single.submit(texts[0]), 1)
         return await self._batched(model, lambda: remote(texts), len(texts))
 
-    async def sentiment(self, texts: list[str]) -> list[dict[str, Any]]:
-        """Per text: ``label``, ``score`` (P(pos) - P(neg)), ``probabilities``, ``truncated``."""
+    async def sentiment(self, texts: list[str]) -> list[Sentiment]:
         return await self._texts("sentiment", self._single_sentiment, self.handles.sentiment.classify.remote, texts)
 
-    async def embed(self, texts: list[str]) -> list[Embedded]:
-        """Per text: the unit vector and whether the text was cut to the token limit."""
+    async def embed(self, texts: list[str]) -> list[Embedding]:
         return await self._texts("embedding", self._single_embedding, self.handles.embedding.embed.remote, texts)
 
-    async def churn(self, rows: list[dict[str, float]]) -> list[dict[str, Any]]:
-        """Per row: ``probability``, ``bucket``, ``top_contributions``."""
+    async def churn(self, rows: list[dict[str, float]]) -> list[ChurnScore]:
         return await self._batched("churn", lambda: self.handles.churn.score.remote(rows), len(rows))
 
     async def account_features(self, principal: Principal, account_id: str) -> dict[str, float]:
@@ -183,17 +183,16 @@ class ModelCalls:
     async def summary(self, request: SummaryRequest) -> SummaryResponse:
         return await self._call("summary", lambda: self.handles.summary.summarize.remote(request))
 
-    async def voice(self, audio: bytes) -> dict[str, Any]:
+    async def voice(self, audio: bytes) -> VoiceAnalysis:
         check_audio(audio)
         return await self._call("voice", lambda: self.handles.voice.analyze.remote(audio), timeout_s=MEDIA_TIMEOUT_S)
 
-    async def vision(self, media: bytes, kind: str, fps: float) -> dict[str, Any]:
-        if not media:
-            raise InvalidInput("the image or video is empty")
-        if not 0.1 <= fps <= 30:  # checked here too so that an image request with a bad fps is refused
-            raise InvalidInput("fps must be between 0.1 and 30")
+    async def vision(self, request: VisionRequest, kind: str) -> VisionAnalysis:
+        """An image, or a video sampled at ``request.fps`` (validated on the request, for images too)."""
         return await self._call(
-            "vision", lambda: self.handles.vision.analyze.remote(media, kind, fps), timeout_s=MEDIA_TIMEOUT_S
+            "vision",
+            lambda: self.handles.vision.analyze.remote(request.media, kind, request.fps),
+            timeout_s=MEDIA_TIMEOUT_S,
         )
 
     async def readiness(self) -> dict[str, Any]:

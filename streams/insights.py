@@ -15,6 +15,7 @@ from uuid import UUID
 import asyncpg
 import numpy as np
 
+from infra.db.ai_reads import latest_churn_score
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.errors import InvalidInput
 
@@ -74,11 +75,6 @@ SELECT
      AND b.last_seen_at >= $4) AS sessions,
   (SELECT count(*) FROM ai.behavior_patterns b WHERE b.tid = $1 AND b.mid = $2 AND b.account_id = $3
      AND b.last_seen_at >= $4 AND b.converted) AS converted_sessions
-"""
-
-CHURN_SQL = """
-SELECT probability, bucket, model_version, scored_at FROM ai.churn_scores
-WHERE tid = $1 AND mid = $2 AND account_id = $3
 """
 
 Bucket = Literal["hour", "day", "week"]
@@ -155,13 +151,13 @@ async def account_summary(
 ) -> dict[str, Any]:
     async with tenant_transaction(pool, tenant, readonly=True) as conn:
         counts = await conn.fetchrow(ACCOUNT_SQL, tenant.tid, tenant.mid, account_id, since)
-        churn = await conn.fetchrow(CHURN_SQL, tenant.tid, tenant.mid, account_id)
+        churn = await latest_churn_score(conn, tenant.tid, tenant.mid, account_id)
         calls = await conn.fetch(LATEST_CALLS_SQL, tenant.tid, tenant.mid, account_id, 3)
     assert counts is not None
     return {
         "account_id": account_id,
         "since": since,
         **dict(counts),
-        "churn": dict(churn) if churn is not None else None,
+        "churn": churn,
         "latest_calls": [dict(c) for c in calls],
     }

@@ -9,25 +9,26 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from models.churn.model import ChurnScore
+from models.sentiment.classifier import Sentiment
+from models.vision.analyzer import VisionAnalysis
+from models.voice.analyzer import VoiceAnalysis
+
 MODEL_APP = "vettify"
 
 
 class ModelClient(Protocol):
-    async def sentiment(self, texts: list[str]) -> list[dict[str, Any]]:
-        """Per text: ``label``, ``score``, ``probabilities``, ``truncated``."""
-        ...
+    async def sentiment(self, texts: list[str]) -> list[Sentiment]: ...
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """Per text: the L2-normalised 384-d vector."""
         ...
 
-    async def voice(self, audio: bytes) -> dict[str, Any]: ...
+    async def voice(self, audio: bytes) -> VoiceAnalysis: ...
 
-    async def vision(self, media: bytes, kind: str, fps: float) -> dict[str, Any]: ...
+    async def vision(self, media: bytes, kind: str, fps: float) -> VisionAnalysis: ...
 
-    async def churn(self, rows: list[dict[str, float]]) -> list[dict[str, Any]]:
-        """Per row: ``probability``, ``bucket``, ``top_contributions``."""
-        ...
+    async def churn(self, rows: list[dict[str, float]]) -> list[ChurnScore]: ...
 
     @property
     def churn_version(self) -> str: ...
@@ -51,23 +52,23 @@ class ServeModels:
         self.handles = handles
         self._churn_version: str | None = None
 
-    async def sentiment(self, texts: list[str]) -> list[dict[str, Any]]:
+    async def sentiment(self, texts: list[str]) -> list[Sentiment]:
         batched = await self.handles["sentiment"].classify.remote(texts)
         return list(batched.value)
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         batched = await self.handles["embedding"].embed.remote(texts)
-        return [vector for vector, _truncated in batched.value]
+        return [row.vector for row in batched.value]
 
-    async def voice(self, audio: bytes) -> dict[str, Any]:
-        result: dict[str, Any] = await self.handles["voice"].analyze.remote(audio)
+    async def voice(self, audio: bytes) -> VoiceAnalysis:
+        result: VoiceAnalysis = await self.handles["voice"].analyze.remote(audio)
         return result
 
-    async def vision(self, media: bytes, kind: str, fps: float) -> dict[str, Any]:
-        result: dict[str, Any] = await self.handles["vision"].analyze.remote(media, kind, fps)
+    async def vision(self, media: bytes, kind: str, fps: float) -> VisionAnalysis:
+        result: VisionAnalysis = await self.handles["vision"].analyze.remote(media, kind, fps)
         return result
 
-    async def churn(self, rows: list[dict[str, float]]) -> list[dict[str, Any]]:
+    async def churn(self, rows: list[dict[str, float]]) -> list[ChurnScore]:
         if self._churn_version is None:
             self._churn_version = (await self.handles["churn"].ready.remote())["version"]
         batched = await self.handles["churn"].score.remote(rows)

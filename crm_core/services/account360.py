@@ -17,16 +17,13 @@ from crm_core.schemas.activities import ActivityPublic
 from crm_core.schemas.contacts import ContactPublic
 from crm_core.schemas.enums import ComplianceStatus
 from crm_core.schemas.opportunities import OpportunityPublic
+from infra.db.ai_reads import latest_churn_score
 from infra.errors import InvalidInput, NotFound
 from infra.security import Principal
 
 # Churn and sentiment come from the AI schema the stream processors write (migration 0005);
 # on a database without those tables the 360 says "not available" instead of guessing.
 AI_TABLE_SQL = "SELECT to_regclass($1) IS NOT NULL"
-CHURN_SQL = """
-SELECT probability, bucket, model_version, scored_at FROM ai.churn_scores
-WHERE tid = $1 AND mid = $2 AND account_id = $3
-"""
 SENTIMENT_SQL = """
 SELECT date_trunc('day', posted_at) AS day, avg(sentiment_score)::real AS score, count(*) AS mentions
 FROM ai.social_insights
@@ -62,14 +59,22 @@ class Account360(BaseModel):
     sentiment_trend: Insight
 
 
-async def _insight(conn: asyncpg.Connection, table: str, sql: str, *args: Any, many: bool) -> Insight:
-    if not await conn.fetchval(AI_TABLE_SQL, table):
+async def _has_table(conn: asyncpg.Connection, table: str) -> bool:
+    return bool(await conn.fetchval(AI_TABLE_SQL, table))
+
+
+async def _churn_risk(conn: asyncpg.Connection, tid: str, mid: str, account_id: UUID) -> Insight:
+    if not await _has_table(conn, "ai.churn_scores"):
         return Insight(available=False)
-    if many:
-        rows = await conn.fetch(sql, *args)
-        return Insight(available=bool(rows), data=[dict(r) for r in rows])
-    row = await conn.fetchrow(sql, *args)
-    return Insight(available=row is not None, data=dict(row) if row else None)
+    score = await latest_churn_score(conn, tid, mid, account_id)
+    return Insight(available=score is not None, data=score)
+
+
+async def _sentiment_trend(conn: asyncpg.Connection, tid: str, mid: str, account_id: UUID) -> Insight:
+    if not await _has_table(conn, "ai.social_insights"):
+        return Insight(available=False)
+    rows = await conn.fetch(SENTIMENT_SQL, tid, mid, account_id)
+    return Insight(available=bool(rows), data=[dict(r) for r in rows])
 
 
 async def account_360(
@@ -108,6 +113,6 @@ async def account_360(
         compliance=Compliance(
             status=account.compliance_status, checked_at=account.compliance_checked_at, anaf=account.anaf_data
         ),
-        churn_risk=await _insight(conn, "ai.churn_scores", CHURN_SQL, *keys, many=False),
-        sentiment_trend=await _insight(conn, "ai.social_insights", SENTIMENT_SQL, *keys, many=True),
+        churn_risk=await _churn_risk(conn, *keys),
+        sentiment_trend=await _sentiment_trend(conn, *keys),
     )

@@ -62,9 +62,20 @@ def tokenize_truncated(tokenizer: Any, texts: list[str], max_tokens: int) -> tup
 
 
 @dataclass(frozen=True)
+class Embedding:
+    """One text's vector as it crosses processes and leaves the engine."""
+
+    vector: list[float]  # unit length
+    truncated: bool  # longer than the model's token limit: only its start (and end token) was read
+
+
+@dataclass(frozen=True)
 class Embeddings:
     vectors: NDArray[np.float32]  # (n, dims), unit length
     truncated: list[bool]  # per input: longer than max_tokens, cut
+
+    def rows(self) -> list[Embedding]:
+        return [Embedding(v.tolist(), t) for v, t in zip(self.vectors, self.truncated, strict=True)]
 
 
 class SentenceEncoder:

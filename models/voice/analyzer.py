@@ -19,7 +19,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.errors import ArtifactNotFound, InvalidInput
+from models.sentiment.classifier import Sentiment
 
 SAMPLE_RATE = 16_000
 MAX_AUDIO_S = 2 * 3600
@@ -173,7 +174,8 @@ STOPWORDS = frozenset(
     ]
 )
 
-Sentiment = Callable[[list[str]], list[dict[str, Any]]]
+Scorer = Callable[[list[str]], list[Sentiment]]
+"""Scores texts for sentiment in-process (the served path asks the sentiment deployment instead)."""
 
 
 def packaged_whisper_path() -> Path:
@@ -222,7 +224,7 @@ class Segment:
     start: float
     end: float
     text: str
-    sentiment: dict[str, Any] | None = None
+    sentiment: Sentiment | None = None
 
 
 @dataclass
@@ -238,7 +240,14 @@ class VoiceAnalysis:
     keywords: list[str]
     processing_s: float
     real_time_factor: float
-    overall_sentiment: dict[str, Any] | None = field(default=None)
+    overall_sentiment: Sentiment | None = field(default=None)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The published form (HTTP answer, stored analysis): all but ``language`` and ``processing_s``."""
+        published = asdict(self)
+        published.pop("language")
+        published.pop("processing_s")
+        return published
 
 
 def texts_to_score(analysis: VoiceAnalysis) -> list[str]:
@@ -247,7 +256,7 @@ def texts_to_score(analysis: VoiceAnalysis) -> list[str]:
     return [*spoken, analysis.transcript] if spoken else []
 
 
-def attach_sentiment(analysis: VoiceAnalysis, scored: list[dict[str, Any]]) -> None:
+def attach_sentiment(analysis: VoiceAnalysis, scored: list[Sentiment]) -> None:
     """Put the results for :func:`texts_to_score` back: one per spoken segment, the last for the whole call."""
     results = iter(scored)
     for segment in analysis.segments:
@@ -308,21 +317,15 @@ class VoiceAnalyzer:
                 out_words.append(Word(w.word.strip(), round(w.start, 2), round(w.end, 2), round(w.probability, 3)))
         return out_segments, out_words, info.language
 
-    def analyze(self, audio: bytes | str | Path, sentiment: Sentiment | None = None) -> VoiceAnalysis:
+    def analyze(self, audio: bytes | str | Path, sentiment: Scorer | None = None) -> VoiceAnalysis:
         samples = decode(audio, self.max_seconds)
         started = time.perf_counter()
         segments, words, language = self.transcribe(samples)
         duration = samples.size / SAMPLE_RATE
         transcript = " ".join(s.text for s in segments).strip()
-        overall = None
-        if sentiment is not None and segments:
-            results = sentiment([s.text or "." for s in segments] + [transcript])
-            for segment, result in zip(segments, results, strict=False):
-                segment.sentiment = result
-            overall = results[-1]
         processing = time.perf_counter() - started
         speaking = min(speech_time(words), duration)
-        return VoiceAnalysis(
+        analysis = VoiceAnalysis(
             transcript=transcript,
             language=language,
             duration_s=round(duration, 3),
@@ -334,5 +337,8 @@ class VoiceAnalyzer:
             keywords=keywords(transcript),
             processing_s=round(processing, 3),
             real_time_factor=round(processing / duration, 4) if duration else 0.0,
-            overall_sentiment=overall,
         )
+        texts = texts_to_score(analysis)
+        if sentiment is not None and texts:
+            attach_sentiment(analysis, sentiment(texts))
+        return analysis

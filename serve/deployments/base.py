@@ -30,6 +30,8 @@ from infra.batching import MicroBatcher
 
 TEXT_BATCH_TEXTS = 32  # texts per pass: ~70 ms of bfloat16 MiniLM on 2 cores; every caller in it waits that long
 
+Precision = Literal["auto", "float32", "bfloat16"]  # the text encoders' (models.precision)
+
 TextBatching = Literal["paced", "serve_batch"]
 """``paced``: :class:`~infra.batching.MicroBatcher`, one pass in flight, the next takes every call that waited.
 ``serve_batch``: Ray's ``@serve.batch`` with no wait and batches weighed by their texts (measured beside it in

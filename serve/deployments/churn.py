@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from ray import serve
 
 from models.churn.features import as_row
+from models.churn.model import ChurnScore
 from models.registry import ModelOptions, registry
 from serve.deployments.base import Batched, BatchedModel, flatten, split
 
@@ -33,12 +32,12 @@ class ChurnDeployment(BatchedModel):
         self.version = f"{registry.spec('churn').version}:{folder.name}"
 
     @serve.batch(max_batch_size=256, batch_wait_timeout_s=0.005)
-    async def _run_batch(self, calls: list[list[dict[str, float]]]) -> list[Batched[dict[str, Any]]]:
+    async def _run_batch(self, calls: list[list[dict[str, float]]]) -> list[Batched[ChurnScore]]:
         rows, sizes = flatten(calls)
         scores = await asyncio.to_thread(self.model.score_batch, rows)
-        return split([asdict(score) for score in scores], sizes)
+        return split(scores, sizes)
 
-    async def score(self, rows: list[dict[str, float]]) -> Batched[dict[str, Any]]:
+    async def score(self, rows: list[dict[str, float]]) -> Batched[ChurnScore]:
         for row in rows:
             as_row(row)  # raises InvalidInput naming the missing/invalid feature
         return await self._run_batch(rows)

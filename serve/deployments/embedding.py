@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from ray import serve
 
+from models.embeddings.encoder import Embedding
 from models.registry import ModelOptions, registry
 from models.runtime import inference_executor, run_in
-from serve.deployments.base import Batched, TextBatching, TextModel, as_path, flatten, split
-
-Embedded = tuple[list[float], bool]  # the unit vector, and whether the text was cut to the token limit
+from serve.deployments.base import Batched, Precision, TextBatching, TextModel, as_path, flatten, split
 
 
 @serve.deployment(
@@ -20,23 +19,27 @@ Embedded = tuple[list[float], bool]  # the unit vector, and whether the text was
     health_check_period_s=10,
     graceful_shutdown_timeout_s=20,
 )
-class EmbeddingDeployment(TextModel[Embedded]):
+class EmbeddingDeployment(TextModel[Embedding]):
     name = "embedding"
 
-    def __init__(self, model_path: str | None = None, threads: int = 1, batching: TextBatching = "paced") -> None:
-        self.model = registry.load("embedding", ModelOptions(model_path=as_path(model_path), threads=threads))
+    def __init__(
+        self,
+        model_path: str | None = None,
+        threads: int = 1,
+        batching: TextBatching = "paced",
+        dtype: Precision = "auto",
+    ) -> None:
+        options = ModelOptions(model_path=as_path(model_path), threads=threads, dtype=dtype)
+        self.model = registry.load("embedding", options)
         self.version = registry.spec("embedding").version
         self.pool = inference_executor(threads, self.name)
         self._start_batching(batching)
 
-    async def _run_batch(self, calls: list[list[str]]) -> list[Batched[Embedded]]:
+    async def _run_batch(self, calls: list[list[str]]) -> list[Batched[Embedding]]:
         texts, sizes = flatten(calls)
         result = await run_in(self.pool, self.model.encode, texts)
-        rows = [
-            (vector.tolist(), truncated) for vector, truncated in zip(result.vectors, result.truncated, strict=True)
-        ]
-        return split(rows, sizes)
+        return split(result.rows(), sizes)
 
-    async def embed(self, texts: list[str]) -> Batched[Embedded]:
+    async def embed(self, texts: list[str]) -> Batched[Embedding]:
         """Texts already checked by the caller (the gateway, a processor); the model checks them again."""
         return await self._submit(texts)

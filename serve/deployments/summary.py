@@ -4,7 +4,6 @@ or an OpenAI-compatible LLM when one is configured (falling back to the extracti
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -39,7 +38,7 @@ class SummaryDeployment(ReadyProbe):
         vectors: dict[str, Any] = {}
         if len(sentences) > request.max_sentences:
             embedded = await self.embedding.embed.remote(sentences)
-            vectors = {s: row[0] for s, row in zip(sentences, embedded.value, strict=True)}
+            vectors = {s: row.vector for s, row in zip(sentences, embedded.value, strict=True)}
 
         def embed(texts: list[str]) -> NDArray[np.float32]:
             return np.asarray([vectors[t] for t in texts], dtype=np.float32)
@@ -50,11 +49,6 @@ class SummaryDeployment(ReadyProbe):
             text, method = await asyncio.to_thread(
                 summarize_or_fall_back, self.llm, request.document, request.max_sentences, text, method
             )
-        return SummaryResponse.model_validate(
-            {
-                "summary": text,
-                "sentences": [asdict(s) for s in summary.sentences],
-                "total_sentences": summary.total_sentences,
-                "method": method,
-            }
+        return SummaryResponse(
+            summary=text, sentences=summary.sentences, total_sentences=summary.total_sentences, method=method
         )

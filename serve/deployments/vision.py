@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ray import serve
 
 from models.registry import registry
 from models.runtime import inference_executor, run_in
+from models.vision.analyzer import VisionAnalysis
 from serve.deployments.base import ReadyProbe
 
 
@@ -29,10 +28,7 @@ class VisionDeployment(ReadyProbe):
         self.version = self.model.version
         self.pool = inference_executor(threads, self.name)
 
-    async def analyze(self, media: bytes, kind: str, fps: float) -> dict[str, Any]:
+    async def analyze(self, media: bytes, kind: str, fps: float) -> VisionAnalysis:
         if kind == "image":
-            analysis = await run_in(self.pool, self.model.analyze_image, media)
-        else:
-            analysis = await run_in(self.pool, self.model.analyze_video, media, fps)
-        result: dict[str, Any] = analysis.as_dict()
-        return result
+            return await run_in(self.pool, self.model.analyze_image, media)
+        return await run_in(self.pool, self.model.analyze_video, media, fps)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
 from ray import serve
 
 from models.registry import ModelOptions, registry
 from models.runtime import inference_executor, run_in
-from models.voice.analyzer import attach_sentiment, texts_to_score
+from models.voice.analyzer import VoiceAnalysis, attach_sentiment, texts_to_score
 from serve.deployments.base import Handle, ReadyProbe, as_path
 
 
@@ -35,12 +32,9 @@ class VoiceDeployment(ReadyProbe):
         self.version = self.model.version
         self.pool = inference_executor(threads, self.name)
 
-    async def analyze(self, audio: bytes) -> dict[str, Any]:
-        analysis = await run_in(self.pool, self.model.analyze, audio)
+    async def analyze(self, audio: bytes) -> VoiceAnalysis:
+        analysis: VoiceAnalysis = await run_in(self.pool, self.model.analyze, audio)
         texts = texts_to_score(analysis)
         if texts:
             attach_sentiment(analysis, (await self.sentiment.classify.remote(texts)).value)
-        result = asdict(analysis)
-        result.pop("language", None)
-        result.pop("processing_s", None)
-        return result
+        return analysis

@@ -17,6 +17,8 @@ import asyncpg
 import numpy as np
 
 from infra.events.envelope import Envelope
+from models.vision.analyzer import VisionAnalysis
+from models.voice.analyzer import VoiceAnalysis
 from streams import store
 from streams.processors.base import Context, InvalidEvent, Processor
 from streams.schemas import CallAnalyzed, VideoCallRecorded, VoiceCallRecorded, VoiceTranscribed
@@ -49,7 +51,7 @@ def read_media(context: Context, path: str | None, b64: str | None) -> bytes:
 
 @dataclass(frozen=True)
 class CallAnalysis:
-    result: dict[str, Any]  # the voice or vision deployment's answer
+    result: VoiceAnalysis | VisionAnalysis  # the voice or vision deployment's answer
     embedding: list[float] | None  # the transcript's vector (voice calls that said something)
 
 
@@ -63,7 +65,7 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
             return CallAnalysis(await self.context.models.vision(video, "video", payload.fps), None)
         audio = await asyncio.to_thread(read_media, self.context, payload.audio_path, payload.audio_b64)
         analysis = await self.context.models.voice(audio)
-        transcript = analysis.get("transcript", "")
+        transcript = analysis.transcript
         embedding = (await self.context.models.embed([transcript]))[0] if transcript.strip() else None
         return CallAnalysis(analysis, embedding)
 
@@ -75,8 +77,8 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
         call: CallAnalysis,
     ) -> None:
         analysis, embedding = call.result, call.embedding
-        voice = isinstance(payload, VoiceCallRecorded)
-        row = _voice_row(analysis) if voice else _video_row(analysis)
+        voice = isinstance(analysis, VoiceAnalysis)
+        row = _voice_row(analysis) if isinstance(analysis, VoiceAnalysis) else _video_row(analysis)
         await conn.execute(
             INSERT_SQL,
             event.tid,
@@ -97,7 +99,7 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
             row.get("engagement"),
             row.get("attention"),
             row.get("dominant_emotion"),
-            analysis,
+            analysis.as_dict(),
             np.asarray(embedding, dtype=np.float32) if embedding is not None else None,
         )
         analyzed = CallAnalyzed(
@@ -111,7 +113,7 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
                 call_id=payload.call_id,
                 account_id=payload.account_id,
                 transcript=(row.get("transcript") or "")[:2000],
-                words=len(analysis.get("words", [])),
+                words=len(analysis.words) if isinstance(analysis, VoiceAnalysis) else 0,
                 duration_s=row["duration_s"],
                 sentiment=row.get("sentiment"),
                 keywords=row.get("keywords", []),
@@ -134,25 +136,25 @@ CALL_FIELDS = (
 )
 
 
-def _voice_row(analysis: dict[str, Any]) -> dict[str, Any]:
-    overall = analysis.get("overall_sentiment") or {}
+def _voice_row(analysis: VoiceAnalysis) -> dict[str, Any]:
+    overall = analysis.overall_sentiment
     return {
-        "duration_s": float(analysis.get("duration_s", 0.0)),
-        "transcript": analysis.get("transcript", ""),
-        "sentiment": overall.get("label"),
-        "sentiment_score": overall.get("score"),
-        "words_per_minute": analysis.get("words_per_minute"),
-        "talk_ratio": analysis.get("speaking_ratio"),
-        "keywords": list(analysis.get("keywords", [])),
+        "duration_s": analysis.duration_s,
+        "transcript": analysis.transcript,
+        "sentiment": overall.label if overall else None,
+        "sentiment_score": overall.score if overall else None,
+        "words_per_minute": analysis.words_per_minute,
+        "talk_ratio": analysis.speaking_ratio,
+        "keywords": list(analysis.keywords),
     }
 
 
-def _video_row(analysis: dict[str, Any]) -> dict[str, Any]:
-    summary = analysis.get("summary", {})
+def _video_row(analysis: VisionAnalysis) -> dict[str, Any]:
+    summary = analysis.summary
     return {
-        "duration_s": float(summary.get("duration_s", 0.0)),
-        "engagement": summary.get("mean_engagement"),
-        "attention": summary.get("mean_attention"),
-        "dominant_emotion": summary.get("dominant_emotion"),
-        "faces_found": float(summary.get("face_presence_ratio", 0.0)) > 0.0,
+        "duration_s": summary.duration_s,
+        "engagement": summary.mean_engagement,
+        "attention": summary.mean_attention,
+        "dominant_emotion": summary.dominant_emotion,
+        "faces_found": summary.face_presence_ratio > 0.0,
     }

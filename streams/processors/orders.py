@@ -12,9 +12,8 @@ only when the account's risk bucket changes (or on its first score).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -23,6 +22,7 @@ from crm_core.events.consumers import CrmEventConsumer
 from crm_core.events.payloads import SalesOrderCreated, ShipmentDelivered
 from infra.events.envelope import Envelope
 from models.churn.features import Order
+from models.churn.model import ChurnScore
 from models.churn.store import RedisFeatureStore, account_key
 from streams import store
 from streams.processors.base import Context, InvalidEvent, Processor
@@ -42,7 +42,7 @@ ON CONFLICT (tid, mid, account_id) DO UPDATE SET
 @dataclass(frozen=True)
 class Rescored:
     account_id: UUID
-    score: dict[str, Any] | None  # the churn model's answer; None: nothing to score (a delivery, no feature store)
+    score: ChurnScore | None  # the churn model's answer; None: nothing to score (a delivery, no feature store)
 
 
 class OrderProcessor(Processor[SalesOrderCreated | ShipmentDelivered, Rescored]):
@@ -86,16 +86,16 @@ class OrderProcessor(Processor[SalesOrderCreated | ShipmentDelivered, Rescored])
         version = self.context.models.churn_version
         previous = await conn.fetchval(PREVIOUS_SQL, event.tid, event.mid, account_id)
         await conn.execute(
-            UPSERT_SQL, event.tid, event.whid, event.mid, account_id, score["probability"], score["bucket"], version
+            UPSERT_SQL, event.tid, event.whid, event.mid, account_id, score.probability, score.bucket, version
         )
-        if previous != score["bucket"]:
+        if previous != score.bucket:
             scored = ChurnScored(
                 account_id=account_id,
-                probability=score["probability"],
-                bucket=score["bucket"],
+                probability=score.probability,
+                bucket=score.bucket,
                 previous_bucket=previous,
                 model_version=version,
-                top_factors=score["top_contributions"],
+                top_factors=[asdict(c) for c in score.top_contributions],
             )
             await store.publish(
                 conn, event, "crm.churn.scored", scored, aggregate_type="account", aggregate_id=account_id

@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import asyncpg
 import numpy as np
 
 from infra.batching import MicroBatcher
 from infra.events.envelope import Envelope
+from models.sentiment.classifier import Sentiment
 from streams import store
 from streams.processors.base import Context, Processor
 from streams.schemas import SentimentDetected, SentimentWindow, SocialPost
@@ -58,7 +58,7 @@ class SpikeRule:
 
 @dataclass(frozen=True)
 class Analysis:
-    sentiment: dict[str, Any]
+    sentiment: Sentiment
     embedding: list[float]
 
 
@@ -99,10 +99,10 @@ class SocialProcessor(Processor[SocialPost, Analysis]):
             payload.url,
             payload.text,
             posted_at,
-            s["label"],
-            s["score"],
-            s["probabilities"],
-            bool(s.get("truncated", False)),
+            s.label,
+            s.score,
+            s.probabilities,
+            s.truncated,
             np.asarray(analysis.embedding, dtype=np.float32),
         )
         counts = await conn.fetchrow(
@@ -118,9 +118,9 @@ class SocialProcessor(Processor[SocialPost, Analysis]):
             platform=event.type.split(".")[1],
             brand=payload.brand,
             account_id=payload.account_id,
-            sentiment=s["label"],
-            score=s["score"],
-            probabilities=s["probabilities"],
+            sentiment=s.label,
+            score=s.score,
+            probabilities=s.probabilities,
             window=SentimentWindow(
                 minutes=int(self.rule.window.total_seconds() // 60),
                 mentions=mentions,

@@ -30,7 +30,7 @@ async def test_sentiment_batches_concurrent_calls_and_answers_each_caller(serve_
     for _ in range(3):
         results = await asyncio.gather(*(handle.classify.remote([t]) for t in texts))
         assert [len(r.value) for r in results] == [1] * len(texts)
-        assert [r.value[0]["label"] for r in results] == ["positive" if i % 2 else "negative" for i in range(8)]
+        assert [r.value[0].label for r in results] == ["positive" if i % 2 else "negative" for i in range(8)]
         assert all(r.batch_items <= 32 for r in results)
         shared = [r.batch_items for r in results if r.batch_items > 1]
         if shared:
@@ -44,5 +44,5 @@ async def test_embedding_keeps_each_callers_texts_together(serve_stack: ServeSta
     results = await asyncio.gather(*(handle.embed.remote(call) for call in calls))
     assert [len(r.value) for r in results] == [1, 2, 3]
     for result in results:
-        for vector, truncated in result.value:
-            assert len(vector) == 384 and truncated is False
+        for row in result.value:
+            assert len(row.vector) == 384 and row.truncated is False

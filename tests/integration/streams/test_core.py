@@ -74,8 +74,8 @@ async def test_negative_burst_starts_one_spike_per_brand(
 ) -> None:
     # Tweets the model itself reads as negative/positive: this test is about the window, not accuracy.
     predicted = await serve_models.sentiment([t.text for t in labeled_tweets])
-    negatives = [t for t, p in zip(labeled_tweets, predicted, strict=True) if p["label"] == "negative"][:8]
-    positives = [t for t, p in zip(labeled_tweets, predicted, strict=True) if p["label"] == "positive"][:3]
+    negatives = [t for t, p in zip(labeled_tweets, predicted, strict=True) if p.label == "negative"][:8]
+    positives = [t for t, p in zip(labeled_tweets, predicted, strict=True) if p.label == "positive"][:3]
     assert len(negatives) == 8 and len(positives) == 3
     for i, tweet in enumerate(positives + negatives):  # one at a time: the window grows event by event
         result = await processor.handle(mention(tweet, tenant, i, brand="globex"), "test")

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from models.errors import ArtifactNotFound, InvalidInput
+from models.sentiment.classifier import Sentiment
 from models.voice.analyzer import VoiceAnalyzer, Word, decode, keywords, speech_time
 from models.voice.evaluate import edit_distance, normalise, synthesise
 
+NEUTRAL = Sentiment("neutral", 0.0, {"negative": 0.0, "neutral": 1.0, "positive": 0.0})
 TEXT = "The customer asked for a ten percent discount on the annual licence."
 
 
@@ -23,7 +25,7 @@ def analyzer() -> VoiceAnalyzer:
 @pytest.mark.parametrize(("fmt", "rate"), [("wav", 16000), ("flac", 44100), ("ogg", 48000), ("mp3", 22050)])
 def test_transcribes_any_format_and_rate(analyzer: VoiceAnalyzer, tmp_path: Path, fmt: str, rate: int) -> None:
     path = synthesise(TEXT, "en-us", 150, rate, fmt, tmp_path, 0)
-    result = analyzer.analyze(path.read_bytes(), sentiment=lambda texts: [{"label": "neutral"} for _ in texts])
+    result = analyzer.analyze(path.read_bytes(), sentiment=lambda texts: [NEUTRAL for _ in texts])
     reference = normalise(TEXT)
     assert edit_distance(reference, normalise(result.transcript)) / len(reference) <= 0.15, result.transcript
     assert 3.0 < result.duration_s < 8.0
@@ -32,8 +34,11 @@ def test_transcribes_any_format_and_rate(analyzer: VoiceAnalyzer, tmp_path: Path
     assert 100 < result.words_per_minute < 260
     assert "discount" in result.keywords
     assert result.words and all(w.start <= w.end for w in result.words)
-    assert result.segments[0].sentiment == {"label": "neutral"}
-    assert result.overall_sentiment == {"label": "neutral"}
+    assert result.segments[0].sentiment == NEUTRAL
+    assert result.overall_sentiment == NEUTRAL
+    published = result.as_dict()
+    assert "language" not in published and "processing_s" not in published
+    assert published["overall_sentiment"]["label"] == "neutral" and published["segments"][0]["sentiment"]["score"] == 0
     assert result.real_time_factor < 1.0
 
 
