@@ -33,6 +33,7 @@ ACCOUNTS: TableSpec[AccountPublic] = TableSpec(
         "anaf_data",
     ),
     filterable=("cui", "country", "industry", "owner_id", "compliance_status"),
+    folded_search=True,
     searchable=("name", "cui", "domain", "city"),
     sortable=("created_at", "updated_at", "name"),
 )

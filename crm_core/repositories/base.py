@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from infra.db.tenancy import TenantContext
 from infra.errors import VersionConflict
+from infra.text import fold
 
 PublicT = TypeVar("PublicT", bound=BaseModel)
 
@@ -73,10 +74,62 @@ class Page(Generic[PublicT]):
     next_cursor: Cursor | None
 
 
+def like_escaped(text: str) -> str:
+    """``text`` with LIKE's wildcards escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def like_pattern(text: str) -> str:
     """``%text%`` with LIKE's wildcards in ``text`` escaped."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{like_escaped(text)}%"
+
+
+SHORTEST_TRIGRAM_QUERY = 3  # shorter folded queries match name prefixes only (no trigram to look up)
+NEAR_MISS_THRESHOLD = 0.6  # pg_trgm word similarity for a near-miss ("stefnesti" for "stefanesti")
+
+# Relevance bands (higher first): exact name, name prefix, word prefix, substring, near-miss; inside a band,
+# the name's word similarity to the query (0..1: "brasov" is a whole word of "Brașov Trans", a part of
+# "Brasovia"). Bands are 2 apart so a similarity never lifts a row into the next. Folded columns: 0006.
+RELEVANCE_SQL = """
+    2 * CASE WHEN name_folded = $q THEN 4
+             WHEN name_folded LIKE $prefix THEN 3
+             WHEN ' ' || search_folded LIKE $word THEN 2
+             WHEN search_folded LIKE $substring THEN 1
+             ELSE 0 END + word_similarity($q, name_folded)"""
+
+
+@dataclass(frozen=True, slots=True)
+class FoldedQuery:
+    """A search term folded once (:func:`infra.text.fold`) with the LIKE patterns built from it."""
+
+    folded: str
+
+    @property
+    def near_miss(self) -> str | None:
+        """The words a near-miss search compares (three or more characters with a letter: a mistyped number
+        such as a CUI has no near miss worth showing, and digits are in every row's CUI), or None."""
+        words = [w for w in self.folded.split() if len(w) >= SHORTEST_TRIGRAM_QUERY and w.isalpha()]
+        return " ".join(words) or None
+
+    @property
+    def params(self) -> dict[str, str]:
+        escaped = like_escaped(self.folded)
+        return {
+            "q": self.folded,
+            "prefix": f"{escaped}%",
+            "word": f"% {escaped}%",
+            "substring": f"%{escaped}%",
+            "near": self.near_miss or self.folded,
+            **{f"word{i}": f"%{like_escaped(w)}%" for i, w in enumerate(self.folded.split())},
+        }
+
+    def condition(self, near_miss: bool) -> str:
+        if near_miss:
+            return "search_folded %> $near"
+        if len(self.folded) < SHORTEST_TRIGRAM_QUERY:
+            return "name_folded LIKE $prefix"
+        # Every word somewhere, in any order ("stefan agro" finds "Ștefan Brașov Agro SRL").
+        return " AND ".join(f"search_folded LIKE $word{i}" for i in range(len(self.folded.split())))
 
 
 class TableSpec(Generic[PublicT]):
@@ -93,8 +146,10 @@ class TableSpec(Generic[PublicT]):
         searchable: Sequence[str] = (),
         sortable: Sequence[str] = ("created_at", "updated_at"),
         versioned: bool = True,
+        folded_search: bool = False,
     ) -> None:
         self.table = table
+        self.folded_search = folded_search  # name_folded/search_folded columns (migration 0006) back ``q``
         self.model = model
         self.writable = frozenset(writable)
         self.filterable = frozenset(filterable)
@@ -204,9 +259,26 @@ class TableSpec(Generic[PublicT]):
         after: Cursor | None = None,
         include_deleted: bool = False,
     ) -> Page[PublicT]:
-        """Keyset-paginated listing: equality ``filters``, substring search ``q``, one sort key."""
+        """Keyset-paginated listing: equality ``filters``, search ``q``, one sort key.
+
+        On a table with folded search, ``q`` ignores case, diacritics and cedillas, and without an
+        explicit ``sort`` the page is ranked by relevance (see :data:`RELEVANCE_SQL`)."""
         if not 1 <= limit <= MAX_PAGE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
+        if q and self.folded_search:
+            term = fold(q)
+            if not term:
+                raise ValueError("q has no letters or digits to search for")
+            return await self._search(
+                conn,
+                tenant=tenant,
+                filters=filters or {},
+                term=FoldedQuery(term),
+                sort=sort,
+                limit=limit,
+                after=after,
+                include_deleted=include_deleted,
+            )
         sort = sort or Sort()
         if sort.column not in self.sortable:
             raise ValueError(f"cannot sort by {sort.column!r}; choose one of {sorted(self.sortable)}")
@@ -231,8 +303,81 @@ class TableSpec(Generic[PublicT]):
             f"SELECT * FROM {self.table} WHERE {' AND '.join(where)} "
             f"ORDER BY {sort.column} {direction}, id {direction} LIMIT ${len(params)}"
         )
-        records = await conn.fetch(sql, *params)
+        return self._page(await conn.fetch(sql, *params), limit, sort.column)
+
+    def _page(self, records: Sequence[asyncpg.Record], limit: int, key: str) -> Page[PublicT]:
         items = [self.one(r) for r in records[:limit]]
         last = records[limit - 1] if len(records) > limit else None
-        cursor = Cursor(value=last[sort.column], id=last["id"]) if last is not None else None
+        cursor = Cursor(value=last[key], id=last["id"]) if last is not None else None
         return Page(items=items, next_cursor=cursor)
+
+    async def _search(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        tenant: TenantContext,
+        filters: Mapping[str, Any],
+        term: FoldedQuery,
+        sort: Sort | None,
+        limit: int,
+        after: Cursor | None,
+        include_deleted: bool,
+    ) -> Page[PublicT]:
+        """Folded search; ranked by relevance (keyset on relevance, id) unless ``sort`` is given.
+
+        Substring matches come first. Only when there are none does a second pass look for near misses
+        (trigram word similarity, the costly part); their relevance is under 2, so a cursor says which
+        pass it continues."""
+        if sort is not None and sort.column not in self.sortable:
+            raise ValueError(f"cannot sort by {sort.column!r}; choose one of {sorted(self.sortable)}")
+        ranked = sort is None and term.near_miss is not None
+        if ranked and after is not None and float(after.value) < 2:
+            return await self._search_pass(conn, tenant, filters, term, sort, limit, after, include_deleted, True)
+        page = await self._search_pass(conn, tenant, filters, term, sort, limit, after, include_deleted, False)
+        if ranked and after is None and not page.items:
+            return await self._search_pass(conn, tenant, filters, term, sort, limit, None, include_deleted, True)
+        return page
+
+    async def _search_pass(
+        self,
+        conn: asyncpg.Connection,
+        tenant: TenantContext,
+        filters: Mapping[str, Any],
+        term: FoldedQuery,
+        sort: Sort | None,
+        limit: int,
+        after: Cursor | None,
+        include_deleted: bool,
+        near_miss: bool,
+    ) -> Page[PublicT]:
+        condition = term.condition(near_miss)
+        named = {k: v for k, v in term.params.items() if f"${k}" in RELEVANCE_SQL + condition}
+        params: list[Any] = [tenant.tid, tenant.mid, *named.values()]
+        slot = {name: f"${i}" for i, name in enumerate(named, start=3)}
+        where = ["tid = $1", "mid = $2", condition]
+        for col in self.columns(filters, self.filterable):
+            params.append(filters[col])
+            where.append(f"{col} = ${len(params)}")
+        if self.versioned and not include_deleted:
+            where.append("deleted_at IS NULL")
+        key, direction = ("relevance", "DESC") if sort is None else (sort.column, "DESC" if sort.descending else "ASC")
+        outer = ""
+        if after is not None:
+            params += [after.value, after.id]
+            op = "<" if direction == "DESC" else ">"
+            outer = f"WHERE ({key}, id) {op} (${len(params) - 1}, ${len(params)})"
+        params.append(limit + 1)
+        relevance = RELEVANCE_SQL
+        condition = " AND ".join(where)
+        for name, placeholder in sorted(slot.items(), key=lambda item: -len(item[0])):
+            relevance = relevance.replace(f"${name}", placeholder)
+            condition = condition.replace(f"${name}", placeholder)
+        sql = (
+            f"SELECT * FROM (SELECT *, {relevance} AS relevance FROM {self.table} WHERE {condition}) AS hits "
+            f"{outer} ORDER BY {key} {direction}, id {direction} LIMIT ${len(params)}"
+        )
+        # A generic plan cannot know how selective a LIKE or similarity term is and falls back to a scan.
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        if near_miss:
+            await conn.execute(f"SET LOCAL pg_trgm.word_similarity_threshold = {NEAR_MISS_THRESHOLD}")
+        return self._page(await conn.fetch(sql, *params), limit, key)

@@ -25,6 +25,7 @@ CONTACTS: TableSpec[ContactPublic] = TableSpec(
         "attributes",
     ),
     filterable=("account_id", "email", "consent_marketing"),
+    folded_search=True,
     searchable=("first_name", "last_name", "email"),
     sortable=("created_at", "updated_at", "last_name"),
 )

@@ -30,6 +30,7 @@ LEADS: TableSpec[LeadPublic] = TableSpec(
         "attributes",
     ),
     filterable=("status", "source", "email", "cui"),
+    folded_search=True,
     searchable=("first_name", "last_name", "email", "company_name", "cui"),
 )
 

@@ -129,7 +129,7 @@ class EntityService(Generic[PublicT]):
                 tenant=user.tenant,
                 filters={k: v for k, v in filters.items() if v is not None},
                 q=q,
-                sort=Sort.parse(sort),
+                sort=Sort.parse(sort) if sort else None,
                 limit=limit,
                 after=after,
                 include_deleted=include_deleted,

@@ -28,6 +28,7 @@ from crm_core.anaf.cui import InvalidCui, normalize_cui
 from crm_core.schemas.leads import LeadCreate
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.http.correlation import current_corr_id
+from infra.text import fold
 
 FIELDS = ("first_name", "last_name", "email", "phone", "company_name", "cui", "source")
 ALIASES = {
@@ -133,7 +134,7 @@ def resolve_mapping(header: list[str], mapping: dict[str, str] | None) -> dict[s
 
 
 def fingerprint(values: dict[str, Any]) -> str:
-    basis = "|".join(str(values.get(f) or "").strip().lower() for f in FIELDS if f != "source")
+    basis = "|".join(fold(str(values.get(f) or "")) for f in FIELDS if f != "source")
     return hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 

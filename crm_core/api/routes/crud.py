@@ -29,7 +29,14 @@ class PageOut(BaseModel, Generic[ItemT]):
 class ListParams(BaseModel):
     """Query parameters every listing accepts; entities add their equality filters."""
 
-    q: str | None = Field(default=None, max_length=200, description="Case-insensitive substring search.")
+    q: str | None = Field(
+        default=None,
+        max_length=200,
+        description=(
+            "Search: every word, in any order, ignoring case, diacritics and cedillas (accounts, contacts, "
+            "leads); ranked by relevance when no `sort` is given, near misses when nothing matches."
+        ),
+    )
     sort: str | None = Field(
         default=None, pattern=r"^[-+]?[a-z_]{1,40}$", description="Sort key, `-` for descending (default -created_at)."
     )
