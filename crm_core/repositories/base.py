@@ -132,6 +132,18 @@ class FoldedQuery:
         return " AND ".join(f"search_folded LIKE $word{i}" for i in range(len(self.folded.split())))
 
 
+@dataclass(frozen=True, slots=True)
+class Search:
+    """One folded search request, as :meth:`TableSpec.list` received it."""
+
+    tenant: TenantContext
+    filters: Mapping[str, Any]
+    term: FoldedQuery
+    sort: Sort | None
+    limit: int
+    include_deleted: bool
+
+
 class TableSpec(Generic[PublicT]):
     """One table: its name, the columns callers may write, and its row model."""
 
@@ -269,16 +281,8 @@ class TableSpec(Generic[PublicT]):
             term = fold(q)
             if not term:
                 raise ValueError("q has no letters or digits to search for")
-            return await self._search(
-                conn,
-                tenant=tenant,
-                filters=filters or {},
-                term=FoldedQuery(term),
-                sort=sort,
-                limit=limit,
-                after=after,
-                include_deleted=include_deleted,
-            )
+            search = Search(tenant, filters or {}, FoldedQuery(term), sort, limit, include_deleted)
+            return await self._search(conn, search, after)
         sort = sort or Sort()
         if sort.column not in self.sortable:
             raise ValueError(f"cannot sort by {sort.column!r}; choose one of {sorted(self.sortable)}")
@@ -311,45 +315,27 @@ class TableSpec(Generic[PublicT]):
         cursor = Cursor(value=last[key], id=last["id"]) if last is not None else None
         return Page(items=items, next_cursor=cursor)
 
-    async def _search(
-        self,
-        conn: asyncpg.Connection,
-        *,
-        tenant: TenantContext,
-        filters: Mapping[str, Any],
-        term: FoldedQuery,
-        sort: Sort | None,
-        limit: int,
-        after: Cursor | None,
-        include_deleted: bool,
-    ) -> Page[PublicT]:
+    async def _search(self, conn: asyncpg.Connection, search: Search, after: Cursor | None) -> Page[PublicT]:
         """Folded search; ranked by relevance (keyset on relevance, id) unless ``sort`` is given.
 
         Substring matches come first. Only when there are none does a second pass look for near misses
         (trigram word similarity, the costly part); their relevance is under 2, so a cursor says which
         pass it continues."""
+        sort = search.sort
         if sort is not None and sort.column not in self.sortable:
             raise ValueError(f"cannot sort by {sort.column!r}; choose one of {sorted(self.sortable)}")
-        ranked = sort is None and term.near_miss is not None
+        ranked = sort is None and search.term.near_miss is not None
         if ranked and after is not None and float(after.value) < 2:
-            return await self._search_pass(conn, tenant, filters, term, sort, limit, after, include_deleted, True)
-        page = await self._search_pass(conn, tenant, filters, term, sort, limit, after, include_deleted, False)
+            return await self._search_pass(conn, search, after, near_miss=True)
+        page = await self._search_pass(conn, search, after, near_miss=False)
         if ranked and after is None and not page.items:
-            return await self._search_pass(conn, tenant, filters, term, sort, limit, None, include_deleted, True)
+            return await self._search_pass(conn, search, None, near_miss=True)
         return page
 
     async def _search_pass(
-        self,
-        conn: asyncpg.Connection,
-        tenant: TenantContext,
-        filters: Mapping[str, Any],
-        term: FoldedQuery,
-        sort: Sort | None,
-        limit: int,
-        after: Cursor | None,
-        include_deleted: bool,
-        near_miss: bool,
+        self, conn: asyncpg.Connection, search: Search, after: Cursor | None, *, near_miss: bool
     ) -> Page[PublicT]:
+        tenant, filters, term, sort, limit = search.tenant, search.filters, search.term, search.sort, search.limit
         condition = term.condition(near_miss)
         named = {k: v for k, v in term.params.items() if f"${k}" in RELEVANCE_SQL + condition}
         params: list[Any] = [tenant.tid, tenant.mid, *named.values()]
@@ -358,7 +344,7 @@ class TableSpec(Generic[PublicT]):
         for col in self.columns(filters, self.filterable):
             params.append(filters[col])
             where.append(f"{col} = ${len(params)}")
-        if self.versioned and not include_deleted:
+        if self.versioned and not search.include_deleted:
             where.append("deleted_at IS NULL")
         key, direction = ("relevance", "DESC") if sort is None else (sort.column, "DESC" if sort.descending else "ASC")
         outer = ""

@@ -27,6 +27,8 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from infra.batching import MicroBatcher
+from models.registry import ModelOptions, registry
+from models.runtime import inference_executor
 
 TEXT_BATCH_TEXTS = 32  # texts per pass: ~70 ms of bfloat16 MiniLM on 2 cores; every caller in it waits that long
 
@@ -105,7 +107,24 @@ class BatchedModel(ReadyProbe):
 
 
 class TextModel(BatchedModel, Generic[T]):
-    """A text model batched at its own pace (or by ``@serve.batch``: :data:`TextBatching`)."""
+    """A text model batched at its own pace (or by ``@serve.batch``: :data:`TextBatching`), loaded from the
+    registry under its ``name``."""
+
+    def __init__(
+        self,
+        model_path: str | None = None,
+        threads: int = 1,
+        batching: TextBatching = "paced",
+        dtype: Precision = "auto",
+    ) -> None:
+        options = ModelOptions(model_path=as_path(model_path), threads=threads, dtype=dtype)
+        self.model = registry.load(self.name, options)
+        self.version = self._version()
+        self.pool = inference_executor(threads, self.name)
+        self._start_batching(batching)
+
+    def _version(self) -> str:
+        return registry.spec(self.name).version
 
     def _start_batching(self, batching: TextBatching = "paced") -> None:
         self.batching = batching

@@ -5,9 +5,8 @@ from __future__ import annotations
 from ray import serve
 
 from models.embeddings.encoder import Embedding
-from models.registry import ModelOptions, registry
-from models.runtime import inference_executor, run_in
-from serve.deployments.base import Batched, Precision, TextBatching, TextModel, as_path, flatten, split
+from models.runtime import run_in
+from serve.deployments.base import Batched, TextModel, flatten, split
 
 
 @serve.deployment(
@@ -21,19 +20,6 @@ from serve.deployments.base import Batched, Precision, TextBatching, TextModel, 
 )
 class EmbeddingDeployment(TextModel[Embedding]):
     name = "embedding"
-
-    def __init__(
-        self,
-        model_path: str | None = None,
-        threads: int = 1,
-        batching: TextBatching = "paced",
-        dtype: Precision = "auto",
-    ) -> None:
-        options = ModelOptions(model_path=as_path(model_path), threads=threads, dtype=dtype)
-        self.model = registry.load("embedding", options)
-        self.version = registry.spec("embedding").version
-        self.pool = inference_executor(threads, self.name)
-        self._start_batching(batching)
 
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched[Embedding]]:
         texts, sizes = flatten(calls)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from ray import serve
 
 from models.embeddings.encoder import check_texts
-from models.registry import ModelOptions, registry
-from models.runtime import inference_executor, run_in
+from models.runtime import run_in
 from models.sentiment.classifier import Sentiment, to_sentiments
-from serve.deployments.base import Batched, Precision, TextBatching, TextModel, as_path, flatten, split
+from serve.deployments.base import Batched, TextModel, flatten, split
 
 
 @serve.deployment(
@@ -23,18 +22,8 @@ from serve.deployments.base import Batched, Precision, TextBatching, TextModel, 
 class SentimentDeployment(TextModel[Sentiment]):
     name = "sentiment"
 
-    def __init__(
-        self,
-        model_path: str | None = None,
-        threads: int = 1,
-        batching: TextBatching = "paced",
-        dtype: Precision = "auto",
-    ) -> None:
-        options = ModelOptions(model_path=as_path(model_path), threads=threads, dtype=dtype)
-        self.model = registry.load("sentiment", options)
-        self.version = self.model.version
-        self.pool = inference_executor(threads, self.name)
-        self._start_batching(batching)
+    def _version(self) -> str:
+        return str(self.model.version)  # the trained artifact's own version
 
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched[Sentiment]]:
         texts, sizes = flatten(calls)
