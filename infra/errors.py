@@ -28,7 +28,7 @@ class VettifyError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
     grpc_code: ClassVar[str] = "INTERNAL"
-    headers: ClassVar[dict[str, str]] = {}
+    default_headers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -38,6 +38,11 @@ class VettifyError(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickles with its detail and extra members (errors cross Ray between processes)."""
         return (_rebuild, (type(self), self.detail, self.extra))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Response headers this error sends (``Retry-After``, ``WWW-Authenticate`` …)."""
+        return dict(self.default_headers)
 
     @property
     def title(self) -> str:
@@ -76,13 +81,40 @@ class InvalidEvent(InvalidInput):
     code = "invalid_event"
 
 
+REALM = "vettify"
+
+
+def _quoted(text: str) -> str:
+    """A header quoted-string's content (RFC 9110 §5.6.4): no quotes, backslashes or control characters."""
+    return "".join(c for c in text if c.isprintable() and c not in '"\\')[:200]
+
+
 class Unauthorized(VettifyError):
+    """No usable bearer token. ``auth_error="invalid_token"`` when one was sent but is expired or invalid
+    (RFC 6750 §3.1); without it the challenge names only the scheme and realm (no token was sent)."""
+
     status, code, grpc_code = 401, "unauthorized", "UNAUTHENTICATED"
-    headers = {"WWW-Authenticate": "Bearer"}
+
+    @property
+    def headers(self) -> dict[str, str]:
+        challenge = f'Bearer realm="{REALM}"'
+        if error := self.extra.get("auth_error"):
+            challenge += f', error="{error}", error_description="{_quoted(self.detail)}"'
+        return {"WWW-Authenticate": challenge}
 
 
 class Forbidden(VettifyError):
+    """The caller is known but may not do this; with ``missing_scopes`` the RFC 6750 challenge names them."""
+
     status, code, grpc_code = 403, "forbidden", "PERMISSION_DENIED"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        missing = self.extra.get("missing_scopes")
+        if not missing:
+            return {}
+        scope = " ".join(missing)
+        return {"WWW-Authenticate": f'Bearer realm="{REALM}", error="insufficient_scope", scope="{scope}"'}
 
 
 class NotFound(VettifyError):
@@ -108,6 +140,12 @@ class VersionConflict(VettifyError):
         )
 
 
+class PreconditionFailed(VettifyError):
+    """A conditional request's precondition is false on its own terms (a weak ETag in ``If-Match``)."""
+
+    status, code, grpc_code = 412, "precondition_failed", "FAILED_PRECONDITION"
+
+
 class PayloadTooLarge(VettifyError):
     status, code, grpc_code = 413, "payload_too_large", "RESOURCE_EXHAUSTED"
 
@@ -120,14 +158,14 @@ class AtCapacity(VettifyError):
     """Back-pressure: a bounded queue is full. Answered at once; the caller retries shortly."""
 
     status, code, grpc_code = 503, "at_capacity", "RESOURCE_EXHAUSTED"
-    headers = {"Retry-After": "1"}
+    default_headers = {"Retry-After": "1"}
 
 
 class Unavailable(VettifyError):
     """A dependency (a model deployment, the database) is down or not configured."""
 
     status, code, grpc_code = 503, "unavailable", "UNAVAILABLE"
-    headers = {"Retry-After": "30"}
+    default_headers = {"Retry-After": "30"}
 
 
 class DeadlineExceeded(VettifyError):

@@ -100,9 +100,9 @@ def verify_token(settings: Settings, token: str) -> Principal:
             leeway=30,
         )
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("the token has expired: get a new one") from exc
+        raise Unauthorized("the token has expired: get a new one", auth_error="invalid_token") from exc
     except (jwt.PyJWTError, OSError) as exc:
-        raise Unauthorized(f"invalid token: {exc}") from exc
+        raise Unauthorized(f"invalid token: {exc}", auth_error="invalid_token") from exc
     return principal_from_claims(claims)
 
 
@@ -135,7 +135,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     try:
         tenant = TenantContext(tid=claims.get("tid"), mid=claims.get("mid"), whid=claims.get("whid"))  # type: ignore[arg-type]
     except TenantContextError as exc:
-        raise Unauthorized(f"token carries no valid tenant: {exc}") from exc
+        raise Unauthorized(f"token carries no valid tenant: {exc}", auth_error="invalid_token") from exc
     raw_scopes = claims.get("scopes", claims.get("scope", ""))
     scopes = raw_scopes.split() if isinstance(raw_scopes, str) else list(raw_scopes)
     roles = claims.get("roles", [])

@@ -280,7 +280,7 @@ class TableSpec(Generic[PublicT]):
         if q and self.folded_search:
             term = fold(q)
             if not term:
-                raise ValueError("q has no letters or digits to search for")
+                raise ValueError("q is blank: give a word to search for")
             search = Search(tenant, filters or {}, FoldedQuery(term), sort, limit, include_deleted)
             return await self._search(conn, search, after)
         sort = sort or Sort()

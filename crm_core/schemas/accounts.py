@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
-from crm_core.schemas.common import Attributes, CountryCode, Cui, EntityPublic, Name, ShortText
+from crm_core.schemas.common import Attributes, CountryCode, Cui, EntityPublic, Name, ShortText, WriteModel
 from crm_core.schemas.enums import ComplianceStatus
 
 
-class AccountBase(BaseModel):
+class AccountBase(WriteModel):
     name: Name
     cui: Cui | None = None
     domain: ShortText | None = None
@@ -28,7 +26,7 @@ class AccountCreate(AccountBase):
     pass
 
 
-class AccountUpdate(BaseModel):
+class AccountUpdate(WriteModel):
     name: Name | None = None
     cui: Cui | None = None
     domain: ShortText | None = None

@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from crm_core.schemas.common import RowPublic
+from crm_core.schemas.common import RowPublic, WriteModel
 
 
-class ActivityCreate(BaseModel):
+class ActivityCreate(WriteModel):
     account_id: UUID | None = None
     contact_id: UUID | None = None
     opportunity_id: UUID | None = None

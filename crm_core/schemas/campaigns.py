@@ -7,13 +7,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from crm_core.schemas.common import Attributes, Currency, EntityPublic, Name, RowPublic
+from crm_core.schemas.common import Attributes, Currency, EntityPublic, Name, RowPublic, WriteModel
 from crm_core.schemas.enums import CampaignChannel, CampaignStatus, RecipientStatus
 
 
-class CampaignBase(BaseModel):
+class CampaignBase(WriteModel):
     name: Name
     channel: CampaignChannel = CampaignChannel.EMAIL
     subject: str | None = Field(default=None, max_length=500)
@@ -28,7 +28,7 @@ class CampaignCreate(CampaignBase):
     pass
 
 
-class CampaignUpdate(BaseModel):
+class CampaignUpdate(WriteModel):
     name: Name | None = None
     channel: CampaignChannel | None = None
     subject: str | None = Field(default=None, max_length=500)

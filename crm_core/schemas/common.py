@@ -20,10 +20,16 @@ CountryCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=T
 Attributes = Annotated[dict[str, Any], Field(default_factory=dict)]
 
 
+class WriteModel(BaseModel):
+    """A request body: a field the schema does not know is refused (422 naming it), never dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class RowPublic(BaseModel):
     """Tenancy keys and timestamps, as stored."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, extra="ignore")  # rows carry more than they publish
 
     id: UUID
     tid: str

@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
-
-from crm_core.schemas.common import Attributes, Email, EntityPublic, ShortText
+from crm_core.schemas.common import Attributes, Email, EntityPublic, ShortText, WriteModel
 
 
-class ContactBase(BaseModel):
+class ContactBase(WriteModel):
     account_id: UUID | None = None
     first_name: ShortText
     last_name: ShortText = ""
@@ -25,7 +23,7 @@ class ContactCreate(ContactBase):
     pass
 
 
-class ContactUpdate(BaseModel):
+class ContactUpdate(WriteModel):
     account_id: UUID | None = None
     first_name: ShortText | None = None
     last_name: ShortText | None = None

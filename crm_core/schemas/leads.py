@@ -6,13 +6,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
-
-from crm_core.schemas.common import Attributes, Cui, Email, EntityPublic, ShortText
+from crm_core.schemas.common import Attributes, Cui, Email, EntityPublic, ShortText, WriteModel
 from crm_core.schemas.enums import LeadStatus
 
 
-class LeadBase(BaseModel):
+class LeadBase(WriteModel):
     first_name: ShortText | None = None
     last_name: ShortText | None = None
     email: Email | None = None
@@ -27,7 +25,7 @@ class LeadCreate(LeadBase):
     pass
 
 
-class LeadUpdate(BaseModel):
+class LeadUpdate(WriteModel):
     first_name: ShortText | None = None
     last_name: ShortText | None = None
     email: Email | None = None

@@ -7,15 +7,15 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from crm_core.schemas.common import Attributes, Currency, EntityPublic, Name, ShortText
+from crm_core.schemas.common import Attributes, Currency, EntityPublic, Name, ShortText, WriteModel
 from crm_core.schemas.enums import OpportunityStage
 
 Amount = Decimal
 
 
-class OpportunityBase(BaseModel):
+class OpportunityBase(WriteModel):
     account_id: UUID
     contact_id: UUID | None = None
     lead_id: UUID | None = None
@@ -32,7 +32,7 @@ class OpportunityCreate(OpportunityBase):
     pass
 
 
-class OpportunityUpdate(BaseModel):
+class OpportunityUpdate(WriteModel):
     """Field edits. The stage changes through its own transition operation."""
 
     contact_id: UUID | None = None

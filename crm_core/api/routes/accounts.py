@@ -5,12 +5,13 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from crm_core.api.deps import AnafDep, ConnDep, CurrentUser, PoolDep, Readers, Writers
 from crm_core.api.routes.crud import ListParams, add_crud_routes
 from crm_core.schemas.accounts import AccountCreate, AccountPublic, AccountUpdate
 from crm_core.schemas.activities import ActivityPublic
+from crm_core.schemas.common import WriteModel
 from crm_core.schemas.enums import ComplianceStatus
 from crm_core.services import compliance, timeline
 from crm_core.services.account360 import Account360, account_360
@@ -62,7 +63,7 @@ async def get_account_360(
     )
 
 
-class ActivityIn(BaseModel):
+class ActivityIn(WriteModel):
     kind: str = Field(pattern=r"^(note|call|meeting|email|task)$", description="note, call, meeting, email or task")
     subject: str = Field(min_length=1, max_length=500)
     body: str | None = Field(default=None, max_length=20_000)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from crm_core.api.deps import ConnDep, CurrentUser, Senders
 from crm_core.api.routes.crud import ListParams, add_crud_routes
 from crm_core.schemas.campaigns import CampaignCreate, CampaignPublic, CampaignUpdate
+from crm_core.schemas.common import WriteModel
 from crm_core.schemas.enums import CampaignChannel, CampaignStatus
 from crm_core.services.campaigns import campaigns_service
 
@@ -29,7 +30,7 @@ add_crud_routes(
 )
 
 
-class SendRequest(BaseModel):
+class SendRequest(WriteModel):
     contact_ids: list[UUID] | None = Field(
         default=None, max_length=100_000, description="Omit to send to every consenting contact."
     )

@@ -15,10 +15,10 @@ from pydantic import BaseModel, Field
 
 from crm_core.api.deps import Admins, ConnDep, CurrentUser, Readers, Writers
 from crm_core.services.crud import EntityService
-from infra.errors import Forbidden, InvalidInput
+from infra.errors import Forbidden, InvalidInput, PreconditionFailed
 
 ItemT = TypeVar("ItemT")
-_ETAG = re.compile(r'^(?:W/)?"(\d{1,9})"$')
+_ETAG = re.compile(r'^(W/)?"(\d{1,9})"$')
 
 
 class PageOut(BaseModel, Generic[ItemT]):
@@ -53,13 +53,21 @@ def etag(version: int) -> str:
 
 
 def expected_version(if_match: str | None) -> int | None:
-    """The version an ``If-Match`` header names; ``None`` without one (or ``*``)."""
+    """The version an ``If-Match`` header names; ``None`` without one (or with ``*``: any current version).
+
+    If-Match compares strongly (RFC 9110 §13.1.1): a weak tag (``W/"3"``) never matches, so a header of
+    weak tags only fails the precondition (412). Of a list, the strong tags count; our ETags are strong."""
     if if_match is None or if_match.strip() == "*":
         return None
-    match = _ETAG.match(if_match.strip())
-    if match is None:
+    tags = [_ETAG.match(tag.strip()) for tag in if_match.split(",")]
+    if not tags or any(tag is None for tag in tags):
         raise InvalidInput('If-Match must be an ETag from a previous response, e.g. "3"', fields=["If-Match"])
-    return int(match.group(1))
+    strong = {int(tag.group(2)) for tag in tags if tag is not None and tag.group(1) is None}
+    if not strong:
+        raise PreconditionFailed("If-Match compares strongly and a weak ETag (W/...) never matches; send the ETag")
+    if len(strong) > 1:
+        raise InvalidInput("If-Match names several versions; send the one you edited", fields=["If-Match"])
+    return strong.pop()
 
 
 IfMatch = Annotated[str | None, Header(description='ETag of the version you edited, e.g. "3"; a stale one gets 412.')]

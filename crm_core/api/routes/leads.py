@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from crm_core.api.deps import ConnDep, CurrentUser, PoolDep, Writers
 from crm_core.api.routes.crud import ListParams, add_crud_routes
-from crm_core.schemas.common import Currency, Name
+from crm_core.schemas.common import Currency, Name, WriteModel
 from crm_core.schemas.enums import LeadStatus
 from crm_core.schemas.leads import LeadCreate, LeadPublic, LeadUpdate
 from crm_core.services.lead_import import ImportFormatError, LeadImporter, load_mapping
@@ -94,7 +94,7 @@ add_crud_routes(
 )
 
 
-class QualifyRequest(BaseModel):
+class QualifyRequest(WriteModel):
     score: Annotated[int | None, Field(ge=0, le=100)] = Field(
         default=None, description="Omit to let the rule-based score decide (qualified at 50 or more)."
     )
@@ -102,7 +102,7 @@ class QualifyRequest(BaseModel):
     disqualify: bool = False
 
 
-class ConvertRequest(BaseModel):
+class ConvertRequest(WriteModel):
     account_id: UUID | None = Field(default=None, description="Attach to this existing account instead.")
     account_name: Name | None = None
     opportunity_name: Name | None = None

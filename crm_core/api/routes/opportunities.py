@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from crm_core.api.deps import ConnDep, CurrentUser, Readers, Writers
 from crm_core.api.routes.crud import IfMatch, ListParams, add_crud_routes, etag, expected_version
+from crm_core.schemas.common import WriteModel
 from crm_core.schemas.enums import OpportunityStage
 from crm_core.schemas.opportunities import OpportunityCreate, OpportunityPublic, OpportunityUpdate
 from crm_core.services.opportunities import allowed_next, opportunities_service
@@ -32,7 +33,7 @@ add_crud_routes(
 )
 
 
-class StageChange(BaseModel):
+class StageChange(WriteModel):
     stage: OpportunityStage
     reason: str | None = Field(default=None, max_length=2000)
 
