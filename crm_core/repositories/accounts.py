@@ -35,6 +35,7 @@ ACCOUNTS: TableSpec[AccountPublic] = TableSpec(
     filterable=("cui", "country", "industry", "owner_id", "compliance_status"),
     folded_search=True,
     searchable=("name", "cui", "domain", "city"),
+    collated=("name",),
     sortable=("created_at", "updated_at", "name"),
 )
 

@@ -159,6 +159,7 @@ class TableSpec(Generic[PublicT]):
         sortable: Sequence[str] = ("created_at", "updated_at"),
         versioned: bool = True,
         folded_search: bool = False,
+        collated: Sequence[str] = (),
     ) -> None:
         self.table = table
         self.folded_search = folded_search  # name_folded/search_folded columns (migration 0006) back ``q``
@@ -167,8 +168,16 @@ class TableSpec(Generic[PublicT]):
         self.filterable = frozenset(filterable)
         self.searchable = tuple(searchable)
         self.sortable = frozenset(sortable)  # NOT NULL columns only: keyset pagination needs them
+        # Text keys that sort in Romanian order through their generated ``<column>_sort`` key (migration 0007).
+        self.collated = frozenset(collated)
         self.versioned = versioned
         self.entity = entity
+
+    def sort_key(self, sort: Sort) -> str:
+        """The SQL column a public sort key orders by."""
+        if sort.column not in self.sortable:
+            raise ValueError(f"cannot sort by {sort.column!r}; choose one of {sorted(self.sortable)}")
+        return f"{sort.column}_sort" if sort.column in self.collated else sort.column
 
     def columns(self, values: Mapping[str, Any], allowed: frozenset[str]) -> list[str]:
         unknown = set(values) - allowed
@@ -284,8 +293,7 @@ class TableSpec(Generic[PublicT]):
             search = Search(tenant, filters or {}, FoldedQuery(term), sort, limit, include_deleted)
             return await self._search(conn, search, after)
         sort = sort or Sort()
-        if sort.column not in self.sortable:
-            raise ValueError(f"cannot sort by {sort.column!r}; choose one of {sorted(self.sortable)}")
+        key = self.sort_key(sort)
         filters = filters or {}
         params: list[Any] = [tenant.tid, tenant.mid]
         where = ["tid = $1", "mid = $2"]
@@ -300,14 +308,14 @@ class TableSpec(Generic[PublicT]):
         if after is not None:
             params += [after.value, after.id]
             op = "<" if sort.descending else ">"
-            where.append(f"({sort.column}, id) {op} (${len(params) - 1}, ${len(params)})")
+            where.append(f"({key}, id) {op} (${len(params) - 1}, ${len(params)})")
         params.append(limit + 1)
         direction = "DESC" if sort.descending else "ASC"
         sql = (
             f"SELECT * FROM {self.table} WHERE {' AND '.join(where)} "
-            f"ORDER BY {sort.column} {direction}, id {direction} LIMIT ${len(params)}"
+            f"ORDER BY {key} {direction}, id {direction} LIMIT ${len(params)}"
         )
-        return self._page(await conn.fetch(sql, *params), limit, sort.column)
+        return self._page(await conn.fetch(sql, *params), limit, key)
 
     def _page(self, records: Sequence[asyncpg.Record], limit: int, key: str) -> Page[PublicT]:
         items = [self.one(r) for r in records[:limit]]
@@ -321,10 +329,9 @@ class TableSpec(Generic[PublicT]):
         Substring matches come first. Only when there are none does a second pass look for near misses
         (trigram word similarity, the costly part); their relevance is under 2, so a cursor says which
         pass it continues."""
-        sort = search.sort
-        if sort is not None and sort.column not in self.sortable:
-            raise ValueError(f"cannot sort by {sort.column!r}; choose one of {sorted(self.sortable)}")
-        ranked = sort is None and search.term.near_miss is not None
+        if search.sort is not None:
+            self.sort_key(search.sort)  # an unknown key is refused before any query
+        ranked = search.sort is None and search.term.near_miss is not None
         if ranked and after is not None and float(after.value) < 2:
             return await self._search_pass(conn, search, after, near_miss=True)
         page = await self._search_pass(conn, search, after, near_miss=False)
@@ -346,7 +353,9 @@ class TableSpec(Generic[PublicT]):
             where.append(f"{col} = ${len(params)}")
         if self.versioned and not search.include_deleted:
             where.append("deleted_at IS NULL")
-        key, direction = ("relevance", "DESC") if sort is None else (sort.column, "DESC" if sort.descending else "ASC")
+        key, direction = (
+            ("relevance", "DESC") if sort is None else (self.sort_key(sort), "DESC" if sort.descending else "ASC")
+        )
         outer = ""
         if after is not None:
             params += [after.value, after.id]

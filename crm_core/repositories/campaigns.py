@@ -30,6 +30,7 @@ CAMPAIGNS: TableSpec[CampaignPublic] = TableSpec(
     ),
     filterable=("channel", "status"),
     searchable=("name", "subject"),
+    collated=("name",),
     sortable=("created_at", "updated_at", "name"),
 )
 

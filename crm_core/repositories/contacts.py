@@ -27,6 +27,7 @@ CONTACTS: TableSpec[ContactPublic] = TableSpec(
     filterable=("account_id", "email", "consent_marketing"),
     folded_search=True,
     searchable=("first_name", "last_name", "email"),
+    collated=("last_name",),
     sortable=("created_at", "updated_at", "last_name"),
 )
 

@@ -32,6 +32,7 @@ OPPORTUNITIES: TableSpec[OpportunityPublic] = TableSpec(
     ),
     filterable=("account_id", "contact_id", "lead_id", "pipeline", "stage", "sales_order_id"),
     searchable=("name",),
+    collated=("name",),
     sortable=("created_at", "updated_at", "name"),
 )
 

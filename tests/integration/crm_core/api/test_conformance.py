@@ -87,3 +87,46 @@ async def test_search_over_http_folds_diacritics_and_ranks(
     assert [a["name"] for a in cedilla.json()["items"]] == ["Țara Noastră SA"]
     nothing = await api.get(f"{BASE}/accounts", params={"q": "   "}, headers=tenant_headers)
     assert nothing.status_code == 422  # nothing to search for, said so
+
+
+ROMANIAN_ORDER = [
+    "alpha",
+    "Ana",
+    "Ăla",
+    "Âna",
+    "bravo",
+    "Charlie",
+    "Delta",
+    "Inel",
+    "Îmi",
+    "Sora",
+    "Şase",
+    "Tanti",
+    "Țară",
+    "Zeta",
+]
+
+
+@pytest.mark.parametrize("descending", [False, True])
+async def test_sort_by_name_is_romanian_alphabetical_and_pages_in_that_order(
+    api: httpx.AsyncClient, tenant_headers: dict[str, str], descending: bool
+) -> None:
+    for name in reversed(ROMANIAN_ORDER):
+        assert (await api.post(f"{BASE}/accounts", json={"name": name}, headers=tenant_headers)).status_code == 201
+    seen: list[str] = []
+    params: dict[str, str | int] = {"sort": "-name" if descending else "name", "limit": 3}
+    while True:
+        page = (await api.get(f"{BASE}/accounts", params=params, headers=tenant_headers)).json()
+        seen += [a["name"] for a in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert seen == (ROMANIAN_ORDER[::-1] if descending else ROMANIAN_ORDER)
+
+
+async def test_contacts_sort_by_last_name_the_same_way(api: httpx.AsyncClient, tenant_headers: dict[str, str]) -> None:
+    for last in ("Țurcanu", "Tudor", "Ștefan", "Sima", "albu"):
+        body = {"first_name": "X", "last_name": last}
+        assert (await api.post(f"{BASE}/contacts", json=body, headers=tenant_headers)).status_code == 201
+    page = (await api.get(f"{BASE}/contacts", params={"sort": "last_name"}, headers=tenant_headers)).json()
+    assert [c["last_name"] for c in page["items"]] == ["albu", "Sima", "Ștefan", "Tudor", "Țurcanu"]
