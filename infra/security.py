@@ -50,6 +50,8 @@ def mint_token(
     ttl_s: int = DEFAULT_TTL_S,
 ) -> str:
     """An HS256 token for the embedded default and for tests (``vettify token``)."""
+    if ttl_s <= 0:
+        raise ValueError(f"the lifetime must be a positive number of seconds, not {ttl_s}: the token would be expired")
     unknown = set(scopes) - set(SCOPES)
     if unknown:
         raise ValueError(f"unknown scopes {sorted(unknown)}; known: {', '.join(SCOPES)}")

@@ -32,6 +32,7 @@ class EmbedRequest(BaseModel):
 
 
 class EmbedResponse(BaseModel):
+    model_version: str = Field(description="the encoder that computed them: vectors of different versions do not mix")
     vectors: list[list[float]]
     dimensions: int
     truncated: list[bool]
@@ -50,6 +51,7 @@ class SentimentResult(BaseModel):
 
 class SentimentResponse(BaseModel):
     results: list[SentimentResult]
+    model_version: str = Field(description="the model that scored them")
 
 
 class SummaryRequest(BaseModel):

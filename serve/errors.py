@@ -26,8 +26,11 @@ def validated(model: type[M], **fields: Any) -> M:
     try:
         return model(**fields)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in exc.errors())
-        raise InvalidInput(problems) from exc
+        violations = [
+            {"field": ".".join(map(str, e["loc"])) or "request", "description": e["msg"]} for e in exc.errors()
+        ]
+        problems = "; ".join(f"{v['field']}: {v['description']}" for v in violations)
+        raise InvalidInput(problems, violations=violations) from exc
 
 
 def as_error(exc: BaseException) -> VettifyError:
@@ -48,8 +51,38 @@ def grpc_status(error: VettifyError) -> grpc.StatusCode:
     return grpc.StatusCode[error.grpc_code]
 
 
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+
+def status_details(error: VettifyError) -> bytes | None:
+    """The rich status (``google.rpc.Status``) for an error naming its bad fields: a ``google.rpc.BadRequest``
+    with one field violation each, as ``grpcio-status`` clients read it (``rpc_status.from_call``)."""
+    violations = error.extra.get("violations")
+    if not violations:
+        return None
+    from google.protobuf import any_pb2
+    from google.rpc import error_details_pb2, status_pb2
+
+    bad_request = error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v["field"], description=v["description"])
+            for v in violations
+        ]
+    )
+    detail = any_pb2.Any()
+    detail.Pack(bad_request)
+    code: int = grpc_status(error).value[0]
+    status = status_pb2.Status(code=code, message=error.detail, details=[detail])
+    serialized: bytes = status.SerializeToString()
+    return serialized
+
+
 def abort_with(context: Any, error: VettifyError) -> None:
-    """Set ``error`` on a gRPC call's context (Serve's gRPC proxy sends it with the empty reply)."""
+    """Set ``error`` on a gRPC call's context (Serve's gRPC proxy sends it with the empty reply), with the
+    field violations as structured details where the error names fields."""
     if context is not None:
         context.set_code(grpc_status(error))
         context.set_details(error.detail)
+        details = status_details(error)
+        if details is not None:
+            context.set_trailing_metadata([(STATUS_DETAILS_KEY, details)])  # a list: Serve prepends request_id

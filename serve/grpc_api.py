@@ -41,14 +41,16 @@ class AnalyticsMethods:
 
     async def Sentiment(self, request: pb.SentimentRequest, grpc_context: Any = None) -> pb.SentimentResponse:
         async def work() -> pb.SentimentResponse:
-            results = await self.models.sentiment(list(request.texts))
-            return pb.SentimentResponse(results=[_sentiment_pb(r) for r in results])
+            scored = await self.models.sentiment(list(request.texts))
+            return pb.SentimentResponse(
+                results=[_sentiment_pb(r) for r in scored.value], model_version=scored.model_version
+            )
 
         return await self._answer(grpc_context, pb.SentimentResponse(), work)
 
     async def Embed(self, request: pb.EmbedRequest, grpc_context: Any = None) -> pb.EmbedResponse:
         async def work() -> pb.EmbedResponse:
-            rows = await self.models.embed(list(request.texts))
+            rows = (await self.models.embed(list(request.texts))).value
             return pb.EmbedResponse(
                 vectors=[pb.Vector(values=r.vector, truncated=r.truncated) for r in rows],
                 dimensions=len(rows[0].vector),
@@ -58,7 +60,7 @@ class AnalyticsMethods:
 
     async def ScoreChurn(self, request: pb.ChurnRequest, grpc_context: Any = None) -> pb.ChurnResponse:
         async def work() -> pb.ChurnResponse:
-            score = (await self.models.churn([dict(request.features)]))[0]
+            score = (await self.models.churn([dict(request.features)])).value[0]
             return pb.ChurnResponse(
                 probability=score.probability,
                 bucket=score.bucket,
@@ -114,7 +116,7 @@ class AnalyticsMethods:
 
         async def work() -> pb.TranscriptAnalysis:
             chunks = [chunk async for chunk in request_stream]
-            results = await self.models.sentiment([c.text for c in chunks])
+            results = (await self.models.sentiment([c.text for c in chunks])).value
             scores = [r.score for r in results]
             document = "\n".join(f"{c.speaker}: {c.text}" if c.speaker else c.text for c in chunks)
             summary = await self.models.summary(SummaryRequest(document=document))

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, model_validator
 from infra.errors import UnsupportedMediaType
 from infra.http.problems import problem_responses
 from infra.security import authenticate
+from models.churn.features import features_help
 from models.churn.model import BUCKET_EDGES, ChurnScore
 from models.pricing.service import PricingRequest, PricingResponse
 from models.registry import (
@@ -63,9 +64,17 @@ class TextsRequest(BaseModel):
         return [self.text] if self.text is not None else list(self.texts or [])
 
 
+CHURN_FEATURES_HELP = (
+    "One account's features by name; an optional one may be null or left out (unknown). Values out of "
+    "range, unknown names and missing required features are refused (422 naming each).\n\n" + features_help()
+)
+
+
 class ChurnScoreRequest(BaseModel):
-    features: dict[str, float] | None = Field(default=None, description="one account's features")
-    rows: list[dict[str, float]] | None = Field(default=None, min_length=1, max_length=10_000)
+    features: dict[str, float | None] | None = Field(default=None, description=CHURN_FEATURES_HELP)
+    rows: list[dict[str, float | None]] | None = Field(
+        default=None, min_length=1, max_length=10_000, description="several accounts' features, as `features`"
+    )
     account_id: str | None = Field(
         default=None,
         min_length=1,
@@ -82,6 +91,7 @@ class ChurnScoreRequest(BaseModel):
 
 class ChurnScoreResponse(BaseModel):
     scores: list[ChurnScore]
+    model_version: str
     bucket_edges: tuple[float, float] = BUCKET_EDGES
 
 
@@ -92,14 +102,17 @@ def _binary_body(*content_types: str) -> dict[str, Any]:
 
 @router.post("/v1/sentiment", response_model=SentimentResponse)
 async def sentiment(body: TextsRequest, models: Models) -> SentimentResponse:
-    results = await models.sentiment(body.items())
-    return SentimentResponse(results=[SentimentResult.model_validate(r, from_attributes=True) for r in results])
+    scored = await models.sentiment(body.items())
+    results = [SentimentResult.model_validate(r, from_attributes=True) for r in scored.value]
+    return SentimentResponse(results=results, model_version=scored.model_version)
 
 
 @router.post("/v1/embed", response_model=EmbedResponse)
 async def embed(body: TextsRequest, models: Models) -> EmbedResponse:
-    rows = await models.embed(body.items())
+    embedded = await models.embed(body.items())
+    rows = embedded.value
     return EmbedResponse(
+        model_version=embedded.model_version,
         vectors=[row.vector for row in rows],
         dimensions=len(rows[0].vector) if rows else 0,
         truncated=[row.truncated for row in rows],
@@ -110,10 +123,11 @@ async def embed(body: TextsRequest, models: Models) -> EmbedResponse:
 async def churn(body: ChurnScoreRequest, request: Request, models: Models) -> ChurnScoreResponse:
     if body.account_id is not None:  # the tenant's feature store: a token with crm:read names the tenant
         reader = authenticate(request.app.state.settings, request.headers.get("authorization"), "crm:read")
-        rows = [await models.account_features(reader, body.account_id)]
+        rows: list[dict[str, float | None]] = [dict(await models.account_features(reader, body.account_id))]
     else:
         rows = [body.features] if body.features is not None else list(body.rows or [])
-    return ChurnScoreResponse(scores=await models.churn(rows))
+    scored = await models.churn(rows)
+    return ChurnScoreResponse(scores=scored.value, model_version=scored.model_version)
 
 
 @router.post("/v1/pricing/optimize", response_model=PricingResponse)

@@ -89,7 +89,7 @@ def _coalescing(remote: Callable[[list[str]], Awaitable[Batched[T]]]) -> MicroBa
 
     async def per_text(texts: list[str]) -> list[Batched[T]]:
         result = await remote(texts)
-        return [Batched([value], result.batch_items) for value in result.value]
+        return [Batched([value], result.batch_items, result.model_version) for value in result.value]
 
     return MicroBatcher(per_text, max_size=32, max_wait_s=0.002, max_pending=256)
 
@@ -137,10 +137,10 @@ class ModelCalls:
             self.metrics.latency.labels(model).observe(time.perf_counter() - started)
             self.metrics.items.labels(model).inc(items)
 
-    async def _batched(self, model: str, call: Callable[[], Awaitable[Batched[T]]], items: int) -> list[T]:
+    async def _batched(self, model: str, call: Callable[[], Awaitable[Batched[T]]], items: int) -> Batched[T]:
         result = await self._call(model, call, items)
         self.metrics.batch_items.labels(model).observe(result.batch_items)
-        return result.value
+        return result
 
     async def _texts(
         self,
@@ -148,7 +148,7 @@ class ModelCalls:
         single: MicroBatcher[str, Batched[T]],
         remote: Callable[[list[str]], Awaitable[Batched[T]]],
         texts: list[str],
-    ) -> list[T]:
+    ) -> Batched[T]:
         """A text model's call: one text joins the micro-batch, several go to the replica as they are."""
         check_batch(texts)
         if len(texts) == 1:
@@ -156,13 +156,13 @@ class ModelCalls:
             return await self._batched(model, lambda: single.submit(texts[0]), 1)
         return await self._batched(model, lambda: remote(texts), len(texts))
 
-    async def sentiment(self, texts: list[str]) -> list[Sentiment]:
+    async def sentiment(self, texts: list[str]) -> Batched[Sentiment]:
         return await self._texts("sentiment", self._single_sentiment, self.handles.sentiment.classify.remote, texts)
 
-    async def embed(self, texts: list[str]) -> list[Embedding]:
+    async def embed(self, texts: list[str]) -> Batched[Embedding]:
         return await self._texts("embedding", self._single_embedding, self.handles.embedding.embed.remote, texts)
 
-    async def churn(self, rows: list[dict[str, float]]) -> list[ChurnScore]:
+    async def churn(self, rows: list[dict[str, float | None]]) -> Batched[ChurnScore]:
         return await self._batched("churn", lambda: self.handles.churn.score.remote(rows), len(rows))
 
     async def account_features(self, principal: Principal, account_id: str) -> dict[str, float]:

@@ -103,6 +103,33 @@ async def ingest(request: Request, principal: Writer, streams: StreamsDep) -> In
     return IngestResponse(**counts, results=results)
 
 
+class DeadLetter(BaseModel):
+    seq: int = Field(description="Position in the dead-letter log; newer letters have larger numbers.")
+    received_at: datetime
+    source: str = Field(description="Where the event came from: http, rabbitmq:<queue>, kafka:<topic>.")
+    reason: str = Field(description="Why it could not be processed as it was.")
+    event_id: UUID | None
+    event_type: str | None
+    body_bytes: int
+    body_preview: str = Field(description="The start of the body as received (UTF-8, undecodable bytes replaced).")
+
+
+class DeadLetterPage(BaseModel):
+    items: list[DeadLetter]
+    next_cursor: str | None = Field(description="Pass as `cursor` for older letters; null on the last page.")
+
+
+@router.get("/v1/events/dead-letters", response_model=DeadLetterPage, tags=["streams"])
+async def dead_letters(
+    principal: Reader,
+    streams: StreamsDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+) -> dict[str, Any]:
+    """The caller's tenant's dead letters, newest first: events refused with the reason, and their body."""
+    return await streams.dead_letters(principal.tenant, limit=limit, cursor=cursor)
+
+
 @router.post("/v1/insights/mentions/similar", tags=["insights"])
 async def similar_mentions(body: SimilarRequest, principal: Reader, streams: StreamsDep) -> list[dict[str, Any]]:
     """Mentions nearest to a text or a 384-d vector (cosine, pgvector HNSW), optionally for one brand."""

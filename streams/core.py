@@ -93,13 +93,14 @@ class StreamProcessor:
     async def handle_raw(self, raw: bytes, source: str, *, tenant: TenantContext | None = None) -> Result:
         """Process one serialized envelope. ``tenant``: the sender's tenant (HTTP), which the event must match."""
         if len(raw) > self.max_event_bytes:
-            return await self._dead(raw, source, f"the event is {len(raw)} bytes; the limit is {self.max_event_bytes}")
+            reason = f"the event is {len(raw)} bytes; the limit is {self.max_event_bytes}"
+            return await self._dead(raw, source, reason, sender=tenant)
         try:
             event = Envelope.from_json(raw)
         except ValidationError as exc:
-            return await self._dead(raw, source, f"invalid envelope: {_errors(exc)}", hints=_peek(raw))
+            return await self._dead(raw, source, f"invalid envelope: {_errors(exc)}", hints=_peek(raw), sender=tenant)
         except ValueError as exc:
-            return await self._dead(raw, source, f"not a JSON event envelope: {exc}")
+            return await self._dead(raw, source, f"not a JSON event envelope: {exc}", sender=tenant)
         return await self.handle(event, source, raw=raw, tenant=tenant)
 
     async def handle(
@@ -113,19 +114,21 @@ class StreamProcessor:
                 f"wrong tenant: the event is for {event.tid}/{event.mid}/{event.whid or '-'} but the sender "
                 f"is authorised for {tenant.tid}/{tenant.mid}/{tenant.whid or '-'}",
                 event=event,
+                sender=tenant,
             )
         processor = self.processors.get(event.type)
         if processor is None:
-            return await self._dead(body, source, f"unknown event type {event.type!r}", event=event)
+            return await self._dead(body, source, f"unknown event type {event.type!r}", event=event, sender=tenant)
         try:
             payload = CONSUMED[event.type].model_validate(event.payload)
         except ValidationError as exc:
-            return await self._dead(body, source, f"invalid {event.type} payload: {_errors(exc)}", event=event)
+            reason = f"invalid {event.type} payload: {_errors(exc)}"
+            return await self._dead(body, source, reason, event=event, sender=tenant)
         turn = self.sequencer.reserve(processor.ordering_key(event, payload))  # before any await: arrival order
         try:
             outcome = await processor.process(event, payload, source, turn)
         except InvalidEvent as exc:
-            return await self._dead(body, source, str(exc), event=event)
+            return await self._dead(body, source, str(exc), event=event, sender=tenant)
         finally:
             turn.release()
         self.counts[outcome.value] += 1
@@ -145,9 +148,16 @@ class StreamProcessor:
         *,
         event: Envelope | None = None,
         hints: dict[str, Any] | None = None,
+        sender: TenantContext | None = None,
     ) -> Result:
+        """Dead-letter ``raw``. It belongs to the authenticated sender's tenant where there is one (HTTP: the
+        sender reads its own refusals, and an event naming another tenant never shows up there), else to the
+        tenant the event names (bus sources), else to none (operators only)."""
         hints = hints or {}
-        tenant = {"tid": event.tid, "mid": event.mid, "whid": event.whid} if event else hints
+        if sender is not None:
+            tenant: dict[str, Any] = {"tid": sender.tid, "mid": sender.mid, "whid": sender.whid}
+        else:
+            tenant = {"tid": event.tid, "mid": event.mid, "whid": event.whid} if event else hints
         event_id = event.id if event else _uuid(hints.get("id"))
         event_type = event.type if event else _str(hints.get("type"))
         await store.dead_letter(

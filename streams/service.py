@@ -48,6 +48,8 @@ class Streams(Protocol):
 
     async def account_summary(self, tenant: TenantContext, account_id: UUID, *, since: datetime) -> dict[str, Any]: ...
 
+    async def dead_letters(self, tenant: TenantContext, *, limit: int, cursor: str | None) -> dict[str, Any]: ...
+
 
 class StreamsService:
     """:class:`Streams` in this process. Without a processor (no database configured) every call is 503."""
@@ -103,3 +105,6 @@ class StreamsService:
 
     async def account_summary(self, tenant: TenantContext, account_id: UUID, *, since: datetime) -> dict[str, Any]:
         return await insights.account_summary(self._processor().pool, tenant, account_id, since=since)
+
+    async def dead_letters(self, tenant: TenantContext, *, limit: int, cursor: str | None) -> dict[str, Any]:
+        return await insights.dead_letters(self._processor().pool, tenant, limit=limit, cursor=cursor)

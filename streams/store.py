@@ -60,9 +60,14 @@ async def seen(conn: asyncpg.Connection, event: Envelope) -> bool:
     return bool(await conn.fetchval(SEEN_SQL, event.tid, event.mid, event.id))
 
 
+async def account_exists(conn: asyncpg.Connection, tid: str, mid: str, account_id: UUID) -> bool:
+    """Whether the tenant has this live account (RLS hides the others' accounts)."""
+    return bool(await conn.fetchval(ACCOUNT_EXISTS_SQL, tid, mid, account_id))
+
+
 async def require_account(conn: asyncpg.Connection, event: Envelope, account_id: UUID | None) -> None:
     """An event naming an account must name one of its own tenant (RLS hides the others' accounts)."""
-    if account_id is not None and not await conn.fetchval(ACCOUNT_EXISTS_SQL, event.tid, event.mid, account_id):
+    if account_id is not None and not await account_exists(conn, event.tid, event.mid, account_id):
         raise InvalidEvent(f"account {account_id} does not exist in tenant {event.tid}/{event.mid}")
 
 

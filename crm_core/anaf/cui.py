@@ -2,14 +2,19 @@
 
 The last digit is a control digit over the others, right-aligned against the
 key 753217532: ``(sum(d_i * k_i) * 10) mod 11``, with 10 mapping to 0. A CUI
-that fails this is rejected before any call to ANAF.
+that fails this is rejected before any call to ANAF. The length and check-digit
+rules are python-stdnum's (``stdnum.ro.cui``, maintained with the other national
+identifiers); this module adds the shape the engine accepts (digits, optional
+``RO`` prefix, no separators) and leading zeros dropped.
 """
 
 from __future__ import annotations
 
 import re
 
-KEY = "753217532"
+from stdnum.exceptions import InvalidChecksum, ValidationError
+from stdnum.ro import cui as stdnum_cui
+
 _SHAPE = re.compile(r"^(?:RO)?\s*([0-9]{2,10})$", re.IGNORECASE)
 
 
@@ -23,19 +28,17 @@ def normalize_cui(raw: str) -> str:
     if match is None:
         raise InvalidCui(f"{raw!r} is not a CUI: 2 to 10 digits, optionally prefixed by RO")
     cui = match.group(1).lstrip("0") or "0"
-    if len(cui) < 2:
-        raise InvalidCui(f"{raw!r} is too short to be a CUI")
-    if control_digit(cui[:-1]) != int(cui[-1]):
-        raise InvalidCui(f"{raw!r} fails the CUI check digit: verify it against the registration certificate")
-    return cui
+    try:
+        return str(stdnum_cui.validate(cui))
+    except InvalidChecksum as exc:
+        raise InvalidCui(f"{raw!r} fails the CUI check digit: verify it against the registration certificate") from exc
+    except ValidationError as exc:
+        raise InvalidCui(f"{raw!r} is too short to be a CUI") from exc
 
 
 def control_digit(body: str) -> int:
     """Control digit for the digits of a CUI without its last digit."""
-    padded = body.rjust(len(KEY), "0")
-    total = sum(int(d) * int(k) for d, k in zip(padded, KEY, strict=True))
-    rest = total * 10 % 11
-    return 0 if rest == 10 else rest
+    return int(stdnum_cui.calc_check_digit(body))
 
 
 def is_valid_cui(raw: str) -> bool:

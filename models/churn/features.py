@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -125,8 +125,86 @@ def customer_features(
     return {name: values[name] for name in FEATURES}
 
 
-def as_row(features: dict[str, float]) -> list[float]:
-    missing = [name for name in FEATURES if name not in features]
-    if missing:
-        raise InvalidInput(f"missing features: {missing}")
-    return [features[name] for name in FEATURES]
+@dataclass(frozen=True, slots=True)
+class FeatureSpec:
+    """What a caller may send for one feature: its meaning, its range, and whether it may be unknown."""
+
+    description: str
+    minimum: float | None = 0.0
+    maximum: float | None = None
+    optional: bool = False  # may be null/absent: the model routes a missing value (NaN) explicitly
+
+
+_WINDOW_SPECS = {
+    **{f"orders_{w}d": FeatureSpec(f"orders in the last {w} days") for w in WINDOWS_DAYS},
+    **{f"monetary_{w}d": FeatureSpec(f"amount spent in the last {w} days") for w in WINDOWS_DAYS},
+}
+FEATURE_SPECS: dict[str, FeatureSpec] = {
+    "recency_days": FeatureSpec("days since the last order"),
+    "tenure_days": FeatureSpec("days since the first order"),
+    "orders_total": FeatureSpec("orders ever"),
+    "monetary_total": FeatureSpec("amount spent ever"),
+    "avg_order_value": FeatureSpec("mean order amount"),
+    "max_order_value": FeatureSpec("largest order amount"),
+    "units_total": FeatureSpec("units bought ever"),
+    "interpurchase_mean_days": FeatureSpec("mean days between order days (unknown with one order day)", optional=True),
+    "interpurchase_std_days": FeatureSpec("spread of the days between order days", optional=True),
+    "days_since_expected": FeatureSpec(
+        "recency minus the mean gap: > 0 means the next order is overdue", minimum=None, optional=True
+    ),
+    "trend_orders_90d": FeatureSpec("orders in the last 90 days minus the 90 before", minimum=None),
+    "trend_monetary_90d": FeatureSpec("amount in the last 90 days minus the 90 before", minimum=None),
+    "repeat_orders": FeatureSpec("distinct order days after the first"),
+    "repeat_rate_per_30d": FeatureSpec("repeat orders per 30 days of tenure"),
+    "active_span_ratio": FeatureSpec("first-to-last order span over tenure", maximum=1.0),
+    "sentiment_trend": FeatureSpec("slope of daily sentiment over 30 days", minimum=-1.0, maximum=1.0, optional=True),
+    "support_calls_90d": FeatureSpec("support calls in the last 90 days", optional=True),
+    "campaign_clicks_90d": FeatureSpec("campaign clicks in the last 90 days", optional=True),
+    **_WINDOW_SPECS,
+}
+assert set(FEATURE_SPECS) == set(FEATURES), "every feature has a spec"
+
+
+def features_help() -> str:
+    """The feature list as a Markdown table (OpenAPI descriptions, the README)."""
+    lines = ["| feature | meaning | range | may be null |", "| --- | --- | --- | --- |"]
+    for name in FEATURES:
+        spec = FEATURE_SPECS[name]
+        low = "" if spec.minimum is None else f"≥ {spec.minimum:g}"
+        high = "" if spec.maximum is None else f"≤ {spec.maximum:g}"
+        bounds = ", ".join(b for b in (low, high) if b) or "any"
+        lines.append(f"| `{name}` | {spec.description} | {bounds} | {'yes' if spec.optional else 'no'} |")
+    return "\n".join(lines)
+
+
+def _violation(name: str, value: float | None) -> str | None:
+    spec = FEATURE_SPECS[name]
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None if spec.optional else "is required (it cannot be unknown)"
+    if not math.isfinite(value):
+        return "must be a finite number"
+    if spec.minimum is not None and value < spec.minimum:
+        return f"must be >= {spec.minimum:g}, got {value:g}"
+    if spec.maximum is not None and value > spec.maximum:
+        return f"must be <= {spec.maximum:g}, got {value:g}"
+    return None
+
+
+def as_row(features: Mapping[str, float | None]) -> list[float]:
+    """One account's features in model order; an optional feature that is null or absent is NaN (unknown).
+
+    Unknown names, missing required features and values out of range are :class:`InvalidInput` naming every
+    field (``violations``: field and description, which the gRPC face sends as ``google.rpc.BadRequest``)."""
+    violations = [
+        {"field": name, "description": "is not a churn feature"} for name in features if name not in FEATURE_SPECS
+    ]
+    for name in FEATURES:
+        if name not in features and not FEATURE_SPECS[name].optional:
+            violations.append({"field": name, "description": "is missing"})
+        elif (problem := _violation(name, features.get(name))) is not None and name in features:
+            violations.append({"field": name, "description": problem})
+    if violations:
+        listed = "; ".join(f"{v['field']} {v['description']}" for v in violations)
+        raise InvalidInput(f"invalid churn features: {listed}", violations=violations)
+    values = [features.get(name) for name in FEATURES]
+    return [math.nan if value is None else float(value) for value in values]

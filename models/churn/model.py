@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -139,7 +140,7 @@ class ChurnModel:
         calibrated = np.interp(raw, self.calibration_x, self.calibration_y)
         return np.clip(calibrated + TIE_BREAK * (raw - 0.5), 0.0, 1.0)
 
-    def score(self, features: dict[str, float], top: int = 3) -> ChurnScore:
+    def score(self, features: Mapping[str, float | None], top: int = 3) -> ChurnScore:
         import xgboost as xgb
 
         row = np.asarray([as_row(features)], dtype=np.float64)
@@ -151,7 +152,7 @@ class ChurnModel:
         explained = [Contribution(self.features[i], float(row[0, i]), round(float(contributions[i]), 4)) for i in order]
         return ChurnScore(probability=round(probability, 4), bucket=bucket_of(probability), top_contributions=explained)
 
-    def score_batch(self, rows: list[dict[str, float]], top: int = 3) -> list[ChurnScore]:
+    def score_batch(self, rows: Sequence[Mapping[str, float | None]], top: int = 3) -> list[ChurnScore]:
         """:meth:`score` for many feature dicts with one prediction pass (what the batched deployment calls)."""
         import xgboost as xgb
 

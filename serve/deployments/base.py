@@ -57,6 +57,7 @@ class Batched(Generic[T]):
 
     value: list[T]
     batch_items: int  # items (texts, rows) in the whole pass
+    model_version: str = ""  # the model that computed it (a rolling update serves two for a while)
 
 
 def flatten(calls: list[list[Any]]) -> tuple[list[Any], list[int]]:
@@ -68,10 +69,10 @@ def flatten(calls: list[list[Any]]) -> tuple[list[Any], list[int]]:
     return items, sizes
 
 
-def split(values: list[T], sizes: list[int]) -> list[Batched[T]]:
+def split(values: list[T], sizes: list[int], model_version: str) -> list[Batched[T]]:
     out, start = [], 0
     for size in sizes:
-        out.append(Batched(values[start : start + size], len(values)))
+        out.append(Batched(values[start : start + size], len(values), model_version))
         start += size
     return out
 

@@ -32,12 +32,12 @@ class ChurnDeployment(BatchedModel):
         self.version = f"{registry.spec('churn').version}:{folder.name}"
 
     @serve.batch(max_batch_size=256, batch_wait_timeout_s=0.005)
-    async def _run_batch(self, calls: list[list[dict[str, float]]]) -> list[Batched[ChurnScore]]:
+    async def _run_batch(self, calls: list[list[dict[str, float | None]]]) -> list[Batched[ChurnScore]]:
         rows, sizes = flatten(calls)
         scores = await asyncio.to_thread(self.model.score_batch, rows)
-        return split(scores, sizes)
+        return split(scores, sizes, self.version)
 
-    async def score(self, rows: list[dict[str, float]]) -> Batched[ChurnScore]:
+    async def score(self, rows: list[dict[str, float | None]]) -> Batched[ChurnScore]:
         for row in rows:
             as_row(row)  # raises InvalidInput naming the missing/invalid feature
         return await self._run_batch(rows)

@@ -24,7 +24,7 @@ class EmbeddingDeployment(TextModel[Embedding]):
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched[Embedding]]:
         texts, sizes = flatten(calls)
         result = await run_in(self.pool, self.model.encode, texts)
-        return split(result.rows(), sizes)
+        return split(result.rows(), sizes, self.version)
 
     async def embed(self, texts: list[str]) -> Batched[Embedding]:
         """Texts already checked by the caller (the gateway, a processor); the model checks them again."""

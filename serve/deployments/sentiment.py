@@ -28,7 +28,7 @@ class SentimentDeployment(TextModel[Sentiment]):
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched[Sentiment]]:
         texts, sizes = flatten(calls)
         probabilities, truncated = await run_in(self.pool, self.model.score, texts)
-        return split(to_sentiments(probabilities, truncated), sizes)
+        return split(to_sentiments(probabilities, truncated), sizes, self.version)
 
     async def classify(self, texts: list[str]) -> Batched[Sentiment]:
         check_texts(texts)  # the one check: a bad text fails its own call, not the batch it would have joined

@@ -174,3 +174,6 @@ class StreamsHandle(Streams):
 
     async def account_summary(self, tenant: TenantContext, account_id: UUID, *, since: datetime) -> dict[str, Any]:
         return await self._call(self.handle.account_summary.remote(tenant, account_id, since=since))
+
+    async def dead_letters(self, tenant: TenantContext, *, limit: int, cursor: str | None) -> dict[str, Any]:
+        return await self._call(self.handle.dead_letters.remote(tenant, limit=limit, cursor=cursor))

@@ -33,6 +33,7 @@ def _code(call: object) -> grpc.StatusCode:
 def test_sentiment_and_embed(stub: AnalyticsStub) -> None:
     reply = stub.Sentiment(pb.SentimentRequest(texts=["I love it", "This is terrible"]), metadata=METADATA, timeout=60)
     assert [r.label for r in reply.results] == ["positive", "negative"]
+    assert reply.model_version  # the model that scored them, as over HTTP
     assert abs(sum(reply.results[0].probabilities.values()) - 1) < 1e-4
     vectors = stub.Embed(pb.EmbedRequest(texts=["hello"]), metadata=METADATA, timeout=60)
     assert vectors.dimensions == 384
@@ -56,6 +57,26 @@ def test_invalid_arguments(stub: AnalyticsStub) -> None:
     assert _code(lambda: stub.Summarize(pb.SummaryRequest(document=""), metadata=METADATA, timeout=30)) == (
         grpc.StatusCode.INVALID_ARGUMENT
     )
+
+
+def test_bad_fields_come_back_as_structured_field_violations(stub: AnalyticsStub) -> None:
+    """Same rules as HTTP; INVALID_ARGUMENT carries google.rpc.BadRequest naming each field."""
+    from google.rpc import error_details_pb2, status_pb2
+
+    features = dict.fromkeys(FEATURES, 1.0) | {"recency_days": -5.0, "orders_total": -1.0}
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.ScoreChurn(pb.ChurnRequest(features=features), metadata=METADATA, timeout=30)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    trailers = dict(raised.value.trailing_metadata())  # type: ignore[attr-defined]
+    status = status_pb2.Status.FromString(trailers["grpc-status-details-bin"])
+    bad_request = error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(bad_request)
+    assert [v.field for v in bad_request.field_violations] == ["recency_days", "orders_total"]
+    with pytest.raises(grpc.RpcError) as summary_error:
+        stub.Summarize(pb.SummaryRequest(document="A sentence.", max_sentences=99), metadata=METADATA, timeout=30)
+    trailers = dict(summary_error.value.trailing_metadata())  # type: ignore[attr-defined]
+    status = status_pb2.Status.FromString(trailers["grpc-status-details-bin"])
+    assert status.details[0].Unpack(bad_request) and bad_request.field_violations[0].field == "max_sentences"
 
 
 def test_churn_pricing_summary(stub: AnalyticsStub) -> None:

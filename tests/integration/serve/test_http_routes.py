@@ -82,7 +82,14 @@ def test_churn_scores_rows_with_buckets_and_explanations(http: httpx.Client) -> 
     assert len(scores[0]["top_contributions"]) == 3
     missing = http.post("/v1/churn/score", json={"features": {"recency_days": 3}})
     assert missing.status_code == 422
-    assert "missing features" in missing.json()["detail"]
+    assert "tenure_days is missing" in missing.json()["detail"]
+    negative = http.post("/v1/churn/score", json={"features": {**loyal, "recency_days": -5}})
+    assert negative.status_code == 422
+    assert negative.json()["violations"] == [{"field": "recency_days", "description": "must be >= 0, got -5"}]
+    unknown = {k: v for k, v in loyal.items() if k != "sentiment_trend"} | {"support_calls_90d": None}
+    partial = http.post("/v1/churn/score", json={"features": unknown})  # optional features may be unknown
+    assert partial.status_code == 200, partial.text
+    assert response.json()["model_version"]  # which model scored them
     nan = http.post(
         "/v1/churn/score", content=b'{"features": {"recency_days": NaN}}', headers={"content-type": "application/json"}
     )

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -71,5 +76,42 @@ async def test_events_over_http_are_stored_once_and_queryable(
         assert sum(b["mentions"] for b in timeline) == 31
         summary = await http.get(f"/v1/insights/accounts/{account}", headers=read)
         assert summary.status_code == 200 and summary.json()["mentions"] == 1
+        unknown = await http.get(f"/v1/insights/accounts/{uuid.uuid4()}", headers=read)
+        assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
+
+        # The tenant reads its own dead letters, newest first, a page at a time; another tenant sees none.
+        letters = (await http.get("/v1/events/dead-letters", params={"limit": 1}, headers=read)).json()
+        assert letters["items"][0]["body_preview"] == "{oops" and "JSON" in letters["items"][0]["reason"]
+        assert letters["next_cursor"] is not None
+        older = await http.get(
+            "/v1/events/dead-letters", params={"limit": 1, "cursor": letters["next_cursor"]}, headers=read
+        )
+        assert older.status_code == 200 and older.json()["items"][0]["seq"] < letters["items"][0]["seq"]
+        stranger = _headers(serve_stack, {"tid": "stranger", "mid": "m-1"}, ("insights:read",))
+        assert (await http.get("/v1/events/dead-letters", headers=stranger)).json()["items"] == []
         ready = (await http.get("/readyz")).json()
         assert "streams" in ready["models"]
+
+
+def test_the_cli_lists_a_tenants_dead_letters(serve_stack: ServeStack, tenant: dict[str, str]) -> None:
+    env = {**os.environ, "VETTIFY_DATABASE_URL": serve_stack.database.urls.app}
+    with httpx.Client(base_url=serve_stack.http, timeout=60) as http:
+        write = _headers(serve_stack, tenant, ("events:write",))
+        assert http.post("/v1/events", content=b"not json at all", headers=write).status_code == 400
+    listing = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "vettify"),
+            "events",
+            "dead-letters",
+            "--tid",
+            tenant["tid"],
+            "--mid",
+            tenant["mid"],
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    assert "http" in listing.stdout and "Invalid JSON" in listing.stdout, listing.stdout

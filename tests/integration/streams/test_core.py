@@ -135,11 +135,14 @@ async def test_bad_events_are_dead_lettered_with_reasons_while_good_ones_are_sto
     assert "wrong tenant" in (wrong_sender.reason or "")
 
     letters = await admin_pool.fetch(
-        "SELECT reason, raw, event_type FROM ai.dead_letters WHERE tid = $1 OR raw = ANY($2::bytea[])",
-        tenant["tid"],
+        "SELECT tid, reason, raw, event_type FROM ai.dead_letters "
+        "WHERE tid = ANY($1::text[]) OR raw = ANY($2::bytea[])",
+        [tenant["tid"], foreign["tid"]],
         list(bodies.values()),
     )
     assert len(letters) == 7  # six bad bodies + the wrong sender's
+    wrong = [r["tid"] for r in letters if "wrong tenant" in r["reason"]]
+    assert wrong == [foreign["tid"]]  # the sender's own refusal, never filed under the tenant it named
     assert {bytes(r["raw"]) for r in letters} >= {bodies["malformed"], bodies["unknown type"]}
     assert await count(admin_pool, "ai.social_insights", tenant) == 1
     # The same bad body again is stored once.

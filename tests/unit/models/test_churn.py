@@ -11,7 +11,7 @@ import pytest
 
 from models.churn.data import churned_after, load_cdnow
 from models.churn.evaluate import CUTOFF, cdnow_matrix
-from models.churn.features import FEATURES, Engagement, Order, as_row, customer_features
+from models.churn.features import FEATURES, Engagement, Order, as_row, customer_features, features_help
 from models.churn.model import ChurnModel, bucket_of
 from models.errors import ArtifactNotFound, InvalidInput
 
@@ -56,8 +56,25 @@ def test_bad_histories_are_typed_errors(orders: list[Order], message: str) -> No
 
 
 def test_missing_features_are_refused() -> None:
-    with pytest.raises(InvalidInput, match="missing features"):
+    with pytest.raises(InvalidInput, match="tenure_days is missing"):
         as_row({"recency_days": 1.0})
+
+
+def test_feature_rules_name_every_bad_field_and_optional_ones_may_be_unknown() -> None:
+    good = customer_features([Order(date(2026, 1, 1), 50.0), Order(date(2026, 2, 1), 20.0)], AS_OF)
+    bad = {**good, "recency_days": -5.0, "orders_total": -1.0, "active_span_ratio": 1.5, "recnecy": 1.0}
+    with pytest.raises(InvalidInput) as err:
+        as_row(bad)
+    fields = [v["field"] for v in err.value.extra["violations"]]
+    assert fields == ["recnecy", "recency_days", "orders_total", "active_span_ratio"]
+    assert "must be >= 0, got -5" in err.value.detail
+    unknown = {k: v for k, v in good.items() if k not in ("sentiment_trend", "support_calls_90d")}
+    unknown["campaign_clicks_90d"] = None  # type: ignore[assignment]
+    row = as_row(unknown)
+    assert np.isnan(row[FEATURES.index("sentiment_trend")]) and np.isnan(row[FEATURES.index("campaign_clicks_90d")])
+    with pytest.raises(InvalidInput, match="recency_days is required"):
+        as_row({**good, "recency_days": None})
+    assert "| `recency_days` | days since the last order | ≥ 0 | no |" in features_help()
 
 
 def test_buckets() -> None:

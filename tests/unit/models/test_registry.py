@@ -23,8 +23,12 @@ def test_embedding_loads_warm_and_matches_its_schema() -> None:
     model = registry.load("embedding", ModelOptions(threads=2))
     request = EmbedRequest(texts=["salut"])
     result = model.encode(request.texts)
-    response = registry.spec("embedding").output_schema(
-        vectors=result.vectors.tolist(), dimensions=result.vectors.shape[1], truncated=result.truncated
+    spec = registry.spec("embedding")
+    response = spec.output_schema(
+        model_version=spec.version,
+        vectors=result.vectors.tolist(),
+        dimensions=result.vectors.shape[1],
+        truncated=result.truncated,
     )
     assert response.dimensions == 384
 

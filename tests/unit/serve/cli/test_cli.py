@@ -22,3 +22,15 @@ def test_cli_db_without_a_database_explains_what_to_do(monkeypatch: pytest.Monke
     monkeypatch.delenv("VETTIFY_ADMIN_DATABASE_URL", raising=False)
     with pytest.raises(SystemExit, match="Pass --dsn"):
         main(["db", "current"])
+
+
+@pytest.mark.parametrize("ttl", ["-5", "0"])
+def test_a_token_that_would_already_be_expired_is_refused(ttl: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit, match="positive number of seconds"):
+        main(["token", "--ttl", ttl])
+    assert capsys.readouterr().out == ""  # no token printed
+
+
+def test_a_token_is_printed_for_a_positive_lifetime(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["token", "--ttl", "60"]) == 0
+    assert capsys.readouterr().out.count(".") == 2  # header.claims.signature
