@@ -27,6 +27,17 @@ async def _dead_letters(args: argparse.Namespace) -> dict[str, Any]:
         await pool.close()
 
 
+def page_size(text: str) -> int:
+    """``--limit``: 1 to 500 letters, refused by argparse before anything connects."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 500:
+        raise argparse.ArgumentTypeError(f"{value} is outside 1-500")
+    return value
+
+
 def _cmd_events(args: argparse.Namespace) -> int:
     page = asyncio.run(_dead_letters(args))
     if args.json:
@@ -50,7 +61,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     letters.add_argument("--tid", required=True, help="tenant id")
     letters.add_argument("--mid", required=True, help="member organisation id")
     letters.add_argument("--whid", help="warehouse/branch id (default: tenant-wide)")
-    letters.add_argument("--limit", type=int, default=50, help="letters per page (1-500, default 50)")
+    letters.add_argument("--limit", type=page_size, default=50, help="letters per page (1-500, default 50)")
     letters.add_argument("--cursor", help="continue from an earlier page's 'older' cursor")
     letters.add_argument("--json", action="store_true", help="print the page as JSON (with each body's preview)")
     letters.add_argument("--dsn", help="application-role database URL (default VETTIFY_DATABASE_URL)")

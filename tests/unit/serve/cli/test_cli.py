@@ -34,3 +34,12 @@ def test_a_token_that_would_already_be_expired_is_refused(ttl: str, capsys: pyte
 def test_a_token_is_printed_for_a_positive_lifetime(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["token", "--ttl", "60"]) == 0
     assert capsys.readouterr().out.count(".") == 2  # header.claims.signature
+
+
+@pytest.mark.parametrize("limit", ["0", "501", "ten"])
+def test_dead_letters_refuses_a_page_size_out_of_range_before_connecting(
+    limit: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["events", "dead-letters", "--tid", "t1", "--mid", "m1", "--limit", limit])
+    assert exited.value.code == 2 and "--limit" in capsys.readouterr().err
