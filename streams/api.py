@@ -26,6 +26,7 @@ from infra.http.auth import RequireScopes
 from infra.http.problems import problem_responses
 from infra.security import Principal
 from streams.core import Result
+from streams.insights import MAX_DEAD_LETTER_PAGE
 from streams.service import Streams
 
 EVENTS_SCOPE = "events:write"
@@ -123,7 +124,7 @@ class DeadLetterPage(BaseModel):
 async def dead_letters(
     principal: Reader,
     streams: StreamsDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_DEAD_LETTER_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> dict[str, Any]:
     """The caller's tenant's dead letters, newest first: events refused with the reason, and their body."""

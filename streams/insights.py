@@ -172,6 +172,7 @@ WHERE tid = $1 AND mid = $2 AND ($3::bigint IS NULL OR seq < $3)
 ORDER BY seq DESC LIMIT $4
 """
 RAW_PREVIEW_CHARS = 2000
+MAX_DEAD_LETTER_PAGE = 500  # letters per page: the route, the CLI and this query share it
 
 
 def _dead_letter(row: asyncpg.Record) -> dict[str, Any]:
@@ -192,8 +193,8 @@ async def dead_letters(
     pool: asyncpg.Pool, tenant: TenantContext, *, limit: int = 50, cursor: str | None = None
 ) -> dict[str, Any]:
     """The tenant's dead letters, newest first, with why each was refused; ``cursor`` continues a listing."""
-    if not 1 <= limit <= 500:
-        raise InvalidInput("limit must be between 1 and 500")
+    if not 1 <= limit <= MAX_DEAD_LETTER_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_DEAD_LETTER_PAGE}")
     before = None
     if cursor is not None:
         if not cursor.isdigit():

@@ -28,13 +28,15 @@ async def _dead_letters(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def page_size(text: str) -> int:
-    """``--limit``: 1 to 500 letters, refused by argparse before anything connects."""
+    """``--limit``: 1 to 500 letters (``streams.insights.MAX_DEAD_LETTER_PAGE``), refused before connecting."""
+    from streams.insights import MAX_DEAD_LETTER_PAGE
+
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 500:
-        raise argparse.ArgumentTypeError(f"{value} is outside 1-500")
+    if not 1 <= value <= MAX_DEAD_LETTER_PAGE:
+        raise argparse.ArgumentTypeError(f"{value} is outside 1-{MAX_DEAD_LETTER_PAGE}")
     return value
 
 

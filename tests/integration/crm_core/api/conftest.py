@@ -44,3 +44,17 @@ def auth(test_settings: Settings) -> Auth:
 def tenant_headers(auth: Auth) -> dict[str, str]:
     """A fresh tenant per test, with every scope."""
     return auth(tid=f"t-{uuid.uuid4().hex[:8]}", scopes=("crm:read", "crm:write", "crm:admin", "marketing:send"))
+
+
+async def all_names(
+    api: httpx.AsyncClient, url: str, params: dict[str, str | int], headers: dict[str, str]
+) -> list[str]:
+    """Every ``name`` of a listing, following ``next_cursor`` page by page as a client does."""
+    names: list[str] = []
+    params = dict(params)
+    while True:
+        page = (await api.get(url, params=params, headers=headers)).json()
+        names += [item["name"] for item in page["items"]]
+        if page["next_cursor"] is None:
+            return names
+        params["cursor"] = page["next_cursor"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.integration.crm_core.api.conftest import Auth
+from tests.integration.crm_core.api.conftest import Auth, all_names
 
 BASE = "/v1/crm"
 
@@ -113,14 +113,8 @@ async def test_sort_by_name_is_romanian_alphabetical_and_pages_in_that_order(
 ) -> None:
     for name in reversed(ROMANIAN_ORDER):
         assert (await api.post(f"{BASE}/accounts", json={"name": name}, headers=tenant_headers)).status_code == 201
-    seen: list[str] = []
     params: dict[str, str | int] = {"sort": "-name" if descending else "name", "limit": 3}
-    while True:
-        page = (await api.get(f"{BASE}/accounts", params=params, headers=tenant_headers)).json()
-        seen += [a["name"] for a in page["items"]]
-        if page["next_cursor"] is None:
-            break
-        params["cursor"] = page["next_cursor"]
+    seen = await all_names(api, f"{BASE}/accounts", params, tenant_headers)
     assert seen == (ROMANIAN_ORDER[::-1] if descending else ROMANIAN_ORDER)
 
 

@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.integration.crm_core.api.conftest import Auth
+from tests.integration.crm_core.api.conftest import Auth, all_names
 
 BASE = "/v1/crm"
 MINIMAL = {
@@ -99,14 +99,7 @@ async def test_listing_filters_searches_sorts_and_pages(api: httpx.AsyncClient, 
     filtered = await api.get(f"{BASE}/accounts", params={"industry": "it"}, headers=tenant_headers)
     assert {a["name"] for a in filtered.json()["items"]} == {"Beta Soft", "Delta Foods"}
 
-    seen: list[str] = []
-    params: dict[str, str | int] = {"sort": "-name", "limit": 2}
-    while True:
-        page = (await api.get(f"{BASE}/accounts", params=params, headers=tenant_headers)).json()
-        seen += [a["name"] for a in page["items"]]
-        if page["next_cursor"] is None:
-            break
-        params["cursor"] = page["next_cursor"]
+    seen = await all_names(api, f"{BASE}/accounts", {"sort": "-name", "limit": 2}, tenant_headers)
     assert seen == sorted(names, reverse=True)
 
 
