@@ -160,6 +160,12 @@ class AtCapacity(VettifyError):
     status, code, grpc_code = 503, "at_capacity", "RESOURCE_EXHAUSTED"
     default_headers = {"Retry-After": "1"}
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """``Retry-After``: the ``retry_after_s`` the raiser estimated (whole seconds), else 1."""
+        seconds = self.extra.get("retry_after_s")
+        return {"Retry-After": str(int(seconds))} if isinstance(seconds, int) and seconds > 0 else super().headers
+
 
 class Unavailable(VettifyError):
     """A dependency (a model deployment, the database) is down or not configured."""

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from infra.admission import DEFAULT_MAX_WAIT_S
 from infra.settings import Settings
 
 APP_NAME = "vettify"
@@ -38,6 +39,10 @@ class AppArgs(BaseModel):
     request_timeout_s: float = 30.0
     torch_threads: int | None = None  # per model replica; absent: VETTIFY_TORCH_THREADS
     text_batching: Literal["paced", "serve_batch"] = "paced"  # sentiment + embedding (serve/deployments/base.py)
+    # HTTP/gRPC text requests: the models inside the gateway replica (serve/hosted_text.py), refusing a
+    # request that would wait longer than text_max_queue_wait_s; False: through the model deployments.
+    text_models_in_gateway: bool = True
+    text_max_queue_wait_s: float = Field(default=DEFAULT_MAX_WAIT_S, gt=0)
     inference_dtype: Literal["auto", "float32", "bfloat16"] | None = None  # absent: VETTIFY_INFERENCE_DTYPE
     redis_url: str | None = None  # the churn feature store (scoring by account id); absent: VETTIFY_REDIS_URL
     # Streams: the database it writes insights to (absent: VETTIFY_DATABASE_URL; neither: /v1/events answers 503),
@@ -51,6 +56,8 @@ class AppArgs(BaseModel):
 
 def build(args: dict[str, Any]) -> Any:
     """Serve application builder: every model deployment plus the gateway ingress."""
+    from serve.hosted_text import HostedTextOptions
+
     gateway, embedder, sentimenter, churner, pricing, summary, voicer, visioner, streamer = DEPLOYMENTS()
     options = AppArgs.model_validate(args or {})
     unknown = set(options.deployment_overrides) - {d.name for d in DEPLOYMENTS()}
@@ -81,6 +88,15 @@ def build(args: dict[str, Any]) -> Any:
         kafka_bootstrap=options.kafka_bootstrap or env.kafka_bootstrap,
         media_root=options.media_root or (str(env.media_root) if env.media_root else None),
     )
+    hosted = None
+    if options.text_models_in_gateway:
+        hosted = HostedTextOptions(
+            sentiment_model_path=options.sentiment_model_path,
+            embedding_model_path=options.embedding_model_path,
+            threads=threads,
+            dtype=dtype,
+            max_queue_wait_s=options.text_max_queue_wait_s,
+        )
     return tuned(gateway).bind(
         embedding,
         sentiment,
@@ -92,6 +108,7 @@ def build(args: dict[str, Any]) -> Any:
         options.request_timeout_s,
         redis_url=options.redis_url,
         streams=streams,
+        hosted_text=hosted,
     )
 
 

@@ -79,10 +79,19 @@ def status_details(error: VettifyError) -> bytes | None:
 
 def abort_with(context: Any, error: VettifyError) -> None:
     """Set ``error`` on a gRPC call's context (Serve's gRPC proxy sends it with the empty reply), with the
-    field violations as structured details where the error names fields."""
-    if context is not None:
-        context.set_code(grpc_status(error))
-        context.set_details(error.detail)
-        details = status_details(error)
-        if details is not None:
-            context.set_trailing_metadata([(STATUS_DETAILS_KEY, details)])  # a list: Serve prepends request_id
+    field violations as structured details where the error names fields, and back-pressure's wait as
+    ``retry-after`` (seconds, as HTTP's header) and ``grpc-retry-pushback-ms`` (what gRPC's own retry
+    policy reads)."""
+    if context is None:
+        return
+    context.set_code(grpc_status(error))
+    context.set_details(error.detail)
+    trailing: list[tuple[str, str | bytes]] = []  # a list: Serve prepends its request_id to it
+    details = status_details(error)
+    if details is not None:
+        trailing.append((STATUS_DETAILS_KEY, details))
+    retry_after = error.headers.get("Retry-After")
+    if retry_after is not None:
+        trailing += [("retry-after", retry_after), ("grpc-retry-pushback-ms", str(int(retry_after) * 1000))]
+    if trailing:
+        context.set_trailing_metadata(trailing)

@@ -1,7 +1,8 @@
 """The gateway: one Serve ingress for HTTP (FastAPI) and gRPC in front of the model deployments.
 
 HTTP routes: :mod:`serve.http_api` (models, operations) and :mod:`streams.api` (events, insights); gRPC
-methods: :mod:`serve.grpc_api`. Both faces call the deployments through one
+methods: :mod:`serve.grpc_api`. The sentiment and embedding models run inside this replica by default
+(:mod:`serve.hosted_text`), so a text request costs no hop past it. Both faces call the deployments through one
 :class:`~serve.model_calls.ModelCalls`, and answer faults per the engine's one error contract. The CRM
 core is its own Serve application under ``/v1/crm`` on the same proxies (:mod:`serve.crm_app`), so a
 model outage never takes the CRM down.
@@ -20,6 +21,7 @@ from serve import http_api
 from serve.deployments.base import Handle
 from serve.deployments.streams import StreamsHandle
 from serve.grpc_api import AnalyticsMethods
+from serve.hosted_text import HostedText, HostedTextOptions
 from serve.model_calls import DEFAULT_TIMEOUT_S, MAX_AUDIO_BYTES, ModelCalls, ModelHandles
 from streams import api as streams_api
 
@@ -28,8 +30,12 @@ DEFAULT_MAX_BODY_BYTES = 2 << 20  # 256 texts of ~8k characters
 
 @serve.deployment(
     name="Gateway",
-    ray_actor_options={"num_cpus": 0.15},
-    max_ongoing_requests=256,
+    # It hosts the sentiment and embedding models (serve/hosted_text.py): the share of a model replica.
+    ray_actor_options={"num_cpus": 0.4},
+    # Text requests past the models' wait budget are refused inside (problem+json, Retry-After); the proxy
+    # sheds what exceeds even these (503 with Retry-After) rather than queueing without bound.
+    max_ongoing_requests=512,
+    max_queued_requests=512,
     autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 64},
     health_check_period_s=10,
     graceful_shutdown_timeout_s=20,
@@ -49,6 +55,7 @@ class Gateway(AnalyticsMethods):
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         redis_url: str | None = None,
         streams: Handle | None = None,
+        hosted_text: HostedTextOptions | None = None,
     ) -> None:
         settings = Settings()  # this replica's one settings object
         if redis_url:
@@ -65,7 +72,8 @@ class Gateway(AnalyticsMethods):
             voice=voice,
             vision=vision,
         )
-        self.models = ModelCalls(handles, settings, timeout_s=timeout_s, streams=streams)
+        hosted = HostedText(hosted_text) if hosted_text is not None else None
+        self.models = ModelCalls(handles, settings, timeout_s=timeout_s, streams=streams, hosted=hosted)
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         app = FastAPI(

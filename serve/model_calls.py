@@ -4,7 +4,9 @@ Each method calls one deployment through its typed handle under the request's ti
 Prometheus metrics, and turns any failure into the engine's error (:func:`serve.errors.as_error`), so
 both protocols answer a fault the same way.
 
-Single-text sentiment and embedding calls join a 2 ms caller-side micro-batch here
+Sentiment and embedding run in the gateway's own process by default (:mod:`serve.hosted_text`): no hop,
+no timer, and a request that would wait past the queue budget is refused at once. Without hosted models
+(``AppArgs.text_models_in_gateway=False``) single texts join a 2 ms caller-side micro-batch here
 (:class:`infra.batching.MicroBatcher`), so one handle call carries up to 32 of them: every call into a
 replica costs Serve's per-request work beside the model, and one text per call wasted most of it. At
 most 256 texts wait; the next one is answered 503 ``at_capacity`` at once.
@@ -17,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from infra.batching import MicroBatcher
 from infra.errors import InvalidInput, NotFound, PayloadTooLarge, cause_of
@@ -34,6 +36,9 @@ from models.voice.analyzer import VoiceAnalysis
 from serve.deployments.base import Batched, Handle
 from serve.errors import as_error
 from serve.metrics import GatewayMetrics
+
+if TYPE_CHECKING:
+    from serve.hosted_text import HostedText
 
 MAX_TEXTS = 256
 DEFAULT_TIMEOUT_S = 30.0
@@ -104,8 +109,10 @@ class ModelCalls:
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         streams: Handle | None = None,
+        hosted: HostedText | None = None,
     ) -> None:
         self.handles = handles
+        self.hosted = hosted  # the text models in this process; None: through their deployments
         self.streams = streams  # for readiness only: the events and insight routes call it (streams.api)
         self.settings = settings
         self.timeout_s = timeout_s
@@ -157,9 +164,15 @@ class ModelCalls:
         return await self._batched(model, lambda: remote(texts), len(texts))
 
     async def sentiment(self, texts: list[str]) -> Batched[Sentiment]:
+        if self.hosted is not None:
+            classify = self.hosted.sentiment.classify  # checks each text, batches, admits by expected wait
+            return await self._batched("sentiment", lambda: classify(check_batch(texts)), len(texts))
         return await self._texts("sentiment", self._single_sentiment, self.handles.sentiment.classify.remote, texts)
 
     async def embed(self, texts: list[str]) -> Batched[Embedding]:
+        if self.hosted is not None:
+            embed = self.hosted.embedding.embed
+            return await self._batched("embedding", lambda: embed(check_batch(texts)), len(texts))
         return await self._texts("embedding", self._single_embedding, self.handles.embedding.embed.remote, texts)
 
     async def churn(self, rows: list[dict[str, float | None]]) -> Batched[ChurnScore]:
@@ -201,6 +214,8 @@ class ModelCalls:
         if self.streams is not None:
             handles["streams"] = self.streams
         checks: dict[str, Any] = {}
+        if self.hosted is not None:
+            checks["gateway"] = self.hosted.ready()  # the text models HTTP and gRPC calls reach
         for name, handle in handles.items():
             try:
                 checks[name] = await asyncio.wait_for(handle.ready.remote(), timeout=2.0)

@@ -19,6 +19,8 @@ never assumes one replica.
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
@@ -26,9 +28,10 @@ from typing import Any, Generic, Literal, TypeVar
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
+from infra.admission import WaitBudget
 from infra.batching import MicroBatcher
 from models.registry import ModelOptions, registry
-from models.runtime import inference_executor
+from models.runtime import inference_executor, run_in
 
 TEXT_BATCH_TEXTS = 32  # texts per pass: ~70 ms of bfloat16 MiniLM on 2 cores; every caller in it waits that long
 
@@ -109,7 +112,15 @@ class BatchedModel(ReadyProbe):
 
 class TextModel(BatchedModel, Generic[T]):
     """A text model batched at its own pace (or by ``@serve.batch``: :data:`TextBatching`), loaded from the
-    registry under its ``name``."""
+    registry under its ``name``.
+
+    The same object serves in two places: inside its own deployment (in-cluster callers: stream processors,
+    voice, summaries) and inside the gateway replica (HTTP and gRPC callers, :mod:`serve.hosted_text`), where
+    a request reaches the model without another process hop. ``pool`` shares one inference thread between
+    models in one process (passes are CPU-bound; two at once only share the cores). ``max_queue_wait_s``
+    refuses a call that would wait longer than that behind admitted work (:class:`~infra.admission.WaitBudget`);
+    ``None`` admits everything up to the deployment's request queue (bulk callers want throughput).
+    """
 
     def __init__(
         self,
@@ -117,15 +128,35 @@ class TextModel(BatchedModel, Generic[T]):
         threads: int = 1,
         batching: TextBatching = "paced",
         dtype: Precision = "auto",
+        *,
+        pool: ThreadPoolExecutor | None = None,
+        max_queue_wait_s: float | None = None,
     ) -> None:
         options = ModelOptions(model_path=as_path(model_path), threads=threads, dtype=dtype)
         self.model = registry.load(self.name, options)
         self.version = self._version()
-        self.pool = inference_executor(threads, self.name)
+        self.pool = pool or inference_executor(threads, self.name)
+        self.budget = WaitBudget(max_queue_wait_s, max_batch=TEXT_BATCH_TEXTS) if max_queue_wait_s else None
         self._start_batching(batching)
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """A cold pass, then one text and a full batch timed: the first caller does not pay the model's
+        first-pass set-up, and the wait budget knows the pace before the first burst."""
+        text = "Warm-up: the first pass of a freshly loaded model allocates what later passes reuse."
+        self.pool.submit(self._score, [text]).result()
+        for size in (1, TEXT_BATCH_TEXTS):
+            started = time.perf_counter()
+            self.pool.submit(self._score, [text] * size).result()
+            if self.budget is not None:
+                self.budget.observe(size, time.perf_counter() - started)
 
     def _version(self) -> str:
         return registry.spec(self.name).version
+
+    def _score(self, texts: list[str]) -> list[T]:
+        """One pass over ``texts`` (in the inference thread), one result per text."""
+        raise NotImplementedError
 
     def _start_batching(self, batching: TextBatching = "paced") -> None:
         self.batching = batching
@@ -134,21 +165,38 @@ class TextModel(BatchedModel, Generic[T]):
         )
 
     async def _submit(self, texts: list[str]) -> Batched[T]:
-        if self.batching == "serve_batch":
-            return await self._serve_batched(texts)
-        return await self.batcher.submit(texts)
+        if self.budget is not None:
+            self.budget.admit(len(texts))  # AtCapacity at once when the wait would pass the budget
+        try:
+            if self.batching == "serve_batch":
+                return await self._serve_batched(texts)
+            return await self.batcher.submit(texts)
+        finally:
+            if self.budget is not None:
+                self.budget.release(len(texts))
 
     @serve.batch(max_batch_size=TEXT_BATCH_TEXTS, batch_wait_timeout_s=0.0, batch_size_fn=texts_in)
     async def _serve_batched(self, calls: list[list[str]]) -> list[Batched[T]]:
         return await self._run_batch(calls)
 
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched[T]]:
-        raise NotImplementedError
+        texts, sizes = flatten(calls)
+        started = time.perf_counter()
+        values = await run_in(self.pool, self._score, texts)
+        if self.budget is not None:
+            self.budget.observe(len(texts), time.perf_counter() - started)
+        return split(values, sizes, self.version)
 
     def reconfigure(self, config: dict[str, Any]) -> None:
-        """``user_config``: ``max_batch_size`` (texts per pass) and ``batch_wait_timeout_s`` (how long a call
-        that finds the model idle waits for company; 0 by default) change without a restart."""
+        """``user_config``: ``max_batch_size`` (texts per pass), ``batch_wait_timeout_s`` (how long a call
+        that finds the model idle waits for company; 0 by default) and ``max_queue_wait_s`` (0: no limit)
+        change without a restart."""
         if "max_batch_size" in config:
             self.batcher.max_size = int(config["max_batch_size"])
+            if self.budget is not None:
+                self.budget.max_batch = self.batcher.max_size
         if "batch_wait_timeout_s" in config:
             self.batcher.max_wait_s = float(config["batch_wait_timeout_s"])
+        if "max_queue_wait_s" in config:
+            wait = float(config["max_queue_wait_s"] or 0)
+            self.budget = WaitBudget(wait, max_batch=self.batcher.max_size) if wait > 0 else None

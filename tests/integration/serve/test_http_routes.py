@@ -140,6 +140,7 @@ def test_health_readiness_and_metrics(http: httpx.Client) -> None:
     ready = http.get("/readyz")
     assert ready.status_code == 200, ready.text
     assert set(ready.json()["models"]) == {
+        "gateway",  # the text models it hosts for HTTP and gRPC callers
         "embedding",
         "sentiment",
         "churn",

@@ -54,3 +54,32 @@ def test_errors_cross_processes_with_their_detail_and_extra_members() -> None:
     assert isinstance(error, VersionConflict)
     assert error.extra == {"expected_version": 1, "current_version": 2}
     assert "version 2" in error.detail
+
+
+class _Context:
+    """The two calls a gRPC servicer context gets from :func:`serve.errors.abort_with`, recorded."""
+
+    def __init__(self) -> None:
+        self.code: grpc.StatusCode | None = None
+        self.details = ""
+        self.trailing: list[tuple[str, str | bytes]] = []
+
+    def set_code(self, code: grpc.StatusCode) -> None:
+        self.code = code
+
+    def set_details(self, details: str) -> None:
+        self.details = details
+
+    def set_trailing_metadata(self, metadata: list[tuple[str, str | bytes]]) -> None:
+        self.trailing = metadata
+
+
+def test_grpc_back_pressure_says_when_to_retry_in_trailing_metadata() -> None:
+    from infra.errors import AtCapacity
+    from serve.errors import abort_with
+
+    context = _Context()
+    abort_with(context, AtCapacity("queued", retry_after_s=3))
+    assert context.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert context.trailing == [("retry-after", "3"), ("grpc-retry-pushback-ms", "3000")]
+    assert isinstance(context.trailing, list)  # Serve prepends its request id with list +
