@@ -4,9 +4,9 @@ A bounded queue of *requests* (``max_queued_requests``) says nothing about time:
 128 queued requests of 16 long texts each are half a minute of model work on 2
 cores, and every one of them was accepted. :class:`WaitBudget` keeps count of the
 items admitted and not yet answered, learns the model's pace from the passes it
-runs (a fixed cost per pass plus a cost per item, fitted), and refuses a call whose items would have to
-wait longer than ``max_wait_s`` behind the others, with a ``Retry-After`` of the
-expected wait. A call that finds nothing admitted always runs: one large batch
+runs (a fixed cost per pass plus a cost per item, fitted), and refuses a call whose
+items would have to wait longer than ``max_wait_s`` behind the others, with a
+``Retry-After`` of the expected wait. A call that finds nothing admitted always runs: one large batch
 on an idle model is slow, not overload.
 """
 
@@ -36,10 +36,6 @@ class WaitBudget:
         self.admitted = 0
         self.refused = 0
         self._sums = [0.0] * 5  # decayed sums of 1, n, t, n*n, n*t over observed passes
-
-    @property
-    def observed(self) -> bool:
-        return self._sums[0] > 0
 
     def cost(self) -> tuple[float, float]:
         """``(per_pass_s, per_item_s)`` fitted so far (``(0, 0)`` before any pass)."""
