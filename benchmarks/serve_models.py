@@ -570,6 +570,7 @@ def run_naive(args: argparse.Namespace, texts: list[str]) -> list[Run]:
 MODEL_ROUTES = (("sentiment", "/v1/sentiment"), ("embedding", "/v1/embed"))
 BURST_FACTOR = 10  # a burst: this many seconds' worth of the path's best throughput, all at once
 BATCH_TEXTS = 32
+PROXY_TRANSPORT = "RAY_SERVE_PROXY_USE_GRPC"  # Serve's proxy → replica: gRPC ("1") or Ray object refs ("0")
 
 
 @dataclass(frozen=True)
@@ -579,10 +580,13 @@ class Variant:
     direct: bool = False
     batching: str = "paced"
     hosted: bool = True  # the text models inside the gateway (the default) or behind a hop
+    proxy_transport: str | None = None  # RAY_SERVE_PROXY_USE_GRPC for this run ("1", "0"; None: the default)
 
     def systems(self) -> tuple[str, str, str]:
         http, grpc = ("serve-direct-http", "serve-direct-grpc") if self.direct else ("serve-http", "serve-grpc")
         suffix = ("" if self.batching == "paced" else "+serve.batch") + ("" if self.hosted else "+model-hop")
+        if self.proxy_transport is not None:
+            suffix += "+proxy-grpc" if self.proxy_transport == "1" else "+proxy-objref"
         return http + suffix, grpc + suffix, "serve-handle" + suffix
 
 
@@ -647,6 +651,9 @@ def run_serve(
         direct_grpc_port=free_port(),
         _env_file=None,
     )
+    previous = os.environ.get(PROXY_TRANSPORT)
+    if variant.proxy_transport is not None:  # read by the proxy when Ray starts it
+        os.environ[PROXY_TRANSPORT] = variant.proxy_transport
     try:
         endpoints = start_serve(settings, num_cpus=os.cpu_count() or 2)
         overrides: dict[str, dict[str, Any]] = {}
@@ -689,6 +696,10 @@ def run_serve(
                 serve_run(handle_name, model, c, handle_load(handle, method, texts, c, args.duration))
     finally:
         stop_serve()
+        if previous is None:
+            os.environ.pop(PROXY_TRANSPORT, None)
+        else:
+            os.environ[PROXY_TRANSPORT] = previous
         if variant.direct:
             from serve import direct_ingress
 
@@ -717,6 +728,11 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="also run Serve with the text models behind their deployments (text_models_in_gateway=False)",
     )
+    parser.add_argument(
+        "--proxy-transport-ab",
+        action="store_true",
+        help="run the default path twice: Serve's proxy reaching the gateway over gRPC and over Ray object refs",
+    )
     parser.add_argument("--skip-naive", action="store_true", help="no naive baseline (tuning runs only)")
     parser.add_argument("--skip-direct", action="store_true", help="no run with Serve's direct ingress")
     parser.add_argument("--skip-burst", action="store_true", help="no burst beyond capacity")
@@ -735,6 +751,8 @@ def main(argv: list[str] | None = None) -> None:
 
     runs += run_naive(args, texts)
     variants = [Variant(batching=batching) for batching in args.text_batching]
+    if args.proxy_transport_ab:
+        variants = [Variant(proxy_transport="0"), Variant(proxy_transport="1")]
     if args.model_hop:
         variants.append(Variant(hosted=False))
     if not args.skip_direct:

@@ -169,12 +169,13 @@ def start_serve(
     from ray import serve
     from ray.serve.config import HTTPOptions, gRPCOptions
 
-    from serve import direct_ingress
+    from serve import direct_ingress, ray_env
 
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if not ray.is_initialized():
-        direct_ingress.configure(settings)  # read by Ray's processes when they start
+        ray_env.configure()  # read by Ray's processes when they start
+        direct_ingress.configure(settings)
         env = {"RAY_AUTH_MODE": "disabled"}
         if ray_address:
             ray.init(address=ray_address, log_to_driver=False, runtime_env={"env_vars": env})

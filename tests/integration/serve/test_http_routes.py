@@ -200,6 +200,14 @@ def test_voice_upload_is_transcribed_with_sentiment(http: httpx.Client, tmp_path
     assert wrong_type.status_code == 415
 
 
+def test_an_upload_over_grpcs_default_message_size_reaches_the_gateway(http: httpx.Client) -> None:
+    """Serve's proxy hands bodies to the replica over gRPC (serve/ray_env.py), whose default limit is 4 MB:
+    a 6 MB body must reach the route (and be judged there), not fail in transport."""
+    big = http.post("/v1/voice/analyze", content=b"\x00" * (6 << 20), headers={"content-type": "audio/wav"})
+    assert big.status_code == 422, big.text
+    assert big.json()["code"] == "invalid_input"
+
+
 def test_vision_image_and_video(http: httpx.Client, tmp_path: Path) -> None:
     import cv2
     from skimage import data
