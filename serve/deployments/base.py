@@ -33,7 +33,7 @@ from infra.batching import MicroBatcher
 from models.registry import ModelOptions, registry
 from models.runtime import inference_executor, run_in
 
-TEXT_BATCH_TEXTS = 32  # texts per pass: ~70 ms of bfloat16 MiniLM on 2 cores; every caller in it waits that long
+TEXT_BATCH_TEXTS = 32  # texts per pass: 70 ms in bfloat16, 250-450 ms in float32 on 2 cores; every caller in it waits
 
 Precision = Literal["auto", "float32", "bfloat16"]  # the text encoders' (models.precision)
 
