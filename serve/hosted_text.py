@@ -17,6 +17,7 @@ gateway, one more hop).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from infra.admission import DEFAULT_MAX_WAIT_S
 from models.runtime import inference_executor
@@ -36,28 +37,22 @@ class HostedTextOptions:
     max_queue_wait_s: float = DEFAULT_MAX_WAIT_S
 
 
+S = TypeVar("S", SentimentService, EmbeddingService)
+
+
 class HostedText:
     """Sentiment and embedding in this process, sharing one inference thread (one pass at a time)."""
 
     def __init__(self, options: HostedTextOptions) -> None:
         pool = inference_executor(options.threads, "gateway-text")
-        self.sentiment = SentimentService(
-            options.sentiment_model_path,
-            options.threads,
-            dtype=options.dtype,
-            pool=pool,
-            max_queue_wait_s=options.max_queue_wait_s,
-        )
-        self.embedding = EmbeddingService(
-            options.embedding_model_path,
-            options.threads,
-            dtype=options.dtype,
-            pool=pool,
-            max_queue_wait_s=options.max_queue_wait_s,
-        )
 
-    def ready(self) -> dict[str, dict[str, str]]:
-        return {
-            "sentiment": {"model": self.sentiment.name, "version": self.sentiment.version},
-            "embedding": {"model": self.embedding.name, "version": self.embedding.version},
-        }
+        def load(service: type[S], model_path: str | None) -> S:
+            return service(
+                model_path, options.threads, dtype=options.dtype, pool=pool, max_queue_wait_s=options.max_queue_wait_s
+            )
+
+        self.sentiment = load(SentimentService, options.sentiment_model_path)
+        self.embedding = load(EmbeddingService, options.embedding_model_path)
+
+    async def ready(self) -> dict[str, dict[str, str]]:
+        return {"sentiment": await self.sentiment.ready(), "embedding": await self.embedding.ready()}

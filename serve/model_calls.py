@@ -89,7 +89,11 @@ def check_audio(audio: bytes) -> bytes:
     return audio
 
 
-def _coalescing(remote: Callable[[list[str]], Awaitable[Batched[T]]]) -> MicroBatcher[str, Batched[T]]:
+TextCall = Callable[[list[str]], Awaitable[Batched[T]]]
+"""A text model's call: texts in, one result per text (with the pass it ran in)."""
+
+
+def _coalescing(remote: TextCall[T]) -> MicroBatcher[str, Batched[T]]:
     """A micro-batch of single texts sent as one handle call, answered per text as if each had gone alone."""
 
     async def per_text(texts: list[str]) -> list[Batched[T]]:
@@ -97,6 +101,20 @@ def _coalescing(remote: Callable[[list[str]], Awaitable[Batched[T]]]) -> MicroBa
         return [Batched([value], result.batch_items, result.model_version) for value in result.value]
 
     return MicroBatcher(per_text, max_size=32, max_wait_s=0.002, max_pending=256)
+
+
+def _through_deployment(remote: TextCall[T]) -> TextCall[T]:
+    """A text model's deployment as one call: one text joins the caller-side micro-batch, several go as
+    they are."""
+    single = _coalescing(remote)
+
+    async def call(texts: list[str]) -> Batched[T]:
+        if len(texts) == 1:
+            check_texts(texts)  # before joining the micro-batch: a bad text must not fail the others
+            return await single.submit(texts[0])
+        return await remote(texts)
+
+    return call
 
 
 class ModelCalls:
@@ -118,10 +136,13 @@ class ModelCalls:
         self.timeout_s = timeout_s
         self.metrics = GatewayMetrics()
         self._feature_store: Any = None
-        # Single-text calls coalesce here into one handle call per batch: each call to a replica costs
-        # Serve's per-request work beside the model (benchmarks/serve_models.py).
-        self._single_sentiment = _coalescing(self.handles.sentiment.classify.remote)
-        self._single_embedding = _coalescing(self.handles.embedding.embed.remote)
+        # The text models: in this process (they check, batch and admit), or through their deployments.
+        self._classify: TextCall[Sentiment] = (
+            hosted.sentiment.classify if hosted else _through_deployment(handles.sentiment.classify.remote)
+        )
+        self._embed: TextCall[Embedding] = (
+            hosted.embedding.embed if hosted else _through_deployment(handles.embedding.embed.remote)
+        )
 
     async def _call(
         self, model: str, call: Callable[[], Awaitable[T]], items: int = 1, timeout_s: float | None = None
@@ -149,31 +170,13 @@ class ModelCalls:
         self.metrics.batch_items.labels(model).observe(result.batch_items)
         return result
 
-    async def _texts(
-        self,
-        model: str,
-        single: MicroBatcher[str, Batched[T]],
-        remote: Callable[[list[str]], Awaitable[Batched[T]]],
-        texts: list[str],
-    ) -> Batched[T]:
-        """A text model's call: one text joins the micro-batch, several go to the replica as they are."""
-        check_batch(texts)
-        if len(texts) == 1:
-            check_texts(texts)  # before joining the micro-batch: a bad text must not fail the others
-            return await self._batched(model, lambda: single.submit(texts[0]), 1)
-        return await self._batched(model, lambda: remote(texts), len(texts))
-
     async def sentiment(self, texts: list[str]) -> Batched[Sentiment]:
-        if self.hosted is not None:
-            classify = self.hosted.sentiment.classify  # checks each text, batches, admits by expected wait
-            return await self._batched("sentiment", lambda: classify(check_batch(texts)), len(texts))
-        return await self._texts("sentiment", self._single_sentiment, self.handles.sentiment.classify.remote, texts)
+        check_batch(texts)
+        return await self._batched("sentiment", lambda: self._classify(texts), len(texts))
 
     async def embed(self, texts: list[str]) -> Batched[Embedding]:
-        if self.hosted is not None:
-            embed = self.hosted.embedding.embed
-            return await self._batched("embedding", lambda: embed(check_batch(texts)), len(texts))
-        return await self._texts("embedding", self._single_embedding, self.handles.embedding.embed.remote, texts)
+        check_batch(texts)
+        return await self._batched("embedding", lambda: self._embed(texts), len(texts))
 
     async def churn(self, rows: list[dict[str, float | None]]) -> Batched[ChurnScore]:
         return await self._batched("churn", lambda: self.handles.churn.score.remote(rows), len(rows))
@@ -215,7 +218,7 @@ class ModelCalls:
             handles["streams"] = self.streams
         checks: dict[str, Any] = {}
         if self.hosted is not None:
-            checks["gateway"] = self.hosted.ready()  # the text models HTTP and gRPC calls reach
+            checks["gateway"] = await self.hosted.ready()  # the text models HTTP and gRPC calls reach
         for name, handle in handles.items():
             try:
                 checks[name] = await asyncio.wait_for(handle.ready.remote(), timeout=2.0)

@@ -200,3 +200,17 @@ class TextModel(BatchedModel, Generic[T]):
         if "max_queue_wait_s" in config:
             wait = float(config["max_queue_wait_s"] or 0)
             self.budget = WaitBudget(wait, max_batch=self.batcher.max_size) if wait > 0 else None
+
+
+def text_deployment(name: str, service: type[TextModel[Any]]) -> Any:
+    """The Serve deployment of a text model: sentiment and embedding share one size and one load profile
+    (the in-cluster callers'), so one set of options serves both."""
+    return serve.deployment(
+        name=name,
+        ray_actor_options={"num_cpus": 0.3},
+        max_ongoing_requests=64,
+        max_queued_requests=128,
+        autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 24},
+        health_check_period_s=10,
+        graceful_shutdown_timeout_s=20,
+    )(service)

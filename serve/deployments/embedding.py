@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from ray import serve
-
 from models.embeddings.encoder import Embedding, check_texts
-from serve.deployments.base import Batched, TextModel
+from serve.deployments.base import Batched, TextModel, text_deployment
 
 
 class EmbeddingService(TextModel[Embedding]):
@@ -22,12 +20,4 @@ class EmbeddingService(TextModel[Embedding]):
         return await self._submit(texts)
 
 
-EmbeddingDeployment = serve.deployment(
-    name="Embedding",
-    ray_actor_options={"num_cpus": 0.3},
-    max_ongoing_requests=64,
-    max_queued_requests=128,
-    autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 24},
-    health_check_period_s=10,
-    graceful_shutdown_timeout_s=20,
-)(EmbeddingService)
+EmbeddingDeployment = text_deployment("Embedding", EmbeddingService)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from ray import serve
-
 from models.embeddings.encoder import check_texts
 from models.sentiment.classifier import Sentiment, to_sentiments
-from serve.deployments.base import Batched, TextModel
+from serve.deployments.base import Batched, TextModel, text_deployment
 
 
 class SentimentService(TextModel[Sentiment]):
@@ -26,12 +24,4 @@ class SentimentService(TextModel[Sentiment]):
         return await self._submit(texts)
 
 
-SentimentDeployment = serve.deployment(
-    name="Sentiment",
-    ray_actor_options={"num_cpus": 0.3},
-    max_ongoing_requests=64,
-    max_queued_requests=128,
-    autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 24},
-    health_check_period_s=10,
-    graceful_shutdown_timeout_s=20,
-)(SentimentService)
+SentimentDeployment = text_deployment("Sentiment", SentimentService)

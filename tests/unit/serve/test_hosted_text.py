@@ -18,12 +18,12 @@ def hosted() -> HostedText:
     return HostedText(HostedTextOptions(threads=1, max_queue_wait_s=0.5))
 
 
-def test_the_models_know_their_pace_before_the_first_request(hosted: HostedText) -> None:
+async def test_the_models_know_their_pace_before_the_first_request(hosted: HostedText) -> None:
     for service in (hosted.sentiment, hosted.embedding):
         assert service.budget is not None
         per_pass, per_item = service.budget.cost()
         assert per_item > 0 and per_pass >= 0
-    assert hosted.ready()["sentiment"]["version"] == hosted.sentiment.version
+    assert (await hosted.ready())["sentiment"]["version"] == hosted.sentiment.version
 
 
 async def test_concurrent_callers_share_passes_and_each_gets_its_own_answer(hosted: HostedText) -> None:
