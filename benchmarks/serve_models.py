@@ -53,7 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -253,13 +253,17 @@ def _drive(
     return closed_loop(send, texts, concurrency, duration)
 
 
-def _http_outcome(response: httpx.Response) -> Outcome:
-    if response.status_code == 200:
+def _http_outcome(status: int, headers: Mapping[str, str]) -> Outcome:
+    """An HTTP answer's outcome (any client's status and case-insensitive headers)."""
+    if status == 200:
         return True
-    if response.status_code == 503:
-        retry = response.headers.get("retry-after")
-        return Refused(float(retry) if retry else None)
+    if status == 503:
+        return _refused(headers.get("retry-after"))
     return False
+
+
+def _refused(retry_after: str | None) -> Refused:
+    return Refused(float(retry_after) if retry_after else None)
 
 
 def _batch_of(texts: list[str], text: str, size: int) -> list[str]:
@@ -286,7 +290,8 @@ async def http_load(
 
         async def send(text: str) -> Outcome:
             body = {"text": text} if batch == 1 else {"texts": _batch_of(texts, text, batch)}
-            return _http_outcome(await http.post(path, json=body))
+            response = await http.post(path, json=body)
+            return _http_outcome(response.status_code, response.headers)
 
         return await _drive(send, texts, concurrency, duration, rate)
 
@@ -310,8 +315,7 @@ def _grpc_sender(channel: Any, model: str, texts: list[str], batch: int = 1) -> 
             await method(request_type(texts=_batch_of(texts, text, batch)), metadata=metadata)
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
-                retry = dict(error.trailing_metadata() or ()).get("retry-after")
-                return Refused(float(retry) if retry else None)
+                return _refused(dict(error.trailing_metadata() or ()).get("retry-after"))
             return False
         return True
 
@@ -504,12 +508,7 @@ async def http_burst(base: str, path: str, texts: list[str], n: int) -> list[tup
         async def send(text: str) -> Outcome:
             async with http.post(path, json={"text": text}) as response:
                 await response.read()
-                if response.status == 200:
-                    return True
-                if response.status == 503:
-                    retry = response.headers.get("retry-after")
-                    return Refused(float(retry) if retry else None)
-                return False
+                return _http_outcome(response.status, response.headers)
 
         return await fire(send, texts, n)
 
@@ -765,6 +764,8 @@ def main(argv: list[str] | None = None) -> None:
     report = verdict(runs, bursts, limits)
     if len(args.text_batching) > 1:
         report["batching"] = compare_batching(runs)
+    if args.proxy_transport_ab:
+        report["proxy_transport"] = compare_proxy_transport(runs)
     print_table(runs, bursts, limits, report)
     RESULTS.mkdir(parents=True, exist_ok=True)
     document = {
@@ -778,7 +779,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{model}_{goal}": met
             for model in ("sentiment", "embedding")
             for goal, met in report[model].get("proxy", {}).get("goals", {}).items()
-        },
+        }
+        | report.get("proxy_transport", {}).get("goals", {}),
         "report": report,
     }
     (RESULTS / f"{args.name}.json").write_text(json.dumps(document, indent=2) + "\n")
@@ -812,6 +814,28 @@ def compare_batching(runs: list[Run]) -> dict[str, Any]:
             >= (batch["handle_best_calls_per_s"] or 0),
         }
     return out
+
+
+def compare_proxy_transport(runs: list[Run]) -> dict[str, Any]:
+    """Serve's proxy reaching the gateway over gRPC against Ray object refs, at each system's best throughput:
+    the proxy's CPU per answer, and the gateway's beside it (the same model work: the machine's drift)."""
+    figures: dict[str, Any] = {}
+    goals: dict[str, bool] = {}
+    for model in ("sentiment", "embedding"):
+        for protocol in ("http", "grpc"):
+            refs = _best_run(runs, model, f"serve-{protocol}+proxy-objref")
+            grpc = _best_run(runs, model, f"serve-{protocol}+proxy-grpc")
+            if refs is None or grpc is None or not refs.cpu_ms_per_request or not grpc.cpu_ms_per_request:
+                continue
+            before, after = refs.cpu_ms_per_request, grpc.cpu_ms_per_request
+            figures[f"{model}_{protocol}"] = {
+                "proxy_cpu_ms_per_answer": [before["proxy"], after["proxy"]],
+                "gateway_cpu_ms_per_answer": [before["gateway"], after["gateway"]],
+                "best_rps": [refs.throughput_rps, grpc.throughput_rps],
+            }
+            goals[f"{model}_{protocol}_proxy_cpu_per_answer_lower_over_grpc"] = after["proxy"] < before["proxy"]
+            goals[f"{model}_{protocol}_best_rps_over_grpc_ge_object_refs"] = grpc.throughput_rps >= refs.throughput_rps
+    return {**figures, "goals": goals}
 
 
 def _singles(runs: list[Run], model: str, system: str) -> list[Run]:
@@ -986,9 +1010,8 @@ def print_table(runs: list[Run], bursts: list[Burst], limits: dict[str, float], 
             f"(p95 {b.refused_p95_ms} ms, {b.refused_with_retry_after} with Retry-After), {b.failed} failed"
         )
     print("raw limits: " + ", ".join(f"{k}={v}" for k, v in limits.items()))
-    for model, figures in report.items():
-        if model == "batching":
-            continue
+    for model in ("sentiment", "embedding"):
+        figures = report[model]
         naive = figures["naive"]
         for path in PATHS:
             if path not in figures:
@@ -1005,6 +1028,9 @@ def print_table(runs: list[Run], bursts: list[Burst], limits: dict[str, float], 
                 )
             goals = figures[path]["goals"]
             print(f"  {model} via {path}: " + ", ".join(f"{g} {'met' if v else 'NOT met'}" for g, v in goals.items()))
+    for pair, compared in report.get("proxy_transport", {}).items():
+        if pair != "goals":
+            print(f"{pair} proxy transport (object refs -> gRPC): {compared}")
     for model, compared in report.get("batching", {}).items():
         print(f"{model} text batching, proxy path: paced {compared['paced']} vs @serve.batch {compared['serve_batch']}")
 

@@ -3,8 +3,9 @@
 ``RAY_SERVE_PROXY_USE_GRPC=1``: Serve's proxy hands each request to the ingress replica over the replica's
 gRPC server instead of through Ray object references (put, get and the replica's calls back for the body).
 Measured with ``python -m benchmarks.serve_models --proxy-transport-ab``
-(``benchmarks/results/serve_models_proxy_transport.json``): the proxy's CPU per answer fell by about half
-over gRPC and by a quarter over HTTP, more than the machine's drift between the two runs.
+(``benchmarks/results/serve_models_proxy_transport.json``): the proxy's CPU per answer fell in three of
+four model/protocol pairs, and its share of the gateway's (the same model work) fell or held in all four;
+throughput moved within the machine's drift.
 
 ``RAY_SERVE_REPLICA_GRPC_MAX_MESSAGE_LENGTH``: that gRPC server refuses messages over 4 MB by default, and a
 request body crosses it whole: a voice or video upload may be 50 MB (:data:`serve.model_calls.MAX_AUDIO_BYTES`).
