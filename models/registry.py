@@ -25,6 +25,8 @@ class ModelOptions(BaseModel):
     model_path: Path | None = None
     threads: int = Field(default=1, ge=1, le=64)
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"  # the text encoders' precision (models.precision)
+    artifacts_dir: Path | None = None  # where assembled/trained artifacts live (voice: the Whisper base folder)
+    profile: str | None = None  # voice: the default Whisper profile (models.voice.profiles)
 
 
 class EmbedRequest(BaseModel):
@@ -74,14 +76,23 @@ class VoiceRequest(BaseModel):
 class VoiceResponse(BaseModel):
     transcript: str
     duration_s: float
-    speaking_ratio: float
+    speaking_ratio: float = Field(description="share of the recording with speech, from voice activity detection")
     silence_ratio: float
     words_per_minute: float
     keywords: list[str]
-    segments: list[dict[str, Any]]
+    segments: list[dict[str, Any]] = Field(description="start, end, text, sentiment and speaker of each segment")
     words: list[dict[str, Any]]
     real_time_factor: float
     overall_sentiment: dict[str, Any] | None = None
+    profile: str = Field(description="the Whisper profile that transcribed it: fast (tiny.en) or accurate (base)")
+    model: str
+    no_speech: bool = Field(description="true when voice activity detection heard no speech: nothing was decoded")
+    speech: list[dict[str, float]] = Field(description="where speech is, in seconds (VAD)")
+    turns: list[dict[str, Any]] = Field(description="who spoke when: speaker, start, end")
+    speakers: list[dict[str, Any]] = Field(
+        description="per speaker: role (rep/customer when the request named the rep), talk time and ratio, words "
+        "per minute, turns, longest monologue, interruptions, sentiment"
+    )
 
 
 class VisionRequest(BaseModel):
@@ -172,14 +183,20 @@ def _load_sentiment(options: ModelOptions) -> Any:
 
 def _load_voice(options: ModelOptions) -> Any:
     from models.voice.analyzer import VoiceAnalyzer
+    from models.voice.profiles import parse_profile
 
-    return VoiceAnalyzer(options.model_path, threads=options.threads)
+    return VoiceAnalyzer(
+        options.model_path,
+        threads=options.threads,
+        artifacts_dir=options.artifacts_dir,
+        default_profile=parse_profile(options.profile),
+    )
 
 
 def _warm_voice(model: Any) -> None:
     import numpy as np
 
-    model.transcribe(np.zeros(16_000, dtype=np.float32))
+    model.transcribe(np.zeros(16_000, dtype=np.float32))  # the VAD's session (no speech: the decoder stays idle)
 
 
 def _load_vision(options: ModelOptions) -> Any:
@@ -250,8 +267,11 @@ registry.register(
 registry.register(
     ModelSpec(
         name="voice",
-        version="faster-whisper-tiny.en-int8",
-        description="transcript with word timestamps, talk/silence ratios, pace, keywords (faster-whisper)",
+        version="faster-whisper-base+tiny.en-int8",
+        description=(
+            "VAD-gated transcript with word timestamps, speaker turns and per-speaker figures, talk/silence ratios, "
+            "pace, keywords (faster-whisper base or tiny.en, Silero VAD, GE2E speaker encoder)"
+        ),
         loader=_load_voice,
         input_schema=VoiceRequest,
         output_schema=VoiceResponse,

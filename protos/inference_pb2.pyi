@@ -192,27 +192,75 @@ class TranscriptAnalysis(_message.Message):
     def __init__(self, segments: _Optional[_Iterable[_Union[SentimentResult, _Mapping]]] = ..., mean_score: _Optional[float] = ..., overall_label: _Optional[str] = ..., summary: _Optional[str] = ..., chunks: _Optional[int] = ...) -> None: ...
 
 class AudioChunk(_message.Message):
-    __slots__ = ("data",)
+    __slots__ = ("data", "profile", "language", "speakers", "rep")
     DATA_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    SPEAKERS_FIELD_NUMBER: _ClassVar[int]
+    REP_FIELD_NUMBER: _ClassVar[int]
     data: bytes
-    def __init__(self, data: _Optional[bytes] = ...) -> None: ...
+    profile: str
+    language: str
+    speakers: int
+    rep: str
+    def __init__(self, data: _Optional[bytes] = ..., profile: _Optional[str] = ..., language: _Optional[str] = ..., speakers: _Optional[int] = ..., rep: _Optional[str] = ...) -> None: ...
 
 class VoiceSegment(_message.Message):
-    __slots__ = ("start", "end", "text", "label", "score")
+    __slots__ = ("start", "end", "text", "label", "score", "speaker")
     START_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
+    SPEAKER_FIELD_NUMBER: _ClassVar[int]
     start: float
     end: float
     text: str
     label: str
     score: float
-    def __init__(self, start: _Optional[float] = ..., end: _Optional[float] = ..., text: _Optional[str] = ..., label: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
+    speaker: str
+    def __init__(self, start: _Optional[float] = ..., end: _Optional[float] = ..., text: _Optional[str] = ..., label: _Optional[str] = ..., score: _Optional[float] = ..., speaker: _Optional[str] = ...) -> None: ...
+
+class VoiceTurn(_message.Message):
+    __slots__ = ("speaker", "start", "end")
+    SPEAKER_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    speaker: str
+    start: float
+    end: float
+    def __init__(self, speaker: _Optional[str] = ..., start: _Optional[float] = ..., end: _Optional[float] = ...) -> None: ...
+
+class VoiceSpeaker(_message.Message):
+    __slots__ = ("speaker", "role", "talk_s", "talk_ratio", "share_of_speech", "words", "words_per_minute", "turns", "longest_monologue_s", "interruptions", "label", "score")
+    SPEAKER_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    TALK_S_FIELD_NUMBER: _ClassVar[int]
+    TALK_RATIO_FIELD_NUMBER: _ClassVar[int]
+    SHARE_OF_SPEECH_FIELD_NUMBER: _ClassVar[int]
+    WORDS_FIELD_NUMBER: _ClassVar[int]
+    WORDS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    TURNS_FIELD_NUMBER: _ClassVar[int]
+    LONGEST_MONOLOGUE_S_FIELD_NUMBER: _ClassVar[int]
+    INTERRUPTIONS_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    speaker: str
+    role: str
+    talk_s: float
+    talk_ratio: float
+    share_of_speech: float
+    words: int
+    words_per_minute: float
+    turns: int
+    longest_monologue_s: float
+    interruptions: int
+    label: str
+    score: float
+    def __init__(self, speaker: _Optional[str] = ..., role: _Optional[str] = ..., talk_s: _Optional[float] = ..., talk_ratio: _Optional[float] = ..., share_of_speech: _Optional[float] = ..., words: _Optional[int] = ..., words_per_minute: _Optional[float] = ..., turns: _Optional[int] = ..., longest_monologue_s: _Optional[float] = ..., interruptions: _Optional[int] = ..., label: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class VoiceAnalysisResponse(_message.Message):
-    __slots__ = ("transcript", "duration_s", "speaking_ratio", "silence_ratio", "words_per_minute", "keywords", "segments", "real_time_factor", "overall_label")
+    __slots__ = ("transcript", "duration_s", "speaking_ratio", "silence_ratio", "words_per_minute", "keywords", "segments", "real_time_factor", "overall_label", "profile", "no_speech", "turns", "speakers")
     TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
     DURATION_S_FIELD_NUMBER: _ClassVar[int]
     SPEAKING_RATIO_FIELD_NUMBER: _ClassVar[int]
@@ -222,6 +270,10 @@ class VoiceAnalysisResponse(_message.Message):
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     REAL_TIME_FACTOR_FIELD_NUMBER: _ClassVar[int]
     OVERALL_LABEL_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    NO_SPEECH_FIELD_NUMBER: _ClassVar[int]
+    TURNS_FIELD_NUMBER: _ClassVar[int]
+    SPEAKERS_FIELD_NUMBER: _ClassVar[int]
     transcript: str
     duration_s: float
     speaking_ratio: float
@@ -231,7 +283,11 @@ class VoiceAnalysisResponse(_message.Message):
     segments: _containers.RepeatedCompositeFieldContainer[VoiceSegment]
     real_time_factor: float
     overall_label: str
-    def __init__(self, transcript: _Optional[str] = ..., duration_s: _Optional[float] = ..., speaking_ratio: _Optional[float] = ..., silence_ratio: _Optional[float] = ..., words_per_minute: _Optional[float] = ..., keywords: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[_Union[VoiceSegment, _Mapping]]] = ..., real_time_factor: _Optional[float] = ..., overall_label: _Optional[str] = ...) -> None: ...
+    profile: str
+    no_speech: bool
+    turns: _containers.RepeatedCompositeFieldContainer[VoiceTurn]
+    speakers: _containers.RepeatedCompositeFieldContainer[VoiceSpeaker]
+    def __init__(self, transcript: _Optional[str] = ..., duration_s: _Optional[float] = ..., speaking_ratio: _Optional[float] = ..., silence_ratio: _Optional[float] = ..., words_per_minute: _Optional[float] = ..., keywords: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[_Union[VoiceSegment, _Mapping]]] = ..., real_time_factor: _Optional[float] = ..., overall_label: _Optional[str] = ..., profile: _Optional[str] = ..., no_speech: bool = ..., turns: _Optional[_Iterable[_Union[VoiceTurn, _Mapping]]] = ..., speakers: _Optional[_Iterable[_Union[VoiceSpeaker, _Mapping]]] = ...) -> None: ...
 
 class VisionRequest(_message.Message):
     __slots__ = ("media", "is_video", "fps")

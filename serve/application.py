@@ -35,6 +35,7 @@ class AppArgs(BaseModel):
     sentiment_model_path: str | None = None
     whisper_model_path: str | None = None
     voice_max_audio_s: float = 7200.0
+    voice_profile: Literal["fast", "accurate"] = "accurate"
     summary_llm_url: str | None = None
     request_timeout_s: float = 30.0
     torch_threads: int | None = None  # per model replica; absent: VETTIFY_TORCH_THREADS
@@ -74,7 +75,14 @@ def build(args: dict[str, Any]) -> Any:
     embedding = tuned(embedder).bind(options.embedding_model_path, threads, options.text_batching, dtype)
     sentiment = tuned(sentimenter).bind(options.sentiment_model_path, threads, options.text_batching, dtype)
     churn = tuned(churner).bind(options.artifacts_dir)
-    voice = tuned(voicer).bind(sentiment, options.whisper_model_path, options.voice_max_audio_s, threads)
+    voice = tuned(voicer).bind(
+        sentiment,
+        options.whisper_model_path,
+        options.voice_max_audio_s,
+        threads,
+        options.artifacts_dir,
+        options.voice_profile,
+    )
     vision = tuned(visioner).bind(threads)
     streams = tuned(streamer).bind(
         embedding,
@@ -145,6 +153,7 @@ def app_args(settings: Settings) -> AppArgs:
         sentiment_model_path=str(settings.sentiment_model_path) if settings.sentiment_model_path else None,
         whisper_model_path=str(settings.whisper_model_path) if settings.whisper_model_path else None,
         voice_max_audio_s=settings.voice_max_audio_s,
+        voice_profile=settings.voice_profile,
         redis_url=settings.redis_url,
         torch_threads=settings.torch_threads,
         inference_dtype=settings.inference_dtype,

@@ -11,14 +11,30 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from infra.errors import InvalidInput
 from models.pricing.service import PricingRequest
 from models.registry import SummaryRequest, VisionRequest
 from models.sentiment.classifier import Sentiment, overall_label
+from models.voice.analyzer import AnalyzeOptions
+from models.voice.profiles import parse_profile
 from protos import inference_pb2 as pb
 from serve.errors import abort_with, as_error, validated
 from serve.model_calls import MAX_AUDIO_BYTES, ModelCalls, check_audio
 
 Reply = TypeVar("Reply")
+
+
+def _voice_options(first: pb.AudioChunk) -> AnalyzeOptions:
+    """The analysis options of a voice stream, from its first chunk (bad values: INVALID_ARGUMENT)."""
+    speakers = first.speakers if first.HasField("speakers") else None
+    if speakers is not None and not 1 <= speakers <= 10:
+        raise InvalidInput(f"speakers must be between 1 and 10, not {speakers}")
+    return AnalyzeOptions(
+        profile=parse_profile(first.profile) if first.HasField("profile") and first.profile else None,
+        language=first.language if first.HasField("language") and first.language else "en",
+        speakers=speakers,
+        rep=first.rep[:10] if first.HasField("rep") and first.rep else None,
+    )
 
 
 def _sentiment_pb(result: Sentiment) -> pb.SentimentResult:
@@ -137,11 +153,14 @@ class AnalyticsMethods:
 
         async def work() -> pb.VoiceAnalysisResponse:
             audio = bytearray()
+            options: AnalyzeOptions | None = None
             async for chunk in request_stream:
+                if options is None:
+                    options = _voice_options(chunk)
                 audio.extend(chunk.data)
                 if len(audio) > MAX_AUDIO_BYTES:  # stop buffering a stream as soon as it is over the limit
                     check_audio(bytes(audio))
-            r = await self.models.voice(bytes(audio))
+            r = await self.models.voice(bytes(audio), options)
             segments = [
                 pb.VoiceSegment(
                     start=s.start,
@@ -149,8 +168,26 @@ class AnalyticsMethods:
                     text=s.text,
                     label=s.sentiment.label if s.sentiment else "",
                     score=s.sentiment.score if s.sentiment else 0.0,
+                    speaker=s.speaker or "",
                 )
                 for s in r.segments
+            ]
+            speakers = [
+                pb.VoiceSpeaker(
+                    speaker=s.speaker,
+                    role=s.role or "",
+                    talk_s=s.talk_s,
+                    talk_ratio=s.talk_ratio,
+                    share_of_speech=s.share_of_speech,
+                    words=s.words,
+                    words_per_minute=s.words_per_minute,
+                    turns=s.turns,
+                    longest_monologue_s=s.longest_monologue_s,
+                    interruptions=s.interruptions,
+                    label=s.sentiment.label if s.sentiment else "",
+                    score=s.sentiment.score if s.sentiment else 0.0,
+                )
+                for s in r.speakers
             ]
             return pb.VoiceAnalysisResponse(
                 transcript=r.transcript,
@@ -162,6 +199,10 @@ class AnalyticsMethods:
                 segments=segments,
                 real_time_factor=r.real_time_factor,
                 overall_label=r.overall_sentiment.label if r.overall_sentiment else "",
+                profile=r.profile,
+                no_speech=r.no_speech,
+                turns=[pb.VoiceTurn(speaker=t.speaker, start=t.start, end=t.end) for t in r.turns],
+                speakers=speakers,
             )
 
         return await self._answer(grpc_context, pb.VoiceAnalysisResponse(), work)

@@ -5,7 +5,7 @@ needs from the app). Errors follow the engine's one contract (:mod:`infra.http.p
 """
 
 # No ``from __future__ import annotations``: FastAPI resolves the route annotations at definition time.
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, ORJSONResponse
@@ -26,6 +26,7 @@ from models.registry import (
     VisionResponse,
     VoiceResponse,
 )
+from models.voice.analyzer import AnalyzeOptions
 from serve.errors import validated
 from serve.model_calls import MAX_TEXTS, ModelCalls
 
@@ -148,12 +149,33 @@ async def summary(body: SummaryRequest, models: Models) -> SummaryResponse:
     openapi_extra=_binary_body(*AUDIO_BODY),
     responses=problem_responses(415),
 )
-async def voice(request: Request, models: Models) -> VoiceResponse:
-    """The recording as the request body (``curl --data-binary @call.wav -H 'Content-Type: audio/wav'``)."""
+async def voice(
+    request: Request,
+    models: Models,
+    profile: Annotated[
+        Literal["fast", "accurate"] | None,
+        Query(description="Whisper profile: accurate (base) or fast (tiny.en); absent: VETTIFY_VOICE_PROFILE"),
+    ] = None,
+    language: Annotated[
+        str, Query(max_length=8, description="spoken language code (en, ro, de, …) or auto; fast: English only")
+    ] = "en",
+    speakers: Annotated[int | None, Query(ge=1, le=10, description="exact number of speakers, when known")] = None,
+    rep: Annotated[
+        str | None,
+        Query(max_length=10, description="the rep's side: left/right channel of a stereo call, or S1 (first to speak)"),
+    ] = None,
+) -> VoiceResponse:
+    """The recording as the request body (``curl --data-binary @call.wav -H 'Content-Type: audio/wav'``).
+
+    Speech is found by voice activity detection first: silence and noise give no words (``no_speech``), and
+    talk/silence ratios come from it. A stereo recording with a different side on each channel gives one
+    speaker per channel; a mono one is split into speakers by their voices.
+    """
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith(AUDIO_TYPES):
         raise UnsupportedMediaType(f"send the audio as the body with an audio/* content type, not {content_type!r}")
-    return VoiceResponse.model_validate((await models.voice(await request.body())).as_dict())
+    options = AnalyzeOptions(profile=profile, language=language, speakers=speakers, rep=rep)
+    return VoiceResponse.model_validate((await models.voice(await request.body(), options)).as_dict())
 
 
 @router.post(

@@ -32,7 +32,7 @@ from models.pricing.service import PricingRequest, PricingResponse
 from models.registry import SummaryRequest, SummaryResponse, VisionRequest
 from models.sentiment.classifier import Sentiment
 from models.vision.analyzer import VisionAnalysis
-from models.voice.analyzer import VoiceAnalysis
+from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis
 from serve.deployments.base import Batched, Handle
 from serve.errors import as_error
 from serve.metrics import GatewayMetrics
@@ -199,9 +199,11 @@ class ModelCalls:
     async def summary(self, request: SummaryRequest) -> SummaryResponse:
         return await self._call("summary", lambda: self.handles.summary.summarize.remote(request))
 
-    async def voice(self, audio: bytes) -> VoiceAnalysis:
+    async def voice(self, audio: bytes, options: AnalyzeOptions | None = None) -> VoiceAnalysis:
         check_audio(audio)
-        return await self._call("voice", lambda: self.handles.voice.analyze.remote(audio), timeout_s=MEDIA_TIMEOUT_S)
+        return await self._call(
+            "voice", lambda: self.handles.voice.analyze.remote(audio, options), timeout_s=MEDIA_TIMEOUT_S
+        )
 
     async def vision(self, request: VisionRequest, kind: str) -> VisionAnalysis:
         """An image, or a video sampled at ``request.fps`` (validated on the request, for images too)."""

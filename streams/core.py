@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from infra.db.tenancy import TenantContext
 from infra.events.envelope import Envelope
+from infra.settings import Settings
 from streams import store
 from streams.models import ModelClient
 from streams.ordering import KeyedSequencer
@@ -70,10 +71,19 @@ class StreamProcessor:
         media_root: Path | None = None,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         spike_rule: SpikeRule | None = None,
+        voice_profile_by_tenant: dict[str, str] | None = None,
     ) -> None:
         self.pool = pool
         self.max_event_bytes = max_event_bytes
-        context = Context(pool=pool, models=models, redis=redis, media_root=media_root)
+        if voice_profile_by_tenant is None:
+            voice_profile_by_tenant = dict(Settings().voice_profile_by_tenant)
+        context = Context(
+            pool=pool,
+            models=models,
+            redis=redis,
+            media_root=media_root,
+            voice_profile_by_tenant=voice_profile_by_tenant,
+        )
         social = SocialProcessor(context, spike_rule)
         calls = CallProcessor(context)
         orders = OrderProcessor(context)

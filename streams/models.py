@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from models.churn.model import ChurnScore
 from models.sentiment.classifier import Sentiment
 from models.vision.analyzer import VisionAnalysis
-from models.voice.analyzer import VoiceAnalysis
+from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis
 
 MODEL_APP = "vettify"
 
@@ -24,7 +24,7 @@ class ModelClient(Protocol):
         """Per text: the L2-normalised 384-d vector."""
         ...
 
-    async def voice(self, audio: bytes) -> VoiceAnalysis: ...
+    async def voice(self, audio: bytes, options: AnalyzeOptions | None = None) -> VoiceAnalysis: ...
 
     async def vision(self, media: bytes, kind: str, fps: float) -> VisionAnalysis: ...
 
@@ -60,8 +60,8 @@ class ServeModels:
         batched = await self.handles["embedding"].embed.remote(texts)
         return [row.vector for row in batched.value]
 
-    async def voice(self, audio: bytes) -> VoiceAnalysis:
-        result: VoiceAnalysis = await self.handles["voice"].analyze.remote(audio)
+    async def voice(self, audio: bytes, options: AnalyzeOptions | None = None) -> VoiceAnalysis:
+        result: VoiceAnalysis = await self.handles["voice"].analyze.remote(audio, options)
         return result
 
     async def vision(self, media: bytes, kind: str, fps: float) -> VisionAnalysis:

@@ -111,6 +111,15 @@ class VoiceCallRecorded(_Recording):
 
     audio_path: str | None = Field(default=None, max_length=1000)
     audio_b64: str | None = None
+    profile: Literal["fast", "accurate"] | None = Field(
+        default=None,
+        description="Whisper profile; absent: the tenant's (VETTIFY_VOICE_PROFILE_BY_TENANT), else the default",
+    )
+    language: str = Field(default="en", max_length=8, description="spoken language code, or auto (accurate only)")
+    speakers: int | None = Field(default=None, ge=1, le=10, description="exact number of speakers, when known")
+    rep: str | None = Field(
+        default=None, max_length=10, description="the rep's side: left/right channel of a stereo call, or S1, S2, …"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -178,6 +187,20 @@ class VoiceTranscribed(_Published):
     duration_s: float
     sentiment: Sentiment | None
     keywords: list[str]
+    profile: str | None = Field(default=None, description="the Whisper profile that transcribed it")
+    no_speech: bool = Field(default=False, description="voice activity detection heard no speech")
+
+
+class CallSpeaker(BaseModel):
+    """One side of an analysed call (``crm.call.analyzed``)."""
+
+    speaker: str
+    role: Literal["rep", "customer"] | None = None
+    talk_ratio: float
+    words_per_minute: float
+    interruptions: int
+    longest_monologue_s: float
+    sentiment: Sentiment | None = None
 
 
 class CallAnalyzed(_Published):
@@ -194,6 +217,7 @@ class CallAnalyzed(_Published):
     attention: float | None = None
     dominant_emotion: str | None = None
     faces_found: bool | None = None
+    speakers: list[CallSpeaker] | None = Field(default=None, description="voice calls: who spoke how much and how")
 
 
 class BehaviorPatternDetected(_Published):

@@ -6,7 +6,7 @@ from ray import serve
 
 from models.registry import ModelOptions, registry
 from models.runtime import inference_executor, run_in
-from models.voice.analyzer import VoiceAnalysis, attach_sentiment, texts_to_score
+from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis, attach_sentiment, texts_to_score
 from serve.deployments.base import Handle, ReadyProbe, as_path
 
 
@@ -24,16 +24,25 @@ class VoiceDeployment(ReadyProbe):
     name = "voice"
 
     def __init__(
-        self, sentiment: Handle, model_path: str | None = None, max_audio_s: float = 7200.0, threads: int = 1
+        self,
+        sentiment: Handle,
+        model_path: str | None = None,
+        max_audio_s: float = 7200.0,
+        threads: int = 1,
+        artifacts_dir: str | None = None,
+        profile: str | None = None,
     ) -> None:
         self.sentiment = sentiment
-        self.model = registry.load("voice", ModelOptions(model_path=as_path(model_path), threads=threads))
+        options = ModelOptions(
+            model_path=as_path(model_path), threads=threads, artifacts_dir=as_path(artifacts_dir), profile=profile
+        )
+        self.model = registry.load("voice", options)
         self.model.max_seconds = max_audio_s
         self.version = self.model.version
         self.pool = inference_executor(threads, self.name)
 
-    async def analyze(self, audio: bytes) -> VoiceAnalysis:
-        analysis: VoiceAnalysis = await run_in(self.pool, self.model.analyze, audio)
+    async def analyze(self, audio: bytes, options: AnalyzeOptions | None = None) -> VoiceAnalysis:
+        analysis: VoiceAnalysis = await run_in(self.pool, self.model.analyze, audio, None, options or AnalyzeOptions())
         texts = texts_to_score(analysis)
         if texts:
             attach_sentiment(analysis, (await self.sentiment.classify.remote(texts)).value)

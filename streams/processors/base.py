@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
@@ -47,6 +47,7 @@ class Context:
     redis: Any = None  # redis.asyncio.Redis: the churn feature store
     media_root: Path | None = None
     max_media_bytes: int = 50 * 1024 * 1024
+    voice_profile_by_tenant: dict[str, str] = field(default_factory=dict)  # tid -> Whisper profile
 
 
 class Processor(ABC, Generic[P, A]):

@@ -18,10 +18,11 @@ import numpy as np
 
 from infra.events.envelope import Envelope
 from models.vision.analyzer import VisionAnalysis
-from models.voice.analyzer import VoiceAnalysis
+from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis
+from models.voice.profiles import parse_profile
 from streams import store
 from streams.processors.base import Context, InvalidEvent, Processor
-from streams.schemas import CallAnalyzed, VideoCallRecorded, VoiceCallRecorded, VoiceTranscribed
+from streams.schemas import CallAnalyzed, CallSpeaker, VideoCallRecorded, VoiceCallRecorded, VoiceTranscribed
 
 INSERT_SQL = """
 INSERT INTO ai.call_analyses (tid, whid, mid, id, call_id, kind, account_id, recorded_at, duration_s, transcript,
@@ -64,7 +65,14 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
             video = await asyncio.to_thread(read_media, self.context, payload.video_path, payload.video_b64)
             return CallAnalysis(await self.context.models.vision(video, "video", payload.fps), None)
         audio = await asyncio.to_thread(read_media, self.context, payload.audio_path, payload.audio_b64)
-        analysis = await self.context.models.voice(audio)
+        chosen = payload.profile or self.context.voice_profile_by_tenant.get(event.tid)
+        options = AnalyzeOptions(
+            profile=parse_profile(chosen) if chosen else None,
+            language=payload.language,
+            speakers=payload.speakers,
+            rep=payload.rep,
+        )
+        analysis = await self.context.models.voice(audio, options)
         transcript = analysis.transcript
         embedding = (await self.context.models.embed([transcript]))[0] if transcript.strip() else None
         return CallAnalysis(analysis, embedding)
@@ -107,6 +115,7 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
             kind="voice" if voice else "video",
             account_id=payload.account_id,
             **{k: row.get(k) for k in CALL_FIELDS},
+            speakers=_speakers(analysis) if isinstance(analysis, VoiceAnalysis) else None,
         )
         if voice:
             transcribed = VoiceTranscribed(
@@ -117,6 +126,8 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
                 duration_s=row["duration_s"],
                 sentiment=row.get("sentiment"),
                 keywords=row.get("keywords", []),
+                profile=analysis.profile if isinstance(analysis, VoiceAnalysis) else None,
+                no_speech=analysis.no_speech if isinstance(analysis, VoiceAnalysis) else False,
             )
             await store.publish(
                 conn, event, "crm.voice.transcribed", transcribed, aggregate_type="call", aggregate_id=event.id
@@ -147,6 +158,21 @@ def _voice_row(analysis: VoiceAnalysis) -> dict[str, Any]:
         "talk_ratio": analysis.speaking_ratio,
         "keywords": list(analysis.keywords),
     }
+
+
+def _speakers(analysis: VoiceAnalysis) -> list[CallSpeaker]:
+    return [
+        CallSpeaker(
+            speaker=s.speaker,
+            role=s.role,
+            talk_ratio=s.talk_ratio,
+            words_per_minute=s.words_per_minute,
+            interruptions=s.interruptions,
+            longest_monologue_s=s.longest_monologue_s,
+            sentiment=s.sentiment.label if s.sentiment else None,
+        )
+        for s in analysis.speakers
+    ]
 
 
 def _video_row(analysis: VisionAnalysis) -> dict[str, Any]:

@@ -120,12 +120,18 @@ def test_client_streaming_audio(stub: AnalyticsStub, tmp_path: Path) -> None:
 
     audio = synthesise("Please send the signed contract by Friday.", "en-gb", 150, 22050, "flac", tmp_path, 0)
     data = audio.read_bytes()
-    chunks = (pb.AudioChunk(data=data[i : i + 16_384]) for i in range(0, len(data), 16_384))
-    analysis = stub.AnalyzeVoice(chunks, metadata=METADATA, timeout=120)
+    first = pb.AudioChunk(data=data[:16_384], profile="fast", rep="S1")
+    chunks = [first, *(pb.AudioChunk(data=data[i : i + 16_384]) for i in range(16_384, len(data), 16_384))]
+    analysis = stub.AnalyzeVoice(iter(chunks), metadata=METADATA, timeout=120)
     assert "contract" in analysis.transcript.lower()
     assert analysis.segments and analysis.segments[0].label in ("positive", "neutral", "negative")
     assert 0 < analysis.speaking_ratio <= 1
+    assert analysis.profile == "fast" and not analysis.no_speech
+    assert [s.speaker for s in analysis.speakers] == ["S1"] and analysis.turns[0].speaker == "S1"
     bad = _code(lambda: stub.AnalyzeVoice(iter([pb.AudioChunk(data=b"noise" * 50)]), metadata=METADATA, timeout=60))
+    assert bad == grpc.StatusCode.INVALID_ARGUMENT
+    unknown = pb.AudioChunk(data=data, profile="turbo")
+    bad = _code(lambda: stub.AnalyzeVoice(iter([unknown]), metadata=METADATA, timeout=60))
     assert bad == grpc.StatusCode.INVALID_ARGUMENT
 
 

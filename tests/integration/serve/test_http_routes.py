@@ -194,10 +194,36 @@ def test_voice_upload_is_transcribed_with_sentiment(http: httpx.Client, tmp_path
     assert body["overall_sentiment"]["label"] == "positive"
     assert body["segments"][0]["sentiment"]["label"] in ("positive", "neutral")
     assert 0 < body["speaking_ratio"] <= 1
+    assert body["profile"] == "accurate" and not body["no_speech"] and body["speech"]
     not_audio = http.post("/v1/voice/analyze", content=b"hello" * 100, headers={"content-type": "audio/wav"})
     assert not_audio.status_code == 422
     wrong_type = http.post("/v1/voice/analyze", json={"audio": "x"})
     assert wrong_type.status_code == 415
+    for bad_query in ("profile=turbo", "profile=fast&language=ro", "speakers=0"):
+        refused = http.post(
+            f"/v1/voice/analyze?{bad_query}", content=audio.read_bytes(), headers={"content-type": "audio/wav"}
+        )
+        assert refused.status_code == 422, (bad_query, refused.text)
+
+
+def test_a_stereo_call_names_the_rep_and_silence_is_no_speech(http: httpx.Client, tmp_path: Path) -> None:
+    from models.voice.evaluate import conversation, wav_bytes
+
+    rep, customer, _, _ = conversation(1, tmp_path)
+    response = http.post(
+        "/v1/voice/analyze?profile=fast&rep=right",
+        content=wav_bytes([customer, rep]),
+        headers={"content-type": "audio/wav"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["profile"] == "fast"
+    roles = {s["speaker"]: s["role"] for s in body["speakers"]}
+    assert roles == {"S1": "customer", "S2": "rep"}
+    assert {s["speaker"] for s in body["segments"]} == {"S1", "S2"}
+    assert all(s["sentiment"] for s in body["speakers"])
+    silent = http.post("/v1/voice/analyze", content=wav_bytes([rep * 0]), headers={"content-type": "audio/wav"})
+    assert silent.status_code == 200 and silent.json()["no_speech"] and silent.json()["transcript"] == ""
 
 
 def test_an_upload_over_grpcs_default_message_size_reaches_the_gateway(http: httpx.Client) -> None:

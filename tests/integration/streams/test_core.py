@@ -260,7 +260,7 @@ async def test_voice_and_video_calls_are_analysed(
     )
     voice = envelope(
         "media.voice.call.recorded",
-        {"call_id": "c1", "audio_b64": base64.b64encode(spoken.read_bytes()).decode()},
+        {"call_id": "c1", "audio_b64": base64.b64encode(spoken.read_bytes()).decode(), "profile": "fast"},
         tenant,
     )
     faces, _ = lfw_frames()
@@ -275,12 +275,13 @@ async def test_voice_and_video_calls_are_analysed(
     calls = {
         r["call_id"]: r
         for r in await admin_pool.fetch(
-            "SELECT call_id, kind, transcript, sentiment, engagement, embedding FROM ai.call_analyses WHERE tid = $1",
+            "SELECT call_id, kind, transcript, sentiment, engagement, embedding, analysis->>'profile' AS profile"
+            " FROM ai.call_analyses WHERE tid = $1",
             tenant["tid"],
         )
     }
     assert "pricing" in calls["c1"]["transcript"].lower() and calls["c1"]["sentiment"] == "positive"
-    assert calls["c1"]["embedding"] is not None
+    assert calls["c1"]["embedding"] is not None and calls["c1"]["profile"] == "fast"
     assert calls["c2"]["kind"] == "video" and calls["c2"]["engagement"] > 0
     published = {
         r["event_type"]

@@ -9,8 +9,19 @@ import pytest
 
 from models.errors import ArtifactNotFound, InvalidInput
 from models.sentiment.classifier import Sentiment
-from models.voice.analyzer import VoiceAnalyzer, Word, decode, keywords, speech_time
+from models.voice.analyzer import (
+    AnalyzeOptions,
+    VoiceAnalyzer,
+    Word,
+    decode,
+    keywords,
+    speaker_at,
+    speaker_stats,
+    speech_time,
+)
 from models.voice.evaluate import edit_distance, normalise, synthesise
+from models.voice.speakers import Turn
+from models.voice.vad import Span
 
 NEUTRAL = Sentiment("neutral", 0.0, {"negative": 0.0, "neutral": 1.0, "positive": 0.0})
 TEXT = "The customer asked for a ten percent discount on the annual licence."
@@ -78,3 +89,65 @@ def test_wer_normalisation() -> None:
     ]
     assert edit_distance(["a", "b", "c"], ["a", "x", "c", "d"]) == 2
     assert np.isclose(edit_distance([], []), 0)
+
+
+NUMBER_CLIP = "The invoice total is four thousand five hundred lei including tax."
+
+
+@pytest.mark.slow
+def test_silence_and_noise_give_no_words_and_nothing_is_decoded(analyzer: VoiceAnalyzer) -> None:
+    from models.voice.evaluate import wav_bytes
+
+    for samples in (np.zeros(16000 * 8, dtype=np.float32), np.random.default_rng(3).normal(0, 0.01, 80000)):
+        result = analyzer.analyze(wav_bytes([samples.astype(np.float32)]))
+        assert result.no_speech and result.transcript == "" and not result.words and not result.segments
+        assert result.speaking_ratio == 0.0 and result.silence_ratio == 1.0 and result.speakers == []
+
+
+@pytest.mark.slow
+def test_the_same_audio_gives_the_same_transcript_within_the_rtf_limit(analyzer: VoiceAnalyzer, tmp_path: Path) -> None:
+    clip = synthesise(NUMBER_CLIP, "en-us", 150, 16000, "wav", tmp_path, 0)
+    for profile in ("fast", "accurate"):
+        runs = [analyzer.analyze(clip, options=AnalyzeOptions(profile=profile)) for _ in range(3)]
+        assert len({r.transcript for r in runs}) == 1, [r.transcript for r in runs]
+        assert "invoice" in runs[0].transcript.lower()
+        assert max(r.real_time_factor for r in runs) < 1.0
+        assert {r.profile for r in runs} == {profile}
+
+
+def test_language_choices_are_checked(analyzer: VoiceAnalyzer) -> None:
+    with pytest.raises(InvalidInput, match="English only"):
+        analyzer.transcribe(np.zeros(16000, dtype=np.float32) + 0.1, "fast", "ro", spans=[Span(0.0, 1.0)])
+    with pytest.raises(InvalidInput, match="language code"):
+        analyzer.transcribe(np.zeros(16000, dtype=np.float32) + 0.1, "accurate", "xx", spans=[Span(0.0, 1.0)])
+
+
+@pytest.mark.slow
+def test_a_stereo_call_gives_one_speaker_per_channel_and_names_the_rep(analyzer: VoiceAnalyzer, tmp_path: Path) -> None:
+    from models.voice.evaluate import conversation, wav_bytes
+
+    rep, customer, reference, _ = conversation(0, tmp_path)
+    result = analyzer.analyze(wav_bytes([rep, customer]), options=AnalyzeOptions(profile="fast", rep="left"))
+    by_name = {s.speaker: s for s in result.speakers}
+    assert set(by_name) == {"S1", "S2"}
+    assert by_name["S1"].role == "rep" and by_name["S1"].channel == 0 and by_name["S2"].role == "customer"
+    reference_rep = sum(end - start for who, start, end in reference if who == "rep")
+    assert abs(by_name["S1"].talk_s - reference_rep) < 1.5
+    assert by_name["S1"].interruptions + by_name["S2"].interruptions >= 1  # the script has turns that cut in
+    assert all(w.speaker in ("S1", "S2") for w in result.words)
+    assert sum(s.share_of_speech for s in result.speakers) == pytest.approx(1.0, abs=0.2)  # overlaps count twice
+    mono = analyzer.analyze(wav_bytes([rep + customer]), options=AnalyzeOptions(profile="fast", rep="S1"))
+    assert [s.speaker for s in mono.speakers] == ["S1", "S2"] and mono.speakers[0].role == "rep"
+    assert all(s.channel is None for s in mono.speakers)
+
+
+def test_speaker_figures_from_turns() -> None:
+    turns = [Turn("S1", 0.0, 4.0), Turn("S2", 3.5, 5.0), Turn("S1", 6.0, 8.0), Turn("S1", 9.0, 12.0)]
+    words = [Word("w", t, t + 0.3, 1.0, "S1") for t in range(0, 12, 1)] + [Word("x", 4.0, 4.3, 1.0, "S2")]
+    stats = {s.speaker: s for s in speaker_stats(turns, words, 12.0, "S2", {})}
+    assert stats["S2"].interruptions == 1 and stats["S1"].interruptions == 0
+    assert stats["S1"].longest_monologue_s == pytest.approx(6.0)  # 6 to 12 s: two turns with nobody in between
+    assert stats["S1"].turns == 2 and stats["S2"].turns == 1
+    assert stats["S1"].talk_s == pytest.approx(9.0) and stats["S1"].talk_ratio == pytest.approx(0.75)
+    assert stats["S2"].role == "rep" and stats["S1"].role == "customer"
+    assert speaker_at(turns, 5.5) in ("S2", "S1") and speaker_at(turns, 30.0) is None
