@@ -289,6 +289,38 @@ class VoiceAnalysisResponse(_message.Message):
     speakers: _containers.RepeatedCompositeFieldContainer[VoiceSpeaker]
     def __init__(self, transcript: _Optional[str] = ..., duration_s: _Optional[float] = ..., speaking_ratio: _Optional[float] = ..., silence_ratio: _Optional[float] = ..., words_per_minute: _Optional[float] = ..., keywords: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[_Union[VoiceSegment, _Mapping]]] = ..., real_time_factor: _Optional[float] = ..., overall_label: _Optional[str] = ..., profile: _Optional[str] = ..., no_speech: bool = ..., turns: _Optional[_Iterable[_Union[VoiceTurn, _Mapping]]] = ..., speakers: _Optional[_Iterable[_Union[VoiceSpeaker, _Mapping]]] = ...) -> None: ...
 
+class LiveAudio(_message.Message):
+    __slots__ = ("data", "profile", "language", "encoding")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    profile: str
+    language: str
+    encoding: str
+    def __init__(self, data: _Optional[bytes] = ..., profile: _Optional[str] = ..., language: _Optional[str] = ..., encoding: _Optional[str] = ...) -> None: ...
+
+class LiveUpdate(_message.Message):
+    __slots__ = ("type", "audio_s", "text", "start", "end", "label", "score", "analysis")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_S_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    ANALYSIS_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    audio_s: float
+    text: str
+    start: float
+    end: float
+    label: str
+    score: float
+    analysis: VoiceAnalysisResponse
+    def __init__(self, type: _Optional[str] = ..., audio_s: _Optional[float] = ..., text: _Optional[str] = ..., start: _Optional[float] = ..., end: _Optional[float] = ..., label: _Optional[str] = ..., score: _Optional[float] = ..., analysis: _Optional[_Union[VoiceAnalysisResponse, _Mapping]] = ...) -> None: ...
+
 class VisionRequest(_message.Message):
     __slots__ = ("media", "is_video", "fps")
     MEDIA_FIELD_NUMBER: _ClassVar[int]

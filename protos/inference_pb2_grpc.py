@@ -49,6 +49,11 @@ class AnalyticsStub(object):
                 request_serializer=protos_dot_inference__pb2.AudioChunk.SerializeToString,
                 response_deserializer=protos_dot_inference__pb2.VoiceAnalysisResponse.FromString,
                 )
+        self.TranscribeLive = channel.stream_stream(
+                '/vettify.analytics.v1.Analytics/TranscribeLive',
+                request_serializer=protos_dot_inference__pb2.LiveAudio.SerializeToString,
+                response_deserializer=protos_dot_inference__pb2.LiveUpdate.FromString,
+                )
         self.AnalyzeVision = channel.unary_unary(
                 '/vettify.analytics.v1.Analytics/AnalyzeVision',
                 request_serializer=protos_dot_inference__pb2.VisionRequest.SerializeToString,
@@ -103,6 +108,14 @@ class AnalyticsServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TranscribeLive(self, request_iterator, context):
+        """Bidirectional streaming: a live call's audio in, partial transcripts, finalised segments with
+        sentiment, the running summary and finally the whole call's analysis out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AnalyzeVision(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -146,6 +159,11 @@ def add_AnalyticsServicer_to_server(servicer, server):
                     servicer.AnalyzeVoice,
                     request_deserializer=protos_dot_inference__pb2.AudioChunk.FromString,
                     response_serializer=protos_dot_inference__pb2.VoiceAnalysisResponse.SerializeToString,
+            ),
+            'TranscribeLive': grpc.stream_stream_rpc_method_handler(
+                    servicer.TranscribeLive,
+                    request_deserializer=protos_dot_inference__pb2.LiveAudio.FromString,
+                    response_serializer=protos_dot_inference__pb2.LiveUpdate.SerializeToString,
             ),
             'AnalyzeVision': grpc.unary_unary_rpc_method_handler(
                     servicer.AnalyzeVision,
@@ -278,6 +296,23 @@ class Analytics(object):
         return grpc.experimental.stream_unary(request_iterator, target, '/vettify.analytics.v1.Analytics/AnalyzeVoice',
             protos_dot_inference__pb2.AudioChunk.SerializeToString,
             protos_dot_inference__pb2.VoiceAnalysisResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def TranscribeLive(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(request_iterator, target, '/vettify.analytics.v1.Analytics/TranscribeLive',
+            protos_dot_inference__pb2.LiveAudio.SerializeToString,
+            protos_dot_inference__pb2.LiveUpdate.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

@@ -15,10 +15,12 @@ from infra.errors import InvalidInput
 from models.pricing.service import PricingRequest
 from models.registry import SummaryRequest, VisionRequest
 from models.sentiment.classifier import Sentiment, overall_label
-from models.voice.analyzer import AnalyzeOptions
+from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis
+from models.voice.live import LiveUpdate
 from models.voice.profiles import parse_profile
 from protos import inference_pb2 as pb
 from serve.errors import abort_with, as_error, validated
+from serve.live_voice import live_updates
 from serve.model_calls import MAX_AUDIO_BYTES, ModelCalls, check_audio
 
 Reply = TypeVar("Reply")
@@ -35,6 +37,67 @@ def _voice_options(first: pb.AudioChunk) -> AnalyzeOptions:
         speakers=speakers,
         rep=first.rep[:10] if first.HasField("rep") and first.rep else None,
     )
+
+
+def _voice_pb(r: VoiceAnalysis) -> pb.VoiceAnalysisResponse:
+    segments = [
+        pb.VoiceSegment(
+            start=s.start,
+            end=s.end,
+            text=s.text,
+            label=s.sentiment.label if s.sentiment else "",
+            score=s.sentiment.score if s.sentiment else 0.0,
+            speaker=s.speaker or "",
+        )
+        for s in r.segments
+    ]
+    speakers = [
+        pb.VoiceSpeaker(
+            speaker=s.speaker,
+            role=s.role or "",
+            talk_s=s.talk_s,
+            talk_ratio=s.talk_ratio,
+            share_of_speech=s.share_of_speech,
+            words=s.words,
+            words_per_minute=s.words_per_minute,
+            turns=s.turns,
+            longest_monologue_s=s.longest_monologue_s,
+            interruptions=s.interruptions,
+            label=s.sentiment.label if s.sentiment else "",
+            score=s.sentiment.score if s.sentiment else 0.0,
+        )
+        for s in r.speakers
+    ]
+    return pb.VoiceAnalysisResponse(
+        transcript=r.transcript,
+        duration_s=r.duration_s,
+        speaking_ratio=r.speaking_ratio,
+        silence_ratio=r.silence_ratio,
+        words_per_minute=r.words_per_minute,
+        keywords=r.keywords,
+        segments=segments,
+        real_time_factor=r.real_time_factor,
+        overall_label=r.overall_sentiment.label if r.overall_sentiment else "",
+        profile=r.profile,
+        no_speech=r.no_speech,
+        turns=[pb.VoiceTurn(speaker=t.speaker, start=t.start, end=t.end) for t in r.turns],
+        speakers=speakers,
+    )
+
+
+def _live_pb(update: LiveUpdate) -> pb.LiveUpdate:
+    message = pb.LiveUpdate(
+        type=update.kind,
+        audio_s=round(update.audio_s, 2),
+        text=update.text,
+        start=round(update.start, 2),
+        end=round(update.end, 2),
+        label=update.sentiment.label if update.sentiment else "",
+        score=update.sentiment.score if update.sentiment else 0.0,
+    )
+    if update.analysis is not None:
+        message.analysis.CopyFrom(_voice_pb(update.analysis))
+    return message
 
 
 def _sentiment_pb(result: Sentiment) -> pb.SentimentResult:
@@ -160,52 +223,42 @@ class AnalyticsMethods:
                 audio.extend(chunk.data)
                 if len(audio) > MAX_AUDIO_BYTES:  # stop buffering a stream as soon as it is over the limit
                     check_audio(bytes(audio))
-            r = await self.models.voice(bytes(audio), options)
-            segments = [
-                pb.VoiceSegment(
-                    start=s.start,
-                    end=s.end,
-                    text=s.text,
-                    label=s.sentiment.label if s.sentiment else "",
-                    score=s.sentiment.score if s.sentiment else 0.0,
-                    speaker=s.speaker or "",
-                )
-                for s in r.segments
-            ]
-            speakers = [
-                pb.VoiceSpeaker(
-                    speaker=s.speaker,
-                    role=s.role or "",
-                    talk_s=s.talk_s,
-                    talk_ratio=s.talk_ratio,
-                    share_of_speech=s.share_of_speech,
-                    words=s.words,
-                    words_per_minute=s.words_per_minute,
-                    turns=s.turns,
-                    longest_monologue_s=s.longest_monologue_s,
-                    interruptions=s.interruptions,
-                    label=s.sentiment.label if s.sentiment else "",
-                    score=s.sentiment.score if s.sentiment else 0.0,
-                )
-                for s in r.speakers
-            ]
-            return pb.VoiceAnalysisResponse(
-                transcript=r.transcript,
-                duration_s=r.duration_s,
-                speaking_ratio=r.speaking_ratio,
-                silence_ratio=r.silence_ratio,
-                words_per_minute=r.words_per_minute,
-                keywords=r.keywords,
-                segments=segments,
-                real_time_factor=r.real_time_factor,
-                overall_label=r.overall_sentiment.label if r.overall_sentiment else "",
-                profile=r.profile,
-                no_speech=r.no_speech,
-                turns=[pb.VoiceTurn(speaker=t.speaker, start=t.start, end=t.end) for t in r.turns],
-                speakers=speakers,
-            )
+            return _voice_pb(await self.models.voice(bytes(audio), options))
 
         return await self._answer(grpc_context, pb.VoiceAnalysisResponse(), work)
+
+    async def TranscribeLive(
+        self, request_stream: AsyncIterator[pb.LiveAudio], grpc_context: Any = None
+    ) -> AsyncIterator[pb.LiveUpdate]:
+        """Bidirectional streaming: audio chunks in, live updates out (serve/live_voice.py)."""
+        first: pb.LiveAudio | None = None
+
+        async def audio() -> AsyncIterator[bytes]:
+            if first is not None:
+                yield first.data
+            async for chunk in request_stream:
+                yield chunk.data
+
+        try:
+            async for message in request_stream:
+                first = message
+                break
+            if first is None:
+                raise InvalidInput("the stream ended before any audio")
+            options = AnalyzeOptions(
+                profile=parse_profile(first.profile) if first.HasField("profile") and first.profile else None,
+                language=first.language if first.HasField("language") and first.language else "en",
+            )
+            encoding = first.encoding if first.HasField("encoding") and first.encoding else "pcm16"
+            max_seconds = self.models.settings.voice_max_audio_s
+            updates = live_updates(self.models, audio(), options, encoding, max_seconds)
+            try:
+                async for update in updates:
+                    yield _live_pb(update)
+            finally:
+                await updates.aclose()
+        except Exception as exc:
+            abort_with(grpc_context, as_error(exc))
 
     async def AnalyzeVision(self, request: pb.VisionRequest, grpc_context: Any = None) -> pb.VisionResponse:
         async def work() -> pb.VisionResponse:

@@ -5,13 +5,16 @@ needs from the app). Errors follow the engine's one contract (:mod:`infra.http.p
 """
 
 # No ``from __future__ import annotations``: FastAPI resolves the route annotations at definition time.
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, ORJSONResponse
 from pydantic import BaseModel, Field, model_validator
 
-from infra.errors import UnsupportedMediaType
+from infra.errors import InvalidInput, UnsupportedMediaType
 from infra.http.problems import problem_responses
 from infra.security import authenticate
 from models.churn.features import features_help
@@ -27,7 +30,8 @@ from models.registry import (
     VoiceResponse,
 )
 from models.voice.analyzer import AnalyzeOptions
-from serve.errors import validated
+from serve.errors import as_error, validated
+from serve.live_voice import live_updates
 from serve.model_calls import MAX_TEXTS, ModelCalls
 
 AUDIO_TYPES = ("audio/", "application/octet-stream", "video/ogg")
@@ -176,6 +180,65 @@ async def voice(
         raise UnsupportedMediaType(f"send the audio as the body with an audio/* content type, not {content_type!r}")
     options = AnalyzeOptions(profile=profile, language=language, speakers=speakers, rep=rep)
     return VoiceResponse.model_validate((await models.voice(await request.body(), options)).as_dict())
+
+
+def _is_end(text: str) -> bool:
+    try:
+        control = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(control, dict) and control.get("type") == "end"
+
+
+@router.websocket("/v1/voice/live")
+async def voice_live(
+    websocket: WebSocket,
+    profile: Annotated[Literal["fast", "accurate"] | None, Query()] = None,
+    language: Annotated[str, Query(max_length=8)] = "en",
+    encoding: Annotated[str, Query(max_length=8)] = "pcm16",
+) -> None:
+    """A live call: binary frames of audio in (``encoding``: 16 kHz 16-bit PCM, or one Opus packet per frame),
+    a text frame ``{"type": "end"}`` when the call ends; JSON text frames out, one per update (``partial``,
+    ``final`` with sentiment, ``summary``, ``notice``, and last ``analysis``), then a normal close. A bad
+    option or bad audio: one ``{"type": "error", "status", "code", "detail"}`` frame, then close 1008."""
+    await websocket.accept()
+    models: ModelCalls = websocket.app.state.models
+
+    async def audio() -> AsyncIterator[bytes]:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))  # gone mid-call: stop, analyse nothing
+            if message.get("bytes") is not None:
+                yield message["bytes"]
+            elif message.get("text") is not None:
+                if _is_end(message["text"]):
+                    return
+                raise InvalidInput('text frames carry control messages only: {"type": "end"}')
+
+    try:
+        options = AnalyzeOptions(profile=profile, language=language)
+        max_seconds = models.settings.voice_max_audio_s
+        updates = live_updates(models, audio(), options, encoding, max_seconds)
+        try:
+            async for update in updates:
+                await websocket.send_text(orjson.dumps(update.as_dict()).decode())
+        finally:
+            await updates.aclose()  # now, not at garbage collection: the reader stops with it
+    except WebSocketDisconnect:
+        return  # the client went away: run_live's reader is cancelled with the generator
+    except Exception as exc:
+        error = as_error(exc)
+        with contextlib.suppress(Exception):
+            await websocket.send_text(
+                orjson.dumps(
+                    {"type": "error", "status": error.status, "code": error.code, "detail": error.detail}
+                ).decode()
+            )
+            await websocket.close(code=1008 if error.status < 500 else 1011)
+        return
+    with contextlib.suppress(Exception):
+        await websocket.close(code=1000)
 
 
 @router.post(

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
+from numpy.typing import NDArray
+
 from infra.batching import MicroBatcher
 from infra.errors import InvalidInput, NotFound, PayloadTooLarge, cause_of
 from infra.redis import create_redis
@@ -33,6 +36,7 @@ from models.registry import SummaryRequest, SummaryResponse, VisionRequest
 from models.sentiment.classifier import Sentiment
 from models.vision.analyzer import VisionAnalysis
 from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis
+from models.voice.live import LiveStep
 from serve.deployments.base import Batched, Handle
 from serve.errors import as_error
 from serve.metrics import GatewayMetrics
@@ -199,10 +203,22 @@ class ModelCalls:
     async def summary(self, request: SummaryRequest) -> SummaryResponse:
         return await self._call("summary", lambda: self.handles.summary.summarize.remote(request))
 
-    async def voice(self, audio: bytes, options: AnalyzeOptions | None = None) -> VoiceAnalysis:
-        check_audio(audio)
+    async def voice(
+        self, audio: bytes, options: AnalyzeOptions | None = None, *, limit_bytes: bool = True
+    ) -> VoiceAnalysis:
+        """An uploaded recording (at most MAX_AUDIO_BYTES), or a live call's whole audio (``limit_bytes=False``:
+        bounded by duration as it arrived, and it never crosses a client connection again)."""
+        if limit_bytes:
+            check_audio(audio)
         return await self._call(
             "voice", lambda: self.handles.voice.analyze.remote(audio, options), timeout_s=MEDIA_TIMEOUT_S
+        )
+
+    async def voice_live_step(self, samples: NDArray[np.float32], options: AnalyzeOptions, flush: bool) -> LiveStep:
+        return await self._call(
+            "voice_live",
+            lambda: self.handles.voice.live_step.remote(samples, options, flush),
+            timeout_s=MEDIA_TIMEOUT_S,
         )
 
     async def vision(self, request: VisionRequest, kind: str) -> VisionAnalysis:

@@ -526,8 +526,13 @@ class VoiceAnalyzer:
         profile: Profile | None = None,
         language: str = "en",
         spans: list[Span] | None = None,
+        *,
+        quick: bool = False,
     ) -> tuple[list[Segment], list[Word], str]:
-        """Segments and words of the speech in ``samples`` (VAD first unless ``spans`` are given)."""
+        """Segments and words of the speech in ``samples`` (VAD first unless ``spans`` are given).
+
+        ``quick`` (live partial transcripts): greedy search, no word timestamps; about half the work.
+        """
         chosen = profile or self.default_profile
         spans = speech_spans(samples, self.vad) if spans is None else spans
         if not spans:
@@ -541,9 +546,9 @@ class VoiceAnalyzer:
         english_only = profiles.SPECS[chosen].english_only and not (chosen == "accurate" and self.override)
         segments, info = self.model(chosen).transcribe(
             speech,
-            beam_size=self.beam_size,
+            beam_size=1 if quick else self.beam_size,
             temperature=0.0,
-            word_timestamps=True,
+            word_timestamps=not quick,
             language=_language(language, english_only),
             condition_on_previous_text=False,
             compression_ratio_threshold=COMPRESSION_RATIO_LIMIT,

@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import wave
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +43,7 @@ from numpy.typing import NDArray
 from models.voice.profiles import PROFILES, Profile, parse_profile
 
 if TYPE_CHECKING:
-    from models.voice.analyzer import VoiceAnalyzer
+    from models.voice.analyzer import VoiceAnalysis, VoiceAnalyzer
 
 SENTENCES = [
     "Thanks for joining the call today, I wanted to walk you through the renewal proposal.",
@@ -423,6 +424,100 @@ def _mostly(reference: list[tuple[str, float, float]], hypothesis: list[tuple[st
     return max(overlap, key=lambda k: overlap[k]) if overlap else ""
 
 
+LIVE_CALLS = 2
+LIVE_CHUNK_S = 0.1
+LIVE_LATENCY_GOAL_S = 2.0
+
+
+def evaluate_live(analyzer: VoiceAnalyzer, profile: Profile, folder: Path) -> dict[str, Any]:
+    """Stream calls in real time (100 ms PCM chunks) through the live session, in-process; per word, the
+    delay from the end of its audio to the first update whose text has reached it."""
+    import asyncio
+
+    from models.voice.analyzer import AnalyzeOptions
+    from models.voice.live import ChunkDecoder, LiveCall, LiveStep, live_step, run_live
+
+    options = AnalyzeOptions(profile=profile)
+    latencies: list[float] = []
+    rows: list[dict[str, Any]] = []
+    for index in range(LIVE_CALLS):
+        rep, customer, _, text = conversation(index + CONVERSATIONS, folder)
+        mono = np.clip(rep + customer, -1, 1)
+        offline = analyzer.analyze(wav_bytes([mono]), options=options)
+        pcm = (mono * 32767).astype("<i2").tobytes()
+        seen: list[tuple[float, int]] = []  # (seconds since the call started, words shown so far)
+
+        async def stream(pcm: bytes = pcm, seen: list[tuple[float, int]] = seen) -> tuple[str, str]:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            step_bytes = int(LIVE_CHUNK_S * 16000) * 2
+
+            async def chunks() -> AsyncIterator[bytes]:
+                for k, offset in enumerate(range(0, len(pcm), step_bytes)):
+                    await asyncio.sleep(max(0.0, started + k * LIVE_CHUNK_S - loop.time()))
+                    yield pcm[offset : offset + step_bytes]
+
+            async def step(samples: NDArray[np.float32], flush: bool) -> LiveStep:
+                return await asyncio.to_thread(live_step, analyzer, samples, profile, "en", flush)
+
+            async def finish(wav: bytes) -> VoiceAnalysis:
+                return await asyncio.to_thread(analyzer.analyze, wav, None, options)
+
+            call = LiveCall(step, 7200.0)
+            partial, final = "", ""
+            async for update in run_live(chunks(), call, ChunkDecoder("pcm16"), finish):
+                if update.kind == "partial":
+                    partial = update.text
+                elif update.kind == "final":
+                    partial = ""
+                elif update.kind == "analysis" and update.analysis is not None:
+                    final = update.analysis.transcript
+                shown = len(normalise(call.transcript + " " + partial))
+                seen.append((loop.time() - started, shown))
+            return call.transcript, final
+
+        finals, final_analysis = asyncio.run(stream())
+        for k, word in enumerate(offline.words):
+            shown_at = next((t for t, shown in seen if shown > k), None)
+            if shown_at is not None:
+                latencies.append(max(0.0, shown_at - word.end))
+        reference = normalise(text)
+        rows.append(
+            {
+                "call": index,
+                "duration_s": offline.duration_s,
+                "wer_live_finals": round(edit_distance(reference, normalise(finals)) / len(reference), 4),
+                "wer_offline": round(edit_distance(reference, normalise(offline.transcript)) / len(reference), 4),
+                "final_analysis_equals_offline": final_analysis == offline.transcript,
+                "words_shown": sum(1 for _ in offline.words),
+            }
+        )
+        print(
+            f"[voice:live] call {index + 1}/{LIVE_CALLS} WER live finals {rows[-1]['wer_live_finals']:.3f} "
+            f"offline {rows[-1]['wer_offline']:.3f}",
+            file=sys.stderr,
+            flush=True,
+        )
+    ordered = sorted(latencies)
+
+    def quantile(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3) if ordered else float("nan")
+
+    live_wer = sum(r["wer_live_finals"] for r in rows) / len(rows)
+    offline_wer = sum(r["wer_offline"] for r in rows) / len(rows)
+    return {
+        "profile": profile,
+        "chunk_s": LIVE_CHUNK_S,
+        "words": len(ordered),
+        "word_latency_p50_s": quantile(0.5),
+        "word_latency_p95_s": quantile(0.95),
+        "word_latency_max_s": round(ordered[-1], 3) if ordered else None,
+        "wer_live_finals": round(live_wer, 4),
+        "wer_offline": round(offline_wer, 4),
+        "items": rows,
+    }
+
+
 NUMBER_CLIP = "The invoice total is four thousand five hundred lei including tax."
 
 
@@ -457,6 +552,7 @@ def evaluate(
         by_profile = {profile: evaluate_profile(analyzer, profile, folder, sentences) for profile in chosen}
         default = analyzer.default_profile if analyzer.default_profile in by_profile else chosen[0]
         speakers = evaluate_speakers(analyzer, default, folder)
+        live = evaluate_live(analyzer, default, folder)
         bad = evaluate_bad_input(analyzer, default, folder)
     primary = by_profile[default]
     goals = {
@@ -466,6 +562,9 @@ def evaluate(
         "mono_der_below_one_speaker_baseline": speakers["der_mono"] < speakers["der_mono_one_speaker_baseline"],
         "stereo_der_below_one_speaker_baseline": speakers["der_stereo"] < speakers["der_stereo_one_speaker_baseline"],
         "rep_named_on_every_call": speakers["rep_named_correctly"] == speakers["calls"],
+        "live_word_latency_p95_le_2s": live["word_latency_p95_s"] <= LIVE_LATENCY_GOAL_S,
+        "live_finals_wer_within_1_point_of_offline": abs(live["wer_live_finals"] - live["wer_offline"]) <= 0.01,
+        "live_final_analysis_equals_offline": all(r["final_analysis_equals_offline"] for r in live["items"]),
         "silence_and_noise_give_no_words": not bad["silence_8s"]["transcript"]
         and not bad["faint_noise_5s"]["transcript"],
         "number_clip_repeatable_within_rtf": len(bad["number_clip"]["transcripts"]) == 1
@@ -483,6 +582,7 @@ def evaluate(
         "goals": goals,
         "profiles": by_profile,
         "speakers": speakers,
+        "live": live,
         "bad_input": bad,
     }
 
@@ -509,6 +609,13 @@ def main(argv: list[str] | None = None) -> None:
         f"{spk['der_mono_one_speaker_baseline']:.3f}; stereo {spk['der_stereo']:.3f} vs "
         f"{spk['der_stereo_one_speaker_baseline']:.3f}; rep named {spk['rep_named_correctly']}/{spk['calls']}; "
         f"WER mono {spk['wer_mono']:.2%}, stereo {spk['wer_stereo']:.2%}; RTF {spk['real_time_factor']:.3f}"
+    )
+    live = report["live"]
+    print(
+        f"live ({len(live['items'])} calls streamed in real time, {live['chunk_s'] * 1000:.0f} ms chunks): "
+        "a word shows "
+        f"{live['word_latency_p50_s']:.2f} s p50 / {live['word_latency_p95_s']:.2f} s p95 after it is spoken; WER "
+        f"live finals {live['wer_live_finals']:.2%} vs offline {live['wer_offline']:.2%}"
     )
     for goal, met in report["goals"].items():
         print(f"  {'met' if met else 'NOT met':<8} {goal}")

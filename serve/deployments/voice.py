@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
+from numpy.typing import NDArray
 from ray import serve
 
 from models.registry import ModelOptions, registry
 from models.runtime import inference_executor, run_in
 from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis, attach_sentiment, texts_to_score
+from models.voice.live import LiveStep, live_step
 from serve.deployments.base import Handle, ReadyProbe, as_path
 
 
@@ -47,3 +50,10 @@ class VoiceDeployment(ReadyProbe):
         if texts:
             attach_sentiment(analysis, (await self.sentiment.classify.remote(texts)).value)
         return analysis
+
+    async def live_step(self, samples: NDArray[np.float32], options: AnalyzeOptions, flush: bool) -> LiveStep:
+        """One step of a live call (models.voice.live): the gateway holds the session, so any replica serves it."""
+        step: LiveStep = await run_in(
+            self.pool, live_step, self.model, samples, options.profile, options.language, flush
+        )
+        return step
