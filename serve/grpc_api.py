@@ -231,18 +231,16 @@ class AnalyticsMethods:
         self, request_stream: AsyncIterator[pb.LiveAudio], grpc_context: Any = None
     ) -> AsyncIterator[pb.LiveUpdate]:
         """Bidirectional streaming: audio chunks in, live updates out (serve/live_voice.py)."""
-        first: pb.LiveAudio | None = None
+        stream = aiter(request_stream)  # one iterator: the first message is read apart from the rest
 
         async def audio() -> AsyncIterator[bytes]:
             if first is not None:
                 yield first.data
-            async for chunk in request_stream:
+            async for chunk in stream:
                 yield chunk.data
 
         try:
-            async for message in request_stream:
-                first = message
-                break
+            first = await anext(stream, None)
             if first is None:
                 raise InvalidInput("the stream ended before any audio")
             options = AnalyzeOptions(
@@ -258,7 +256,10 @@ class AnalyticsMethods:
             finally:
                 await updates.aclose()
         except Exception as exc:
-            abort_with(grpc_context, as_error(exc))
+            error = as_error(exc)
+            abort_with(grpc_context, error)
+            # Serve's proxy copies the status from the context along with a message: one error update carries it
+            yield pb.LiveUpdate(type="error", text=error.detail)
 
     async def AnalyzeVision(self, request: pb.VisionRequest, grpc_context: Any = None) -> pb.VisionResponse:
         async def work() -> pb.VisionResponse:

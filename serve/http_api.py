@@ -222,7 +222,7 @@ async def voice_live(
         updates = live_updates(models, audio(), options, encoding, max_seconds)
         try:
             async for update in updates:
-                await websocket.send_text(orjson.dumps(update.as_dict()).decode())
+                await websocket.send_text(orjson.dumps(update.as_dict(), option=orjson.OPT_SERIALIZE_NUMPY).decode())
         finally:
             await updates.aclose()  # now, not at garbage collection: the reader stops with it
     except WebSocketDisconnect:

@@ -291,7 +291,7 @@ class Segment:
 
 @dataclass
 class SpeakerStats:
-    """One side of the call. ``role`` is ``rep``/``customer`` when the caller said which side the rep is."""
+    """One speaker. ``role`` is ``rep`` or ``customer`` (every other speaker) when the caller named the rep's side."""
 
     speaker: str
     role: Literal["rep", "customer"] | None
@@ -413,7 +413,7 @@ def speaker_stats(
             if any(o.speaker != name and o.start < t.start and t.start < o.end + INTERRUPTION_GAP_S for o in ordered)
         )
         role: Literal["rep", "customer"] | None = None
-        if rep is not None and len(names) == 2:
+        if rep is not None and len(names) >= 2:  # the rep's side, and everyone else is the customer's
             rep_channel = _channel_index(rep)
             is_rep = rep == name or (rep_channel is not None and channels.get(name) == rep_channel)
             role = "rep" if is_rep else "customer"
@@ -422,11 +422,11 @@ def speaker_stats(
                 speaker=name,
                 role=role,
                 channel=channels.get(name),
-                talk_s=round(talk, 2),
-                talk_ratio=round(talk / duration_s, 4) if duration_s else 0.0,
-                share_of_speech=round(talk / speech_s, 4),
+                talk_s=round(float(talk), 2),
+                talk_ratio=round(float(talk / duration_s), 4) if duration_s else 0.0,
+                share_of_speech=round(float(talk / speech_s), 4),
                 words=count,
-                words_per_minute=round(count / (talk / 60), 1) if talk > 0 else 0.0,
+                words_per_minute=round(float(count / (talk / 60)), 1) if talk > 0 else 0.0,
                 turns=len(_monologues(ordered, name)),
                 longest_monologue_s=round(max((e - s for s, e in _monologues(ordered, name)), default=0.0), 2),
                 interruptions=interruptions,

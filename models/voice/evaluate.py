@@ -435,16 +435,15 @@ def evaluate_live(analyzer: VoiceAnalyzer, profile: Profile, folder: Path) -> di
     import asyncio
 
     from models.voice.analyzer import AnalyzeOptions
-    from models.voice.live import ChunkDecoder, LiveCall, LiveStep, live_step, run_live
+    from models.voice.live import ChunkDecoder, LiveCall, LiveStep, live_step, pcm_wav, run_live
 
     options = AnalyzeOptions(profile=profile)
     latencies: list[float] = []
     rows: list[dict[str, Any]] = []
     for index in range(LIVE_CALLS):
         rep, customer, _, text = conversation(index + CONVERSATIONS, folder)
-        mono = np.clip(rep + customer, -1, 1)
-        offline = analyzer.analyze(wav_bytes([mono]), options=options)
-        pcm = (mono * 32767).astype("<i2").tobytes()
+        pcm = (np.clip(rep + customer, -1, 1) * 32767).astype("<i2").tobytes()
+        offline = analyzer.analyze(pcm_wav(pcm), options=options)  # the same samples the live call is sent
         seen: list[tuple[float, int]] = []  # (seconds since the call started, words shown so far)
 
         async def stream(pcm: bytes = pcm, seen: list[tuple[float, int]] = seen) -> tuple[str, str]:

@@ -224,14 +224,20 @@ class LiveCall:
         return " ".join(u.text for u in self.finals)
 
     def wav(self) -> bytes:
+        """The call's audio as a WAV: for PCM input, exactly the samples the client sent."""
         samples = np.concatenate(self.chunks) if self.chunks else np.zeros(0, dtype=np.float32)
-        buffer = io.BytesIO()
-        with wave.open(buffer, "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(SAMPLE_RATE)
-            out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-        return buffer.getvalue()
+        return pcm_wav(np.clip(np.round(samples * 32768), -32768, 32767).astype("<i2").tobytes())
+
+
+def pcm_wav(pcm: bytes) -> bytes:
+    """16 kHz 16-bit mono PCM wrapped as a WAV file."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(pcm)
+    return buffer.getvalue()
 
 
 async def run_live(

@@ -13,8 +13,17 @@ from numpy.typing import NDArray
 
 from models.errors import InvalidInput
 from models.voice.analyzer import Segment, VoiceAnalysis, VoiceAnalyzer
-from models.voice.evaluate import conversation, edit_distance, normalise, wav_bytes
-from models.voice.live import ChunkDecoder, LiveCall, LiveStep, LiveUpdate, _cut_point, live_step, run_live
+from models.voice.evaluate import conversation, edit_distance, normalise
+from models.voice.live import (
+    ChunkDecoder,
+    LiveCall,
+    LiveStep,
+    LiveUpdate,
+    _cut_point,
+    live_step,
+    pcm_wav,
+    run_live,
+)
 from models.voice.vad import Span
 
 
@@ -127,9 +136,8 @@ async def test_a_call_over_the_limit_is_refused() -> None:
 def test_live_finals_match_the_offline_transcript(tmp_path: Path) -> None:
     analyzer = VoiceAnalyzer(threads=2, default_profile="fast")
     rep, customer, _, text = conversation(2, tmp_path)
-    mono = np.clip(rep + customer, -1, 1)
-    pcm = (mono * 32767).astype("<i2").tobytes()
-    offline = analyzer.analyze(wav_bytes([mono]))
+    pcm = (np.clip(rep + customer, -1, 1) * 32767).astype("<i2").tobytes()
+    offline = analyzer.analyze(pcm_wav(pcm))
 
     async def stream() -> tuple[list[LiveUpdate], str]:
         async def step(samples: NDArray[np.float32], flush: bool) -> LiveStep:
