@@ -528,10 +528,12 @@ class VoiceAnalyzer:
         spans: list[Span] | None = None,
         *,
         quick: bool = False,
+        words: bool = True,
     ) -> tuple[list[Segment], list[Word], str]:
         """Segments and words of the speech in ``samples`` (VAD first unless ``spans`` are given).
 
         ``quick`` (live partial transcripts): greedy search, no word timestamps; about half the work.
+        ``words=False`` skips the word-timestamp alignment pass (live finals, which publish segments only).
         """
         chosen = profile or self.default_profile
         spans = speech_spans(samples, self.vad) if spans is None else spans
@@ -548,7 +550,7 @@ class VoiceAnalyzer:
             speech,
             beam_size=1 if quick else self.beam_size,
             temperature=0.0,
-            word_timestamps=not quick,
+            word_timestamps=words and not quick,
             language=_language(language, english_only),
             condition_on_previous_text=False,
             compression_ratio_threshold=COMPRESSION_RATIO_LIMIT,

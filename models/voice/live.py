@@ -5,10 +5,14 @@ How it works (the approach of whisper-streaming's local agreement, simplified by
 
 * Audio accumulates in a *pending* buffer. Every ``every_s`` of new audio, one :func:`live_step` runs
   on the whole pending buffer: the VAD finds the speech in it; every utterance already followed by
-  ``END_OF_UTTERANCE_S`` of silence is *finalised* (full beam search, word timestamps) and cut from
-  the buffer; what is still being said is decoded quickly (greedy, no timestamps) as the *partial*.
-* Partials of English speech come from the ``fast`` profile (tiny.en, greedy) whatever the call's
-  profile: they are replaced by the finalised text within a second of the speaker pausing.
+  ``END_OF_UTTERANCE_S`` of silence is *finalised* and cut from the buffer; what is still being said
+  is the *partial*.
+* The running transcript (partials and finals) of English speech comes from the ``fast`` profile
+  (tiny.en), greedy and without word timestamps, whatever the call's profile: Whisper encodes a full
+  30 s window per pass, and base's pass alone takes longer than the latency budget on two cores. The
+  call's profile (base by default) produces the end-of-call analysis. Each step is one decoder pass
+  over the whole pending buffer (at most 15 s of speech, one 30 s window): segments ending by the cut
+  are final, the rest is the partial, so a step that finalises costs no more than one that does not.
 * An utterance that runs past ``MAX_PENDING_S`` without a pause is cut a second before the buffer's
   end and finalised, so the buffer and each step's work stay bounded.
 * Steps never queue: audio that arrives while one runs is taken by the next, so a slow machine gives
@@ -45,6 +49,7 @@ END_OF_UTTERANCE_S = 0.6
 MAX_PENDING_S = 15.0
 KEEP_WITHOUT_SPEECH_S = 0.5  # kept when the buffer holds no speech: a word may be starting at its end
 STEP_EVERY_S = 0.5
+CUT_SLACK_S = 0.1  # decoder timestamps are 20 ms steps and drift a little around a pause
 IDLE_TIMEOUT_S = 10.0
 Encoding = Literal["pcm16", "opus"]
 ENCODINGS: tuple[Encoding, ...] = ("pcm16", "opus")
@@ -69,6 +74,12 @@ def _cut_point(spans: list[Span], duration: float, flush: bool, pad: float) -> f
     return duration - 1.0 if duration > MAX_PENDING_S else 0.0
 
 
+def live_profile(profile: Profile | None, language: str) -> Profile | None:
+    """The model of a live call's running transcript: tiny.en for English (its 30 s encoder pass is a third of
+    base's, which keeps a word on screen within about 1.5 s on two cores); the call's own otherwise."""
+    return "fast" if (language or "en") == "en" else profile
+
+
 def live_step(
     analyzer: VoiceAnalyzer, samples: NDArray[np.float32], profile: Profile | None, language: str, flush: bool
 ) -> LiveStep:
@@ -78,18 +89,14 @@ def live_step(
     if not spans:
         return LiveStep([], duration if flush else max(0.0, duration - KEEP_WITHOUT_SPEECH_S), "")
     cut = _cut_point(spans, duration, flush, analyzer.vad.pad_s)
-    finals: list[Segment] = []
-    if cut > 0:
-        done = [Span(s.start, min(s.end, cut)) for s in spans if s.start < cut]
-        finals, _, _ = analyzer.transcribe(samples[: int(cut * SAMPLE_RATE)], profile, language, done)
-    partial = ""
-    if cut < duration:
-        rest = [Span(max(s.start, cut) - cut, s.end - cut) for s in spans if s.end > cut]
-        if rest:
-            # English partials come from tiny.en, greedy: about a fifth of base's beam search; the final replaces it
-            quick: Profile | None = "fast" if (language or "en") == "en" else profile
-            segments, _, _ = analyzer.transcribe(samples[int(cut * SAMPLE_RATE) :], quick, language, rest, quick=True)
-            partial = " ".join(s.text for s in segments).strip()
+    # One decoder pass over the whole buffer: segments that end by the cut are final, the rest is the partial.
+    segments, _, _ = analyzer.transcribe(samples, live_profile(profile, language), language, spans, quick=True)
+    finals = [s for s in segments if s.end <= cut + CUT_SLACK_S]
+    straddling = [s for s in segments if s.start < cut < s.end - CUT_SLACK_S]
+    if straddling:  # a segment runs across the pause the cut was put in: finalise only what ends before it
+        finals = [s for s in finals if s.end <= straddling[0].start]
+        cut = finals[-1].end if finals else 0.0
+    partial = " ".join(s.text for s in segments if s not in finals).strip()
     return LiveStep(finals, cut, partial)
 
 
