@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from models.registry import SummaryRequest
 from models.sentiment.classifier import Sentiment
-from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis
+from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis, check_language
 from models.voice.live import ChunkDecoder, LiveCall, LiveStep, LiveUpdate, run_live
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ def live_updates(
 ) -> AsyncGenerator[LiveUpdate, None]:
     """The updates of one live call fed by ``chunks`` (raises InvalidInput for a bad encoding up front)."""
     decoder = ChunkDecoder(encoding)
+    check_language(options)  # not at the end of the call
 
     async def step(samples: NDArray[np.float32], flush: bool) -> LiveStep:
         return await models.voice_live_step(samples, options, flush)

@@ -640,6 +640,11 @@ class VoiceAnalyzer:
         return segments, words, turns, _union(every_span), detected
 
 
+def check_language(options: AnalyzeOptions) -> None:
+    """Refuse a language the options cannot transcribe before any audio is taken (a live call checks up front)."""
+    _language(options.language, english_only=options.profile == "fast")
+
+
 def _language(requested: str, english_only: bool) -> str | None:
     """What to tell the decoder: ``None`` detects (first 30 s of speech); English-only models take ``en`` only."""
     requested = (requested or "en").lower()

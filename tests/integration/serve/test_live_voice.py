@@ -65,13 +65,14 @@ def test_bad_live_options_get_an_error_frame_and_a_policy_close(serve_stack: Ser
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
-    url = serve_stack.http.replace("http://", "ws://") + "/v1/voice/live?encoding=mp3"
-    with connect(url, open_timeout=30) as socket:
-        error = json.loads(socket.recv(timeout=30))
-        assert error["type"] == "error" and error["status"] == 422 and "encoding" in error["detail"]
-        with pytest.raises(ConnectionClosed):
-            socket.recv(timeout=30)
-        assert socket.close_code == 1008
+    base = serve_stack.http.replace("http://", "ws://") + "/v1/voice/live"
+    for query, words in (("encoding=mp3", "encoding"), ("profile=fast&language=ro", "English only")):
+        with connect(f"{base}?{query}", open_timeout=30) as socket:
+            error = json.loads(socket.recv(timeout=30))
+            assert error["type"] == "error" and error["status"] == 422 and words in error["detail"]
+            with pytest.raises(ConnectionClosed):
+                socket.recv(timeout=30)
+            assert socket.close_code == 1008
 
 
 def test_a_live_call_over_grpc(stub: AnalyticsStub, call_pcm: bytes) -> None:
