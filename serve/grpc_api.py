@@ -17,7 +17,7 @@ from models.registry import SummaryRequest, VisionRequest
 from models.sentiment.classifier import Sentiment, overall_label
 from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis
 from models.voice.live import LiveUpdate
-from models.voice.profiles import parse_profile
+from models.voice.profiles import Profile, parse_profile
 from protos import inference_pb2 as pb
 from serve.errors import abort_with, as_error, validated
 from serve.live_voice import live_updates
@@ -32,11 +32,19 @@ def _voice_options(first: pb.AudioChunk) -> AnalyzeOptions:
     if speakers is not None and not 1 <= speakers <= 10:
         raise InvalidInput(f"speakers must be between 1 and 10, not {speakers}")
     return AnalyzeOptions(
-        profile=parse_profile(first.profile) if first.HasField("profile") and first.profile else None,
-        language=first.language if first.HasField("language") and first.language else "en",
+        profile=_profile(first),
+        language=_language(first),
         speakers=speakers,
         rep=first.rep[:10] if first.HasField("rep") and first.rep else None,
     )
+
+
+def _profile(first: pb.AudioChunk | pb.LiveAudio) -> Profile | None:
+    return parse_profile(first.profile) if first.HasField("profile") and first.profile else None
+
+
+def _language(first: pb.AudioChunk | pb.LiveAudio) -> str:
+    return first.language if first.HasField("language") and first.language else "en"
 
 
 def _voice_pb(r: VoiceAnalysis) -> pb.VoiceAnalysisResponse:
@@ -243,10 +251,7 @@ class AnalyticsMethods:
             first = await anext(stream, None)
             if first is None:
                 raise InvalidInput("the stream ended before any audio")
-            options = AnalyzeOptions(
-                profile=parse_profile(first.profile) if first.HasField("profile") and first.profile else None,
-                language=first.language if first.HasField("language") and first.language else "en",
-            )
+            options = AnalyzeOptions(profile=_profile(first), language=_language(first))
             encoding = first.encoding if first.HasField("encoding") and first.encoding else "pcm16"
             max_seconds = self.models.settings.voice_max_audio_s
             updates = live_updates(self.models, audio(), options, encoding, max_seconds)

@@ -637,7 +637,7 @@ class VoiceAnalyzer:
         segments.sort(key=lambda s: s.start)
         words.sort(key=lambda w: w.start)
         turns.sort(key=lambda t: t.start)
-        return segments, words, turns, _union(every_span), detected
+        return segments, words, turns, padded(sorted(every_span, key=lambda s: s.start), 0.0, math.inf), detected
 
 
 def check_language(options: AnalyzeOptions) -> None:
@@ -661,16 +661,6 @@ def _language(requested: str, english_only: bool) -> str | None:
             f"language must be a Whisper language code such as 'en' or 'ro', or 'auto', not {requested!r}"
         )
     return requested
-
-
-def _union(spans: list[Span]) -> list[Span]:
-    out: list[Span] = []
-    for span in sorted(spans, key=lambda s: s.start):
-        if out and span.start <= out[-1].end:
-            out[-1] = Span(out[-1].start, max(out[-1].end, span.end))
-        else:
-            out.append(span)
-    return out
 
 
 def _majority(words: list[Word], segment: Segment) -> str | None:
