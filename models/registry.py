@@ -37,18 +37,38 @@ class EmbedResponse(BaseModel):
     model_version: str = Field(description="the encoder that computed them: vectors of different versions do not mix")
     vectors: list[list[float]]
     dimensions: int
-    truncated: list[bool]
+    truncated: list[bool] = Field(description="per text: part of it was not read (over 64 chunks)")
+    chunks: list[int] = Field(description="per text: windows it was read in (a long text's vector is their mean)")
 
 
 class SentimentRequest(BaseModel):
     texts: list[str] = Field(min_length=1, max_length=256)
 
 
+class AspectMentionResult(BaseModel):
+    aspect: str = Field(description="price, quality, support, delivery, onboarding, billing or competitor")
+    sentence: str
+    sentence_index: int = Field(description="position among the text's sentences")
+    confidence: float = Field(ge=0, le=1, description="the aspect's probability")
+    label: str = Field(description="the sentence's own sentiment")
+    score: float = Field(ge=-1, le=1, description="the sentence's P(positive) - P(negative)")
+
+
 class SentimentResult(BaseModel):
     label: str
     score: float = Field(ge=-1, le=1, description="P(positive) - P(negative)")
     probabilities: dict[str, float]
-    truncated: bool = Field(default=False, description="longer than the token limit: only its start was read")
+    truncated: bool = Field(
+        default=False, description="part of it was not read (over 64 chunks, or a run of words over the window)"
+    )
+    chunks: int = Field(default=1, ge=0, description="windows of the model's token limit it was read in")
+    language: str = Field(default="und", description="ISO 639-1 code; 'und' when too short or unsure")
+    supported: bool = Field(
+        default=True, description="false: a language the model was not trained on; answered neutral, score 0"
+    )
+    aspects: list[AspectMentionResult] | None = Field(
+        default=None, description="with aspects=true: its sentences about an aspect, each with its sentiment"
+    )
 
 
 class SentimentResponse(BaseModel):
@@ -176,9 +196,9 @@ def _warm_churn(model: Any) -> None:
 
 
 def _load_sentiment(options: ModelOptions) -> Any:
-    from models.sentiment.classifier import load_sentiment
+    from models.sentiment.classifier import load_analyzer
 
-    return load_sentiment(options.model_path, threads=options.threads, dtype=options.dtype)
+    return load_analyzer(options.model_path, threads=options.threads, dtype=options.dtype)
 
 
 def _load_voice(options: ModelOptions) -> Any:

@@ -6,13 +6,31 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class SentimentRequest(_message.Message):
-    __slots__ = ("texts",)
+    __slots__ = ("texts", "aspects")
     TEXTS_FIELD_NUMBER: _ClassVar[int]
+    ASPECTS_FIELD_NUMBER: _ClassVar[int]
     texts: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, texts: _Optional[_Iterable[str]] = ...) -> None: ...
+    aspects: bool
+    def __init__(self, texts: _Optional[_Iterable[str]] = ..., aspects: bool = ...) -> None: ...
+
+class AspectMention(_message.Message):
+    __slots__ = ("aspect", "sentence", "sentence_index", "confidence", "label", "score")
+    ASPECT_FIELD_NUMBER: _ClassVar[int]
+    SENTENCE_FIELD_NUMBER: _ClassVar[int]
+    SENTENCE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    aspect: str
+    sentence: str
+    sentence_index: int
+    confidence: float
+    label: str
+    score: float
+    def __init__(self, aspect: _Optional[str] = ..., sentence: _Optional[str] = ..., sentence_index: _Optional[int] = ..., confidence: _Optional[float] = ..., label: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class SentimentResult(_message.Message):
-    __slots__ = ("label", "score", "probabilities", "truncated")
+    __slots__ = ("label", "score", "probabilities", "truncated", "chunks", "language", "supported", "aspects")
     class ProbabilitiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -24,11 +42,19 @@ class SentimentResult(_message.Message):
     SCORE_FIELD_NUMBER: _ClassVar[int]
     PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    SUPPORTED_FIELD_NUMBER: _ClassVar[int]
+    ASPECTS_FIELD_NUMBER: _ClassVar[int]
     label: str
     score: float
     probabilities: _containers.ScalarMap[str, float]
     truncated: bool
-    def __init__(self, label: _Optional[str] = ..., score: _Optional[float] = ..., probabilities: _Optional[_Mapping[str, float]] = ..., truncated: bool = ...) -> None: ...
+    chunks: int
+    language: str
+    supported: bool
+    aspects: _containers.RepeatedCompositeFieldContainer[AspectMention]
+    def __init__(self, label: _Optional[str] = ..., score: _Optional[float] = ..., probabilities: _Optional[_Mapping[str, float]] = ..., truncated: bool = ..., chunks: _Optional[int] = ..., language: _Optional[str] = ..., supported: bool = ..., aspects: _Optional[_Iterable[_Union[AspectMention, _Mapping]]] = ...) -> None: ...
 
 class SentimentResponse(_message.Message):
     __slots__ = ("results", "model_version")
@@ -45,12 +71,14 @@ class EmbedRequest(_message.Message):
     def __init__(self, texts: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Vector(_message.Message):
-    __slots__ = ("values", "truncated")
+    __slots__ = ("values", "truncated", "chunks")
     VALUES_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
     values: _containers.RepeatedScalarFieldContainer[float]
     truncated: bool
-    def __init__(self, values: _Optional[_Iterable[float]] = ..., truncated: bool = ...) -> None: ...
+    chunks: int
+    def __init__(self, values: _Optional[_Iterable[float]] = ..., truncated: bool = ..., chunks: _Optional[int] = ...) -> None: ...
 
 class EmbedResponse(_message.Message):
     __slots__ = ("vectors", "dimensions")

@@ -8,13 +8,16 @@ Serve's gRPC proxy calls these methods by name on the ingress replica, so they a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict
 from typing import Any, TypeVar
 
 from infra.errors import InvalidInput
 from models.pricing.service import PricingRequest
 from models.registry import SummaryRequest, VisionRequest
 from models.sentiment.classifier import Sentiment, overall_label
+from models.text.aspects import AspectMention
 from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis
 from models.voice.live import LiveUpdate
 from models.voice.profiles import Profile, parse_profile
@@ -108,9 +111,16 @@ def _live_pb(update: LiveUpdate) -> pb.LiveUpdate:
     return message
 
 
-def _sentiment_pb(result: Sentiment) -> pb.SentimentResult:
+def _sentiment_pb(result: Sentiment, aspects: list[AspectMention] | None = None) -> pb.SentimentResult:
     return pb.SentimentResult(
-        label=result.label, score=result.score, probabilities=result.probabilities, truncated=result.truncated
+        label=result.label,
+        score=result.score,
+        probabilities=result.probabilities,
+        truncated=result.truncated,
+        chunks=result.chunks,
+        language=result.language,
+        supported=result.supported,
+        aspects=[pb.AspectMention(**asdict(a)) for a in aspects or []],
     )
 
 
@@ -128,10 +138,14 @@ class AnalyticsMethods:
 
     async def Sentiment(self, request: pb.SentimentRequest, grpc_context: Any = None) -> pb.SentimentResponse:
         async def work() -> pb.SentimentResponse:
-            scored = await self.models.sentiment(list(request.texts))
-            return pb.SentimentResponse(
-                results=[_sentiment_pb(r) for r in scored.value], model_version=scored.model_version
-            )
+            texts = list(request.texts)
+            if not request.aspects:
+                scored = await self.models.sentiment(texts)
+                results = [_sentiment_pb(r) for r in scored.value]
+            else:
+                scored, found = await asyncio.gather(self.models.sentiment(texts), self.models.aspects(texts))
+                results = [_sentiment_pb(r, a) for r, a in zip(scored.value, found.value, strict=True)]
+            return pb.SentimentResponse(results=results, model_version=scored.model_version)
 
         return await self._answer(grpc_context, pb.SentimentResponse(), work)
 
@@ -139,7 +153,7 @@ class AnalyticsMethods:
         async def work() -> pb.EmbedResponse:
             rows = (await self.models.embed(list(request.texts))).value
             return pb.EmbedResponse(
-                vectors=[pb.Vector(values=r.vector, truncated=r.truncated) for r in rows],
+                vectors=[pb.Vector(values=r.vector, truncated=r.truncated, chunks=r.chunks) for r in rows],
                 dimensions=len(rows[0].vector),
             )
 

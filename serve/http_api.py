@@ -5,8 +5,10 @@ needs from the app). Errors follow the engine's one contract (:mod:`infra.http.p
 """
 
 # No ``from __future__ import annotations``: FastAPI resolves the route annotations at definition time.
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -107,9 +109,20 @@ def _binary_body(*content_types: str) -> dict[str, Any]:
 # The two hot routes answer with orjson straight from the models' dataclasses: the response models document
 # the shape (and the tests check it), but a per-request pydantic round trip cost more than the JSON itself.
 @router.post("/v1/sentiment", response_model=SentimentResponse, response_class=ORJSONResponse)
-async def sentiment(body: TextsRequest, models: Models) -> ORJSONResponse:
-    scored = await models.sentiment(body.items())
-    return ORJSONResponse({"results": scored.value, "model_version": scored.model_version})
+async def sentiment(
+    body: TextsRequest,
+    models: Models,
+    aspects: Annotated[
+        bool, Query(description="also say which sentences are about price, support, delivery, … (slower)")
+    ] = False,
+) -> ORJSONResponse:
+    texts = body.items()
+    if not aspects:
+        scored = await models.sentiment(texts)
+        return ORJSONResponse({"results": scored.value, "model_version": scored.model_version})
+    scored, found = await asyncio.gather(models.sentiment(texts), models.aspects(texts))
+    results = [{**asdict(s), "aspects": a} for s, a in zip(scored.value, found.value, strict=True)]
+    return ORJSONResponse({"results": results, "model_version": scored.model_version})
 
 
 @router.post("/v1/embed", response_model=EmbedResponse, response_class=ORJSONResponse)
@@ -122,6 +135,7 @@ async def embed(body: TextsRequest, models: Models) -> ORJSONResponse:
             "vectors": [row.vector for row in rows],
             "dimensions": len(rows[0].vector) if rows else 0,
             "truncated": [row.truncated for row in rows],
+            "chunks": [row.chunks for row in rows],
         }
     )
 

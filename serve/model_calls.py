@@ -34,6 +34,7 @@ from models.embeddings.encoder import Embedding, check_texts
 from models.pricing.service import PricingRequest, PricingResponse
 from models.registry import SummaryRequest, SummaryResponse, VisionRequest
 from models.sentiment.classifier import Sentiment
+from models.text.aspects import AspectMention
 from models.vision.analyzer import VisionAnalysis
 from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis
 from models.voice.live import LiveStep
@@ -147,6 +148,9 @@ class ModelCalls:
         self._embed: TextCall[Embedding] = (
             hosted.embedding.embed if hosted else _through_deployment(handles.embedding.embed.remote)
         )
+        self._aspects: TextCall[list[AspectMention]] = (
+            hosted.sentiment.aspects if hosted else _through_deployment(handles.sentiment.aspects.remote)
+        )
 
     async def _call(
         self, model: str, call: Callable[[], Awaitable[T]], items: int = 1, timeout_s: float | None = None
@@ -177,6 +181,11 @@ class ModelCalls:
     async def sentiment(self, texts: list[str]) -> Batched[Sentiment]:
         check_batch(texts)
         return await self._batched("sentiment", lambda: self._classify(texts), len(texts))
+
+    async def aspects(self, texts: list[str]) -> Batched[list[AspectMention]]:
+        """Per text, its sentences about an aspect (price, support, delivery, …) with their sentiment."""
+        check_batch(texts)
+        return await self._call("aspects", lambda: self._aspects(texts), len(texts))
 
     async def embed(self, texts: list[str]) -> Batched[Embedding]:
         check_batch(texts)

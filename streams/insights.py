@@ -43,10 +43,11 @@ LIMIT $4
 TIMELINE_SQL = """
 SELECT date_trunc($3, posted_at) AS bucket,
        count(*) AS mentions,
-       count(*) FILTER (WHERE sentiment = 'positive') AS positive,
-       count(*) FILTER (WHERE sentiment = 'neutral') AS neutral,
-       count(*) FILTER (WHERE sentiment = 'negative') AS negative,
-       avg(sentiment_score)::real AS mean_score
+       count(*) FILTER (WHERE sentiment = 'positive' AND supported) AS positive,
+       count(*) FILTER (WHERE sentiment = 'neutral' AND supported) AS neutral,
+       count(*) FILTER (WHERE sentiment = 'negative' AND supported) AS negative,
+       count(*) FILTER (WHERE NOT supported) AS unsupported_language,
+       avg(sentiment_score) FILTER (WHERE supported)::real AS mean_score
 FROM ai.social_insights
 WHERE tid = $1 AND mid = $2 AND posted_at >= $4 AND posted_at < $5
   AND ($6::text IS NULL OR brand = $6) AND ($7::uuid IS NULL OR account_id = $7)
@@ -67,7 +68,7 @@ SELECT
   (SELECT count(*) FROM ai.social_insights s WHERE s.tid = $1 AND s.mid = $2 AND s.account_id = $3
      AND s.posted_at >= $4) AS mentions,
   (SELECT avg(sentiment_score)::real FROM ai.social_insights s WHERE s.tid = $1 AND s.mid = $2
-     AND s.account_id = $3 AND s.posted_at >= $4) AS mean_sentiment,
+     AND s.account_id = $3 AND s.posted_at >= $4 AND s.supported) AS mean_sentiment,
   (SELECT count(*) FROM ai.call_analyses c WHERE c.tid = $1 AND c.mid = $2 AND c.account_id = $3
      AND c.recorded_at >= $4) AS calls,
   (SELECT avg(engagement)::real FROM ai.call_analyses c WHERE c.tid = $1 AND c.mid = $2 AND c.account_id = $3
@@ -147,6 +148,43 @@ async def latest_calls(
     return [dict(r) for r in rows]
 
 
+ACCOUNT_ASPECTS_SQL = """
+WITH said AS (
+  SELECT a->>'aspect' AS aspect, a->>'label' AS label, (a->>'score')::real AS score, a->>'sentence' AS sentence,
+         s.posted_at AS at, 'mention' AS source
+  FROM ai.social_insights s CROSS JOIN LATERAL jsonb_array_elements(s.aspects) AS a
+  WHERE s.tid = $1 AND s.mid = $2 AND s.account_id = $3 AND s.posted_at >= $4
+  UNION ALL
+  SELECT a->>'aspect', a->>'label', (a->>'score')::real, a->>'sentence', c.recorded_at, 'call'
+  FROM ai.call_analyses c CROSS JOIN LATERAL jsonb_array_elements(c.aspects) AS a
+  WHERE c.tid = $1 AND c.mid = $2 AND c.account_id = $3 AND c.recorded_at >= $4
+)
+SELECT aspect, count(*) AS mentions,
+       count(*) FILTER (WHERE label = 'negative') AS negative,
+       count(*) FILTER (WHERE label = 'positive') AS positive,
+       count(*) FILTER (WHERE source = 'call') AS in_calls,
+       round(avg(score)::numeric, 3)::real AS mean_score,
+       max(at) AS last_seen,
+       (array_agg(sentence ORDER BY score, at DESC))[1] AS most_negative
+FROM said GROUP BY aspect
+ORDER BY count(*) FILTER (WHERE label = 'negative') DESC, count(*) DESC, aspect
+"""
+
+
+def aspect_headline(row: dict[str, Any]) -> str:
+    """One line a dashboard shows: 'unhappy about delivery: 3 of 4 mentions negative'."""
+    mood = "unhappy" if row["negative"] > row["positive"] else "happy" if row["positive"] > row["negative"] else "mixed"
+    return f"{mood} about {row['aspect']}: {row['negative']} of {row['mentions']} mentions negative"
+
+
+async def account_aspects(
+    conn: asyncpg.Connection, tenant: TenantContext, account_id: UUID, since: datetime
+) -> list[dict[str, Any]]:
+    """What the account's mentions and calls since ``since`` were about, most complained-about first."""
+    rows = [dict(r) for r in await conn.fetch(ACCOUNT_ASPECTS_SQL, tenant.tid, tenant.mid, account_id, since)]
+    return [{**row, "headline": aspect_headline(row)} for row in rows]
+
+
 async def account_summary(
     pool: asyncpg.Pool, tenant: TenantContext, account_id: UUID, *, since: datetime
 ) -> dict[str, Any]:
@@ -156,6 +194,7 @@ async def account_summary(
         counts = await conn.fetchrow(ACCOUNT_SQL, tenant.tid, tenant.mid, account_id, since)
         churn = await latest_churn_score(conn, tenant.tid, tenant.mid, account_id)
         calls = await conn.fetch(LATEST_CALLS_SQL, tenant.tid, tenant.mid, account_id, 3)
+        aspects = await account_aspects(conn, tenant, account_id, since)
     assert counts is not None
     return {
         "account_id": account_id,
@@ -163,6 +202,7 @@ async def account_summary(
         **dict(counts),
         "churn": churn,
         "latest_calls": [dict(c) for c in calls],
+        "aspects": aspects,
     }
 
 

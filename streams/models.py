@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from models.churn.model import ChurnScore
 from models.sentiment.classifier import Sentiment
+from models.text.aspects import AspectMention
 from models.vision.analyzer import VisionAnalysis
 from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis
 
@@ -19,6 +20,10 @@ MODEL_APP = "vettify"
 
 class ModelClient(Protocol):
     async def sentiment(self, texts: list[str]) -> list[Sentiment]: ...
+
+    async def aspects(self, texts: list[str]) -> list[list[AspectMention]]:
+        """Per text: its sentences about price, quality, support, … each with its own sentiment."""
+        ...
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """Per text: the L2-normalised 384-d vector."""
@@ -54,6 +59,10 @@ class ServeModels:
 
     async def sentiment(self, texts: list[str]) -> list[Sentiment]:
         batched = await self.handles["sentiment"].classify.remote(texts)
+        return list(batched.value)
+
+    async def aspects(self, texts: list[str]) -> list[list[AspectMention]]:
+        batched = await self.handles["sentiment"].aspects.remote(texts)
         return list(batched.value)
 
     async def embed(self, texts: list[str]) -> list[list[float]]:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crm_core.events.payloads import SalesOrderCreated, ShipmentDelivered
 from infra.events.envelope import EVENT_NAME, Envelope
+from models.text.aspects import AspectMention
 
 MAX_TEXT_CHARS = 100_000
 Sentiment = Literal["negative", "neutral", "positive"]
@@ -162,6 +163,23 @@ class SentimentWindow(_Published):
     negative_share: float
 
 
+class AspectOut(BaseModel):
+    """A sentence about one aspect, with its own sentiment."""
+
+    aspect: str = Field(description="price, quality, support, delivery, onboarding, billing or competitor")
+    sentence: str
+    sentiment: Sentiment
+    score: float = Field(description="the sentence's P(positive) - P(negative)")
+
+
+def aspects_out(mentions: list[AspectMention]) -> list[AspectOut]:
+    """The published form of a text's aspect mentions (the label is validated as a sentiment)."""
+    return [
+        AspectOut.model_validate({"aspect": m.aspect, "sentence": m.sentence, "sentiment": m.label, "score": m.score})
+        for m in mentions
+    ]
+
+
 class SentimentDetected(_Published):
     """``crm.sentiment.detected``: one analysed mention, with its brand's sliding window."""
 
@@ -172,6 +190,11 @@ class SentimentDetected(_Published):
     sentiment: Sentiment
     score: float = Field(description="P(positive) - P(negative), in [-1, 1].")
     probabilities: dict[str, float]
+    language: str = Field(default="und", description="ISO 639-1 code; 'und' when too short or unsure")
+    supported: bool = Field(
+        default=True, description="false: a language the model was not trained on (neutral, score 0, not averaged)"
+    )
+    aspects: list[AspectOut] = Field(default_factory=list, description="its sentences about an aspect")
     window: SentimentWindow
     spike: bool = Field(description="The brand's negative share is over the threshold in the window.")
     spike_started: bool = Field(description="This mention tipped the brand into a spike (first event of it).")
@@ -218,6 +241,7 @@ class CallAnalyzed(_Published):
     dominant_emotion: str | None = None
     faces_found: bool | None = None
     speakers: list[CallSpeaker] | None = Field(default=None, description="voice calls: who spoke how much and how")
+    aspects: list[AspectOut] | None = Field(default=None, description="voice calls: transcript sentences by aspect")
 
 
 class BehaviorPatternDetected(_Published):

@@ -27,7 +27,7 @@ AI_TABLE_SQL = "SELECT to_regclass($1) IS NOT NULL"
 SENTIMENT_SQL = """
 SELECT date_trunc('day', posted_at) AS day, avg(sentiment_score)::real AS score, count(*) AS mentions
 FROM ai.social_insights
-WHERE tid = $1 AND mid = $2 AND account_id = $3 AND posted_at > now() - interval '30 days'
+WHERE tid = $1 AND mid = $2 AND account_id = $3 AND posted_at > now() - interval '30 days' AND supported
 GROUP BY 1 ORDER BY 1
 """
 

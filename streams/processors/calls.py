@@ -10,25 +10,33 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import asyncpg
 import numpy as np
 
 from infra.events.envelope import Envelope
+from models.text.aspects import AspectMention
 from models.vision.analyzer import VisionAnalysis
 from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis
 from models.voice.profiles import parse_profile
 from streams import store
 from streams.processors.base import Context, InvalidEvent, Processor
-from streams.schemas import CallAnalyzed, CallSpeaker, VideoCallRecorded, VoiceCallRecorded, VoiceTranscribed
+from streams.schemas import (
+    CallAnalyzed,
+    CallSpeaker,
+    VideoCallRecorded,
+    VoiceCallRecorded,
+    VoiceTranscribed,
+    aspects_out,
+)
 
 INSERT_SQL = """
 INSERT INTO ai.call_analyses (tid, whid, mid, id, call_id, kind, account_id, recorded_at, duration_s, transcript,
     sentiment, sentiment_score, words_per_minute, talk_ratio, keywords, engagement, attention, dominant_emotion,
-    analysis, embedding)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+    analysis, embedding, aspects)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 """
 
 
@@ -54,6 +62,7 @@ def read_media(context: Context, path: str | None, b64: str | None) -> bytes:
 class CallAnalysis:
     result: VoiceAnalysis | VisionAnalysis  # the voice or vision deployment's answer
     embedding: list[float] | None  # the transcript's vector (voice calls that said something)
+    aspects: list[AspectMention] = field(default_factory=list)  # the transcript's sentences about an aspect
 
 
 class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysis]):
@@ -74,8 +83,12 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
         )
         analysis = await self.context.models.voice(audio, options)
         transcript = analysis.transcript
-        embedding = (await self.context.models.embed([transcript]))[0] if transcript.strip() else None
-        return CallAnalysis(analysis, embedding)
+        if not transcript.strip():
+            return CallAnalysis(analysis, None)
+        vectors, aspects = await asyncio.gather(
+            self.context.models.embed([transcript]), self.context.models.aspects([transcript])
+        )
+        return CallAnalysis(analysis, vectors[0], aspects[0])
 
     async def write(
         self,
@@ -109,6 +122,7 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
             row.get("dominant_emotion"),
             analysis.as_dict(),
             np.asarray(embedding, dtype=np.float32) if embedding is not None else None,
+            [asdict(a) for a in call.aspects],
         )
         analyzed = CallAnalyzed(
             call_id=payload.call_id,
@@ -116,6 +130,7 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
             account_id=payload.account_id,
             **{k: row.get(k) for k in CALL_FIELDS},
             speakers=_speakers(analysis) if isinstance(analysis, VoiceAnalysis) else None,
+            aspects=aspects_out(call.aspects) if voice else None,
         )
         if voice:
             transcribed = VoiceTranscribed(

@@ -1,5 +1,10 @@
 """Social mentions → sentiment + embedding → ``ai.social_insights`` and ``crm.sentiment.detected``.
 
+Each mention is stored with its language (a mention in a language the sentiment model was not trained on is
+kept, neutral with score 0, ``supported = false``, and left out of the spike window's counts), the number of
+encoder windows it was read in, and its sentences about an aspect (price, support, delivery, …), which the
+per-account roll-up (:func:`streams.insights.account_aspects`) counts.
+
 Spike detection runs in the database over a sliding window per brand (the
 mentions of the last ``window`` before this one's time), so it is the same
 whichever replica or source handled the event. A brand is *in a spike* while
@@ -12,7 +17,7 @@ consumers agree on who started the spike.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 import asyncpg
@@ -21,20 +26,21 @@ import numpy as np
 from infra.batching import MicroBatcher
 from infra.events.envelope import Envelope
 from models.sentiment.classifier import Sentiment
+from models.text.aspects import AspectMention
 from streams import store
 from streams.processors.base import Context, Processor
-from streams.schemas import SentimentDetected, SentimentWindow, SocialPost
+from streams.schemas import SentimentDetected, SentimentWindow, SocialPost, aspects_out
 
 INSERT_SQL = """
 INSERT INTO ai.social_insights (tid, whid, mid, id, event_type, platform, brand, account_id, author, url, text,
-    posted_at, sentiment, sentiment_score, probabilities, truncated, embedding)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+    posted_at, sentiment, sentiment_score, probabilities, truncated, embedding, language, supported, chunks, aspects)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 """
 
 WINDOW_SQL = """
 SELECT count(*) AS mentions, count(*) FILTER (WHERE sentiment = 'negative') AS negative
 FROM ai.social_insights
-WHERE tid = $1 AND mid = $2 AND brand = $3 AND posted_at > $4 AND posted_at <= $5
+WHERE tid = $1 AND mid = $2 AND brand = $3 AND posted_at > $4 AND posted_at <= $5 AND supported
 """
 
 STATE_SQL = """
@@ -60,19 +66,26 @@ class SpikeRule:
 class Analysis:
     sentiment: Sentiment
     embedding: list[float]
+    aspects: list[AspectMention]
 
 
 class SocialProcessor(Processor[SocialPost, Analysis]):
-    def __init__(self, context: Context, rule: SpikeRule | None = None) -> None:
+    def __init__(self, context: Context, rule: SpikeRule | None = None, *, aspects: bool = True) -> None:
         super().__init__(context)
         self.rule = rule or SpikeRule()
+        self.with_aspects = aspects
         self._batcher: MicroBatcher[str, Analysis] = MicroBatcher(self._analyze, max_size=32, max_wait_s=0.005)
 
     async def _analyze(self, texts: list[str]) -> list[Analysis]:
-        sentiments, vectors = await asyncio.gather(
-            self.context.models.sentiment(texts), self.context.models.embed(texts)
+        sentiments, vectors, aspects = await asyncio.gather(
+            self.context.models.sentiment(texts), self.context.models.embed(texts), self._aspects(texts)
         )
-        return [Analysis(s, v) for s, v in zip(sentiments, vectors, strict=True)]
+        return [Analysis(s, v, a) for s, v, a in zip(sentiments, vectors, aspects, strict=True)]
+
+    async def _aspects(self, texts: list[str]) -> list[list[AspectMention]]:
+        if not self.with_aspects:
+            return [[] for _ in texts]
+        return await self.context.models.aspects(texts)
 
     def ordering_key(self, event: Envelope, payload: SocialPost) -> tuple[str, ...]:
         return (event.tid, event.mid, "brand", payload.brand)
@@ -104,6 +117,10 @@ class SocialProcessor(Processor[SocialPost, Analysis]):
             s.probabilities,
             s.truncated,
             np.asarray(analysis.embedding, dtype=np.float32),
+            s.language,
+            s.supported,
+            s.chunks,
+            [asdict(a) for a in analysis.aspects],
         )
         counts = await conn.fetchrow(
             WINDOW_SQL, event.tid, event.mid, payload.brand, posted_at - self.rule.window, posted_at
@@ -121,6 +138,9 @@ class SocialProcessor(Processor[SocialPost, Analysis]):
             sentiment=s.label,
             score=s.score,
             probabilities=s.probabilities,
+            language=s.language,
+            supported=s.supported,
+            aspects=aspects_out(analysis.aspects),
             window=SentimentWindow(
                 minutes=int(self.rule.window.total_seconds() // 60),
                 mentions=mentions,

@@ -40,6 +40,27 @@ def test_sentiment_and_embed(stub: AnalyticsStub) -> None:
     assert len(vectors.vectors[0].values) == 384
 
 
+def test_sentiment_says_language_chunks_and_aspects_on_request(stub: AnalyticsStub) -> None:
+    texts = [
+        "The package arrived two weeks late. " * 12 + "Support never called me back, very disappointed.",
+        "Die Lieferung kam viel zu spät an und niemand antwortet.",
+    ]
+    plain = stub.Sentiment(pb.SentimentRequest(texts=texts), metadata=METADATA, timeout=60)
+    late, german = plain.results
+    assert late.chunks > 1 and late.language == "en" and late.supported and not late.aspects
+    assert (german.language, german.supported, german.label, german.score, german.chunks) == (
+        "de",
+        False,
+        "neutral",
+        0.0,
+        0,
+    )
+    detailed = stub.Sentiment(pb.SentimentRequest(texts=texts, aspects=True), metadata=METADATA, timeout=60)
+    aspects = {a.aspect for a in detailed.results[0].aspects}
+    assert {"delivery", "support"} <= aspects
+    assert not detailed.results[1].aspects
+
+
 def test_invalid_arguments(stub: AnalyticsStub) -> None:
     assert _code(lambda: stub.Sentiment(pb.SentimentRequest(), metadata=METADATA, timeout=30)) == (
         grpc.StatusCode.INVALID_ARGUMENT

@@ -37,6 +37,41 @@ def test_sentiment_single_and_batch(http: httpx.Client) -> None:
     assert [r["label"] for r in batch.json()["results"]] == ["negative", "positive"]
 
 
+EMAIL = (
+    "Hi, following up on order 4471. The onboarding session last week was useful and the team was friendly. "
+    "But the delivery of the hardware tokens took three weeks and two of them arrived broken. "
+    "I called support four times and nobody called me back. We are very disappointed and will cancel "
+    "unless this is fixed by Friday."
+)
+
+
+def test_sentiment_reads_long_texts_in_chunks_flags_other_languages_and_names_aspects(http: httpx.Client) -> None:
+    texts = [EMAIL, "Livrarea a întârziat trei săptămâni și nimeni nu răspunde la telefon.", TWEETS["positive"]]
+    plain = http.post("/v1/sentiment", json={"texts": texts})
+    assert plain.status_code == 200, plain.text
+    email, romanian, tweet = plain.json()["results"]
+    assert email["chunks"] > 1 and email["label"] == "negative" and email["language"] == "en"
+    assert "aspects" not in email  # opt-in
+    assert (romanian["language"], romanian["supported"], romanian["label"], romanian["score"]) == (
+        "ro",
+        False,
+        "neutral",
+        0.0,
+    )
+    assert (tweet["chunks"], tweet["supported"]) == (1, True)
+
+    with_aspects = http.post("/v1/sentiment", params={"aspects": "true"}, json={"texts": texts})
+    assert with_aspects.status_code == 200, with_aspects.text
+    email_a, romanian_a, _ = with_aspects.json()["results"]
+    assert email_a["label"] == email["label"]
+    found = {a["aspect"]: a for a in email_a["aspects"]}
+    assert {"delivery", "support"} <= set(found)
+    assert found["support"]["label"] == "negative"
+    assert romanian_a["aspects"] == []
+    refused = http.post("/v1/sentiment", params={"aspects": "maybe"}, json={"text": "fine"})
+    assert refused.status_code == 422
+
+
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [

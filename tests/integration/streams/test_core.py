@@ -288,3 +288,68 @@ async def test_voice_and_video_calls_are_analysed(
         for r in await admin_pool.fetch("SELECT event_type FROM crm.outbox WHERE tid = $1", tenant["tid"])
     }
     assert published == {"crm.voice.transcribed", "crm.call.analyzed"}
+
+
+async def test_mentions_keep_language_chunks_and_aspects_and_the_account_rolls_them_up(
+    processor: StreamProcessor, admin_pool: asyncpg.Pool, app_pool: asyncpg.Pool, tenant: dict[str, str]
+) -> None:
+    account = await create_account(admin_pool, tenant)
+    texts = {
+        "late": "The delivery was two weeks late and the courier lost one of the boxes.",
+        "again": "Second order in a row that arrived late, the shipment was delayed again.",
+        "support": "Support answered in five minutes and solved everything, great service.",
+        "romanian": "Livrarea a întârziat trei săptămâni și nimeni nu răspunde la telefon.",
+        "long": (
+            "We have used the platform for two years across three teams. "
+            "The reporting module is decent and the mobile app works most of the time. "
+            "Our account manager changed twice this year and nobody told us. "
+            "The import of last quarter's leads failed and we lost a week of work. "
+            "The latest invoice charged us twice for the same seats. "
+            "Honestly we are very disappointed and considering other vendors."
+        ),
+    }
+    events = [
+        envelope(
+            "social.linkedin.activity",
+            {"post_id": f"li-{key}", "brand": "acme", "text": text, "account_id": str(account)},
+            tenant,
+        )
+        for key, text in texts.items()
+    ]
+    results = await processor.handle_many([e.to_json() for e in events], "test")
+    assert {r.outcome for r in results} == {Outcome.STORED}
+    rows = {
+        r["id"]: r
+        for r in await admin_pool.fetch(
+            "SELECT id, sentiment, sentiment_score, language, supported, chunks, aspects FROM ai.social_insights"
+            " WHERE tid = $1",
+            tenant["tid"],
+        )
+    }
+    by_key = {key: rows[e.id] for key, e in zip(texts, events, strict=True)}
+    romanian = by_key["romanian"]
+    assert (romanian["language"], romanian["supported"], romanian["sentiment"]) == ("ro", False, "neutral")
+    assert romanian["sentiment_score"] == 0.0 and romanian["aspects"] == []
+    assert by_key["long"]["chunks"] > 1 and by_key["long"]["sentiment"] == "negative"
+    assert by_key["late"]["language"] == "en" and by_key["late"]["supported"]
+    assert [a["aspect"] for a in by_key["late"]["aspects"]] == ["delivery"]
+    assert by_key["support"]["aspects"][0]["aspect"] == "support"
+
+    published = await admin_pool.fetch(
+        "SELECT payload FROM crm.outbox WHERE tid = $1 AND event_type = 'crm.sentiment.detected'", tenant["tid"]
+    )
+    payloads = [json.loads(r["payload"]) if isinstance(r["payload"], str) else r["payload"] for r in published]
+    late = next(p for p in payloads if p["insight_id"] == str(events[0].id))
+    assert late["language"] == "en" and late["aspects"][0]["aspect"] == "delivery"
+    assert late["aspects"][0]["sentiment"] == "negative"
+
+    own = TenantContext(tid=tenant["tid"], mid=tenant["mid"])
+    summary = await insights.account_summary(app_pool, own, account, since=datetime.now(UTC) - timedelta(days=7))
+    aspects = {a["aspect"]: a for a in summary["aspects"]}
+    assert aspects["delivery"]["mentions"] == 2 and aspects["delivery"]["negative"] == 2
+    assert aspects["delivery"]["headline"] == "unhappy about delivery: 2 of 2 mentions negative"
+    assert summary["aspects"][0]["aspect"] == "delivery"  # the most complained-about first
+    assert aspects["support"]["positive"] == 1
+    assert summary["mentions"] == 5
+    stored_scores = [float(r["sentiment_score"]) for key, r in by_key.items() if key != "romanian"]
+    assert summary["mean_sentiment"] == pytest.approx(sum(stored_scores) / 4, abs=1e-3)  # Romanian left out

@@ -10,6 +10,7 @@ import pytest
 
 from models.embeddings.encoder import DIMENSIONS, SentenceEncoder, packaged_model_path
 from models.errors import ArtifactNotFound, InvalidInput
+from models.text.chunks import chunk_text
 
 TEXTS = [
     "The delivery was late and support never answered.",
@@ -57,9 +58,26 @@ def test_bfloat16_keeps_the_float32_vectors(float32_encoder: SentenceEncoder) ->
     np.testing.assert_allclose(np.linalg.norm(fast.encode(TEXTS).vectors, axis=1), 1.0, atol=1e-5)
 
 
-def test_long_text_is_truncated_by_tokens_and_says_so(encoder: SentenceEncoder) -> None:
-    result = encoder.encode(["word " * 5000, "short"])
+def test_a_long_text_is_the_weighted_mean_of_its_chunks(float32_encoder: SentenceEncoder) -> None:
+    sentences = [f"Customer {i} reported that the delivery of order {i} arrived late and damaged." for i in range(60)]
+    document = " ".join(sentences)
+    result = float32_encoder.encode([document, "short"])
+    assert result.chunks is not None and result.chunks[0] > 1 and result.chunks[1] == 1
+    assert result.truncated == [False, False]
+    chunks = chunk_text(document, float32_encoder._count_tokens, float32_encoder.max_tokens - 2)
+    parts = float32_encoder.encode(chunks.texts).vectors
+    weights = np.asarray(float32_encoder._count_tokens(chunks.texts), dtype=np.float32)
+    expected = weights @ parts
+    np.testing.assert_allclose(result.vectors[0], expected / np.linalg.norm(expected), atol=1e-5)
+    query = float32_encoder.encode(["late and damaged deliveries"]).vectors[0]
+    assert float(result.vectors[0] @ query) > 0.5
+    assert result.rows()[0].chunks == result.chunks[0]
+
+
+def test_a_text_past_the_chunk_limit_says_it_was_cut(encoder: SentenceEncoder) -> None:
+    result = encoder.encode(["word " * 20_000, "short"])
     assert result.truncated == [True, False]
+    assert result.chunks == [64, 1]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""Text handling the text models share: sentences and chunks, language, aspects."""
