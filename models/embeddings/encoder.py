@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from models.errors import ArtifactNotFound, InvalidInput
 from models.precision import resolve_dtype, torch_dtype
-from models.text.chunks import chunk_text
+from models.text.chunks import chunk_texts
 
 DIMENSIONS = 384
 MAX_TEXT_CHARS = 100_000
@@ -122,7 +122,7 @@ class SentenceEncoder:
     def encode(self, texts: list[str]) -> Embeddings:
         """One unit vector per text; a text over the window is the token-weighted mean of its chunks'."""
         check_texts(texts, allow_empty=True)
-        chunked = [chunk_text(text, self._count_tokens, self.max_tokens - 2) for text in texts]
+        chunked = chunk_texts(texts, self._count_tokens, self.max_tokens - 2)
         if all(len(c.texts) == 1 for c in chunked):
             return self._encode_windows(texts)
         flat = [piece for c in chunked for piece in c.texts]

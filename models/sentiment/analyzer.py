@@ -24,7 +24,7 @@ from models.sentiment.classifier import Sentiment, SentimentModel, to_sentiments
 from models.sentiment.data import LABELS
 from models.sentiment.long_text import Aggregation, aggregate
 from models.text.aspects import AspectClassifier, AspectMention
-from models.text.chunks import Chunks, chunk_text, sentences
+from models.text.chunks import Chunks, chunk_texts, sentences
 from models.text.language import LanguageDetector
 
 SPECIAL_TOKENS = 2  # [CLS] … [SEP]
@@ -54,7 +54,7 @@ class SentimentAnalyzer:
         return [len(row) for row in ids]
 
     def chunk(self, texts: list[str]) -> list[Chunks]:
-        return [chunk_text(text, self._count_tokens, self.budget) for text in texts]
+        return chunk_texts(texts, self._count_tokens, self.budget)
 
     def _score_chunks(self, chunked: list[Chunks]) -> tuple[list[NDArray[np.float32]], list[bool]]:
         """Every chunk of every text in one model call; per text its chunk rows and whether any chunk was cut."""

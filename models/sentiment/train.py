@@ -74,7 +74,8 @@ def balanced_epochs(args: argparse.Namespace, generator: random.Random) -> list[
 
 def balanced_validation(args: argparse.Namespace) -> list[Example]:
     pools = by_domain("validation", _included(args))
-    return [e for domain in sorted(pools) for e in pools[domain][:VALIDATION_PER_DOMAIN]]
+    per_domain = getattr(args, "validation_per_domain", VALIDATION_PER_DOMAIN)
+    return [e for domain in sorted(pools) for e in pools[domain][:per_domain]]
 
 
 def _prepare(args: argparse.Namespace) -> str:
@@ -116,6 +117,15 @@ class Classifier:
         self.encoder.to(device)
         self.head.to(device)
         self.device = device
+
+    def warm_start(self, artifact: Path) -> None:
+        """Start from a trained artifact's adapters and head (same rank) instead of fresh ones."""
+        import torch
+
+        state = torch.load(artifact / "weights.pt", map_location="cpu", weights_only=True)
+        self.encoder.load_state_dict(state["adapters"], strict=False)
+        self.head.load_state_dict(state["head"])
+        print(f"[sentiment] starting from {artifact}", file=sys.stderr, flush=True)
 
     def parameters(self) -> list[Any]:
         return [p for p in self.encoder.parameters() if p.requires_grad] + list(self.head.parameters())
@@ -175,13 +185,17 @@ def train(args: argparse.Namespace) -> Path:
         flush=True,
     )
     # Inverse-square-root class weights: the minority class (positive) matters for macro-F1.
-    weights = torch.tensor([(len(train_set) / (3 * counts[k])) ** 0.5 for k in range(len(LABELS))], device=device)
+    weights = torch.tensor(
+        [(len(train_set) / (3 * max(1, counts[k]))) ** 0.5 for k in range(len(LABELS))], device=device
+    )
     model = Classifier(args.rank, args.alpha, args.lora_dropout, device)
+    if getattr(args, "init", None) is not None:
+        model.warm_start(args.init)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     steps = args.epochs * ((len(train_set) + args.batch - 1) // args.batch)
     warmup = max(1, int(0.06 * steps))
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / (steps - warmup)))
+        optimiser, lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / max(1, steps - warmup)))
     )
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
     best: dict[str, Any] = {"macro_f1": -1.0}
@@ -243,7 +257,8 @@ def train(args: argparse.Namespace) -> Path:
         "hyperparameters": {
             k: getattr(args, k)
             for k in ("epochs", "batch", "lr", "rank", "alpha", "lora_dropout", "max_tokens", "balanced", "hold_out")
-        },
+        }
+        | {"init": str(args.init) if getattr(args, "init", None) else None},
         "seconds": round(time.monotonic() - started, 1),
     }
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -268,6 +283,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--balanced", type=int, default=0, help="N texts per domain each epoch (0: every text once)")
     parser.add_argument("--hold-out", choices=DOMAINS, default=None, help="leave this domain out (with --balanced)")
     parser.add_argument("--version", default=VERSION, help="the artifact's version and folder name")
+    parser.add_argument("--init", type=Path, default=None, help="start from this artifact's adapters and head")
+    parser.add_argument("--validation-per-domain", type=int, default=VALIDATION_PER_DOMAIN, help="with --balanced")
     train(parser.parse_args(argv))
 
 

@@ -42,13 +42,24 @@ def _split_long(sentence: str, tokens: int, budget: int) -> list[str]:
     return [" ".join(words[i : i + per_piece]) for i in range(0, len(words), per_piece)]
 
 
-def chunk_text(text: str, count_tokens: CountTokens, budget: int, *, max_chunks: int = MAX_CHUNKS) -> Chunks:
+def chunk_texts(texts: list[str], count_tokens: CountTokens, budget: int) -> list[Chunks]:
+    """:func:`chunk_text` for several texts, counting them in one tokenizer pass (most fit as they are)."""
+    counts = count_tokens(texts) if texts else []
+    return [
+        Chunks([text], [1.0], 0) if count <= budget else chunk_text(text, count_tokens, budget, tokens=count)
+        for text, count in zip(texts, counts, strict=True)
+    ]
+
+
+def chunk_text(
+    text: str, count_tokens: CountTokens, budget: int, *, max_chunks: int = MAX_CHUNKS, tokens: int | None = None
+) -> Chunks:
     """Cut ``text`` into chunks of at most ``budget`` tokens (a text that fits is one chunk, unchanged).
 
-    ``budget`` excludes the encoder's special tokens. Consecutive chunks share their boundary sentence when
-    it is at most half the budget.
+    ``budget`` excludes the encoder's special tokens; ``tokens`` is the text's count when already known.
+    Consecutive chunks share their boundary sentence when it is at most half the budget.
     """
-    if count_tokens([text])[0] <= budget:
+    if (tokens if tokens is not None else count_tokens([text])[0]) <= budget:
         return Chunks([text], [1.0], 0)
     parts = sentences(text)
     counts = count_tokens(parts)

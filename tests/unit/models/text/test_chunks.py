@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.text.chunks import chunk_text, sentences
+from models.text.chunks import chunk_text, chunk_texts, sentences
 
 
 def words(pieces: list[str]) -> list[int]:
@@ -49,3 +49,17 @@ def test_past_the_chunk_limit_evenly_spaced_chunks_are_kept_first_and_last_inclu
     assert chunks.texts[0] == parts[0]
     assert chunks.texts[-1] == parts[-1]
     assert chunks.positions == sorted(chunks.positions)
+
+
+def test_several_texts_are_counted_in_one_pass_and_only_long_ones_are_cut() -> None:
+    calls: list[int] = []
+
+    def counting(pieces: list[str]) -> list[int]:
+        calls.append(len(pieces))
+        return words(pieces)
+
+    long = " ".join(f"Sentence {i} has five words." for i in range(6))
+    chunked = chunk_texts(["one two", long, "three"], counting, budget=12)
+    assert [len(c.texts) for c in chunked] == [1, 5, 1]  # pairs of sentences, each sharing one
+    assert calls[0] == 3  # every text counted at once; the long one's sentences after
+    assert chunk_texts([], counting, budget=12) == []
