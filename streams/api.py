@@ -145,6 +145,23 @@ async def similar_patterns(body: SimilarRequest, principal: Reader, streams: Str
     return await streams.similar_patterns(principal.tenant, text=body.text, vector=body.vector, k=body.k)
 
 
+class SimilarCallsRequest(BaseModel):
+    """A text to embed, or a 384-d vector: exactly one."""
+
+    text: str | None = Field(default=None, min_length=1, max_length=10_000)
+    vector: list[float] | None = Field(default=None, min_length=384, max_length=384)
+    k: int = Field(default=10, ge=1, le=100)
+    account_id: UUID | None = None
+
+
+@router.post("/v1/insights/calls/similar", tags=["insights"])
+async def similar_calls(body: SimilarCallsRequest, principal: Reader, streams: StreamsDep) -> list[dict[str, Any]]:
+    """Calls with a transcript passage nearest to a text or vector (one row per call, its best passage first)."""
+    return await streams.similar_calls(
+        principal.tenant, text=body.text, vector=body.vector, k=body.k, account_id=body.account_id
+    )
+
+
 @router.get("/v1/insights/sentiment", tags=["insights"])
 async def sentiment_timeline(
     principal: Reader,

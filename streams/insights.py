@@ -40,6 +40,17 @@ ORDER BY embedding <=> $3
 LIMIT $4
 """
 
+SIMILAR_PASSAGES_SQL = """
+SELECT p.call_analysis_id, p.passage, p.text AS passage_text, 1 - (p.embedding <=> $3) AS similarity,
+       c.call_id, c.kind, c.account_id, c.recorded_at, c.sentiment
+FROM ai.call_passages p
+JOIN ai.call_analyses c ON c.tid = p.tid AND c.mid = p.mid AND c.id = p.call_analysis_id
+WHERE p.tid = $1 AND p.mid = $2 AND ($4::uuid IS NULL OR c.account_id = $4)
+ORDER BY p.embedding <=> $3
+LIMIT $5
+"""
+PASSAGES_PER_CALL = 5  # passages fetched per call asked for: one call's passages may crowd the nearest ones
+
 TIMELINE_SQL = """
 SELECT date_trunc($3, posted_at) AS bucket,
        count(*) AS mentions,
@@ -112,6 +123,21 @@ async def similar_mentions(
         await _tune_search(conn, ef_search)
         rows = await conn.fetch(SIMILAR_MENTIONS_SQL, tenant.tid, tenant.mid, _vector(vector), brand, k)
     return [dict(r) for r in rows]
+
+
+async def similar_calls(
+    pool: asyncpg.Pool, tenant: TenantContext, vector: list[float], *, k: int = 10, account_id: UUID | None = None
+) -> list[dict[str, Any]]:
+    """The calls with a passage nearest to ``vector``, one row per call with its best passage, nearest first."""
+    async with tenant_transaction(pool, tenant, readonly=True) as conn:
+        await _tune_search(conn)
+        rows = await conn.fetch(
+            SIMILAR_PASSAGES_SQL, tenant.tid, tenant.mid, _vector(vector), account_id, k * PASSAGES_PER_CALL
+        )
+    best: dict[UUID, dict[str, Any]] = {}
+    for row in rows:  # nearest first: the first passage seen of a call is its best
+        best.setdefault(row["call_analysis_id"], dict(row))
+    return list(best.values())[:k]
 
 
 async def similar_patterns(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from models.churn.model import ChurnScore
+from models.embeddings.encoder import Passage
 from models.sentiment.classifier import Sentiment
 from models.text.aspects import AspectMention
 from models.vision.analyzer import VisionAnalysis
@@ -27,6 +28,10 @@ class ModelClient(Protocol):
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """Per text: the L2-normalised 384-d vector."""
+        ...
+
+    async def passages(self, text: str) -> list[Passage]:
+        """A long text's chunks with their vectors (their weighted mean is the text's vector)."""
         ...
 
     async def voice(self, audio: bytes, options: AnalyzeOptions | None = None) -> VoiceAnalysis: ...
@@ -68,6 +73,10 @@ class ServeModels:
     async def embed(self, texts: list[str]) -> list[list[float]]:
         batched = await self.handles["embedding"].embed.remote(texts)
         return [row.vector for row in batched.value]
+
+    async def passages(self, text: str) -> list[Passage]:
+        found: list[Passage] = await self.handles["embedding"].passages.remote(text)
+        return found
 
     async def voice(self, audio: bytes, options: AnalyzeOptions | None = None) -> VoiceAnalysis:
         result: VoiceAnalysis = await self.handles["voice"].analyze.remote(audio, options)

@@ -31,6 +31,10 @@ class Streams(Protocol):
         self, tenant: TenantContext, *, text: str | None, vector: list[float] | None, k: int
     ) -> list[dict[str, Any]]: ...
 
+    async def similar_calls(
+        self, tenant: TenantContext, *, text: str | None, vector: list[float] | None, k: int, account_id: UUID | None
+    ) -> list[dict[str, Any]]: ...
+
     async def sentiment_timeline(
         self,
         tenant: TenantContext,
@@ -85,6 +89,12 @@ class StreamsService:
     ) -> list[dict[str, Any]]:
         query = await self._vector(text, vector)
         return await insights.similar_patterns(self._processor().pool, tenant, query, k=k)
+
+    async def similar_calls(
+        self, tenant: TenantContext, *, text: str | None, vector: list[float] | None, k: int, account_id: UUID | None
+    ) -> list[dict[str, Any]]:
+        query = await self._vector(text, vector)
+        return await insights.similar_calls(self._processor().pool, tenant, query, k=k, account_id=account_id)
 
     async def sentiment_timeline(
         self,

@@ -74,6 +74,22 @@ class Embedding:
 
 
 @dataclass(frozen=True)
+class Passage:
+    """One chunk of a long text and its vector: what passage search (a call's transcript) keeps."""
+
+    text: str
+    vector: list[float]  # unit length
+    tokens: int  # its weight in the text's mean vector
+
+
+def mean_vector(passages: list[Passage]) -> list[float]:
+    """The text's vector from its passages: their token-weighted mean, normalised (what ``encode`` gives)."""
+    weights = np.asarray([p.tokens for p in passages], dtype=np.float32)
+    mean = weights @ np.asarray([p.vector for p in passages], dtype=np.float32)
+    return [float(v) for v in mean / max(float(np.linalg.norm(mean)), 1e-9)]
+
+
+@dataclass(frozen=True)
 class Embeddings:
     vectors: NDArray[np.float32]  # (n, dims), unit length
     truncated: list[bool]  # per input: part of it was not read
@@ -136,6 +152,17 @@ class SentenceEncoder:
             truncated.append(c.dropped > 0 or any(windows.truncated[start:end]))
             start = end
         return Embeddings(np.stack(rows).astype(np.float32), truncated, [len(c.texts) for c in chunked])
+
+    def passages(self, text: str) -> list[Passage]:
+        """A text's chunks (one for a text that fits) with their vectors and token counts."""
+        check_texts([text])
+        chunks = chunk_texts([text], self._count_tokens, self.max_tokens - 2)[0]
+        windows = self._encode_windows(chunks.texts)
+        counts = self._count_tokens(chunks.texts)
+        return [
+            Passage(piece, vector.tolist(), count)
+            for piece, vector, count in zip(chunks.texts, windows.vectors, counts, strict=True)
+        ]
 
     def _encode_windows(self, texts: list[str]) -> Embeddings:
         """Texts that fit the window (longer ones are cut to it)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from models.embeddings.encoder import Embedding, check_texts
+from models.embeddings.encoder import Embedding, Passage, check_texts
+from models.runtime import run_in
 from serve.deployments.base import Batched, TextModel, text_deployment
 
 
@@ -18,6 +19,12 @@ class EmbeddingService(TextModel[Embedding]):
     async def embed(self, texts: list[str]) -> Batched[Embedding]:
         check_texts(texts)  # a bad text fails its own call, not the batch it would have joined
         return await self._submit(texts)
+
+    async def passages(self, text: str) -> list[Passage]:
+        """A long text's chunks with their vectors (passage search over call transcripts), beside the batch."""
+        check_texts([text])
+        found: list[Passage] = await run_in(self.pool, self.model.passages, text)
+        return found
 
 
 EmbeddingDeployment = text_deployment("Embedding", EmbeddingService)

@@ -153,6 +153,13 @@ class StreamsHandle(Streams):
     ) -> list[dict[str, Any]]:
         return await self._call(self.handle.similar_patterns.remote(tenant, text=text, vector=vector, k=k))
 
+    async def similar_calls(
+        self, tenant: TenantContext, *, text: str | None, vector: list[float] | None, k: int, account_id: UUID | None
+    ) -> list[dict[str, Any]]:
+        return await self._call(
+            self.handle.similar_calls.remote(tenant, text=text, vector=vector, k=k, account_id=account_id)
+        )
+
     async def sentiment_timeline(
         self,
         tenant: TenantContext,

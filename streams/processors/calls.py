@@ -1,5 +1,9 @@
 """Call recordings → voice or vision analysis → ``ai.call_analyses`` + ``crm.voice.transcribed``/``crm.call.analyzed``.
 
+A voice call's transcript is kept whole (``transcript``, its mean vector ``embedding``) and as passages
+(``ai.call_passages``: each chunk of the encoder's window with its own vector), so a search finds the moment
+in a long call where a topic came up, not only calls that are about it on average.
+
 Recordings arrive by path (a file under the configured media root: shared
 storage the producer wrote to) or inline as base64 within the event size limit.
 A path outside the media root, a missing file, or one over ``max_media_bytes``
@@ -17,6 +21,7 @@ import asyncpg
 import numpy as np
 
 from infra.events.envelope import Envelope
+from models.embeddings.encoder import Passage, mean_vector
 from models.text.aspects import AspectMention
 from models.vision.analyzer import VisionAnalysis
 from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis
@@ -31,6 +36,11 @@ from streams.schemas import (
     VoiceTranscribed,
     aspects_out,
 )
+
+PASSAGE_SQL = """
+INSERT INTO ai.call_passages (tid, whid, mid, call_analysis_id, passage, text, embedding)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
 
 INSERT_SQL = """
 INSERT INTO ai.call_analyses (tid, whid, mid, id, call_id, kind, account_id, recorded_at, duration_s, transcript,
@@ -63,6 +73,7 @@ class CallAnalysis:
     result: VoiceAnalysis | VisionAnalysis  # the voice or vision deployment's answer
     embedding: list[float] | None  # the transcript's vector (voice calls that said something)
     aspects: list[AspectMention] = field(default_factory=list)  # the transcript's sentences about an aspect
+    passages: list[Passage] = field(default_factory=list)  # the transcript's chunks with their vectors
 
 
 class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysis]):
@@ -85,10 +96,10 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
         transcript = analysis.transcript
         if not transcript.strip():
             return CallAnalysis(analysis, None)
-        vectors, aspects = await asyncio.gather(
-            self.context.models.embed([transcript]), self.context.models.aspects([transcript])
+        passages, aspects = await asyncio.gather(
+            self.context.models.passages(transcript), self.context.models.aspects([transcript])
         )
-        return CallAnalysis(analysis, vectors[0], aspects[0])
+        return CallAnalysis(analysis, mean_vector(passages), aspects[0], passages)
 
     async def write(
         self,
@@ -124,6 +135,14 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
             np.asarray(embedding, dtype=np.float32) if embedding is not None else None,
             [asdict(a) for a in call.aspects],
         )
+        if call.passages:
+            await conn.executemany(
+                PASSAGE_SQL,
+                [
+                    (event.tid, event.whid, event.mid, event.id, i, p.text, np.asarray(p.vector, dtype=np.float32))
+                    for i, p in enumerate(call.passages)
+                ],
+            )
         analyzed = CallAnalyzed(
             call_id=payload.call_id,
             kind="voice" if voice else "video",

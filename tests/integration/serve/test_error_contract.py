@@ -24,6 +24,7 @@ ROUTES: dict[str, tuple[object, str | None]] = {
     "/v1/summary": ({"document": "One sentence here. Another one there."}, None),
     "/v1/events": ([], "events:write"),
     "/v1/insights/mentions/similar": ({"text": "fine", "k": 3}, "insights:read"),
+    "/v1/insights/calls/similar": ({"text": "pricing", "k": 3}, "insights:read"),
 }
 PROTECTED = [route for route, (_, scope) in ROUTES.items() if scope is not None]
 # /v1/events takes any JSON: an event that does not match its schema is a dead letter, answered 202 per event.

@@ -245,6 +245,7 @@ async def test_orders_update_churn_features_and_publish_bucket_changes(
 async def test_voice_and_video_calls_are_analysed(
     processor: StreamProcessor,
     admin_pool: asyncpg.Pool,
+    app_pool: asyncpg.Pool,
     tenant: dict[str, str],
     serve_stack: ServeStack,
     tmp_path: Path,
@@ -282,6 +283,19 @@ async def test_voice_and_video_calls_are_analysed(
     }
     assert "pricing" in calls["c1"]["transcript"].lower() and calls["c1"]["sentiment"] == "positive"
     assert calls["c1"]["embedding"] is not None and calls["c1"]["profile"] == "fast"
+    passages = await admin_pool.fetch(
+        "SELECT passage, text FROM ai.call_passages WHERE tid = $1 AND call_analysis_id = $2", tenant["tid"], voice.id
+    )
+    assert [p["passage"] for p in passages] == [0] and "pricing" in passages[0]["text"].lower()
+    aspects = await admin_pool.fetchval(
+        "SELECT aspects FROM ai.call_analyses WHERE tid = $1 AND id = $2", tenant["tid"], voice.id
+    )
+    assert [a["aspect"] for a in aspects] == ["price"] and aspects[0]["label"] == "positive"
+    own = TenantContext(tid=tenant["tid"], mid=tenant["mid"])
+    query = (await ServeModels().embed(["the price looked good to them"]))[0]
+    found = await insights.similar_calls(app_pool, own, query, k=3)
+    assert [f["call_id"] for f in found] == ["c1"] and found[0]["similarity"] > 0.3
+    assert await insights.similar_calls(app_pool, TenantContext(tid="nobody", mid=tenant["mid"]), query) == []
     assert calls["c2"]["kind"] == "video" and calls["c2"]["engagement"] > 0
     published = {
         r["event_type"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.embeddings.encoder import DIMENSIONS, SentenceEncoder, packaged_model_path
+from models.embeddings.encoder import DIMENSIONS, SentenceEncoder, mean_vector, packaged_model_path
 from models.errors import ArtifactNotFound, InvalidInput
 from models.text.chunks import chunk_text
 
@@ -72,6 +72,16 @@ def test_a_long_text_is_the_weighted_mean_of_its_chunks(float32_encoder: Sentenc
     query = float32_encoder.encode(["late and damaged deliveries"]).vectors[0]
     assert float(result.vectors[0] @ query) > 0.5
     assert result.rows()[0].chunks == result.chunks[0]
+
+
+def test_passages_are_the_chunks_whose_weighted_mean_is_the_text_vector(float32_encoder: SentenceEncoder) -> None:
+    document = " ".join(f"On call {i} the customer asked about the discount for annual plans." for i in range(50))
+    passages = float32_encoder.passages(document)
+    assert len(passages) > 1
+    assert all(p.tokens <= float32_encoder.max_tokens - 2 for p in passages)
+    np.testing.assert_allclose(mean_vector(passages), float32_encoder.encode([document]).vectors[0], atol=1e-5)
+    single = float32_encoder.passages("short text")
+    assert [p.text for p in single] == ["short text"]
 
 
 def test_a_text_past_the_chunk_limit_says_it_was_cut(encoder: SentenceEncoder) -> None:
