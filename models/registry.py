@@ -264,7 +264,7 @@ registry.register(
 registry.register(
     ModelSpec(
         name="sentiment",
-        version="minilm-lora-v1",
+        version="minilm-lora-v2",
         description="negative/neutral/positive with probabilities (MiniLM + LoRA, or a local HF classifier)",
         loader=_load_sentiment,
         input_schema=SentimentRequest,

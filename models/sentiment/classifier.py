@@ -28,7 +28,7 @@ from models.precision import resolve_dtype, torch_dtype
 from models.sentiment.data import LABELS
 
 ARTIFACT_FORMAT = 1
-DEFAULT_ARTIFACT = Path(__file__).parent / "weights" / "minilm-lora-v1"
+DEFAULT_ARTIFACT = Path(__file__).parent / "weights" / "minilm-lora-v2"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,15 @@ the CPU (about 25 minutes for two epochs on 2 cores). Writes
 ``--balanced N`` draws N texts from each domain (:mod:`models.sentiment.domains`) afresh every epoch instead
 of taking every text once, and validates on up to 500 validation texts per domain; ``--hold-out DOMAIN``
 leaves a domain out of training and validation (the leave-one-domain-out runs of
-:mod:`models.sentiment.lodo`).
+:mod:`models.sentiment.lodo`); ``--init DIR`` starts from a trained artifact's adapters and head.
+
+The two committed artifacts: ``minilm-lora-v1`` is the default recipe (every text once, two epochs);
+``minilm-lora-v2``, the one that serves, is v1 trained one more epoch on a domain-balanced draw::
+
+    python -m models.sentiment.train --init models/sentiment/weights/minilm-lora-v1 \
+        --balanced 2500 --epochs 1 --lr 5e-4 --version minilm-lora-v2
+    python -m models.sentiment.long_text --artifact models/sentiment/weights/minilm-lora-v2
+    python -m models.sentiment.calibration --artifact models/sentiment/weights/minilm-lora-v2
 """
 
 from __future__ import annotations

@@ -29,8 +29,10 @@ def test_embedding_loads_warm_and_matches_its_schema() -> None:
         vectors=result.vectors.tolist(),
         dimensions=result.vectors.shape[1],
         truncated=result.truncated,
+        chunks=[row.chunks for row in result.rows()],
     )
     assert response.dimensions == 384
+    assert response.chunks == [1]
 
 
 def test_churn_loads_from_a_trained_folder(tmp_path: Path) -> None:
