@@ -96,12 +96,13 @@ def test_malformed_json_is_400_and_oversized_body_is_413(http: httpx.Client) -> 
     assert huge.status_code == 413
 
 
-def test_embed_returns_unit_vectors_and_reports_truncation(http: httpx.Client) -> None:
-    response = http.post("/v1/embed", json={"texts": ["renewal discount", "word " * 400]})
+def test_embed_returns_unit_vectors_and_reads_long_texts_in_chunks(http: httpx.Client) -> None:
+    response = http.post("/v1/embed", json={"texts": ["renewal discount", "word " * 400, "word " * 20_000]})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["dimensions"] == 384
-    assert body["truncated"] == [False, True]
+    assert body["chunks"] == [1, 2, 64]
+    assert body["truncated"] == [False, False, True]  # only past 64 chunks is any of a text left unread
     for vector in body["vectors"]:
         assert sum(v * v for v in vector) == pytest.approx(1.0, abs=1e-3)
 
