@@ -66,12 +66,15 @@ class IngestResponse(BaseModel):
     results: list[EventResult]
 
 
-class SimilarRequest(BaseModel):
+class NearestRequest(BaseModel):
     """A text to embed, or a 384-d vector: exactly one."""
 
     text: str | None = Field(default=None, min_length=1, max_length=10_000)
     vector: list[float] | None = Field(default=None, min_length=384, max_length=384)
     k: int = Field(default=10, ge=1, le=100)
+
+
+class SimilarRequest(NearestRequest):
     brand: str | None = Field(default=None, max_length=200)
 
 
@@ -145,12 +148,7 @@ async def similar_patterns(body: SimilarRequest, principal: Reader, streams: Str
     return await streams.similar_patterns(principal.tenant, text=body.text, vector=body.vector, k=body.k)
 
 
-class SimilarCallsRequest(BaseModel):
-    """A text to embed, or a 384-d vector: exactly one."""
-
-    text: str | None = Field(default=None, min_length=1, max_length=10_000)
-    vector: list[float] | None = Field(default=None, min_length=384, max_length=384)
-    k: int = Field(default=10, ge=1, le=100)
+class SimilarCallsRequest(NearestRequest):
     account_id: UUID | None = None
 
 

@@ -64,6 +64,18 @@ def tokenize_truncated(tokenizer: Any, texts: list[str], max_tokens: int) -> tup
     return tokenizer.pad({"input_ids": cut}, padding=True, return_tensors="pt"), truncated
 
 
+def token_counts(tokenizer: Any, pieces: list[str]) -> list[int]:
+    """Tokens of each piece without the special tokens, in one tokenizer pass (what chunking budgets by)."""
+    ids = tokenizer(pieces, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+    return [len(row) for row in ids]
+
+
+def unit_mean(vectors: NDArray[np.float32], weights: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The weighted mean of unit vectors, normalised again: a long text's vector from its chunks'."""
+    mean = weights @ vectors
+    return np.asarray(mean / max(float(np.linalg.norm(mean)), 1e-9), dtype=np.float32)
+
+
 @dataclass(frozen=True)
 class Embedding:
     """One text's vector as it crosses processes and leaves the engine."""
@@ -85,8 +97,7 @@ class Passage:
 def mean_vector(passages: list[Passage]) -> list[float]:
     """The text's vector from its passages: their token-weighted mean, normalised (what ``encode`` gives)."""
     weights = np.asarray([p.tokens for p in passages], dtype=np.float32)
-    mean = weights @ np.asarray([p.vector for p in passages], dtype=np.float32)
-    return [float(v) for v in mean / max(float(np.linalg.norm(mean)), 1e-9)]
+    return [float(v) for v in unit_mean(np.asarray([p.vector for p in passages], dtype=np.float32), weights)]
 
 
 @dataclass(frozen=True)
@@ -132,8 +143,7 @@ class SentenceEncoder:
         self.dimensions = int(self.model.config.hidden_size)
 
     def _count_tokens(self, pieces: list[str]) -> list[int]:
-        ids = self.tokenizer(pieces, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
-        return [len(row) for row in ids]
+        return token_counts(self.tokenizer, pieces)
 
     def encode(self, texts: list[str]) -> Embeddings:
         """One unit vector per text; a text over the window is the token-weighted mean of its chunks'."""
@@ -147,8 +157,7 @@ class SentenceEncoder:
         rows, truncated, start = [], [], 0
         for c in chunked:
             end = start + len(c.texts)
-            mean = weights[start:end] @ windows.vectors[start:end]
-            rows.append(mean / max(float(np.linalg.norm(mean)), 1e-9))
+            rows.append(unit_mean(windows.vectors[start:end], weights[start:end]))
             truncated.append(c.dropped > 0 or any(windows.truncated[start:end]))
             start = end
         return Embeddings(np.stack(rows).astype(np.float32), truncated, [len(c.texts) for c in chunked])

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from models.embeddings.encoder import check_texts
+from models.embeddings.encoder import check_texts, token_counts
 from models.sentiment.calibration import Calibration
 from models.sentiment.classifier import Sentiment, SentimentModel, to_sentiments
 from models.sentiment.data import LABELS
@@ -54,8 +54,7 @@ class SentimentAnalyzer:
         self._aspects: AspectClassifier | None = None
 
     def _count_tokens(self, pieces: list[str]) -> list[int]:
-        ids = self.model.tokenizer(pieces, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
-        return [len(row) for row in ids]
+        return token_counts(self.model.tokenizer, pieces)
 
     def chunk(self, texts: list[str]) -> list[Chunks]:
         return chunk_texts(texts, self._count_tokens, self.budget)
@@ -78,26 +77,31 @@ class SentimentAnalyzer:
         rows, _ = self._score_chunks(chunked)
         return [(r, c.positions) for r, c in zip(rows, chunked, strict=True)]
 
+    def _read(self, texts: list[str]) -> tuple[NDArray[np.float32], list[bool], list[int]]:
+        """Whole texts: calibrated probabilities, whether any part went unread, and the chunks read, per text."""
+        chunked = self.chunk(texts)
+        rows, cut = self._score_chunks(chunked)
+        if not rows:
+            return np.zeros((0, len(LABELS)), np.float32), [], []
+        combined = np.stack([aggregate(r, c.positions, self.aggregation) for r, c in zip(rows, chunked, strict=True)])
+        return self.calibration.apply(combined), cut, [len(c.texts) for c in chunked]
+
     def predict_proba(self, texts: list[str]) -> NDArray[np.float32]:
         """Chunked and aggregated probabilities, whatever the language (the evaluation's view)."""
         check_texts(texts)
-        chunked = self.chunk(texts)
-        rows, _ = self._score_chunks(chunked)
-        combined = np.stack([aggregate(r, c.positions, self.aggregation) for r, c in zip(rows, chunked, strict=True)])
-        return self.calibration.apply(combined)
+        return self._read(texts)[0]
 
     def analyze(self, texts: list[str]) -> list[Sentiment]:
         check_texts(texts)
         languages = self.detector.detect_all(texts)
         readable = [i for i, language in enumerate(languages) if language.supported]
-        chunked = self.chunk([texts[i] for i in readable])
-        rows, cut = self._score_chunks(chunked)
+        read, cut, counts = self._read([texts[i] for i in readable])
         probabilities = np.tile(UNSUPPORTED, (len(texts), 1))
+        probabilities[readable] = read
         truncated = [False] * len(texts)
         chunks = [0] * len(texts)
-        for i, row, chunk, flag in zip(readable, rows, chunked, cut, strict=True):
-            probabilities[i] = self.calibration.apply(aggregate(row, chunk.positions, self.aggregation)[None])[0]
-            truncated[i], chunks[i] = flag, len(chunk.texts)
+        for i, flag, count in zip(readable, cut, counts, strict=True):
+            truncated[i], chunks[i] = flag, count
         results = []
         for i, scored in enumerate(to_sentiments(probabilities, truncated)):
             language = languages[i]

@@ -154,12 +154,13 @@ def long_text_table(analyzer: Any, examples: list[Example]) -> dict[str, Any]:
     log(f"long texts: {len(long)} fine-food reviews over {LONG_TOKENS} tokens …")
     chunked = analyzer.chunk_probabilities(texts)
     equal = np.stack([aggregate(p, pos, Aggregation()) for p, pos in chunked])
+    vader = vader_probabilities(texts)
     learned = np.stack([aggregate(p, pos, analyzer.aggregation) for p, pos in chunked])
     return {
         "n": len(long),
         "mean_chunks": round(float(np.mean([len(p) for p, _ in chunked])), 2),
         "rule": vars(analyzer.aggregation),
-        "vader": judge(truth, vader_probabilities(texts), vader_labels(vader_probabilities(texts))),
+        "vader": judge(truth, vader, vader_labels(vader)),
         "truncated_first_window": judge(truth, analyzer.model.predict_proba(texts)),
         "chunks_equal_weights": judge(truth, equal),
         "chunks_learned_rule": judge(truth, learned),

@@ -29,23 +29,11 @@ from models.sentiment.evaluate import DOMAIN_AUC_MARGIN, judge, tfidf_baseline, 
 
 def train_args(held_out: Domain, args: argparse.Namespace) -> argparse.Namespace:
     """The training CLI's defaults, with the draw and the held-out domain set."""
-    return argparse.Namespace(
-        out=args.work,
-        epochs=args.epochs,
-        batch=32,
-        lr=1e-3,
-        rank=8,
-        alpha=16.0,
-        lora_dropout=0.05,
-        max_tokens=64,
-        seed=args.seed,
-        threads=0,
-        no_vader=False,
-        limit=0,
-        balanced=args.per_domain,
-        hold_out=held_out,
-        version=f"lodo-{held_out}",
-    )
+    from models.sentiment.train import arguments
+
+    argv = ["--out", str(args.work), "--epochs", str(args.epochs), "--seed", str(args.seed)]
+    argv += ["--balanced", str(args.per_domain), "--hold-out", held_out, "--version", f"lodo-{held_out}"]
+    return arguments(argv)
 
 
 def run_domain(held_out: Domain, args: argparse.Namespace, tests: dict[Domain, list[Any]]) -> dict[str, Any]:

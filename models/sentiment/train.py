@@ -82,8 +82,7 @@ def balanced_epochs(args: argparse.Namespace, generator: random.Random) -> list[
 
 def balanced_validation(args: argparse.Namespace) -> list[Example]:
     pools = by_domain("validation", _included(args))
-    per_domain = getattr(args, "validation_per_domain", VALIDATION_PER_DOMAIN)
-    return [e for domain in sorted(pools) for e in spread(pools[domain], per_domain)]
+    return [e for domain in sorted(pools) for e in spread(pools[domain], args.validation_per_domain)]
 
 
 def _prepare(args: argparse.Namespace) -> str:
@@ -197,7 +196,7 @@ def train(args: argparse.Namespace) -> Path:
         [(len(train_set) / (3 * max(1, counts[k]))) ** 0.5 for k in range(len(LABELS))], device=device
     )
     model = Classifier(args.rank, args.alpha, args.lora_dropout, device)
-    if getattr(args, "init", None) is not None:
+    if args.init is not None:
         model.warm_start(args.init)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     steps = args.epochs * ((len(train_set) + args.batch - 1) // args.batch)
@@ -266,7 +265,7 @@ def train(args: argparse.Namespace) -> Path:
             k: getattr(args, k)
             for k in ("epochs", "batch", "lr", "rank", "alpha", "lora_dropout", "max_tokens", "balanced", "hold_out")
         }
-        | {"init": str(args.init) if getattr(args, "init", None) else None},
+        | {"init": str(args.init) if args.init else None},
         "seconds": round(time.monotonic() - started, 1),
     }
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -274,7 +273,8 @@ def train(args: argparse.Namespace) -> Path:
     return folder
 
 
-def main(argv: list[str] | None = None) -> None:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The training options: the command line's, or ``argv``'s over their defaults (the LODO runs build theirs)."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_ARTIFACT.parent)
     parser.add_argument("--epochs", type=int, default=2)
@@ -293,7 +293,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--version", default=VERSION, help="the artifact's version and folder name")
     parser.add_argument("--init", type=Path, default=None, help="start from this artifact's adapters and head")
     parser.add_argument("--validation-per-domain", type=int, default=VALIDATION_PER_DOMAIN, help="with --balanced")
-    train(parser.parse_args(argv))
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    train(arguments(argv))
 
 
 if __name__ == "__main__":
