@@ -76,7 +76,7 @@ def _require_binary(service: str, name: str, hint: str) -> str:
     return found
 
 
-def _spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     with log_path.open("ab") as log:
         return subprocess.Popen(
             argv,
@@ -134,7 +134,7 @@ def start_redis(workdir: Path, timeout_s: float = 15.0) -> RunningServer:
         "--protected-mode",
         "yes",
     ]
-    process = _spawn(argv, log_path)
+    process = spawn(argv, log_path)
 
     def ready() -> bool:
         try:
@@ -178,7 +178,7 @@ def start_rabbitmq(workdir: Path, timeout_s: float = 45.0) -> RunningServer:
         "RABBITMQ_PID_FILE": str(workdir / "rabbitmq.pid"),
     }
     log_path = workdir / "rabbitmq.log"
-    process = _spawn([RABBITMQ_SERVER], log_path, env)
+    process = spawn([RABBITMQ_SERVER], log_path, env)
     url = f"amqp://guest:guest@127.0.0.1:{port}/"
 
     def ready() -> bool:
@@ -231,6 +231,6 @@ def start_tansu(workdir: Path, timeout_s: float = 20.0) -> RunningServer:
         "--storage-engine",
         "memory://tansu/",
     ]
-    process = _spawn(argv, log_path)
+    process = spawn(argv, log_path)
     wait_until("tansu", lambda: tcp_open(port), process, log_path, timeout_s)
     return RunningServer("tansu", f"127.0.0.1:{port}", process, log_path, port)

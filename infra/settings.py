@@ -115,6 +115,38 @@ class Settings(BaseSettings):
     anaf_min_interval_s: float = Field(default=1.0, ge=0, description="At most one ANAF call per interval.")
     anaf_recheck_interval_s: float = Field(default=10.0, gt=0, description="Background re-check cadence.")
 
+    # --- Campaign delivery (e-mail) ----------------------------------------------
+    smtp_url: str | None = Field(
+        default=None,
+        description="Where campaign e-mail goes: smtp://[user:pass@]host[:port] (STARTTLS when offered), "
+        "smtp+starttls:// (required), smtps:// (implicit TLS). Absent: `vettify up` starts a local sink "
+        "that stores every message in a Maildir under <data_dir>/mail.",
+    )
+    mail_from: str = Field(
+        default="Vettify <no-reply@vettify.localhost>",
+        description="From when a tenant has set none (PUT /v1/crm/mail/sender).",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base URL recipients reach the engine at: tracking pixels, click redirects, unsubscribe links.",
+    )
+    tracking_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for tracking tokens and provider webhooks. Absent: derived from the JWT secret.",
+    )
+    tracking_ttl_days: int = Field(default=180, ge=1, description="How long open/click/unsubscribe links work.")
+    mail_rate_per_s: int = Field(default=200, ge=1, description="Messages per second per tenant (shared via Redis).")
+    mail_concurrency: int = Field(default=16, ge=1, le=256, description="SMTP transactions in flight per worker.")
+    mail_batch_size: int = Field(default=100, ge=1, le=1000, description="Recipients claimed per batch.")
+    mail_max_attempts: int = Field(default=5, ge=1, description="Tries for a transient (4xx) failure, then failed.")
+    mail_retry_base_s: float = Field(default=60.0, gt=0, description="First retry delay; doubles per attempt.")
+    mail_lease_s: float = Field(
+        default=120.0, gt=0, description="A claimed batch not finished by then (a crashed worker) is claimed again."
+    )
+    conversion_window_days: int = Field(
+        default=7, ge=1, le=365, description="An order within this many days after a click counts as a conversion."
+    )
+
     # --- Models (local paths replace the packaged defaults) -----------------
     embedding_model_path: Path | None = None
     sentiment_model_path: Path | None = None
@@ -137,7 +169,13 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "database_url", "admin_database_url", "worker_database_url", "redis_url", "amqp_url", "kafka_bootstrap"
+        "database_url",
+        "admin_database_url",
+        "worker_database_url",
+        "redis_url",
+        "amqp_url",
+        "kafka_bootstrap",
+        "smtp_url",
     )
     @classmethod
     def _blank_is_absent(cls, value: str | None) -> str | None:
@@ -154,6 +192,21 @@ class Settings(BaseSettings):
     @property
     def resolved_audit_key_path(self) -> Path:
         return self.audit_signing_key_path or self.data_dir / "keys" / "audit-ed25519.pem"
+
+    @property
+    def resolved_tracking_secret(self) -> bytes:
+        """The tracking/webhook HMAC key: its own setting, else one derived from the JWT secret."""
+        if self.tracking_secret is not None:
+            return self.tracking_secret.get_secret_value().encode()
+        import hashlib
+        import hmac
+
+        return hmac.new(self.jwt_secret.get_secret_value().encode(), b"vettify-tracking-v1", hashlib.sha256).digest()
+
+    @property
+    def maildir(self) -> Path:
+        """The embedded SMTP sink's Maildir."""
+        return self.data_dir / "mail"
 
     @property
     def embedded_pg_dir(self) -> Path:

@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from crm_core import __version__
 from crm_core.anaf.client import AnafClient
 from crm_core.api.background import background_services
-from crm_core.api.routes import accounts, audit, campaigns, contacts, health, leads, opportunities
+from crm_core.api.routes import accounts, audit, campaigns, contacts, health, leads, mail, opportunities, tracking
+from crm_core.delivery.worker import DeliveryConfig
 from crm_core.services.audit_export import load_or_create_key
 from infra.db.pool import assert_rls_applies, create_pool
 from infra.http.correlation import CorrelationIdMiddleware
@@ -57,7 +58,7 @@ def create_app(
         try:
             await assert_rls_applies(pool)
             app.state.pool, app.state.redis, app.state.anaf = pool, redis, anaf
-            async with background_services(settings, pool, worker_dsn, anaf) as bus:
+            async with background_services(settings, pool, worker_dsn, anaf, redis) as bus:
                 app.state.bus = bus
                 yield
         finally:
@@ -77,6 +78,7 @@ def create_app(
     app.add_middleware(CorrelationIdMiddleware)
     app.include_router(health.router)
     app.state.audit_key = load_or_create_key(settings.resolved_audit_key_path)
-    for module in (accounts, contacts, leads, opportunities, campaigns, audit):
+    app.state.delivery_config = DeliveryConfig.from_settings(settings)
+    for module in (accounts, contacts, leads, opportunities, campaigns, audit, mail, tracking):
         app.include_router(module.router, prefix=api_prefix, responses=problem_responses(404, 409, 412))
     return app

@@ -3,6 +3,8 @@
 * the bus: RabbitMQ when ``VETTIFY_AMQP_URL`` is set, else in-process;
 * the outbox relay, when a relay DSN is known (``VETTIFY_RELAY_DATABASE_URL``;
   ``vettify up`` creates one for the embedded database);
+* the campaign delivery worker, when a worker DSN and ``VETTIFY_SMTP_URL`` are known (``vettify up`` starts a
+  local SMTP sink and sets it);
 * the consumer of ``sales.order.created`` / ``wms.shipment.delivered``, unless the streams' ``orders`` queue
   applies them (``VETTIFY_CRM_CONSUMES_EVENTS=false``; the engine's model application sets it): exactly one
   queue applies each order.
@@ -10,19 +12,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 
 from crm_core.anaf.client import AnafClient
+from crm_core.delivery.worker import build_worker
 from crm_core.events.consumers import CONSUMED, CrmEventConsumer
 from crm_core.services.compliance import ComplianceWorker
 from infra.db.pool import create_pool
 from infra.events.bus import EventBus, InProcessBus, RabbitMQBus
 from infra.events.rabbitmq import RabbitMQConsumer, envelope_handler
 from infra.events.relay import OutboxRelay
+from infra.loops import BackgroundLoop
 from infra.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -32,13 +38,41 @@ CRM_QUEUE = "crm.core.orders"
 
 @asynccontextmanager
 async def background_services(
-    settings: Settings, pool: asyncpg.Pool, worker_dsn: str | None, anaf: AnafClient
+    settings: Settings, pool: asyncpg.Pool, worker_dsn: str | None, anaf: AnafClient, redis: Any
 ) -> AsyncIterator[EventBus | InProcessBus]:
+    async with contextlib.AsyncExitStack() as stack:
+        bus = await _bus(settings, pool, stack)
+        if worker_dsn:
+            worker_pool = await create_pool(worker_dsn, settings, min_size=1, max_size=3)
+            stack.push_async_callback(worker_pool.close)
+            loops: list[BackgroundLoop] = [
+                OutboxRelay(worker_pool, bus),
+                ComplianceWorker(worker_pool, anaf, interval_s=settings.anaf_recheck_interval_s),
+            ]
+            if settings.smtp_url:
+                delivery = build_worker(settings, pool, worker_pool, redis)
+                stack.push_async_callback(delivery.smtp.close)
+                loops.append(delivery)
+            else:
+                logger.warning("campaign delivery disabled: set VETTIFY_SMTP_URL (vettify up starts a local SMTP sink)")
+            for loop in loops:
+                loop.start()
+                stack.push_async_callback(loop.stop)  # stopped in reverse order, before the pool closes
+        else:
+            logger.warning(
+                "outbox relay, ANAF re-checks and campaign delivery disabled: set VETTIFY_WORKER_DATABASE_URL to "
+                "publish crm.* events, check companies and deliver campaigns in the background"
+            )
+        yield bus
+
+
+async def _bus(settings: Settings, pool: asyncpg.Pool, stack: contextlib.AsyncExitStack) -> EventBus | InProcessBus:
+    """RabbitMQ (and the CRM's order consumer on it) when configured, else the in-process bus; closed by ``stack``."""
     consumer = CrmEventConsumer(pool)
     bus: EventBus | InProcessBus
-    rabbit_consumer: RabbitMQConsumer | None = None
     if settings.amqp_url:
         bus = RabbitMQBus(settings.amqp_url)
+        stack.push_async_callback(bus.close)
         if settings.crm_consumes_events:
             rabbit_consumer = RabbitMQConsumer(
                 settings.amqp_url,
@@ -47,33 +81,10 @@ async def background_services(
                 in_order=True,  # a delivery that names only its order finds the account through the order's link
             )
             await rabbit_consumer.start()
-    else:
-        bus = InProcessBus()
-        for event_type in CONSUMED:
-            bus.subscribe(event_type, consumer.handle)
-    worker_pool: asyncpg.Pool | None = None
-    relay: OutboxRelay | None = None
-    compliance: ComplianceWorker | None = None
-    if worker_dsn:
-        worker_pool = await create_pool(worker_dsn, settings, min_size=1, max_size=3)
-        relay = OutboxRelay(worker_pool, bus)
-        relay.start()
-        compliance = ComplianceWorker(worker_pool, anaf, interval_s=settings.anaf_recheck_interval_s)
-        compliance.start()
-    else:
-        logger.warning(
-            "outbox relay and ANAF re-checks disabled: set VETTIFY_WORKER_DATABASE_URL to publish crm.* events "
-            "and check companies in the background"
-        )
-    try:
-        yield bus
-    finally:
-        if compliance is not None:
-            await compliance.stop()
-        if relay is not None:
-            await relay.stop()
-        if worker_pool is not None:
-            await worker_pool.close()
-        if rabbit_consumer is not None:
-            await rabbit_consumer.stop()
-        await bus.close()
+            stack.push_async_callback(rabbit_consumer.stop)
+        return bus
+    bus = InProcessBus()
+    stack.push_async_callback(bus.close)
+    for event_type in CONSUMED:
+        bus.subscribe(event_type, consumer.handle)
+    return bus

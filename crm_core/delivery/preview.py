@@ -1,0 +1,74 @@
+"""``POST /v1/crm/campaigns/{id}/preview?contact_id=``: one recipient's message, rendered exactly as it would send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from uuid import UUID
+
+import asyncpg
+
+from crm_core.delivery import queue
+from crm_core.delivery.message import Links, compose
+from crm_core.delivery.tokens import TokenKind
+from crm_core.delivery.worker import DeliveryConfig, content_of, merge_values, sender_of
+from infra.db.tenancy import TenantContext
+from infra.errors import InvalidInput, NotFound
+
+SHOWN_HEADERS = ("From", "To", "Reply-To", "Subject", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post")
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    variant: str
+    subject: str
+    text: str
+    html: str | None
+    headers: dict[str, str]
+
+
+def _part(message: EmailMessage, subtype: str) -> str | None:
+    part = message.get_body(preferencelist=(subtype,))
+    if part is None or part.get_content_subtype() != subtype:
+        return None
+    content: str = part.get_content()
+    return content
+
+
+async def preview(
+    conn: asyncpg.Connection,
+    *,
+    tenant: TenantContext,
+    campaign_id: UUID,
+    contact_id: UUID,
+    variant: str | None,
+    config: DeliveryConfig,
+) -> Preview:
+    campaign = (await queue.campaigns(conn, tenant=tenant, ids=[campaign_id])).get(campaign_id)
+    if campaign is None or campaign["deleted_at"] is not None:
+        raise NotFound(f"no campaign with id {campaign_id}")
+    keys = [v["key"] for v in campaign["variants"] or []]
+    chosen = variant if variant is not None else (keys[0] if keys else "")
+    if chosen not in (keys or [""]):
+        raise InvalidInput(f"unknown variant {chosen!r}; the campaign has {keys or 'no variants'}")
+    row = await queue.preview_row(conn, tenant=tenant, campaign_id=campaign_id, contact_id=contact_id, variant=chosen)
+    if row is None:
+        raise NotFound(f"no contact with id {contact_id}")
+    sender = sender_of(await queue.sender(conn, tenant=tenant), config.default_sender)
+    links = Links(config.public_url, config.secret, tenant, row["id"], config.tracking_ttl_s)
+    unsubscribe_url = links.url(TokenKind.UNSUBSCRIBE)
+    message = compose(
+        content=content_of(campaign, chosen),
+        values=merge_values(row, campaign, unsubscribe_url),
+        to=row["email"] or "(no address)",
+        sender=sender,
+        links=links,
+        unsubscribe_url=unsubscribe_url,
+    )
+    return Preview(
+        variant=chosen,
+        subject=str(message["Subject"]),
+        text=_part(message, "plain") or "",
+        html=_part(message, "html"),
+        headers={name: str(message[name]) for name in SHOWN_HEADERS if message[name] is not None},
+    )
