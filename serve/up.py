@@ -2,8 +2,9 @@
 
 It starts PostgreSQL (embedded unless ``VETTIFY_DATABASE_URL`` is set) and
 applies migrations, an in-memory Redis that every process shares (fakeredis's
-TCP server, unless ``VETTIFY_REDIS_URL`` is set), starts local Ray with Serve's HTTP and gRPC proxies,
-deploys the CRM core (``/v1/crm``, ready in seconds) and then the model
+TCP server, unless ``VETTIFY_REDIS_URL`` is set), a local SMTP sink for campaign
+e-mail (a Maildir under the data dir, unless ``VETTIFY_SMTP_URL`` is set), starts
+local Ray with Serve's HTTP and gRPC proxies, deploys the CRM core (``/v1/crm``, ready in seconds) and then the model
 application (gateway + model deployments; ready when the models are loaded).
 SIGINT/SIGTERM shut Serve and Ray down, then the database, and exit 0.
 """
@@ -28,6 +29,8 @@ from infra.settings import Settings
 if TYPE_CHECKING:
     from fakeredis import TcpFakeServer
 
+    from infra.local_servers import RunningServer
+
 logger = logging.getLogger("vettify.up")
 
 
@@ -37,6 +40,7 @@ class Engine:
     postgres: EmbeddedPostgres | None = None
     urls: DatabaseUrls | None = None
     redis: TcpFakeServer | None = None
+    smtp_sink: RunningServer | None = None
 
     async def start_database(self) -> DatabaseUrls:
         s = self.settings
@@ -69,6 +73,29 @@ class Engine:
         os.environ["VETTIFY_REDIS_URL"] = url  # inherited by the Ray workers started after this
         _say(f"in-memory Redis (fakeredis) on 127.0.0.1:{port}: churn features, caches, rate limits")
         return url
+
+    def start_mail(self) -> None:
+        """``VETTIFY_SMTP_URL``, or a local SMTP sink keeping every message in ``<data_dir>/mail`` (a Maildir).
+
+        Also fixes the public URL tracking links use, unless set: this engine's own HTTP address."""
+        s = self.settings
+        if "public_url" not in s.model_fields_set and s.http_port:
+            os.environ["VETTIFY_PUBLIC_URL"] = f"http://{s.host}:{s.http_port}"
+        if s.smtp_url:
+            from crm_core.delivery.smtp import SmtpTarget
+
+            _say(f"campaign e-mail goes to {SmtpTarget.parse(s.smtp_url).redacted()}")
+            return
+        from crm_core.delivery.sink import start_sink
+
+        self.smtp_sink = start_sink(s.data_dir / "smtp", maildir=s.maildir)
+        os.environ["VETTIFY_SMTP_URL"] = self.smtp_sink.url  # inherited by the Ray workers started after this
+        _say(f"local SMTP sink on {self.smtp_sink.url}: campaign e-mail lands in {s.maildir} (vettify mail ls)")
+
+    def stop_mail(self) -> None:
+        if self.smtp_sink is not None:
+            self.smtp_sink.stop()
+            self.smtp_sink = None
 
     def stop_redis(self) -> None:
         if self.redis is not None:
@@ -111,6 +138,7 @@ async def run(settings: Settings, *, models: bool = True) -> int:
     try:
         urls = await engine.start_database()
         redis_url = engine.start_redis()
+        await asyncio.to_thread(engine.start_mail)
         endpoints = await asyncio.to_thread(start_serve, settings)
         for sig in (signal.SIGINT, signal.SIGTERM):  # Ray's core worker installs its own; ours must win
             loop.add_signal_handler(sig, stop.set)
@@ -150,6 +178,7 @@ async def run(settings: Settings, *, models: bool = True) -> int:
         await asyncio.to_thread(stop_serve)
         _say("Ray Serve stopped")
         engine.stop_redis()
+        await asyncio.to_thread(engine.stop_mail)
         await asyncio.to_thread(engine.stop_database)
 
 

@@ -16,18 +16,18 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any
 from uuid import UUID
 
-from crm_core.delivery import templates
+from crm_core.delivery import mime, templates
 from crm_core.delivery.tokens import TokenKind, TrackingToken, sign
 from infra.db.tenancy import TenantContext
 
 HREF = re.compile(r"""href\s*=\s*(["'])(https?://[^"'\s<>]+)\1""", re.IGNORECASE)
 TAG = re.compile(r"<[^>]+>")
+LINK = re.compile(r"""<a\s[^>]*href\s*=\s*(["'])(https?://[^"']+)\1[^>]*>(.*?)</a>""", re.IGNORECASE | re.DOTALL)
+BLOCK_END = re.compile(r"(?i)<br\s*/?>|</(p|div|h[1-6]|li|tr|table|blockquote)>|<(p|div|h[1-6]|li|tr)\b[^>]*>")
 BLANK_LINES = re.compile(r"\n\s*\n+")
 PIXEL = '<img src="{src}" width="1" height="1" alt="" style="display:none">'
 
@@ -108,9 +108,33 @@ def track_links(rendered_html: str, links: Links, *, skip: str) -> str:
 
 
 def text_from_html(rendered_html: str) -> str:
-    """A plain-text alternative when the campaign has none: tags dropped, entities decoded, blank runs folded."""
-    text = html.unescape(TAG.sub("", re.sub(r"(?i)<br\s*/?>|</p>", "\n", rendered_html)))
-    return BLANK_LINES.sub("\n\n", text).strip() + "\n"
+    """A plain-text alternative when the campaign has none: links as ``text (url)``, a line per block element,
+    tags dropped, entities decoded, blank runs folded."""
+    text = LINK.sub(lambda m: f"{m.group(3)} ({m.group(2)})" if m.group(3).strip() else m.group(2), rendered_html)
+    text = BLOCK_END.sub("\n", text)
+    text = html.unescape(TAG.sub("", text))
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return BLANK_LINES.sub("\n\n", "\n".join(lines)).strip() + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """One recipient's message: its rendered parts and headers, and :meth:`wire_bytes` as SMTP carries it."""
+
+    headers: tuple[tuple[str, str], ...]
+    subject: str
+    text: str
+    html: str | None
+
+    def header(self, name: str) -> str | None:
+        return next((value for key, value in self.headers if key.lower() == name.lower()), None)
+
+    def wire_bytes(self) -> bytes:
+        return mime.wire(
+            [(name, mime.encoded_words(value) if name == "Subject" else value) for name, value in self.headers],
+            self.text,
+            self.html,
+        )
 
 
 def compose(
@@ -122,9 +146,9 @@ def compose(
     links: Links,
     unsubscribe_url: str,
     now: datetime | None = None,
-) -> EmailMessage:
+) -> Composed:
     """Render one recipient's message (subject, text part, tracked HTML part, headers)."""
-    subject = templates.render(content.subject, values, html=False, personal_block=content.personal_block)
+    subject = mime.clean(templates.render(content.subject, values, html=False, personal_block=content.personal_block))
     rendered_html = (
         templates.render(content.html, values, html=True, personal_block=content.personal_block)
         if content.html
@@ -136,21 +160,20 @@ def compose(
         text = text_from_html(rendered_html)
     else:
         text = ""
-    message = EmailMessage()
-    message["Subject"] = " ".join(subject.split())  # no header folding surprises from template newlines
-    message["From"] = Address(display_name=sender.name or "", addr_spec=sender.address)
-    message["To"] = to
-    if sender.reply_to:
-        message["Reply-To"] = sender.reply_to
-    message["Date"] = format_datetime(now or datetime.now(UTC))
-    message["Message-ID"] = message_id(links.delivery_id, sender)
-    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(text)
+    tracked: str | None = None
     if rendered_html is not None:
         tracked = track_links(rendered_html, links, skip=unsubscribe_url)
         pixel = PIXEL.format(src=html.escape(links.url(TokenKind.OPEN)))
         body_end = tracked.lower().rfind("</body>")
         tracked = tracked[:body_end] + pixel + tracked[body_end:] if body_end >= 0 else tracked + pixel
-        message.add_alternative(tracked, subtype="html")
-    return message
+    headers = [
+        ("Subject", subject),
+        ("From", mime.mailbox(sender.address, sender.name)),
+        ("To", mime.clean(to)),
+        *([("Reply-To", mime.clean(sender.reply_to))] if sender.reply_to else []),
+        ("Date", format_datetime(now or datetime.now(UTC))),
+        ("Message-ID", message_id(links.delivery_id, sender)),
+        ("List-Unsubscribe", f"<{unsubscribe_url}>"),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+    ]
+    return Composed(headers=tuple(headers), subject=subject, text=text, html=tracked)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.message import EmailMessage
 from uuid import UUID
 
 import asyncpg
@@ -25,14 +24,6 @@ class Preview:
     text: str
     html: str | None
     headers: dict[str, str]
-
-
-def _part(message: EmailMessage, subtype: str) -> str | None:
-    part = message.get_body(preferencelist=(subtype,))
-    if part is None or part.get_content_subtype() != subtype:
-        return None
-    content: str = part.get_content()
-    return content
 
 
 async def preview(
@@ -57,7 +48,7 @@ async def preview(
     sender = sender_of(await queue.sender(conn, tenant=tenant), config.default_sender)
     links = Links(config.public_url, config.secret, tenant, row["id"], config.tracking_ttl_s)
     unsubscribe_url = links.url(TokenKind.UNSUBSCRIBE)
-    message = compose(
+    composed = compose(
         content=content_of(campaign, chosen),
         values=merge_values(row, campaign, unsubscribe_url),
         to=row["email"] or "(no address)",
@@ -67,8 +58,8 @@ async def preview(
     )
     return Preview(
         variant=chosen,
-        subject=str(message["Subject"]),
-        text=_part(message, "plain") or "",
-        html=_part(message, "html"),
-        headers={name: str(message[name]) for name in SHOWN_HEADERS if message[name] is not None},
+        subject=composed.subject,
+        text=composed.text,
+        html=composed.html,
+        headers={name: value for name, value in composed.headers if name in SHOWN_HEADERS},
     )

@@ -118,7 +118,10 @@ SELECT id, name, subject, body, html, variants, personal_block, status, deleted_
 FROM crm.campaigns WHERE tid = $1 AND mid = $2 AND id = ANY($3::uuid[])
 """
 
-SENDER_SQL = "SELECT from_address, from_name, reply_to FROM crm.mail_senders WHERE tid = $1 AND mid = $2"
+SENDER_SQL = """
+SELECT from_address, from_name, reply_to FROM crm.mail_senders WHERE tid = $1 AND mid = $2
+ORDER BY whid NULLS LAST LIMIT 1
+"""
 
 MARK_SENDING_SQL = """
 UPDATE crm.email_deliveries d SET state = 'sending', attempts = d.attempts + 1, email = r.email, updated_at = now()
@@ -142,8 +145,8 @@ FROM unnest($5::uuid[], $6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::jso
 """
 
 SUPPRESS_SQL = """
-INSERT INTO crm.email_suppressions (tid, whid, mid, email, reason, source)
-SELECT $1, $2, $3, r.email, $4, $5 FROM unnest($6::text[]) AS r(email)
+INSERT INTO crm.email_suppressions (tid, mid, email, reason, source)
+SELECT $1, $2, r.email, $3, $4 FROM unnest($5::text[]) AS r(email)
 ON CONFLICT (tid, mid, email) DO NOTHING
 """
 
@@ -286,9 +289,7 @@ async def suppress(
     conn: asyncpg.Connection, *, tenant: TenantContext, emails: Sequence[str], reason: str, source: str
 ) -> None:
     if emails:
-        await conn.execute(
-            SUPPRESS_SQL, tenant.tid, tenant.whid, tenant.mid, reason, source, [e.lower() for e in emails]
-        )
+        await conn.execute(SUPPRESS_SQL, tenant.tid, tenant.mid, reason, source, [e.lower() for e in emails])
 
 
 async def finish_campaigns(conn: asyncpg.Connection, *, tenant: TenantContext, ids: Sequence[UUID]) -> list[UUID]:

@@ -3,7 +3,8 @@
 ``vettify up`` runs it when no ``VETTIFY_SMTP_URL`` is set, so a new user sees the real messages a campaign
 sends (``vettify mail ls|show``); the tests and the delivery benchmark run it as a real server in its own
 process. ``--reply ADDRESS=CODE[:TIMES]`` makes it answer ``RCPT TO`` for that address with CODE (421, 450,
-550 …), for the first TIMES tries or always, so transient and permanent failures can be exercised for real.
+550 …), for the first TIMES tries or always, so transient and permanent failures can be exercised for real;
+``--latency-ms`` delays each MAIL, RCPT and DATA reply, as a provider across a network would.
 
     python -m crm_core.delivery.sink --maildir DIR --port 2525 --reply gone@example.ro=550 --reply slow@x.ro=450:2
 """
@@ -50,7 +51,8 @@ def parse_reply(spec: str) -> tuple[str, Scripted]:
 class MaildirHandler:
     """aiosmtpd handler: scripted RCPT answers, then each accepted message into the Maildir."""
 
-    def __init__(self, maildir: Path, replies: dict[str, Scripted]) -> None:
+    def __init__(self, maildir: Path, replies: dict[str, Scripted], latency_s: float = 0.0) -> None:
+        self.latency_s = latency_s
         maildir.parent.mkdir(parents=True, exist_ok=True)
         self.box = mailbox.Maildir(str(maildir), create=True)  # creates cur/new/tmp unless the folder exists
         for sub in ("cur", "new", "tmp"):
@@ -59,7 +61,18 @@ class MaildirHandler:
         self.tries: Counter[str] = Counter()
         self.accepted = 0
 
+    async def _network(self) -> None:
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]) -> str:
+        await self._network()
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
+        await self._network()
         key = address.lower()
         self.tries[key] += 1
         scripted = self.replies.get(key)
@@ -69,6 +82,7 @@ class MaildirHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await self._network()
         content = envelope.original_content or envelope.content
         data = content if isinstance(content, bytes) else str(content).encode()
         await asyncio.to_thread(self.box.add, data)
@@ -76,10 +90,10 @@ class MaildirHandler:
         return "250 Message accepted for delivery"
 
 
-async def serve(host: str, port: int, maildir: Path, replies: dict[str, Scripted]) -> None:
+async def serve(host: str, port: int, maildir: Path, replies: dict[str, Scripted], latency_s: float = 0.0) -> None:
     from aiosmtpd.smtp import SMTP
 
-    handler = MaildirHandler(maildir, replies)
+    handler = MaildirHandler(maildir, replies, latency_s)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: SMTP(handler, hostname="vettify-sink", data_size_limit=50 << 20, enable_SMTPUTF8=True), host, port
@@ -98,17 +112,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=2525)
     parser.add_argument("--reply", action="append", default=[], metavar="ADDRESS=CODE[:TIMES]")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay each MAIL, RCPT and DATA reply (a provider far away)"
+    )
     args = parser.parse_args(argv)
     try:
         replies = dict(parse_reply(spec) for spec in args.reply)
     except ValueError as exc:
         parser.error(str(exc))
-    asyncio.run(serve(args.host, args.port, args.maildir, replies))
+    asyncio.run(serve(args.host, args.port, args.maildir, replies, args.latency_ms / 1000))
     return 0
 
 
 def start_sink(
-    workdir: Path, *, maildir: Path | None = None, replies: list[str] | tuple[str, ...] = (), timeout_s: float = 20.0
+    workdir: Path,
+    *,
+    maildir: Path | None = None,
+    replies: list[str] | tuple[str, ...] = (),
+    latency_ms: float = 0.0,
+    timeout_s: float = 20.0,
 ) -> RunningServer:
     """The sink in its own process on a free loopback port; ``url`` is its ``smtp://`` URL."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -117,6 +139,8 @@ def start_sink(
     argv = [sys.executable, "-m", "crm_core.delivery.sink", "--maildir", str(box), "--port", str(port)]
     for spec in replies:
         argv += ["--reply", spec]
+    if latency_ms:
+        argv += ["--latency-ms", str(latency_ms)]
     log_path = workdir / "smtp-sink.log"
     process = spawn(argv, log_path)
     wait_until("smtp-sink", lambda: tcp_open(port), process, log_path, timeout_s)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from email.message import EmailMessage
 from enum import StrEnum
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -113,14 +112,14 @@ class SmtpPool:
         await client.connect()
         return client
 
-    async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> Reply:
+    async def send(self, message: bytes, *, sender: str, recipient: str) -> Reply:
         """One SMTP transaction for one recipient (an idle connection the server dropped is replaced once)."""
         async with self._slots:
             for reused in (not self._idle.empty(), False):
                 client: aiosmtplib.SMTP | None = None
                 try:
                     client = self._idle.get_nowait() if reused else await self._connect()
-                    _, response = await client.send_message(message, sender=sender, recipients=[recipient])
+                    _, response = await client.sendmail(sender, [recipient], message)
                 except aiosmtplib.SMTPServerDisconnected as exc:
                     if client is not None:
                         await _close(client)

@@ -48,8 +48,8 @@ SELECT EXISTS (
 """
 
 SUPPRESS_ONE_SQL = """
-INSERT INTO crm.email_suppressions (tid, whid, mid, email, reason, source)
-VALUES ($1, $2, $3, lower($4), $5, $6)
+INSERT INTO crm.email_suppressions (tid, mid, email, reason, source)
+VALUES ($1, $2, lower($3), $4, $5)
 ON CONFLICT (tid, mid, email) DO NOTHING
 RETURNING id
 """
@@ -179,7 +179,7 @@ async def unsubscribe(
     """Suppress the address, turn marketing consent off (with a history row); ``False`` if already done."""
     if not d.email:
         return False
-    added = await conn.fetchval(SUPPRESS_ONE_SQL, tenant.tid, tenant.whid, tenant.mid, d.email, "unsubscribe", source)
+    added = await conn.fetchval(SUPPRESS_ONE_SQL, tenant.tid, tenant.mid, d.email, "unsubscribe", source)
     consent_changed = await conn.fetchval(CONSENT_OFF_SQL, tenant.tid, tenant.mid, d.contact_id)
     if consent_changed is not None:
         await conn.execute(
@@ -225,13 +225,11 @@ async def provider_event(
         if hard:
             await conn.execute(BOUNCE_STATE_SQL, tenant.tid, tenant.mid, d.id, reason or "bounced (provider)")
             if d.email:
-                await conn.fetchval(
-                    SUPPRESS_ONE_SQL, tenant.tid, tenant.whid, tenant.mid, d.email, "hard_bounce", "webhook"
-                )
+                await conn.fetchval(SUPPRESS_ONE_SQL, tenant.tid, tenant.mid, d.email, "hard_bounce", "webhook")
         await _publish(conn, tenant, d, "bounced", hard=hard, reason=reason, source="webhook")
         return True
     if d.email:
-        await conn.fetchval(SUPPRESS_ONE_SQL, tenant.tid, tenant.whid, tenant.mid, d.email, "complaint", "webhook")
+        await conn.fetchval(SUPPRESS_ONE_SQL, tenant.tid, tenant.mid, d.email, "complaint", "webhook")
     await unsubscribe(conn, tenant, d, source="complaint", now=now)
     await _publish(conn, tenant, d, "complained", reason=reason)
     return True

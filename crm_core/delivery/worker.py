@@ -23,7 +23,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 from uuid import UUID
 
@@ -38,6 +37,7 @@ from crm_core.delivery.tokens import TokenKind
 from crm_core.services import events
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.errors import InvalidInput
+from infra.events.outbox import NewEvent
 from infra.loops import BackgroundLoop
 from infra.settings import Settings
 
@@ -99,7 +99,7 @@ class Outgoing:
 
     row: asyncpg.Record
     email: str
-    message: EmailMessage
+    message: bytes
 
 
 def content_of(campaign: asyncpg.Record, variant: str) -> Content:
@@ -173,6 +173,9 @@ class DeliveryWorker(BackgroundLoop):
         self.clock = clock
         self.idle_sleep_s = idle_sleep_s
         self.stats = DeliveryStats()
+        # Waves of half the concurrency, as many at once as fit in it (shared by every batch in flight).
+        self.wave_size = max(1, config.concurrency // 2)
+        self._lanes = asyncio.Semaphore(max(1, config.concurrency // self.wave_size))
 
     # -- the loop --------------------------------------------------------------------------------
     async def run_once(self) -> int:
@@ -181,7 +184,8 @@ class DeliveryWorker(BackgroundLoop):
             tenants = await queue.due_tenants(conn, now=self.clock())
         handled = 0
         for tenant in tenants:
-            handled += await self.deliver_batch(tenant)
+            # Two batches at once: one is claimed and rendered while the other's waves are on the wire.
+            handled += sum(await asyncio.gather(self.deliver_batch(tenant), self.deliver_batch(tenant)))
         return handled
 
     async def drain(self, timeout_s: float = 120.0) -> None:
@@ -223,9 +227,9 @@ class DeliveryWorker(BackgroundLoop):
                 outgoing.append(prepared)
         if settled:
             await self._record(tenant, settled, rows_by_id={r["id"]: r for r in rows}, sends={})
-        wave_size = max(1, min(self.config.concurrency, self.rate.per_second))
-        for start in range(0, len(outgoing), wave_size):
-            await self._send_wave(tenant, outgoing[start : start + wave_size], sender)
+        for start in range(0, len(outgoing), self.rate.per_second):  # the tenant's rate, one budget at a time
+            await self.rate.acquire(tenant.tid, len(outgoing[start : start + self.rate.per_second]))
+        await self._send_all(tenant, outgoing, sender)
         async with tenant_transaction(self.pool, tenant) as conn:
             await queue.finish_campaigns(conn, tenant=tenant, ids=list(campaigns))
         return len(rows)
@@ -250,7 +254,7 @@ class DeliveryWorker(BackgroundLoop):
         links = Links(self.config.public_url, self.config.secret, tenant, row["id"], self.config.tracking_ttl_s)
         unsubscribe_url = links.url(TokenKind.UNSUBSCRIBE)
         try:
-            message = compose(
+            composed = compose(
                 content=content_of(campaign, row["variant"]),
                 values=merge_values(row, campaign, unsubscribe_url),
                 to=email,
@@ -261,17 +265,38 @@ class DeliveryWorker(BackgroundLoop):
             )
         except (InvalidInput, ValueError) as exc:
             return settle(State.FAILED, f"could not render: {exc}"[:500])
-        return Outgoing(row=row, email=email, message=message)
+        return Outgoing(row=row, email=email, message=composed.wire_bytes())
 
-    async def _send_wave(self, tenant: TenantContext, wave: Sequence[Outgoing], sender: Sender) -> None:
-        await self.rate.acquire(tenant.tid, len(wave))
+    async def _send_all(self, tenant: TenantContext, outgoing: Sequence[Outgoing], sender: Sender) -> None:
+        """Send in small waves, several at once, so that SMTP round trips and database commits overlap.
+
+        Each wave is marked ``sending`` before its SMTP transactions start and settled after they end;
+        ``concurrency`` bounds the messages of all running waves together, so no more than that many rows are
+        ever ``sending`` (what a crash can leave in doubt)."""
+        wave_size = self.wave_size
+
+        async def lane(wave: Sequence[Outgoing]) -> None:
+            async with self._lanes:
+                replies = await self._send_wave(tenant, wave, sender)
+                await self._record_wave(tenant, wave, replies)
+
+        waves = [outgoing[i : i + wave_size] for i in range(0, len(outgoing), wave_size)]
+        results = await asyncio.gather(*(lane(w) for w in waves), return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise failures[0]
+
+    async def _send_wave(self, tenant: TenantContext, wave: Sequence[Outgoing], sender: Sender) -> list[Reply]:
+        """Mark the wave ``sending`` (committed), then run its SMTP transactions concurrently."""
         async with tenant_transaction(self.pool, tenant) as conn:
             await queue.mark_sending(
                 conn, tenant=tenant, ids=[o.row["id"] for o in wave], emails=[o.email for o in wave]
             )
-        replies = await asyncio.gather(
-            *(self.smtp.send(o.message, sender=sender.address, recipient=o.email) for o in wave)
+        return list(
+            await asyncio.gather(*(self.smtp.send(o.message, sender=sender.address, recipient=o.email) for o in wave))
         )
+
+    async def _record_wave(self, tenant: TenantContext, wave: Sequence[Outgoing], replies: Sequence[Reply]) -> None:
         now = self.clock()
         results = [self._outcome(o.row, reply, now) for o, reply in zip(wave, replies, strict=True)]
         sends = {o.row["id"]: (o, reply) for o, reply in zip(wave, replies, strict=True)}
@@ -319,21 +344,25 @@ class DeliveryWorker(BackgroundLoop):
                 )
             await queue.add_events(conn, tenant=tenant, now=now, events=event_rows)
             await queue.suppress(conn, tenant=tenant, emails=hard_bounces, reason="hard_bounce", source="smtp")
-            for event in event_rows:
-                await events.emit(
-                    conn,
-                    tenant=tenant,
-                    event_type=f"marketing.email.{event.kind}",
-                    aggregate_type="campaign",
-                    aggregate_id=event.campaign_id,
-                    payload={
-                        "campaign_id": str(event.campaign_id),
-                        "delivery_id": str(event.delivery_id),
-                        "contact_id": str(event.contact_id),
-                        "variant": event.variant,
-                        **event.detail,
-                    },
-                )
+            await events.emit_many(
+                conn,
+                tenant=tenant,
+                events=[
+                    NewEvent(
+                        event_type=f"marketing.email.{event.kind}",
+                        aggregate_type="campaign",
+                        aggregate_id=event.campaign_id,
+                        payload={
+                            "campaign_id": str(event.campaign_id),
+                            "delivery_id": str(event.delivery_id),
+                            "contact_id": str(event.contact_id),
+                            "variant": event.variant,
+                            **event.detail,
+                        },
+                    )
+                    for event in event_rows
+                ],
+            )
 
 
 def build_worker(

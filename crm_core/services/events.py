@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -36,3 +37,8 @@ async def emit(
         corr_id=current_corr_id(),
     )
     return event.id
+
+
+async def emit_many(conn: asyncpg.Connection, *, tenant: TenantContext, events: Sequence[outbox.NewEvent]) -> None:
+    """Queue several events in the caller's transaction, in order, in one round trip."""
+    await outbox.enqueue_many(conn, tenant=tenant, events=events, corr_id=current_corr_id())

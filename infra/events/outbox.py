@@ -8,6 +8,7 @@ order, which preserves per-aggregate order.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -88,6 +89,43 @@ async def enqueue(
         corr_id,
     )
     return OutboxEvent.model_validate(dict(row))
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    event_type: str
+    aggregate_type: str
+    aggregate_id: UUID
+    payload: dict[str, Any]
+
+
+async def enqueue_many(
+    conn: asyncpg.Connection,
+    *,
+    tenant: TenantContext,
+    events: Sequence[NewEvent],
+    corr_id: str | None = None,
+    schema_version: int = 1,
+) -> None:
+    """Queue several events in one pipelined round trip (a delivery wave's ``marketing.email.*``)."""
+    if events:
+        await conn.executemany(
+            ENQUEUE_SQL.replace("RETURNING *", ""),
+            [
+                (
+                    tenant.tid,
+                    tenant.whid,
+                    tenant.mid,
+                    e.aggregate_type,
+                    e.aggregate_id,
+                    e.event_type,
+                    schema_version,
+                    e.payload,
+                    corr_id,
+                )
+                for e in events
+            ],
+        )
 
 
 async def pending(conn: asyncpg.Connection, *, tenant: TenantContext, limit: int = 100) -> list[OutboxEvent]:

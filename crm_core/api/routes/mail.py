@@ -50,15 +50,16 @@ class SenderOut(BaseModel):
 
 UPSERT_SENDER_SQL = """
 INSERT INTO crm.mail_senders (tid, whid, mid, from_address, from_name, reply_to) VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (tid, mid) DO UPDATE SET from_address = EXCLUDED.from_address, from_name = EXCLUDED.from_name,
-    reply_to = EXCLUDED.reply_to, updated_at = now()
+ON CONFLICT (tid, mid, (coalesce(whid, '')))
+DO UPDATE SET from_address = EXCLUDED.from_address, from_name = EXCLUDED.from_name, reply_to = EXCLUDED.reply_to,
+    updated_at = now()
 """
 
 
 @router.get("/sender", response_model=SenderOut, dependencies=[Readers])
 async def get_sender(conn: ConnDep, tenant: TenantDep, request: Request) -> SenderOut:
     row = await conn.fetchrow(
-        "SELECT from_address, from_name, reply_to FROM crm.mail_senders WHERE tid = $1 AND mid = $2",
+        queue.SENDER_SQL,
         tenant.tid,
         tenant.mid,
     )
@@ -70,7 +71,8 @@ async def get_sender(conn: ConnDep, tenant: TenantDep, request: Request) -> Send
 
 @router.put("/sender", response_model=SenderOut, dependencies=[Admins])
 async def put_sender(body: SenderIn, conn: ConnDep, tenant: TenantDep) -> SenderOut:
-    """The From, display name and Reply-To of this tenant's campaigns (crm:admin)."""
+    """The From, display name and Reply-To of this tenant's campaigns (crm:admin); set from a branch (a token
+    with ``whid``), it applies to that branch's sends only."""
     await conn.execute(
         UPSERT_SENDER_SQL, tenant.tid, tenant.whid, tenant.mid, body.from_address, body.from_name, body.reply_to
     )
@@ -112,11 +114,10 @@ async def list_suppressions(
 @router.post("/suppressions", status_code=201, response_model=SuppressionOut, dependencies=[Senders])
 async def add_suppression(body: SuppressionIn, conn: ConnDep, tenant: TenantDep) -> SuppressionOut:
     row = await conn.fetchrow(
-        "INSERT INTO crm.email_suppressions (tid, whid, mid, email, reason, source) "
-        "VALUES ($1, $2, $3, lower($4), $5, 'api') ON CONFLICT (tid, mid, email) DO UPDATE SET updated_at = now() "
+        "INSERT INTO crm.email_suppressions (tid, mid, email, reason, source) "
+        "VALUES ($1, $2, lower($3), $4, 'api') ON CONFLICT (tid, mid, email) DO UPDATE SET updated_at = now() "
         "RETURNING email, reason, source, created_at",
         tenant.tid,
-        tenant.whid,
         tenant.mid,
         body.email,
         body.reason,

@@ -3,11 +3,13 @@
 ``crm.campaigns`` gains ``html`` (the HTML body; ``body`` stays the plain-text alternative), ``variants`` (A/B
 content with weights) and ``personal_block``. New tables, each with ``tid/whid/mid`` under forced RLS:
 
-* ``crm.mail_senders``: a tenant's From, display name and Reply-To (one per ``tid, mid``);
+* ``crm.mail_senders``: a tenant's From, display name and Reply-To (one tenant-wide, and optionally one per
+  warehouse/branch, which wins for that branch's sends);
 * ``crm.email_deliveries``: one row per campaign recipient with its state machine
   (``queued → sending → sent | deferred | bounced | failed | suppressed``), attempts, the next attempt's time and
   the lease a worker holds on it;
-* ``crm.email_suppressions``: addresses never mailed again (hard bounces, complaints, unsubscribes);
+* ``crm.email_suppressions``: addresses never mailed again (hard bounces, complaints, unsubscribes); always
+  stored tenant-wide (``whid`` null), so every branch's sends see them;
 * ``crm.email_events``: delivered/opened/clicked/bounced/unsubscribed/complained per delivery, with the provider's
   event id as ``external_ref`` so a replayed webhook changes nothing;
 * ``crm.consent_history``: append-only consent changes per contact and purpose.
@@ -51,8 +53,7 @@ NEW_TABLES: list[tuple[str, str, str]] = [
         from_address text NOT NULL CHECK (position('@' IN from_address) > 1),
         from_name text,
         reply_to text CHECK (reply_to IS NULL OR position('@' IN reply_to) > 1),
-        PRIMARY KEY (tid, mid, id),
-        UNIQUE (tid, mid)
+        PRIMARY KEY (tid, mid, id)
     )""",
     ),
     (
@@ -81,6 +82,7 @@ NEW_TABLES: list[tuple[str, str, str]] = [
         "SELECT, INSERT, UPDATE, DELETE",
         f"""({TENANT_COLUMNS},
         email text NOT NULL CHECK (email = lower(email) AND position('@' IN email) > 1),
+        CHECK (whid IS NULL),
         reason text NOT NULL CHECK (reason IN ('hard_bounce', 'complaint', 'unsubscribe', 'manual')),
         source text,
         PRIMARY KEY (tid, mid, id),
@@ -123,6 +125,7 @@ NEW_TABLES: list[tuple[str, str, str]] = [
 ]
 
 INDEXES = [
+    "CREATE UNIQUE INDEX mail_senders_scope_idx ON crm.mail_senders (tid, mid, (coalesce(whid, '')))",
     "CREATE INDEX email_deliveries_due_idx ON crm.email_deliveries (tid, mid, next_attempt_at) "
     "WHERE state IN ('queued', 'deferred', 'sending')",
     "CREATE INDEX email_deliveries_campaign_idx ON crm.email_deliveries (tid, mid, campaign_id, state)",

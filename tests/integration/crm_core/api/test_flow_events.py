@@ -115,7 +115,9 @@ async def test_lead_to_won_deal_publishes_ordered_events_to_rabbitmq(
             {"first_name": f"C{i}", "account_id": converted["account_id"], "consent_marketing": consent},
         )
         contact_ids.append(contact["id"])
-    campaign = await _post(api, f"{BASE}/campaigns", headers, {"name": "Winter fleet offer", "subject": "Hi"})
+    campaign = await _post(
+        api, f"{BASE}/campaigns", headers, {"name": "Winter fleet offer", "subject": "Hi", "body": "Winter offer"}
+    )
     sent = await _post(api, f"{BASE}/campaigns/{campaign['id']}/send", headers, {"contact_ids": contact_ids})
     assert (sent["recipients"], sent["skipped_without_consent"]) == (2, 1)
     assert sent["campaign"]["status"] == "sent"

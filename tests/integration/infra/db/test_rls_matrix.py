@@ -28,6 +28,10 @@ TABLES = (
     "activities",
     "audit_log",
     "outbox",
+    "mail_senders",
+    "email_deliveries",
+    "email_events",
+    "consent_history",
 )
 CONTEXTS = list(itertools.product(TENANTS, WAREHOUSES))
 
@@ -79,6 +83,37 @@ async def _seed_one(conn: asyncpg.Connection, tid: str, whid: str | None) -> Non
         *key,
         account,
     )
+    await conn.execute(
+        "INSERT INTO crm.mail_senders (tid, whid, mid, from_address) VALUES ($1, $2, $3, 'news@acme.ro')", *key
+    )
+    delivery = await conn.fetchval(
+        "INSERT INTO crm.email_deliveries (tid, whid, mid, campaign_id, contact_id, email) "
+        "VALUES ($1, $2, $3, $4, $5, 'ana@acme.ro') RETURNING id",
+        *key,
+        campaign,
+        contact,
+    )
+    if whid is None:  # suppressions are tenant-wide by rule (a CHECK): every branch must see them
+        await conn.execute(
+            "INSERT INTO crm.email_suppressions (tid, mid, email, reason) VALUES ($1, $2, 'x@acme.ro', 'manual')",
+            tid,
+            MID,
+        )
+
+    await conn.execute(
+        "INSERT INTO crm.email_events (tid, whid, mid, delivery_id, campaign_id, contact_id, kind) "
+        "VALUES ($1, $2, $3, $4, $5, $6, 'opened')",
+        *key,
+        delivery,
+        campaign,
+        contact,
+    )
+    await conn.execute(
+        "INSERT INTO crm.consent_history (tid, whid, mid, contact_id, purpose, granted, source) "
+        "VALUES ($1, $2, $3, $4, 'marketing_email', true, 'seed')",
+        *key,
+        contact,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +124,7 @@ async def seeded(admin_pool: asyncpg.Pool) -> AsyncIterator[None]:
     yield
     async with admin_pool.acquire() as conn, conn.transaction():
         await conn.execute("UPDATE crm.leads SET converted_opportunity_id = NULL WHERE mid = $1", MID)
+        await conn.execute("DELETE FROM crm.email_suppressions WHERE mid = $1", MID)
         for table in reversed(TABLES):
             await conn.execute(f"DELETE FROM crm.{table} WHERE mid = $1", MID)
 
@@ -109,6 +145,21 @@ async def test_reads_see_exactly_the_permitted_rows(
 
 
 @pytest.mark.usefixtures("seeded")
+@pytest.mark.parametrize(("tid", "whid"), CONTEXTS)
+async def test_suppressions_are_tenant_wide_and_private(app_pool: asyncpg.Pool, tid: str, whid: str | None) -> None:
+    assert await _visible(app_pool, "email_suppressions", tid, whid) == {(tid, None)}
+    async with tenant_transaction(app_pool, TenantContext(tid=tid, mid=MID, whid=whid)) as conn:
+        with pytest.raises((asyncpg.CheckViolationError, asyncpg.InsufficientPrivilegeError)):
+            await conn.execute(
+                "INSERT INTO crm.email_suppressions (tid, whid, mid, email, reason) "
+                "VALUES ($1, $2, $3, 'y@a.ro', 'manual')",
+                tid,
+                whid or "wh-1",
+                MID,
+            )
+
+
+@pytest.mark.usefixtures("seeded")
 @pytest.mark.parametrize("table", TABLES)
 async def test_connection_without_tenant_sees_nothing(app_pool: asyncpg.Pool, table: str) -> None:
     async with app_pool.acquire() as conn:
@@ -120,7 +171,8 @@ async def test_connection_without_tenant_sees_nothing(app_pool: asyncpg.Pool, ta
         assert await conn.fetchval(f"SELECT count(*) FROM crm.{table}") == 0
 
 
-MUTABLE_TABLES = tuple(t for t in TABLES if t != "audit_log")  # audit_log: append-only, tested below
+APPEND_ONLY = ("audit_log", "email_events", "consent_history")
+MUTABLE_TABLES = tuple(t for t in TABLES if t not in APPEND_ONLY)  # append-only ones: tested below
 
 
 @pytest.mark.usefixtures("seeded")
@@ -181,8 +233,18 @@ async def test_tenant_wide_rows_insertable_from_a_warehouse(app_pool: asyncpg.Po
         assert await conn.fetchval("SELECT count(*) FROM crm.leads WHERE mid = $1", ctx.mid) == 1
 
 
-@pytest.mark.parametrize("statement", ["DELETE FROM crm.audit_log", "UPDATE crm.audit_log SET actor = 'x'"])
-async def test_audit_log_is_append_only_for_the_app(app_pool: asyncpg.Pool, statement: str) -> None:
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM crm.audit_log",
+        "UPDATE crm.audit_log SET actor = 'x'",
+        "DELETE FROM crm.email_events",
+        "UPDATE crm.email_events SET machine = true",
+        "DELETE FROM crm.consent_history",
+        "UPDATE crm.consent_history SET granted = true",
+    ],
+)
+async def test_logs_are_append_only_for_the_app(app_pool: asyncpg.Pool, statement: str) -> None:
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
         async with tenant_transaction(app_pool, TenantContext(tid="tenant-a", mid=MID)) as conn:
             await conn.execute(statement)
@@ -200,7 +262,7 @@ async def test_every_crm_table_forces_the_standard_policy(admin_pool: asyncpg.Po
         policies = await conn.fetch(
             "SELECT tablename, policyname, roles, qual FROM pg_policies WHERE schemaname = 'crm'"
         )
-    assert {t["relname"] for t in tables} == set(TABLES)
+    assert {t["relname"] for t in tables} == {*TABLES, "email_suppressions"}
     for t in tables:
         assert t["relrowsecurity"], t["relname"]
         assert t["relforcerowsecurity"], t["relname"]
@@ -211,7 +273,11 @@ async def test_every_crm_table_forces_the_standard_policy(admin_pool: asyncpg.Po
         assert "current_setting('app.tid'::text, true)" in tenant_policy[0]["qual"]
         assert "current_setting('app.whid'::text, true)" in tenant_policy[0]["qual"]
     others = [(p["tablename"], p["roles"]) for p in policies if not p["policyname"].endswith("_tenant_isolation")]
-    assert sorted(others) == [("accounts", ["vettify_worker"]), ("outbox", ["vettify_relay"])]
+    assert sorted(others) == [
+        ("accounts", ["vettify_worker"]),
+        ("email_deliveries", ["vettify_worker"]),
+        ("outbox", ["vettify_relay"]),
+    ]
 
 
 async def test_app_role_cannot_bypass_rls(app_pool: asyncpg.Pool) -> None:
