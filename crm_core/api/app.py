@@ -14,7 +14,18 @@ from fastapi import FastAPI
 from crm_core import __version__
 from crm_core.anaf.client import AnafClient
 from crm_core.api.background import background_services
-from crm_core.api.routes import accounts, audit, campaigns, contacts, health, leads, mail, opportunities, tracking
+from crm_core.api.routes import (
+    accounts,
+    audit,
+    campaigns,
+    contacts,
+    health,
+    leads,
+    mail,
+    opportunities,
+    sequences,
+    tracking,
+)
 from crm_core.delivery.worker import DeliveryConfig
 from crm_core.services.audit_export import load_or_create_key
 from infra.db.pool import assert_rls_applies, create_pool
@@ -79,6 +90,6 @@ def create_app(
     app.include_router(health.router)
     app.state.audit_key = load_or_create_key(settings.resolved_audit_key_path)
     app.state.delivery_config = DeliveryConfig.from_settings(settings)
-    for module in (accounts, contacts, leads, opportunities, campaigns, audit, mail, tracking):
+    for module in (accounts, contacts, leads, opportunities, campaigns, sequences, audit, mail, tracking):
         app.include_router(module.router, prefix=api_prefix, responses=problem_responses(404, 409, 412))
     return app

@@ -3,6 +3,7 @@
 * the bus: RabbitMQ when ``VETTIFY_AMQP_URL`` is set, else in-process;
 * the outbox relay, when a relay DSN is known (``VETTIFY_RELAY_DATABASE_URL``;
   ``vettify up`` creates one for the embedded database);
+* the sequence runner (automations), when a worker DSN is known;
 * the campaign delivery worker, when a worker DSN and ``VETTIFY_SMTP_URL`` are known (``vettify up`` starts a
   local SMTP sink and sets it);
 * the consumer of ``sales.order.created`` / ``wms.shipment.delivered``, unless the streams' ``orders`` queue
@@ -23,6 +24,7 @@ import asyncpg
 from crm_core.anaf.client import AnafClient
 from crm_core.delivery.worker import build_worker
 from crm_core.events.consumers import CONSUMED, CrmEventConsumer
+from crm_core.sequences.runner import SequenceRunner
 from crm_core.services.compliance import ComplianceWorker
 from infra.db.pool import create_pool
 from infra.events.bus import EventBus, InProcessBus, RabbitMQBus
@@ -49,6 +51,7 @@ async def background_services(
                 OutboxRelay(worker_pool, bus),
                 ComplianceWorker(worker_pool, anaf, interval_s=settings.anaf_recheck_interval_s),
             ]
+            loops.append(SequenceRunner(pool, worker_pool))
             if settings.smtp_url:
                 delivery = build_worker(settings, pool, worker_pool, redis)
                 stack.push_async_callback(delivery.smtp.close)

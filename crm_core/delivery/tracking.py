@@ -202,6 +202,7 @@ async def unsubscribe(
 class ProviderEventType(StrEnum):
     BOUNCE = "bounce"
     COMPLAINT = "complaint"
+    REPLY = "reply"  # an inbound reply the provider matched to our message: ends sequences that exit on replies
 
 
 async def provider_event(
@@ -215,9 +216,9 @@ async def provider_event(
     reason: str | None,
     now: datetime,
 ) -> bool:
-    """A bounce or complaint a provider reported; ``False`` for a replay (the same provider event id)."""
+    """A bounce, complaint or reply a provider reported; ``False`` for a replay (the same provider event id)."""
     ref = f"provider:{event_id}"
-    stored_kind = "bounced" if kind is ProviderEventType.BOUNCE else "complained"
+    stored_kind = {"bounce": "bounced", "complaint": "complained", "reply": "replied"}[kind.value]
     detail = {"hard": hard, "reason": reason, "source": "webhook"}
     if not await _event(conn, tenant, d, stored_kind, now, detail=detail, external_ref=ref):
         return False
@@ -227,6 +228,8 @@ async def provider_event(
             if d.email:
                 await conn.fetchval(SUPPRESS_ONE_SQL, tenant.tid, tenant.mid, d.email, "hard_bounce", "webhook")
         await _publish(conn, tenant, d, "bounced", hard=hard, reason=reason, source="webhook")
+        return True
+    if kind is ProviderEventType.REPLY:
         return True
     if d.email:
         await conn.fetchval(SUPPRESS_ONE_SQL, tenant.tid, tenant.mid, d.email, "complaint", "webhook")

@@ -24,6 +24,7 @@ from crm_core.repositories.leads import LEADS
 from crm_core.repositories.opportunities import OPPORTUNITIES
 from crm_core.schemas.enums import LeadStatus
 from crm_core.schemas.leads import LeadPublic
+from crm_core.sequences import enroll
 from crm_core.services import events, timeline
 from crm_core.services.accounts import checked_cui
 from crm_core.services.crud import EntityService, audit_view
@@ -67,6 +68,8 @@ class LeadService(EntityService[LeadPublic]):
                 "created_by": user.sub,
             },
         )
+        if row.email:
+            await enroll.on_lead_created(conn, tenant=user.tenant, email=row.email)
         return row
 
     async def qualify(

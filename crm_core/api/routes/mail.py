@@ -181,9 +181,10 @@ async def provider_webhook(
     whid: Annotated[str | None, Query(max_length=128)] = None,
     signature: Annotated[str | None, Header(alias="X-Vettify-Signature")] = None,
 ) -> WebhookResult:
-    """Bounces and complaints from a mail provider, HMAC-signed (``GET /mail/webhook`` gives the key).
+    """Bounces, complaints and replies from a mail provider, HMAC-signed (``GET /mail/webhook`` gives the key).
 
-    A hard bounce or a complaint suppresses the address; a complaint also turns marketing consent off.
+    A hard bounce or a complaint suppresses the address; a complaint also turns marketing consent off; a reply
+    ends the contact's sequences that exit on replies.
     An event id seen before changes nothing (providers retry)."""
     try:
         tenant = TenantContext(tid=tid, mid=mid, whid=whid)

@@ -1,19 +1,28 @@
-"""Real SMTP servers for the campaign-delivery tests (aiosmtpd in its own process, storing a Maildir)."""
+"""Real SMTP servers for the campaign-delivery tests (aiosmtpd in its own process, storing a Maildir), and a
+delivery worker on a clock the tests move."""
 
 from __future__ import annotations
 
 import mailbox
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
 from email.policy import default as default_policy
 from pathlib import Path
 
+import asyncpg
 import pytest
+import redis.asyncio as aioredis
 
+from crm_core.delivery.message import Sender
+from crm_core.delivery.ratelimit import TenantRateLimit
 from crm_core.delivery.sink import start_sink
+from crm_core.delivery.smtp import SmtpPool, SmtpTarget
+from crm_core.delivery.worker import DeliveryConfig, DeliveryWorker
 from infra.local_servers import RunningServer, ServiceStartError
+from infra.settings import Settings
 
 # Scripted answers to RCPT TO: a hard bounce, a mailbox busy once, a server shutting down every time.
 SCRIPTED = ("gone@bounce.test=550", "busy@later.test=450:1", "down@later.test=421")
@@ -49,3 +58,40 @@ def smtp_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sink]:
         pytest.fail(str(exc), pytrace=False)
     yield Sink(server, workdir / "maildir")
     server.stop()
+
+
+class Clock:
+    """The worker's clock, movable by the test (deferred retries fall due when it moves on)."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+@pytest.fixture
+async def worker(
+    app_pool: asyncpg.Pool,
+    worker_pool: asyncpg.Pool,
+    redis_server: RunningServer,
+    smtp_sink: Sink,
+    test_settings: Settings,
+) -> AsyncIterator[DeliveryWorker]:
+    redis = aioredis.Redis.from_url(redis_server.url)
+    config = DeliveryConfig(
+        default_sender=Sender.parse(test_settings.mail_from),
+        public_url="http://crm.test",
+        secret=test_settings.resolved_tracking_secret,
+        tracking_ttl_s=3600,
+        batch_size=100,
+        concurrency=4,
+        max_attempts=3,
+        retry_base_s=30,
+        lease_s=60,
+    )
+    clock = Clock(timedelta(0))
+    smtp = SmtpPool(SmtpTarget.parse(smtp_sink.url), size=4)
+    yield DeliveryWorker(app_pool, worker_pool, smtp, TenantRateLimit(redis, 1000), config, clock=clock)
+    await smtp.close()
+    await redis.aclose()

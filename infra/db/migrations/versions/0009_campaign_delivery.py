@@ -43,7 +43,7 @@ TENANT_COLUMNS = """
     updated_at timestamptz NOT NULL DEFAULT now()"""
 
 DELIVERY_STATES = "'queued', 'sending', 'sent', 'deferred', 'bounced', 'failed', 'suppressed'"
-EVENT_KINDS = "'delivered', 'opened', 'clicked', 'bounced', 'unsubscribed', 'complained'"
+EVENT_KINDS = "'delivered', 'opened', 'clicked', 'bounced', 'unsubscribed', 'complained', 'replied'"
 
 NEW_TABLES: list[tuple[str, str, str]] = [
     (

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,60 +17,17 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import orjson
-import pytest
-import redis.asyncio as aioredis
 
-from crm_core.delivery.message import Sender
-from crm_core.delivery.ratelimit import TenantRateLimit
-from crm_core.delivery.smtp import SmtpPool, SmtpTarget
 from crm_core.delivery.tokens import webhook_signature
-from crm_core.delivery.worker import DeliveryConfig, DeliveryWorker
+from crm_core.delivery.worker import DeliveryWorker
 from crm_core.events.consumers import CrmEventConsumer
 from infra.events.envelope import Envelope
-from infra.local_servers import RunningServer
 from infra.settings import Settings
 from tests.integration.crm_core.api.conftest import Auth
 from tests.integration.crm_core.conftest import Sink
 
 BASE = "/v1/crm"
 HUMAN_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
-
-
-class Clock:
-    """The worker's clock, movable by the test (deferred retries fall due when it moves on)."""
-
-    def __init__(self, offset: timedelta) -> None:
-        self.offset = offset
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-
-@pytest.fixture
-async def worker(
-    app_pool: asyncpg.Pool,
-    worker_pool: asyncpg.Pool,
-    redis_server: RunningServer,
-    smtp_sink: Sink,
-    test_settings: Settings,
-) -> AsyncIterator[DeliveryWorker]:
-    redis = aioredis.Redis.from_url(redis_server.url)
-    config = DeliveryConfig(
-        default_sender=Sender.parse(test_settings.mail_from),
-        public_url="http://crm.test",
-        secret=test_settings.resolved_tracking_secret,
-        tracking_ttl_s=3600,
-        batch_size=100,
-        concurrency=4,
-        max_attempts=3,
-        retry_base_s=30,
-        lease_s=60,
-    )
-    clock = Clock(timedelta(0))
-    smtp = SmtpPool(SmtpTarget.parse(smtp_sink.url), size=4)
-    yield DeliveryWorker(app_pool, worker_pool, smtp, TenantRateLimit(redis, 1000), config, clock=clock)
-    await smtp.close()
-    await redis.aclose()
 
 
 async def _post(api: httpx.AsyncClient, url: str, headers: dict[str, str], body: dict[str, Any]) -> Any:

@@ -32,6 +32,8 @@ TABLES = (
     "email_deliveries",
     "email_events",
     "consent_history",
+    "sequences",
+    "sequence_enrollments",
 )
 CONTEXTS = list(itertools.product(TENANTS, WAREHOUSES))
 
@@ -91,6 +93,18 @@ async def _seed_one(conn: asyncpg.Connection, tid: str, whid: str | None) -> Non
         "VALUES ($1, $2, $3, $4, $5, 'ana@acme.ro') RETURNING id",
         *key,
         campaign,
+        contact,
+    )
+    sequence = await conn.fetchval(
+        "INSERT INTO crm.sequences (tid, whid, mid, name, trigger, steps) "
+        "VALUES ($1, $2, $3, 'Nurture', '{\"type\": \"manual\"}'::jsonb, '[]'::jsonb) RETURNING id",
+        *key,
+    )
+    await conn.execute(
+        "INSERT INTO crm.sequence_enrollments (tid, whid, mid, sequence_id, contact_id, source) "
+        "VALUES ($1, $2, $3, $4, $5, 'seed')",
+        *key,
+        sequence,
         contact,
     )
     if whid is None:  # suppressions are tenant-wide by rule (a CHECK): every branch must see them
@@ -277,6 +291,7 @@ async def test_every_crm_table_forces_the_standard_policy(admin_pool: asyncpg.Po
         ("accounts", ["vettify_worker"]),
         ("email_deliveries", ["vettify_worker"]),
         ("outbox", ["vettify_relay"]),
+        ("sequence_enrollments", ["vettify_worker"]),
     ]
 
 
