@@ -89,6 +89,9 @@ class WebBehavior(_Payload):
     page: str | None = Field(default=None, max_length=2000)
     visitor_id: str | None = Field(default=None, max_length=200)
     account_id: UUID | None = None
+    contact_id: UUID | None = Field(
+        default=None, description="An identified visitor (a form submission, a login): enrols them in sequences."
+    )
     value: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=2)
 
 

@@ -111,17 +111,22 @@ class Segment(BaseModel):
 
 class Trigger(BaseModel):
     """What enrols contacts: ``manual`` (the API), ``contact_created``, ``lead_created`` (consenting contacts
-    with the lead's e-mail) or ``segment`` (matching contacts when the sequence is created or refreshed)."""
+    with the lead's e-mail), ``segment`` (matching contacts when the sequence is created or refreshed) or
+    ``behavior`` (a ``web.user.behavior.tracked`` event naming a contact, with this ``action``: a form
+    submission, a pricing-page visit)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    type: Literal["manual", "contact_created", "lead_created", "segment"]
+    type: Literal["manual", "contact_created", "lead_created", "segment", "behavior"]
     segment: Segment | None = None
+    action: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[a-z0-9_:.-]+$")
 
     @model_validator(mode="after")
     def _segment(self) -> Trigger:
         if (self.type == "segment") != (self.segment is not None):
             raise ValueError("`segment` goes with (and only with) a segment trigger")
+        if (self.type == "behavior") != (self.action is not None):
+            raise ValueError("`action` goes with (and only with) a behavior trigger")
         return self
 
 

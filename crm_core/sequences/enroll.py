@@ -48,6 +48,7 @@ WITH added AS (
     WHERE s.tid = $1 AND s.mid = $2 AND s.deleted_at IS NULL AND s.status = 'active' AND s.trigger ->> 'type' = $4
       AND ($5::uuid IS NULL OR c.id = $5)
       AND ($6::text IS NULL OR (lower(c.email) = lower($6) AND c.consent_marketing))
+      AND ($7::text IS NULL OR s.trigger ->> 'action' = $7)
     ON CONFLICT (tid, mid, sequence_id, contact_id) DO NOTHING
     RETURNING 1
 )
@@ -84,7 +85,7 @@ async def enroll_segment(
 async def on_contact_created(conn: asyncpg.Connection, *, tenant: TenantContext, contact_id: UUID) -> int:
     """The active ``contact_created`` sequences take the new contact."""
     count: int = await conn.fetchval(
-        TRIGGERED_SQL, tenant.tid, tenant.mid, tenant.whid, "contact_created", contact_id, None
+        TRIGGERED_SQL, tenant.tid, tenant.mid, tenant.whid, "contact_created", contact_id, None, None
     )
     return count
 
@@ -92,5 +93,15 @@ async def on_contact_created(conn: asyncpg.Connection, *, tenant: TenantContext,
 async def on_lead_created(conn: asyncpg.Connection, *, tenant: TenantContext, email: str) -> int:
     """The active ``lead_created`` sequences take the consenting contacts with the new lead's e-mail (a lead
     itself cannot be mailed: only contacts carry marketing consent)."""
-    count: int = await conn.fetchval(TRIGGERED_SQL, tenant.tid, tenant.mid, tenant.whid, "lead_created", None, email)
+    count: int = await conn.fetchval(
+        TRIGGERED_SQL, tenant.tid, tenant.mid, tenant.whid, "lead_created", None, email, None
+    )
+    return count
+
+
+async def on_behavior(conn: asyncpg.Connection, *, tenant: TenantContext, contact_id: UUID, action: str) -> int:
+    """The active ``behavior`` sequences for this action take the contact the event named."""
+    count: int = await conn.fetchval(
+        TRIGGERED_SQL, tenant.tid, tenant.mid, tenant.whid, "behavior", contact_id, None, action
+    )
     return count

@@ -25,6 +25,7 @@ import asyncpg
 import numpy as np
 from numpy.typing import NDArray
 
+from crm_core.sequences import enroll
 from infra.db.tenancy import tenant_transaction
 from infra.events.envelope import Envelope
 from streams import store
@@ -132,6 +133,10 @@ class BehaviorProcessor(Processor[WebBehavior, Journey]):
             payload.value,
             event.occurred_at,
         )
+        if payload.contact_id is not None:  # an identified visitor: behaviour-triggered sequences take them
+            await enroll.on_behavior(
+                conn, tenant=store.tenant_of(event), contact_id=payload.contact_id, action=payload.action
+            )
         previous = await conn.fetchrow(PREVIOUS_SQL, event.tid, event.mid, payload.session_id)
         neighbours = await conn.fetch(
             NEAREST_SQL,

@@ -194,6 +194,33 @@ async def test_web_journeys_become_patterns_with_conversion_propensity(
     )
     assert any(p["payload"]["session_id"] == "live" for p in published)
 
+    # An identified visitor submitting a form joins the sequences triggered by that action, once.
+    contact = await admin_pool.fetchval(
+        "INSERT INTO crm.contacts (tid, mid, first_name, email, consent_marketing) "
+        "VALUES ($1, $2, 'Ana', 'ana@form.test', true) RETURNING id",
+        tenant["tid"],
+        tenant["mid"],
+    )
+    sequence = await admin_pool.fetchval(
+        "INSERT INTO crm.sequences (tid, mid, name, trigger, steps) VALUES ($1, $2, 'Demo request', "
+        '\'{"type": "behavior", "action": "form_submit"}\'::jsonb, \'[{"type": "exit"}]\'::jsonb) '
+        "RETURNING id",
+        tenant["tid"],
+        tenant["mid"],
+    )
+    for i, action in enumerate(("page_view", "form_submit", "form_submit")):
+        identified = envelope(
+            "web.user.behavior.tracked",
+            {"session_id": "known", "action": action, "page": "https://shop.example/demo", "contact_id": str(contact)},
+            tenant,
+            occurred_at=datetime.now(UTC) - timedelta(seconds=10 - i),
+        )
+        assert (await processor.handle(identified, "test")).outcome is Outcome.STORED
+    enrolled = await admin_pool.fetch(
+        "SELECT source FROM crm.sequence_enrollments WHERE tid = $1 AND sequence_id = $2", tenant["tid"], sequence
+    )
+    assert [r["source"] for r in enrolled] == ["behavior"]
+
 
 async def test_pixel_events_report_the_funnel(
     processor: StreamProcessor, admin_pool: asyncpg.Pool, tenant: dict[str, str]
