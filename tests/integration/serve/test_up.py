@@ -18,6 +18,8 @@ import psutil
 import pytest
 
 from infra.net import free_port
+from infra.security import mint_token
+from infra.settings import Settings
 
 HEALTH_DEADLINE_S = 60.0
 MODELS_DEADLINE_S = 420.0
@@ -83,6 +85,47 @@ def _wait_healthy(url: str, process: subprocess.Popen[str]) -> dict[str, object]
     pytest.fail(f"vettify up did not answer {url} within {HEALTH_DEADLINE_S:.0f}s")
 
 
+def _campaign_lands_in_the_local_sink(base: str, data_dir: Path, env: dict[str, str]) -> None:
+    """A campaign sent through the CRM arrives in the embedded SMTP sink's Maildir; `vettify mail ls` shows it."""
+    token = mint_token(
+        Settings(_env_file=None),  # type: ignore[call-arg]  # the engine's embedded default secret
+        sub="up-test",
+        tid="t-up",
+        mid="m-1",
+        scopes=("crm:read", "crm:write", "marketing:send"),
+    )
+    auth = {"Authorization": f"Bearer {token}"}
+    contact = httpx.post(
+        f"{base}/v1/crm/contacts",
+        json={"first_name": "Ana", "email": "ana@up.test", "consent_marketing": True},
+        headers=auth,
+        timeout=10,
+    )
+    assert contact.status_code == 201, contact.text
+    campaign = httpx.post(
+        f"{base}/v1/crm/campaigns",
+        json={
+            "name": "Up",
+            "subject": "Salut {{ contact.first_name }}",
+            "html": "<p>Bună, {{ contact.first_name }}</p>",
+        },
+        headers=auth,
+        timeout=10,
+    ).json()
+    sent = httpx.post(f"{base}/v1/crm/campaigns/{campaign['id']}/send", json={}, headers=auth, timeout=10)
+    assert sent.status_code == 200 and sent.json()["queued"] == 1, sent.text
+    maildir = data_dir / "mail" / "new"
+    deadline = time.monotonic() + 30
+    while not (maildir.is_dir() and any(maildir.iterdir())):
+        assert time.monotonic() < deadline, "the campaign never reached the local SMTP sink"
+        time.sleep(0.2)
+    vettify = Path(sys.executable).with_name("vettify")
+    listing = subprocess.run(
+        [str(vettify), "mail", "ls"], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "ana@up.test" in listing.stdout and "Salut Ana" in listing.stdout
+
+
 @pytest.mark.slow
 def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path: Path, ray_tmp: Path) -> None:
     data_dir = tmp_path / "vettify-data"
@@ -103,6 +146,7 @@ def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path:
         assert "swagger" in docs.text.lower()
         assert "/health" in httpx.get(f"{base}/v1/crm/openapi.json", timeout=5).json()["paths"]
         assert _postgres_processes(data_dir), "embedded postgres should be running"
+        _campaign_lands_in_the_local_sink(base, data_dir, env)
 
         deadline = time.monotonic() + MODELS_DEADLINE_S
         ready = None
@@ -130,7 +174,11 @@ def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path:
     assert "models ready" in output
     assert "Ray Serve stopped" in output
     assert "PostgreSQL stopped" in output
+    assert "local SMTP sink" in output
     assert _postgres_processes(data_dir) == [], "orphan postgres left behind"
+    assert not [
+        p for p in psutil.process_iter(["cmdline"]) if str(data_dir / "mail") in " ".join(p.info["cmdline"] or [])
+    ]
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
     _assert_no_ray_left(ray_tmp)
 
