@@ -95,10 +95,10 @@ async def seed(admin: asyncpg.Pool, tenant: TenantContext, n: int) -> uuid.UUID:
             tenant.mid,
         )
         await conn.execute(
+            "WITH accounts AS (SELECT array_agg(id ORDER BY id) AS ids FROM crm.accounts WHERE tid = $1 AND mid = $2) "
             "INSERT INTO crm.contacts (tid, mid, account_id, first_name, last_name, email, consent_marketing) "
-            "SELECT $1, $2, a.id, 'Ana' || i, 'Pop', 'r' || i || '@bench.test', true "
-            "FROM generate_series(1, $3) i "
-            "JOIN LATERAL (SELECT id FROM crm.accounts WHERE tid = $1 ORDER BY id OFFSET i % 500 LIMIT 1) a ON true",
+            "SELECT $1, $2, accounts.ids[1 + i % 500], 'Ana' || i, 'Pop', 'r' || i || '@bench.test', true "
+            "FROM generate_series(1, $3) i, accounts",
             tenant.tid,
             tenant.mid,
             n,
@@ -112,6 +112,8 @@ async def seed(admin: asyncpg.Pool, tenant: TenantContext, n: int) -> uuid.UUID:
             HTML,
             BLOCK,
         )
+    async with admin.acquire() as conn:  # fresh statistics, as autovacuum would give a live database
+        await conn.execute("ANALYZE crm.accounts, crm.contacts, crm.campaigns, crm.email_deliveries")
     return campaign
 
 
@@ -333,11 +335,15 @@ async def compare_at(
         engine_run["duplicates_in_sink"] = sum(n - 1 for n in engine_ids.values())
     finally:
         sink.stop()
+    sink_ms = engine_run["cpu_ms_per_message"]["smtp sink"]
     return {
         "smtp_reply_latency_ms": latency_ms,
         "naive": naive_run,
         "engine": engine_run,
         "engine_x_naive": round(engine_run["per_s"] / naive_run["per_s"], 2),
+        # The most the sink itself could take with a whole core to itself, from its CPU per message in this
+        # run: where this is below 10x naive, no sender can reach that goal against this sink on this machine.
+        "sink_cpu_ceiling_per_s": round(1000 / sink_ms, 1) if sink_ms else None,
     }
 
 
@@ -346,8 +352,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings(data_dir=work / "data", mail_concurrency=args.concurrency, _env_file=None)  # type: ignore[call-arg]
     with EmbeddedPostgres(data_dir=work / "pg", durable=False) as pg:
         urls = await prepare_embedded_database(DsnFactory("127.0.0.1", pg.port))
-        admin = await create_pool(urls.admin, settings, min_size=1, max_size=2)
-        app = await create_pool(urls.app, settings, min_size=1, max_size=6)
+        admin = await create_pool(urls.admin, settings, min_size=1, max_size=2, command_timeout=600)
+        app = await create_pool(urls.app, settings, min_size=1, max_size=6, command_timeout=600)
         assert urls.worker is not None
         scan = await create_pool(urls.worker, settings, min_size=1, max_size=1)
         try:
@@ -398,6 +404,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "goals": {
             "engine_ge_10x_naive_loopback": near["engine_x_naive"] >= GOAL_X_NAIVE,
             f"engine_ge_10x_naive_at_{args.latency_ms:g}ms": far["engine_x_naive"] >= GOAL_X_NAIVE,
+            "loopback_goal_within_the_sinks_reach": (near["sink_cpu_ceiling_per_s"] or 0)
+            >= GOAL_X_NAIVE * near["naive"]["per_s"],
             "every_recipient_delivered_once": delivered_once(near) and delivered_once(far),
             "peak_memory_flat_10k_to_big": big["peak_heap_mib"] <= FLAT_TOLERANCE * small["peak_heap_mib"],
         },
@@ -421,8 +429,8 @@ def main() -> None:
         pair = report[key]
         print(
             f"SMTP replies +{pair['smtp_reply_latency_ms']:g} ms: engine {pair['engine']['per_s']}/s = "
-            f"{pair['engine_x_naive']}x naive ({pair['naive']['per_s']}/s); engine CPU ms per message "
-            f"{pair['engine']['cpu_ms_per_message']}"
+            f"{pair['engine_x_naive']}x naive ({pair['naive']['per_s']}/s); CPU ms per message "
+            f"{pair['engine']['cpu_ms_per_message']}; the sink alone could take {pair['sink_cpu_ceiling_per_s']}/s"
         )
     print(f"goals: {report['goals']}")
     RESULTS.mkdir(exist_ok=True)

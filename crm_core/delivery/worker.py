@@ -189,7 +189,7 @@ class DeliveryWorker(BackgroundLoop):
         return handled
 
     async def drain(self, timeout_s: float = 120.0) -> None:
-        """Deliver until nothing is due (tests, ``vettify mail`` one-shot runs)."""
+        """Deliver until nothing is due (tests, ``python -m crm_core.delivery --once``)."""
         async with asyncio.timeout(timeout_s):
             while await self.run_once():
                 pass
@@ -210,9 +210,9 @@ class DeliveryWorker(BackgroundLoop):
     async def deliver_batch(self, tenant: TenantContext) -> int:
         now = self.clock()
         async with tenant_transaction(self.pool, tenant) as conn:
-            rows = await queue.claim(
-                conn, tenant=tenant, now=now, limit=self.config.batch_size, lease_s=self.config.lease_s
-            )
+            # Never claim more than a second of the tenant's rate: a claim must be sent well within its lease.
+            limit = min(self.config.batch_size, self.rate.per_second)
+            rows = await queue.claim(conn, tenant=tenant, now=now, limit=limit, lease_s=self.config.lease_s)
             if not rows:
                 return 0
             campaigns = await queue.campaigns(conn, tenant=tenant, ids=list({r["campaign_id"] for r in rows}))

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+import aio_pika
 import asyncpg
 import httpx
 import orjson
@@ -21,8 +22,10 @@ import orjson
 from crm_core.delivery.tokens import webhook_signature
 from crm_core.delivery.worker import DeliveryWorker
 from crm_core.events.consumers import CrmEventConsumer
+from infra.events.bus import EXCHANGE, RabbitMQBus
 from infra.events.envelope import Envelope
-from infra.settings import Settings
+from infra.events.relay import OutboxRelay
+from infra.local_servers import RunningServer
 from tests.integration.crm_core.api.conftest import Auth
 from tests.integration.crm_core.conftest import Sink
 
@@ -90,7 +93,8 @@ async def test_campaign_delivers_tracks_and_converts(
     smtp_sink: Sink,
     app_pool: asyncpg.Pool,
     admin_pool: asyncpg.Pool,
-    test_settings: Settings,
+    worker_pool: asyncpg.Pool,
+    rabbitmq_server: RunningServer,
 ) -> None:
     tid = f"t-mail-{uuid.uuid4().hex[:8]}"
     headers = auth(tid=tid, scopes=("crm:read", "crm:write", "crm:admin", "marketing:send"))
@@ -287,6 +291,32 @@ async def test_campaign_delivers_tracks_and_converts(
     assert busy["consent_marketing"] is False
     figures = (await api.get(f"{BASE}/campaigns/{campaign['id']}/figures", headers=headers)).json()
     assert (figures["total"]["complaints"], figures["total"]["unsubscribes"]) == (1, 2)
+
+    # The events leave through the outbox relay onto RabbitMQ's topic exchange.
+    connection = await aio_pika.connect_robust(rabbitmq_server.url)
+    try:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(f"test.mail.{tag}", exclusive=True)
+        await queue.bind(exchange, routing_key="marketing.email.#")
+        bus = RabbitMQBus(rabbitmq_server.url)
+        try:
+            await OutboxRelay(worker_pool, bus).drain()
+        finally:
+            await bus.close()
+        seen: list[str] = []
+        while (incoming := await queue.get(timeout=2, fail=False)) is not None:
+            await incoming.ack()
+            if incoming.headers.get("x-tid") == tid:
+                seen.append(Envelope.from_json(incoming.body).type)
+    finally:
+        await connection.close()
+    assert sorted(seen) == sorted(
+        ["marketing.email.delivered"] * 2
+        + ["marketing.email.bounced", "marketing.email.clicked", "marketing.email.complained"]
+        + ["marketing.email.opened"] * 2
+        + ["marketing.email.unsubscribed"] * 2
+    )
 
     # Another tenant sees none of it.
     stranger = auth(tid=f"t-other-{tag}", scopes=("crm:read", "crm:write", "crm:admin", "marketing:send"))
