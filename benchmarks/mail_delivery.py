@@ -37,12 +37,11 @@ from typing import Any
 import asyncpg
 
 from crm_core.delivery import queue
-from crm_core.delivery.message import Links, Sender, compose
+from crm_core.delivery.message import Sender
 from crm_core.delivery.ratelimit import TenantRateLimit
 from crm_core.delivery.sink import start_sink
 from crm_core.delivery.smtp import SmtpPool, SmtpTarget
-from crm_core.delivery.tokens import TokenKind
-from crm_core.delivery.worker import DeliveryConfig, DeliveryWorker, content_of, merge_values
+from crm_core.delivery.worker import DeliveryConfig, DeliveryWorker, render_recipient
 from infra.db.bootstrap import DsnFactory, prepare_embedded_database
 from infra.db.embedded import EmbeddedPostgres
 from infra.db.pool import create_pool
@@ -123,20 +122,12 @@ async def render_all(
     async with tenant_transaction(pool, tenant) as conn:
         rows = await conn.fetch(ALL_ROWS_SQL, tenant.tid, tenant.mid, campaign_id)
         campaign = (await queue.campaigns(conn, tenant=tenant, ids=[campaign_id]))[campaign_id]
-    messages = []
-    for row in rows:
-        links = Links(config.public_url, config.secret, tenant, row["id"], config.tracking_ttl_s)
-        unsubscribe = links.url(TokenKind.UNSUBSCRIBE)
-        message = compose(
-            content=content_of(campaign, ""),
-            values=merge_values(row, campaign, unsubscribe),
-            to=row["email"],
-            sender=config.default_sender,
-            links=links,
-            unsubscribe_url=unsubscribe,
-        )
-        messages.append(message.wire_bytes())
-    return messages
+    return [
+        render_recipient(
+            config, tenant, row, campaign, to=row["email"], sender=config.default_sender, variant=""
+        ).wire_bytes()
+        for row in rows
+    ]
 
 
 async def raw_render(
@@ -158,15 +149,8 @@ async def naive(
 
     def loop() -> int:
         for row in rows:
-            links = Links(config.public_url, config.secret, tenant, row["id"], config.tracking_ttl_s)
-            unsubscribe = links.url(TokenKind.UNSUBSCRIBE)
-            message = compose(
-                content=content_of(campaign, ""),
-                values=merge_values(row, campaign, unsubscribe),
-                to=row["email"],
-                sender=config.default_sender,
-                links=links,
-                unsubscribe_url=unsubscribe,
+            message = render_recipient(
+                config, tenant, row, campaign, to=row["email"], sender=config.default_sender, variant=""
             )
             with smtplib.SMTP("127.0.0.1", port) as smtp:
                 smtp.sendmail(config.default_sender.address, [row["email"]], message.wire_bytes())

@@ -8,9 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from crm_core.delivery import queue
-from crm_core.delivery.message import Links, compose
-from crm_core.delivery.tokens import TokenKind
-from crm_core.delivery.worker import DeliveryConfig, content_of, merge_values, sender_of
+from crm_core.delivery.worker import DeliveryConfig, render_recipient, sender_of
 from infra.db.tenancy import TenantContext
 from infra.errors import InvalidInput, NotFound
 
@@ -46,15 +44,8 @@ async def preview(
     if row is None:
         raise NotFound(f"no contact with id {contact_id}")
     sender = sender_of(await queue.sender(conn, tenant=tenant), config.default_sender)
-    links = Links(config.public_url, config.secret, tenant, row["id"], config.tracking_ttl_s)
-    unsubscribe_url = links.url(TokenKind.UNSUBSCRIBE)
-    composed = compose(
-        content=content_of(campaign, chosen),
-        values=merge_values(row, campaign, unsubscribe_url),
-        to=row["email"] or "(no address)",
-        sender=sender,
-        links=links,
-        unsubscribe_url=unsubscribe_url,
+    composed = render_recipient(
+        config, tenant, row, campaign, to=row["email"] or "(no address)", sender=sender, variant=chosen
     )
     return Preview(
         variant=chosen,

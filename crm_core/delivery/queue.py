@@ -18,6 +18,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from infra.db.tenancy import TenantContext
+from infra.events.outbox import NewEvent
 
 EMAIL_PATTERN = r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
 EMAIL_RE = re.compile(EMAIL_PATTERN)  # the same rule in Python, re-checked at send time
@@ -263,6 +264,24 @@ class EventRow:
     variant: str
     kind: str
     detail: dict[str, Any]
+
+
+def email_event(
+    kind: str, *, campaign_id: UUID, delivery_id: UUID, contact_id: UUID, variant: str, **detail: Any
+) -> NewEvent:
+    """A ``marketing.email.<kind>`` outbox event about one delivery (the one payload shape they all share)."""
+    return NewEvent(
+        event_type=f"marketing.email.{kind}",
+        aggregate_type="campaign",
+        aggregate_id=campaign_id,
+        payload={
+            "campaign_id": str(campaign_id),
+            "delivery_id": str(delivery_id),
+            "contact_id": str(contact_id),
+            "variant": variant,
+            **detail,
+        },
+    )
 
 
 async def add_events(

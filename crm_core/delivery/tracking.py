@@ -18,6 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
+from crm_core.delivery import queue
 from crm_core.services import events
 from infra.db.tenancy import TenantContext
 
@@ -126,20 +127,10 @@ async def _event(
 
 
 async def _publish(conn: asyncpg.Connection, tenant: TenantContext, d: Delivery, kind: str, **payload: Any) -> None:
-    await events.emit(
-        conn,
-        tenant=tenant,
-        event_type=f"marketing.email.{kind}",
-        aggregate_type="campaign",
-        aggregate_id=d.campaign_id,
-        payload={
-            "campaign_id": str(d.campaign_id),
-            "delivery_id": str(d.id),
-            "contact_id": str(d.contact_id),
-            "variant": d.variant,
-            **payload,
-        },
+    event = queue.email_event(
+        kind, campaign_id=d.campaign_id, delivery_id=d.id, contact_id=d.contact_id, variant=d.variant, **payload
     )
+    await events.emit_many(conn, tenant=tenant, events=[event])
 
 
 async def _seen(

@@ -29,7 +29,7 @@ from uuid import UUID
 import asyncpg
 
 from crm_core.delivery import queue, templates
-from crm_core.delivery.message import Content, Links, Sender, compose
+from crm_core.delivery.message import Composed, Content, Links, Sender, compose
 from crm_core.delivery.queue import EventRow, Result, State
 from crm_core.delivery.ratelimit import TenantRateLimit
 from crm_core.delivery.smtp import Fate, Reply, SmtpPool
@@ -37,8 +37,7 @@ from crm_core.delivery.tokens import TokenKind
 from crm_core.services import events
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.errors import InvalidInput
-from infra.events.outbox import NewEvent
-from infra.loops import BackgroundLoop
+from infra.loops import PollingLoop
 from infra.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -145,13 +144,38 @@ def merge_values(row: asyncpg.Record, campaign: asyncpg.Record, unsubscribe_url:
     )
 
 
+def render_recipient(
+    config: DeliveryConfig,
+    tenant: TenantContext,
+    row: asyncpg.Record,
+    campaign: asyncpg.Record,
+    *,
+    to: str,
+    sender: Sender,
+    variant: str,
+    now: datetime | None = None,
+) -> Composed:
+    """One recipient's message with its tracked links, as the worker sends it (and previews show it)."""
+    links = Links(config.public_url, config.secret, tenant, row["id"], config.tracking_ttl_s)
+    unsubscribe_url = links.url(TokenKind.UNSUBSCRIBE)
+    return compose(
+        content=content_of(campaign, variant),
+        values=merge_values(row, campaign, unsubscribe_url),
+        to=to,
+        sender=sender,
+        links=links,
+        unsubscribe_url=unsubscribe_url,
+        now=now,
+    )
+
+
 def sender_of(row: asyncpg.Record | None, default: Sender) -> Sender:
     if row is None:
         return default
     return Sender(address=row["from_address"], name=row["from_name"], reply_to=row["reply_to"])
 
 
-class DeliveryWorker(BackgroundLoop):
+class DeliveryWorker(PollingLoop):
     task_name = "campaign-delivery"
 
     def __init__(
@@ -187,24 +211,6 @@ class DeliveryWorker(BackgroundLoop):
             # Two batches at once: one is claimed and rendered while the other's waves are on the wire.
             handled += sum(await asyncio.gather(self.deliver_batch(tenant), self.deliver_batch(tenant)))
         return handled
-
-    async def drain(self, timeout_s: float = 120.0) -> None:
-        """Deliver until nothing is due (tests, ``python -m crm_core.delivery --once``)."""
-        async with asyncio.timeout(timeout_s):
-            while await self.run_once():
-                pass
-
-    async def _loop(self) -> None:
-        backoff = self.idle_sleep_s
-        while True:
-            try:
-                handled = await self.run_once()
-                backoff = self.idle_sleep_s
-            except (OSError, asyncpg.PostgresError) as exc:
-                logger.warning("campaign delivery: %s; retrying in %.1fs", exc, backoff)
-                handled, backoff = 0, min(backoff * 2, 10.0)
-            if not handled:
-                await asyncio.sleep(backoff)
 
     # -- one tenant's batch ----------------------------------------------------------------------
     async def deliver_batch(self, tenant: TenantContext) -> int:
@@ -251,17 +257,9 @@ class DeliveryWorker(BackgroundLoop):
             return settle(State.FAILED, "no e-mail address")
         if queue.EMAIL_RE.match(email) is None:
             return settle(State.FAILED, "invalid e-mail address")
-        links = Links(self.config.public_url, self.config.secret, tenant, row["id"], self.config.tracking_ttl_s)
-        unsubscribe_url = links.url(TokenKind.UNSUBSCRIBE)
         try:
-            composed = compose(
-                content=content_of(campaign, row["variant"]),
-                values=merge_values(row, campaign, unsubscribe_url),
-                to=email,
-                sender=sender,
-                links=links,
-                unsubscribe_url=unsubscribe_url,
-                now=now,
+            composed = render_recipient(
+                self.config, tenant, row, campaign, to=email, sender=sender, variant=row["variant"], now=now
             )
         except (InvalidInput, ValueError) as exc:
             return settle(State.FAILED, f"could not render: {exc}"[:500])
@@ -348,19 +346,15 @@ class DeliveryWorker(BackgroundLoop):
                 conn,
                 tenant=tenant,
                 events=[
-                    NewEvent(
-                        event_type=f"marketing.email.{event.kind}",
-                        aggregate_type="campaign",
-                        aggregate_id=event.campaign_id,
-                        payload={
-                            "campaign_id": str(event.campaign_id),
-                            "delivery_id": str(event.delivery_id),
-                            "contact_id": str(event.contact_id),
-                            "variant": event.variant,
-                            **event.detail,
-                        },
+                    queue.email_event(
+                        e.kind,
+                        campaign_id=e.campaign_id,
+                        delivery_id=e.delivery_id,
+                        contact_id=e.contact_id,
+                        variant=e.variant,
+                        **e.detail,
                     )
-                    for event in event_rows
+                    for e in event_rows
                 ],
             )
 

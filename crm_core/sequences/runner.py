@@ -14,7 +14,6 @@ The clock is injectable, so tests move time instead of waiting.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from crm_core.schemas.sequences import (
 )
 from crm_core.sequences import conditions
 from infra.db.tenancy import TenantContext, tenant_transaction
-from infra.loops import BackgroundLoop
+from infra.loops import PollingLoop
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +118,7 @@ class Journey:
         self.notes.append({"step": self.step, "type": kind, "outcome": outcome, "at": now.isoformat()})
 
 
-class SequenceRunner(BackgroundLoop):
+class SequenceRunner(PollingLoop):
     task_name = "sequence-runner"
 
     def __init__(
@@ -149,21 +148,6 @@ class SequenceRunner(BackgroundLoop):
         for r in rows:
             advanced += await self.advance_tenant(TenantContext(tid=r["tid"], mid=r["mid"], whid=r["whid"]))
         return advanced
-
-    async def drain(self, timeout_s: float = 60.0) -> None:
-        async with asyncio.timeout(timeout_s):
-            while await self.run_once():
-                pass
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                advanced = await self.run_once()
-            except (OSError, asyncpg.PostgresError) as exc:
-                logger.warning("sequence runner: %s", exc)
-                advanced = 0
-            if not advanced:
-                await asyncio.sleep(self.idle_sleep_s)
 
     async def advance_tenant(self, tenant: TenantContext) -> int:
         now = self.clock()

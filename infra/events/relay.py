@@ -11,7 +11,6 @@ reading and marking ``crm.outbox`` rows.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -20,7 +19,7 @@ import asyncpg
 from infra.events import outbox
 from infra.events.bus import EventBus, InProcessBus
 from infra.events.envelope import Envelope
-from infra.loops import BackgroundLoop
+from infra.loops import PollingLoop
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ def envelope_of(row: asyncpg.Record) -> Envelope:
     )
 
 
-class OutboxRelay(BackgroundLoop):
+class OutboxRelay(PollingLoop):
     task_name = "outbox-relay"
 
     def __init__(
@@ -87,20 +86,5 @@ class OutboxRelay(BackgroundLoop):
         self.stats.published += len(done)
         return len(done)
 
-    async def drain(self, timeout_s: float = 30.0) -> None:
-        """Publish until nothing is pending (tests, graceful shutdown)."""
-        async with asyncio.timeout(timeout_s):
-            while await self.run_once():
-                pass
-
-    async def _loop(self) -> None:
-        backoff = self.idle_sleep_s
-        while True:
-            try:
-                published = await self.run_once()
-                backoff = self.idle_sleep_s
-            except (OSError, asyncpg.PostgresError) as exc:
-                logger.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
-                published, backoff = 0, min(backoff * 2, 10.0)
-            if published < self.batch_size:
-                await asyncio.sleep(backoff)
+    def more_waiting(self, done: int) -> bool:
+        return done >= self.batch_size  # a full batch: more may be pending
