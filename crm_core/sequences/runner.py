@@ -154,13 +154,27 @@ class SequenceRunner(PollingLoop):
         async with tenant_transaction(self.pool, tenant) as conn:
             rows = await conn.fetch(CLAIM_SQL, tenant.tid, tenant.mid, now, self.batch_size)
             for row in rows:
-                journey = Journey(row, STEPS.validate_python(row["steps"]), row["step"], row["waiting_since"])
+                journey = Journey(row, [], row["step"], row["waiting_since"])
                 if row["sequence_status"] != "active" or row["sequence_deleted"] is not None:
                     journey.due_at = now + PAUSED_RECHECK
                 else:
-                    await self._advance(conn, tenant, journey, now)
+                    try:
+                        async with conn.transaction():  # a savepoint: a failing step undoes only its own journey
+                            journey.steps = STEPS.validate_python(row["steps"])
+                            await self._advance(conn, tenant, journey, now)
+                    except (asyncpg.PostgresError, ValueError) as exc:
+                        journey = self._failed(row, exc, now)
                 await self._save(conn, tenant, journey, now)
         return len(rows)
+
+    def _failed(self, row: asyncpg.Record, exc: Exception, now: datetime) -> Journey:
+        """A journey whose step cannot run (bad stored steps, a database refusal) ends, saying why, instead of
+        failing every pass of the runner."""
+        logger.warning("sequence %s, journey %s: step %s failed: %s", row["sequence_id"], row["id"], row["step"], exc)
+        journey = Journey(row, [], row["step"], row["waiting_since"])
+        journey.state, journey.exit_reason = "exited", f"step {row['step']} failed: {exc}"[:500]
+        journey.note(now, "error", journey.exit_reason)
+        return journey
 
     async def _save(self, conn: asyncpg.Connection, tenant: TenantContext, j: Journey, now: datetime) -> None:
         if j.state == "completed":

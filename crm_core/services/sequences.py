@@ -12,7 +12,7 @@ from crm_core.schemas.sequences import STEPS, SendEmail, SequencePublic, Trigger
 from crm_core.sequences import enroll
 from crm_core.services.campaigns import campaigns_service, missing_content
 from crm_core.services.crud import EntityService
-from infra.errors import InvalidInput
+from infra.errors import InvalidInput, NotFound
 from infra.security import Principal
 
 RESCHEDULE_SQL = """
@@ -61,6 +61,17 @@ class SequenceService(EntityService[SequencePublic]):
         if before.status == "paused" and row.status == "active":  # resumed: paused journeys continue now
             await conn.execute(RESCHEDULE_SQL, user.tenant.tid, user.tenant.mid, row.id)
         return row
+
+    async def require(self, conn: asyncpg.Connection, *, user: Principal, id: UUID) -> None:
+        """404 unless the tenant has this live sequence (without reading its steps)."""
+        found = await conn.fetchval(
+            "SELECT 1 FROM crm.sequences WHERE tid = $1 AND mid = $2 AND id = $3 AND deleted_at IS NULL",
+            user.tenant.tid,
+            user.tenant.mid,
+            id,
+        )
+        if found is None:
+            raise NotFound(f"no sequence with id {id}")
 
     async def refresh_segment(self, conn: asyncpg.Connection, *, user: Principal, id: UUID) -> int:
         sequence = await self.get(conn, user=user, id=id)

@@ -41,7 +41,7 @@ class Enrolled(BaseModel):
 @router.post("/{sequence_id}/enrollments", response_model=Enrolled, dependencies=[Senders])
 async def enroll_contacts(sequence_id: UUID, body: EnrollRequest, conn: ConnDep, user: CurrentUser) -> Enrolled:
     """Enrol contacts by id (marketing:send); each contact goes through a sequence once."""
-    await sequences_service.get(conn, user=user, id=sequence_id)
+    await sequences_service.require(conn, user=user, id=sequence_id)
     count = await enroll.enroll(conn, tenant=user.tenant, sequence_id=sequence_id, contact_ids=body.contact_ids)
     return Enrolled(enrolled=count)
 
@@ -75,7 +75,7 @@ async def list_enrollments(
     cursor: Annotated[UUID | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> EnrollmentPage:
     """Each contact's journey: the step it is at, when it is next due, how it ended, and the steps' history."""
-    await sequences_service.get(conn, user=user, id=sequence_id)
+    await sequences_service.require(conn, user=user, id=sequence_id)
     rows = await conn.fetch(LIST_SQL, user.tenant.tid, user.tenant.mid, sequence_id, state, cursor, limit)
     items = [EnrollmentPublic.model_validate(dict(r)) for r in rows]
     return EnrollmentPage(items=items, next_cursor=str(items[-1].id) if len(items) == limit else None)

@@ -242,3 +242,33 @@ async def test_segment_and_lead_triggers_enrol_the_right_contacts(
     assert paused.status_code == 200 and paused.json()["status"] == "paused"
     await _post(api, f"{BASE}/leads", headers, {"email": "buyer@seg.test"})
     assert set(await _journeys(api, headers, on_lead["id"])) == {late}  # a paused sequence enrols nobody
+
+
+async def test_a_journey_that_cannot_run_ends_with_the_reason_and_spares_the_others(
+    api: httpx.AsyncClient, tenant_headers: dict[str, str], runner: SequenceRunner, admin_pool: asyncpg.Pool
+) -> None:
+    headers = tenant_headers
+    welcome = await _campaign(api, headers, "Welcome")
+    good = await _post(
+        api,
+        f"{BASE}/sequences",
+        headers,
+        {"name": "Good", "trigger": {"type": "manual"}, "steps": [{"type": "send_email", "campaign_id": welcome}]},
+    )
+    bad = await _post(
+        api, f"{BASE}/sequences", headers, {"name": "Bad", "trigger": {"type": "manual"}, "steps": [{"type": "exit"}]}
+    )
+    contact = await _post(
+        api, f"{BASE}/contacts", headers, {"first_name": "Ana", "email": "ana@poison.test", "consent_marketing": True}
+    )
+    for sequence in (good, bad):
+        await _post(api, f"{BASE}/sequences/{sequence['id']}/enrollments", headers, {"contact_ids": [contact["id"]]})
+    async with admin_pool.acquire() as conn:  # steps an older version wrote, which this one cannot read
+        await conn.execute(
+            "UPDATE crm.sequences SET steps = $2::jsonb WHERE id = $1", uuid.UUID(bad["id"]), [{"type": "teleport"}]
+        )
+    await runner.drain()
+    [failed] = (await _journeys(api, headers, bad["id"])).values()
+    assert failed["state"] == "exited" and failed["exit_reason"].startswith("step 0 failed:")
+    [fine] = (await _journeys(api, headers, good["id"])).values()
+    assert (fine["state"], fine["history"][0]["outcome"]) == ("completed", "queued")
