@@ -68,8 +68,10 @@ def sign(token: TrackingToken, secret: bytes) -> str:
 
 def verify(text: str, secret: bytes, *, kind: TokenKind, now: float | None = None) -> TrackingToken | None:
     """The token if it is genuine, of ``kind`` and not expired; otherwise ``None`` (the caller answers 404)."""
+    if len(text) > 4096 or not text.isascii():
+        return None
     body, _, mac = text.partition(".")
-    if not body or not mac or len(text) > 4096 or not hmac.compare_digest(mac, _mac(secret, body)):
+    if not body or not mac or not hmac.compare_digest(mac, _mac(secret, body)):
         return None
     try:
         payload = orjson.loads(_unb64(body))

@@ -76,9 +76,8 @@ async def unsubscribe_page(token: str, request: Request, pool: PoolDep) -> HTMLR
     parsed = _token(request, token, TokenKind.UNSUBSCRIBE)
     async with tenant_transaction(pool, parsed.tenant, readonly=True) as conn:
         delivery = await _delivery(conn, parsed)
-    form = (
-        f'<form method="post" action="{html.escape(str(request.url.path))}">'
-        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+    form = (  # no action: the form posts back to this very URL, whatever prefix a proxy mounted the app under
+        '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
         '<button type="submit">Unsubscribe</button></form>'
     )
     text = f"Stop marketing e-mail to {html.escape(delivery.email or 'this address')}?"

@@ -11,6 +11,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 
 import httpx
@@ -119,6 +121,14 @@ def _campaign_lands_in_the_local_sink(base: str, data_dir: Path, env: dict[str, 
     while not (maildir.is_dir() and any(maildir.iterdir())):
         assert time.monotonic() < deadline, "the campaign never reached the local SMTP sink"
         time.sleep(0.2)
+    [stored] = list(maildir.iterdir())
+    message = message_from_bytes(stored.read_bytes(), policy=default)
+    unsubscribe = str(message["List-Unsubscribe"]).strip("<>")
+    assert unsubscribe.startswith(f"{base}/v1/crm/t/u/")  # links point at this engine's own address
+    page = httpx.get(unsubscribe, timeout=10)
+    assert page.status_code == 200 and '<form method="post">' in page.text
+    assert httpx.post(unsubscribe, data={"List-Unsubscribe": "One-Click"}, timeout=10).status_code == 200
+    assert httpx.get(f"{base}/v1/crm/mail/suppressions", headers=auth, timeout=10).json()[0]["email"] == "ana@up.test"
     vettify = Path(sys.executable).with_name("vettify")
     listing = subprocess.run(
         [str(vettify), "mail", "ls"], env=env, capture_output=True, text=True, timeout=60, check=True

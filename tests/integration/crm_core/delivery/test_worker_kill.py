@@ -162,8 +162,15 @@ async def test_kill_9_mid_campaign_loses_nothing_and_duplicates_at_most_one_wave
         status = await conn.fetchval(
             "SELECT status FROM crm.campaigns WHERE tid = $1 AND id = $2", tenant.tid, campaign_id
         )
-    ids = _message_ids(maildir)
-    copies = Counter(ids)
+    async with tenant_transaction(app_pool, tenant) as conn:
+        ours = {
+            f"<{r['id']}@vettify.localhost>"
+            for r in await conn.fetch(
+                "SELECT id FROM crm.email_deliveries WHERE tid = $1 AND campaign_id = $2", tenant.tid, campaign_id
+            )
+        }
+    # The worker serves every tenant with due mail: other tests' leftovers may land in this sink too.
+    copies = Counter(i for i in _message_ids(maildir) if i in ours)
     duplicates = sum(n - 1 for n in copies.values())
     print(f"\nkill drill: {at_kill} in the sink at the kill, {in_flight} in flight, {duplicates} duplicate(s)")
     assert states == {"sent": RECIPIENTS - len(suppressed), "suppressed": len(suppressed)}

@@ -33,8 +33,8 @@ async def test_upgrade_on_an_empty_database_creates_schema(empty_database: Provi
     assert await migrate.current_revision(dsn) == migrate.head_revision()
     objects = await _objects(dsn)
     assert objects["schemas"] == ["ai", "crm"]
-    assert objects["crm_tables"] == 9
-    assert objects["policies"] == 11  # one per table + outbox relay + compliance worker
+    assert objects["crm_tables"] == 16  # 9 CRM tables, 5 of campaign delivery (0009), 2 of sequences (0010)
+    assert objects["policies"] == 20  # one per table + outbox relay, compliance, delivery and sequence scans
     assert objects["vector"] == 1
 
 
@@ -56,7 +56,7 @@ async def test_downgrade_removes_everything_and_upgrade_again_works(empty_databa
     assert objects["schemas"] is None
     assert objects["crm_tables"] == 0
     await migrate.upgrade_async(dsn)
-    assert (await _objects(dsn))["crm_tables"] == 9
+    assert (await _objects(dsn))["crm_tables"] == 16
 
 
 async def test_vector_type_is_usable_after_migration(empty_database: ProvisionedDatabase) -> None:

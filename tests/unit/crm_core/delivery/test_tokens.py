@@ -36,6 +36,7 @@ def test_forged_altered_expired_or_other_kind_do_not_parse() -> None:
     assert verify(body[:-2] + "AA." + mac, SECRET, kind=TokenKind.CLICK) is None
     assert verify(good + "x", SECRET, kind=TokenKind.CLICK) is None
     assert verify("not-a-token", SECRET, kind=TokenKind.CLICK) is None
+    assert verify("Vz\U00025475M\u00ae.\u00ab", SECRET, kind=TokenKind.CLICK) is None  # non-ASCII: not ours
     assert verify(good, SECRET, kind=TokenKind.OPEN) is None
     assert verify(sign(token(expires_in=-1), SECRET), SECRET, kind=TokenKind.CLICK) is None
 
