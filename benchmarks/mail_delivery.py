@@ -30,7 +30,6 @@ import tempfile
 import time
 import tracemalloc
 import uuid
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,7 @@ import asyncpg
 from crm_core.delivery import queue
 from crm_core.delivery.message import Sender
 from crm_core.delivery.ratelimit import TenantRateLimit
-from crm_core.delivery.sink import start_sink
+from crm_core.delivery.sink import message_ids, start_sink
 from crm_core.delivery.smtp import SmtpPool, SmtpTarget
 from crm_core.delivery.worker import DeliveryConfig, DeliveryWorker, render_recipient
 from infra.db.bootstrap import DsnFactory, prepare_embedded_database
@@ -275,18 +274,6 @@ class CpuMeter:
         return {name: round((after[name] - self.before[name]) * 1000 / max(messages, 1), 3) for name in after}
 
 
-def maildir_ids(maildir: Path) -> Counter[str]:
-    ids: Counter[str] = Counter()
-    for folder in ("new", "cur"):
-        for path in (maildir / folder).iterdir():
-            with path.open("rb") as handle:
-                for line in handle:
-                    if line.lower().startswith(b"message-id:"):
-                        ids[line.split(b":", 1)[1].strip().decode()] += 1
-                        break
-    return ids
-
-
 async def compare_at(
     latency_ms: float,
     args: argparse.Namespace,
@@ -307,14 +294,14 @@ async def compare_at(
         print(f"  naive smtplib loop, {count} messages", flush=True)
         naive_run = await naive(app, tenant, campaign_id, config_for(settings), sink.port, count)
         print(f"    {naive_run['per_s']} messages/s", flush=True)
-        before = maildir_ids(maildir)
+        before = message_ids(maildir)
         print(f"  engine: send + delivery worker, {args.recipients} recipients", flush=True)
         meter = CpuMeter(sink.process.pid)
         meter.start()
         engine_run = await engine(settings, app, scan, tenant, campaign_id, sink)
         engine_run["cpu_ms_per_message"] = meter.per_message_ms(engine_run["messages"])
         print(f"    {engine_run['per_s']} messages/s", flush=True)
-        engine_ids = maildir_ids(maildir) - before
+        engine_ids = message_ids(maildir) - before
         engine_run["unique_in_sink"] = len(engine_ids)
         engine_run["duplicates_in_sink"] = sum(n - 1 for n in engine_ids.values())
     finally:

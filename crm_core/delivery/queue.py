@@ -149,6 +149,7 @@ SUPPRESS_SQL = """
 INSERT INTO crm.email_suppressions (tid, mid, email, reason, source)
 SELECT $1, $2, r.email, $3, $4 FROM unnest($5::text[]) AS r(email)
 ON CONFLICT (tid, mid, email) DO NOTHING
+RETURNING 1
 """
 
 FINISH_CAMPAIGNS_SQL = """
@@ -306,9 +307,12 @@ async def add_events(
 
 async def suppress(
     conn: asyncpg.Connection, *, tenant: TenantContext, emails: Sequence[str], reason: str, source: str
-) -> None:
-    if emails:
-        await conn.execute(SUPPRESS_SQL, tenant.tid, tenant.mid, reason, source, [e.lower() for e in emails])
+) -> int:
+    """Never mail these addresses again (tenant-wide); returns how many were not suppressed before."""
+    if not emails:
+        return 0
+    added = await conn.fetch(SUPPRESS_SQL, tenant.tid, tenant.mid, reason, source, [e.lower() for e in emails])
+    return len(added)
 
 
 async def finish_campaigns(conn: asyncpg.Connection, *, tenant: TenantContext, ids: Sequence[UUID]) -> list[UUID]:

@@ -124,6 +124,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def message_ids(maildir: Path) -> Counter[str]:
+    """How many copies of each ``Message-ID`` the Maildir holds (counts deliveries; reads headers only)."""
+    ids: Counter[str] = Counter()
+    for folder in ("new", "cur"):
+        for path in (maildir / folder).iterdir():
+            with path.open("rb") as handle:
+                for line in handle:
+                    if line.lower().startswith(b"message-id:"):
+                        ids[line.split(b":", 1)[1].strip().decode()] += 1
+                        break
+                    if line in (b"\n", b"\r\n"):  # end of the headers
+                        break
+    return ids
+
+
 def start_sink(
     workdir: Path,
     *,

@@ -48,13 +48,6 @@ SELECT EXISTS (
 )
 """
 
-SUPPRESS_ONE_SQL = """
-INSERT INTO crm.email_suppressions (tid, mid, email, reason, source)
-VALUES ($1, $2, lower($3), $4, $5)
-ON CONFLICT (tid, mid, email) DO NOTHING
-RETURNING id
-"""
-
 CONSENT_OFF_SQL = """
 UPDATE crm.contacts SET consent_marketing = false, updated_at = now(), version = version + 1
 WHERE tid = $1 AND mid = $2 AND id = $3 AND consent_marketing
@@ -170,7 +163,7 @@ async def unsubscribe(
     """Suppress the address, turn marketing consent off (with a history row); ``False`` if already done."""
     if not d.email:
         return False
-    added = await conn.fetchval(SUPPRESS_ONE_SQL, tenant.tid, tenant.mid, d.email, "unsubscribe", source)
+    added = await queue.suppress(conn, tenant=tenant, emails=[d.email], reason="unsubscribe", source=source)
     consent_changed = await conn.fetchval(CONSENT_OFF_SQL, tenant.tid, tenant.mid, d.contact_id)
     if consent_changed is not None:
         await conn.execute(
@@ -183,7 +176,7 @@ async def unsubscribe(
             {"campaign_id": str(d.campaign_id), "delivery_id": str(d.id)},
             now,
         )
-    if added is None and consent_changed is None:
+    if not added and consent_changed is None:
         return False
     await _event(conn, tenant, d, "unsubscribed", now, detail={"source": source})
     await _publish(conn, tenant, d, "unsubscribed", source=source, occurred_at=now.isoformat())
@@ -217,13 +210,13 @@ async def provider_event(
         if hard:
             await conn.execute(BOUNCE_STATE_SQL, tenant.tid, tenant.mid, d.id, reason or "bounced (provider)")
             if d.email:
-                await conn.fetchval(SUPPRESS_ONE_SQL, tenant.tid, tenant.mid, d.email, "hard_bounce", "webhook")
+                await queue.suppress(conn, tenant=tenant, emails=[d.email], reason="hard_bounce", source="webhook")
         await _publish(conn, tenant, d, "bounced", hard=hard, reason=reason, source="webhook")
         return True
     if kind is ProviderEventType.REPLY:
         return True
     if d.email:
-        await conn.fetchval(SUPPRESS_ONE_SQL, tenant.tid, tenant.mid, d.email, "complaint", "webhook")
+        await queue.suppress(conn, tenant=tenant, emails=[d.email], reason="complaint", source="webhook")
     await unsubscribe(conn, tenant, d, source="complaint", now=now)
     await _publish(conn, tenant, d, "complained", reason=reason)
     return True

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -83,13 +83,14 @@ class DeliveryStats:
     bounced: int = 0
     failed: int = 0
     suppressed: int = 0
-    by_state: dict[str, int] = field(default_factory=dict)
 
     def count(self, state: State) -> None:
-        name = state.value
-        self.by_state[name] = self.by_state.get(name, 0) + 1
-        if hasattr(self, name):
-            setattr(self, name, getattr(self, name) + 1)
+        """One recipient settled in ``state`` (a settled state: sent, deferred, bounced, failed, suppressed)."""
+        setattr(self, state.value, getattr(self, state.value) + 1)
+
+    @property
+    def by_state(self) -> dict[str, int]:
+        return {name: n for name, n in asdict(self).items() if n}
 
 
 @dataclass(frozen=True, slots=True)

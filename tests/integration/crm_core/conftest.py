@@ -3,13 +3,10 @@ delivery worker on a clock the tests move."""
 
 from __future__ import annotations
 
-import mailbox
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
 from email.message import Message
-from email.policy import default as default_policy
 from pathlib import Path
 
 import asyncpg
@@ -23,6 +20,7 @@ from crm_core.delivery.smtp import SmtpPool, SmtpTarget
 from crm_core.delivery.worker import DeliveryConfig, DeliveryWorker
 from infra.local_servers import RunningServer, ServiceStartError
 from infra.settings import Settings
+from serve.cli.mail import stored_messages
 
 # Scripted answers to RCPT TO: a hard bounce, a mailbox busy once, a server shutting down every time.
 SCRIPTED = ("gone@bounce.test=550", "busy@later.test=450:1", "down@later.test=421")
@@ -38,12 +36,7 @@ class Sink:
         return self.server.url
 
     def messages(self) -> list[Message]:
-        box = mailbox.Maildir(str(self.maildir), create=False)
-        found = []
-        for key in box.keys():  # noqa: SIM118 - Maildir keys() lists files on disk
-            with box.get_file(key) as handle:
-                found.append(message_from_bytes(handle.read(), policy=default_policy))
-        return found
+        return [stored.message for stored in stored_messages(self.maildir)]
 
     def to(self, address: str) -> list[Message]:
         return [m for m in self.messages() if m["To"] == address]

@@ -21,7 +21,7 @@ import asyncpg
 import pytest
 
 from crm_core.delivery import queue
-from crm_core.delivery.sink import start_sink
+from crm_core.delivery.sink import message_ids, start_sink
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.local_servers import RunningServer
 from tests.support.databases import ProvisionedDatabase
@@ -30,20 +30,6 @@ pytestmark = pytest.mark.slow
 
 RECIPIENTS = 10_000
 CONCURRENCY = 16
-
-
-def _message_ids(maildir: Path) -> list[str]:
-    found = []
-    for folder in ("new", "cur"):
-        for path in (maildir / folder).iterdir():
-            with path.open("rb") as handle:
-                for line in handle:
-                    if line.lower().startswith(b"message-id:"):
-                        found.append(line.split(b":", 1)[1].strip().decode())
-                        break
-                    if line in (b"\n", b"\r\n"):
-                        break
-    return found
 
 
 def _count(maildir: Path) -> int:
@@ -170,7 +156,7 @@ async def test_kill_9_mid_campaign_loses_nothing_and_duplicates_at_most_one_wave
             )
         }
     # The worker serves every tenant with due mail: other tests' leftovers may land in this sink too.
-    copies = Counter(i for i in _message_ids(maildir) if i in ours)
+    copies = Counter({i: n for i, n in message_ids(maildir).items() if i in ours})
     duplicates = sum(n - 1 for n in copies.values())
     print(f"\nkill drill: {at_kill} in the sink at the kill, {in_flight} in flight, {duplicates} duplicate(s)")
     assert states == {"sent": RECIPIENTS - len(suppressed), "suppressed": len(suppressed)}
