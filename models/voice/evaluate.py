@@ -326,7 +326,7 @@ def diarization_error(
     reference: list[tuple[str, float, float]], hypothesis: list[tuple[str, float, float]], duration_s: float
 ) -> float:
     """DER at 10 ms resolution: (missed + false alarm + confusion) / reference speech, best one-to-one mapping."""
-    from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
+    from scipy.optimize import linear_sum_assignment
 
     frames = int(duration_s * 100) + 1
     ref_names = sorted({r[0] for r in reference})
