@@ -152,6 +152,14 @@ class Settings(BaseSettings):
     conversion_window_days: int = Field(
         default=7, ge=1, le=365, description="An order within this many days after a click counts as a conversion."
     )
+    ab_check_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often a running campaign A/B test is re-read and its queued recipients reallocated.",
+    )
+    ab_alpha: float = Field(
+        default=0.05, gt=0, lt=0.5, description="A/B tests' false-positive rate, valid however often they are read."
+    )
 
     # --- Models (local paths replace the packaged defaults) -----------------
     embedding_model_path: Path | None = None

@@ -401,3 +401,345 @@ class VisionResponse(_message.Message):
     ms_per_frame: float
     timeline: _containers.RepeatedCompositeFieldContainer[VisionFrame]
     def __init__(self, frames: _Optional[int] = ..., duration_s: _Optional[float] = ..., face_presence_ratio: _Optional[float] = ..., mean_attention: _Optional[float] = ..., mean_engagement: _Optional[float] = ..., emotion_mix: _Optional[_Mapping[str, float]] = ..., dominant_emotion: _Optional[str] = ..., ms_per_frame: _Optional[float] = ..., timeline: _Optional[_Iterable[_Union[VisionFrame, _Mapping]]] = ...) -> None: ...
+
+class PrePeriod(_message.Message):
+    __slots__ = ("sum_x", "sum_x2", "sum_xy")
+    SUM_X_FIELD_NUMBER: _ClassVar[int]
+    SUM_X2_FIELD_NUMBER: _ClassVar[int]
+    SUM_XY_FIELD_NUMBER: _ClassVar[int]
+    sum_x: float
+    sum_x2: float
+    sum_xy: float
+    def __init__(self, sum_x: _Optional[float] = ..., sum_x2: _Optional[float] = ..., sum_xy: _Optional[float] = ...) -> None: ...
+
+class ArmInput(_message.Message):
+    __slots__ = ("name", "recipients", "conversions", "revenue", "weight", "pre_period")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
+    CONVERSIONS_FIELD_NUMBER: _ClassVar[int]
+    REVENUE_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    PRE_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    recipients: int
+    conversions: int
+    revenue: _containers.RepeatedScalarFieldContainer[float]
+    weight: float
+    pre_period: PrePeriod
+    def __init__(self, name: _Optional[str] = ..., recipients: _Optional[int] = ..., conversions: _Optional[int] = ..., revenue: _Optional[_Iterable[float]] = ..., weight: _Optional[float] = ..., pre_period: _Optional[_Union[PrePeriod, _Mapping]] = ...) -> None: ...
+
+class ExperimentRequest(_message.Message):
+    __slots__ = ("arms", "control", "metric", "alpha", "min_recipients", "min_share", "equivalence_margin", "mixture_scale", "draws", "seed")
+    ARMS_FIELD_NUMBER: _ClassVar[int]
+    CONTROL_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    MIN_RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
+    MIN_SHARE_FIELD_NUMBER: _ClassVar[int]
+    EQUIVALENCE_MARGIN_FIELD_NUMBER: _ClassVar[int]
+    MIXTURE_SCALE_FIELD_NUMBER: _ClassVar[int]
+    DRAWS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    arms: _containers.RepeatedCompositeFieldContainer[ArmInput]
+    control: str
+    metric: str
+    alpha: float
+    min_recipients: int
+    min_share: float
+    equivalence_margin: float
+    mixture_scale: float
+    draws: int
+    seed: int
+    def __init__(self, arms: _Optional[_Iterable[_Union[ArmInput, _Mapping]]] = ..., control: _Optional[str] = ..., metric: _Optional[str] = ..., alpha: _Optional[float] = ..., min_recipients: _Optional[int] = ..., min_share: _Optional[float] = ..., equivalence_margin: _Optional[float] = ..., mixture_scale: _Optional[float] = ..., draws: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class ArmResult(_message.Message):
+    __slots__ = ("name", "recipients", "conversions", "mean", "interval", "p_best", "expected_loss", "lift", "allocation")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
+    CONVERSIONS_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    P_BEST_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_LOSS_FIELD_NUMBER: _ClassVar[int]
+    LIFT_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    recipients: int
+    conversions: int
+    mean: float
+    interval: _containers.RepeatedScalarFieldContainer[float]
+    p_best: float
+    expected_loss: float
+    lift: float
+    allocation: float
+    def __init__(self, name: _Optional[str] = ..., recipients: _Optional[int] = ..., conversions: _Optional[int] = ..., mean: _Optional[float] = ..., interval: _Optional[_Iterable[float]] = ..., p_best: _Optional[float] = ..., expected_loss: _Optional[float] = ..., lift: _Optional[float] = ..., allocation: _Optional[float] = ...) -> None: ...
+
+class Comparison(_message.Message):
+    __slots__ = ("arm", "versus", "difference", "interval", "always_valid_p", "significant")
+    ARM_FIELD_NUMBER: _ClassVar[int]
+    VERSUS_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCE_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    ALWAYS_VALID_P_FIELD_NUMBER: _ClassVar[int]
+    SIGNIFICANT_FIELD_NUMBER: _ClassVar[int]
+    arm: str
+    versus: str
+    difference: float
+    interval: _containers.RepeatedScalarFieldContainer[float]
+    always_valid_p: float
+    significant: bool
+    def __init__(self, arm: _Optional[str] = ..., versus: _Optional[str] = ..., difference: _Optional[float] = ..., interval: _Optional[_Iterable[float]] = ..., always_valid_p: _Optional[float] = ..., significant: bool = ...) -> None: ...
+
+class SampleRatio(_message.Message):
+    __slots__ = ("p_value", "alert", "expected", "observed")
+    class ExpectedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class ObservedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    ALERT_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    OBSERVED_FIELD_NUMBER: _ClassVar[int]
+    p_value: float
+    alert: bool
+    expected: _containers.ScalarMap[str, float]
+    observed: _containers.ScalarMap[str, float]
+    def __init__(self, p_value: _Optional[float] = ..., alert: bool = ..., expected: _Optional[_Mapping[str, float]] = ..., observed: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class Cuped(_message.Message):
+    __slots__ = ("theta", "variance_reduction")
+    THETA_FIELD_NUMBER: _ClassVar[int]
+    VARIANCE_REDUCTION_FIELD_NUMBER: _ClassVar[int]
+    theta: float
+    variance_reduction: float
+    def __init__(self, theta: _Optional[float] = ..., variance_reduction: _Optional[float] = ...) -> None: ...
+
+class ExperimentAnalysis(_message.Message):
+    __slots__ = ("metric", "decision", "winner", "reason", "missing", "arms", "comparisons", "sample_ratio", "cuped", "allocation", "alpha")
+    class AllocationEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    WINNER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    ARMS_FIELD_NUMBER: _ClassVar[int]
+    COMPARISONS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATIO_FIELD_NUMBER: _ClassVar[int]
+    CUPED_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATION_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    metric: str
+    decision: str
+    winner: str
+    reason: str
+    missing: _containers.RepeatedScalarFieldContainer[str]
+    arms: _containers.RepeatedCompositeFieldContainer[ArmResult]
+    comparisons: _containers.RepeatedCompositeFieldContainer[Comparison]
+    sample_ratio: SampleRatio
+    cuped: Cuped
+    allocation: _containers.ScalarMap[str, float]
+    alpha: float
+    def __init__(self, metric: _Optional[str] = ..., decision: _Optional[str] = ..., winner: _Optional[str] = ..., reason: _Optional[str] = ..., missing: _Optional[_Iterable[str]] = ..., arms: _Optional[_Iterable[_Union[ArmResult, _Mapping]]] = ..., comparisons: _Optional[_Iterable[_Union[Comparison, _Mapping]]] = ..., sample_ratio: _Optional[_Union[SampleRatio, _Mapping]] = ..., cuped: _Optional[_Union[Cuped, _Mapping]] = ..., allocation: _Optional[_Mapping[str, float]] = ..., alpha: _Optional[float] = ...) -> None: ...
+
+class Journey(_message.Message):
+    __slots__ = ("touches", "days_before", "converted", "value", "count")
+    TOUCHES_FIELD_NUMBER: _ClassVar[int]
+    DAYS_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    CONVERTED_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    touches: _containers.RepeatedScalarFieldContainer[str]
+    days_before: _containers.RepeatedScalarFieldContainer[float]
+    converted: bool
+    value: float
+    count: int
+    def __init__(self, touches: _Optional[_Iterable[str]] = ..., days_before: _Optional[_Iterable[float]] = ..., converted: bool = ..., value: _Optional[float] = ..., count: _Optional[int] = ...) -> None: ...
+
+class AttributionRequest(_message.Message):
+    __slots__ = ("journeys", "channels", "models", "markov_order", "half_life_days", "spend", "shapley_samples", "seed")
+    class SpendEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    JOURNEYS_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    MARKOV_ORDER_FIELD_NUMBER: _ClassVar[int]
+    HALF_LIFE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    SPEND_FIELD_NUMBER: _ClassVar[int]
+    SHAPLEY_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    journeys: _containers.RepeatedCompositeFieldContainer[Journey]
+    channels: _containers.RepeatedScalarFieldContainer[str]
+    models: _containers.RepeatedScalarFieldContainer[str]
+    markov_order: int
+    half_life_days: float
+    spend: _containers.ScalarMap[str, float]
+    shapley_samples: int
+    seed: int
+    def __init__(self, journeys: _Optional[_Iterable[_Union[Journey, _Mapping]]] = ..., channels: _Optional[_Iterable[str]] = ..., models: _Optional[_Iterable[str]] = ..., markov_order: _Optional[int] = ..., half_life_days: _Optional[float] = ..., spend: _Optional[_Mapping[str, float]] = ..., shapley_samples: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class ChannelCredit(_message.Message):
+    __slots__ = ("channel", "conversions", "revenue", "share", "spend", "roas", "cpa")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CONVERSIONS_FIELD_NUMBER: _ClassVar[int]
+    REVENUE_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    SPEND_FIELD_NUMBER: _ClassVar[int]
+    ROAS_FIELD_NUMBER: _ClassVar[int]
+    CPA_FIELD_NUMBER: _ClassVar[int]
+    channel: str
+    conversions: float
+    revenue: float
+    share: float
+    spend: float
+    roas: float
+    cpa: float
+    def __init__(self, channel: _Optional[str] = ..., conversions: _Optional[float] = ..., revenue: _Optional[float] = ..., share: _Optional[float] = ..., spend: _Optional[float] = ..., roas: _Optional[float] = ..., cpa: _Optional[float] = ...) -> None: ...
+
+class AttributionResult(_message.Message):
+    __slots__ = ("model", "channels")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    channels: _containers.RepeatedCompositeFieldContainer[ChannelCredit]
+    def __init__(self, model: _Optional[str] = ..., channels: _Optional[_Iterable[_Union[ChannelCredit, _Mapping]]] = ...) -> None: ...
+
+class AttributionResponse(_message.Message):
+    __slots__ = ("state", "reason", "journeys", "conversions", "revenue", "results")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    JOURNEYS_FIELD_NUMBER: _ClassVar[int]
+    CONVERSIONS_FIELD_NUMBER: _ClassVar[int]
+    REVENUE_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    reason: str
+    journeys: int
+    conversions: float
+    revenue: float
+    results: _containers.RepeatedCompositeFieldContainer[AttributionResult]
+    def __init__(self, state: _Optional[str] = ..., reason: _Optional[str] = ..., journeys: _Optional[int] = ..., conversions: _Optional[float] = ..., revenue: _Optional[float] = ..., results: _Optional[_Iterable[_Union[AttributionResult, _Mapping]]] = ...) -> None: ...
+
+class ChannelSpend(_message.Message):
+    __slots__ = ("name", "spend", "current", "min_spend", "max_spend")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SPEND_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    MIN_SPEND_FIELD_NUMBER: _ClassVar[int]
+    MAX_SPEND_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    spend: _containers.RepeatedScalarFieldContainer[float]
+    current: float
+    min_spend: float
+    max_spend: float
+    def __init__(self, name: _Optional[str] = ..., spend: _Optional[_Iterable[float]] = ..., current: _Optional[float] = ..., min_spend: _Optional[float] = ..., max_spend: _Optional[float] = ...) -> None: ...
+
+class BudgetRequest(_message.Message):
+    __slots__ = ("channels", "outcome", "budget", "target", "bootstrap", "seed")
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    BOOTSTRAP_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    channels: _containers.RepeatedCompositeFieldContainer[ChannelSpend]
+    outcome: _containers.RepeatedScalarFieldContainer[float]
+    budget: float
+    target: str
+    bootstrap: int
+    seed: int
+    def __init__(self, channels: _Optional[_Iterable[_Union[ChannelSpend, _Mapping]]] = ..., outcome: _Optional[_Iterable[float]] = ..., budget: _Optional[float] = ..., target: _Optional[str] = ..., bootstrap: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class ChannelPlan(_message.Message):
+    __slots__ = ("channel", "current", "recommended", "outcome_current", "outcome_recommended", "marginal_return", "carryover", "half_saturation", "shape", "max_effect")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDED_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_CURRENT_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_RECOMMENDED_FIELD_NUMBER: _ClassVar[int]
+    MARGINAL_RETURN_FIELD_NUMBER: _ClassVar[int]
+    CARRYOVER_FIELD_NUMBER: _ClassVar[int]
+    HALF_SATURATION_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    MAX_EFFECT_FIELD_NUMBER: _ClassVar[int]
+    channel: str
+    current: float
+    recommended: float
+    outcome_current: float
+    outcome_recommended: float
+    marginal_return: float
+    carryover: float
+    half_saturation: float
+    shape: float
+    max_effect: float
+    def __init__(self, channel: _Optional[str] = ..., current: _Optional[float] = ..., recommended: _Optional[float] = ..., outcome_current: _Optional[float] = ..., outcome_recommended: _Optional[float] = ..., marginal_return: _Optional[float] = ..., carryover: _Optional[float] = ..., half_saturation: _Optional[float] = ..., shape: _Optional[float] = ..., max_effect: _Optional[float] = ...) -> None: ...
+
+class BudgetPlan(_message.Message):
+    __slots__ = ("state", "reason", "target", "budget", "fit_r2", "channels", "outcome_current", "outcome_recommended", "gain", "gain_interval")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    FIT_R2_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_CURRENT_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_RECOMMENDED_FIELD_NUMBER: _ClassVar[int]
+    GAIN_FIELD_NUMBER: _ClassVar[int]
+    GAIN_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    reason: str
+    target: str
+    budget: float
+    fit_r2: float
+    channels: _containers.RepeatedCompositeFieldContainer[ChannelPlan]
+    outcome_current: float
+    outcome_recommended: float
+    gain: float
+    gain_interval: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, state: _Optional[str] = ..., reason: _Optional[str] = ..., target: _Optional[str] = ..., budget: _Optional[float] = ..., fit_r2: _Optional[float] = ..., channels: _Optional[_Iterable[_Union[ChannelPlan, _Mapping]]] = ..., outcome_current: _Optional[float] = ..., outcome_recommended: _Optional[float] = ..., gain: _Optional[float] = ..., gain_interval: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class PaceRequest(_message.Message):
+    __slots__ = ("daily_budget", "spent", "hour", "profile")
+    DAILY_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    SPENT_FIELD_NUMBER: _ClassVar[int]
+    HOUR_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    daily_budget: float
+    spent: float
+    hour: float
+    profile: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, daily_budget: _Optional[float] = ..., spent: _Optional[float] = ..., hour: _Optional[float] = ..., profile: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class Pace(_message.Message):
+    __slots__ = ("target_spent", "remaining", "next_hour", "multiplier", "state")
+    TARGET_SPENT_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    NEXT_HOUR_FIELD_NUMBER: _ClassVar[int]
+    MULTIPLIER_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    target_spent: float
+    remaining: float
+    next_hour: float
+    multiplier: float
+    state: str
+    def __init__(self, target_spent: _Optional[float] = ..., remaining: _Optional[float] = ..., next_hour: _Optional[float] = ..., multiplier: _Optional[float] = ..., state: _Optional[str] = ...) -> None: ...

@@ -59,6 +59,26 @@ class AnalyticsStub(object):
                 request_serializer=protos_dot_inference__pb2.VisionRequest.SerializeToString,
                 response_deserializer=protos_dot_inference__pb2.VisionResponse.FromString,
                 )
+        self.AnalyzeExperiment = channel.unary_unary(
+                '/vettify.analytics.v1.Analytics/AnalyzeExperiment',
+                request_serializer=protos_dot_inference__pb2.ExperimentRequest.SerializeToString,
+                response_deserializer=protos_dot_inference__pb2.ExperimentAnalysis.FromString,
+                )
+        self.Attribute = channel.unary_unary(
+                '/vettify.analytics.v1.Analytics/Attribute',
+                request_serializer=protos_dot_inference__pb2.AttributionRequest.SerializeToString,
+                response_deserializer=protos_dot_inference__pb2.AttributionResponse.FromString,
+                )
+        self.PlanBudget = channel.unary_unary(
+                '/vettify.analytics.v1.Analytics/PlanBudget',
+                request_serializer=protos_dot_inference__pb2.BudgetRequest.SerializeToString,
+                response_deserializer=protos_dot_inference__pb2.BudgetPlan.FromString,
+                )
+        self.PaceBudget = channel.unary_unary(
+                '/vettify.analytics.v1.Analytics/PaceBudget',
+                request_serializer=protos_dot_inference__pb2.PaceRequest.SerializeToString,
+                response_deserializer=protos_dot_inference__pb2.Pace.FromString,
+                )
 
 
 class AnalyticsServicer(object):
@@ -122,6 +142,30 @@ class AnalyticsServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AnalyzeExperiment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Attribute(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PlanBudget(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PaceBudget(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -169,6 +213,26 @@ def add_AnalyticsServicer_to_server(servicer, server):
                     servicer.AnalyzeVision,
                     request_deserializer=protos_dot_inference__pb2.VisionRequest.FromString,
                     response_serializer=protos_dot_inference__pb2.VisionResponse.SerializeToString,
+            ),
+            'AnalyzeExperiment': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnalyzeExperiment,
+                    request_deserializer=protos_dot_inference__pb2.ExperimentRequest.FromString,
+                    response_serializer=protos_dot_inference__pb2.ExperimentAnalysis.SerializeToString,
+            ),
+            'Attribute': grpc.unary_unary_rpc_method_handler(
+                    servicer.Attribute,
+                    request_deserializer=protos_dot_inference__pb2.AttributionRequest.FromString,
+                    response_serializer=protos_dot_inference__pb2.AttributionResponse.SerializeToString,
+            ),
+            'PlanBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlanBudget,
+                    request_deserializer=protos_dot_inference__pb2.BudgetRequest.FromString,
+                    response_serializer=protos_dot_inference__pb2.BudgetPlan.SerializeToString,
+            ),
+            'PaceBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.PaceBudget,
+                    request_deserializer=protos_dot_inference__pb2.PaceRequest.FromString,
+                    response_serializer=protos_dot_inference__pb2.Pace.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -330,5 +394,73 @@ class Analytics(object):
         return grpc.experimental.unary_unary(request, target, '/vettify.analytics.v1.Analytics/AnalyzeVision',
             protos_dot_inference__pb2.VisionRequest.SerializeToString,
             protos_dot_inference__pb2.VisionResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def AnalyzeExperiment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/vettify.analytics.v1.Analytics/AnalyzeExperiment',
+            protos_dot_inference__pb2.ExperimentRequest.SerializeToString,
+            protos_dot_inference__pb2.ExperimentAnalysis.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Attribute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/vettify.analytics.v1.Analytics/Attribute',
+            protos_dot_inference__pb2.AttributionRequest.SerializeToString,
+            protos_dot_inference__pb2.AttributionResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def PlanBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/vettify.analytics.v1.Analytics/PlanBudget',
+            protos_dot_inference__pb2.BudgetRequest.SerializeToString,
+            protos_dot_inference__pb2.BudgetPlan.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def PaceBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/vettify.analytics.v1.Analytics/PaceBudget',
+            protos_dot_inference__pb2.PaceRequest.SerializeToString,
+            protos_dot_inference__pb2.Pace.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

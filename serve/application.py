@@ -49,6 +49,8 @@ class AppArgs(BaseModel):
     # Streams: the database it writes insights to (absent: VETTIFY_DATABASE_URL; neither: /v1/events answers 503),
     # and the bus sources each Streams replica consumes when set.
     database_url: str | None = None
+    # The worker role's DSN: with it, each Streams replica also runs the A/B optimiser (streams/experiments.py).
+    worker_database_url: str | None = None
     amqp_url: str | None = None
     kafka_bootstrap: str | None = None
     media_root: str | None = None
@@ -59,7 +61,7 @@ def build(args: dict[str, Any]) -> Any:
     """Serve application builder: every model deployment plus the gateway ingress."""
     from serve.hosted_text import HostedTextOptions
 
-    gateway, embedder, sentimenter, churner, pricing, summary, voicer, visioner, streamer = DEPLOYMENTS()
+    gateway, embedder, sentimenter, churner, pricing, summary, voicer, visioner, streamer, marketer = DEPLOYMENTS()
     options = AppArgs.model_validate(args or {})
     unknown = set(options.deployment_overrides) - {d.name for d in DEPLOYMENTS()}
     if unknown:
@@ -91,6 +93,7 @@ def build(args: dict[str, Any]) -> Any:
         vision,
         churn,
         database_url=options.database_url or env.database_url,
+        worker_database_url=options.worker_database_url or env.worker_database_url,
         redis_url=options.redis_url or env.redis_url,
         amqp_url=options.amqp_url or env.amqp_url,
         kafka_bootstrap=options.kafka_bootstrap or env.kafka_bootstrap,
@@ -117,6 +120,7 @@ def build(args: dict[str, Any]) -> Any:
         redis_url=options.redis_url,
         streams=streams,
         hosted_text=hosted,
+        marketing=tuned(marketer).bind(),
     )
 
 
@@ -124,6 +128,7 @@ def DEPLOYMENTS() -> tuple[Any, ...]:
     from serve.deployments import (
         ChurnDeployment,
         EmbeddingDeployment,
+        MarketingDeployment,
         PricingDeployment,
         SentimentDeployment,
         StreamsDeployment,
@@ -143,6 +148,7 @@ def DEPLOYMENTS() -> tuple[Any, ...]:
         VoiceDeployment,
         VisionDeployment,
         StreamsDeployment,
+        MarketingDeployment,
     )
 
 

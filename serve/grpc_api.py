@@ -13,7 +13,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
 
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from pydantic import BaseModel
+
 from infra.errors import InvalidInput
+from models.marketing.ab import ExperimentRequest
+from models.marketing.attribution import AttributionRequest
+from models.marketing.budget import BudgetRequest, PaceRequest
 from models.pricing.service import PricingRequest
 from models.registry import SummaryRequest, VisionRequest
 from models.sentiment.classifier import Sentiment, overall_label
@@ -27,6 +34,33 @@ from serve.live_voice import live_updates
 from serve.model_calls import MAX_AUDIO_BYTES, ModelCalls, check_audio
 
 Reply = TypeVar("Reply")
+Body = TypeVar("Body", bound=BaseModel)
+Out = TypeVar("Out", bound=Message)
+
+
+def _fields(request: Message) -> dict[str, Any]:
+    """A request message as the HTTP body's fields (the marketing messages share their names). Zero numbers
+    are values (0 conversions); empty strings, lists and maps are "not given", so the model's defaults apply."""
+
+    def present(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: present(v) for k, v in value.items() if v not in ("", [], {})}
+        if isinstance(value, list):
+            return [present(v) for v in value]
+        return value
+
+    fields = json_format.MessageToDict(request, preserving_proto_field_name=True, including_default_value_fields=True)
+    return dict(present(fields))
+
+
+def _from_pb(model: type[Body], request: Message) -> Body:
+    """The body model from a request message (:func:`_fields`); a bad field is INVALID_ARGUMENT naming it."""
+    return validated(model, **_fields(request))
+
+
+def _to_pb(result: BaseModel, reply: Out) -> Out:
+    json_format.ParseDict(result.model_dump(mode="json"), reply, ignore_unknown_fields=True)
+    return reply
 
 
 def _voice_options(first: pb.AudioChunk) -> AnalyzeOptions:
@@ -311,3 +345,33 @@ class AnalyticsMethods:
             )
 
         return await self._answer(grpc_context, pb.VisionResponse(), work)
+
+    async def AnalyzeExperiment(self, request: pb.ExperimentRequest, grpc_context: Any = None) -> pb.ExperimentAnalysis:
+        async def work() -> pb.ExperimentAnalysis:
+            fields = _fields(request)
+            if fields.get("metric") == "revenue":  # protobuf cannot tell an empty list (no buyers) from none
+                for arm in fields.get("arms", []):
+                    arm.setdefault("revenue", [])
+            result = await self.models.experiment(validated(ExperimentRequest, **fields))
+            return _to_pb(result, pb.ExperimentAnalysis())
+
+        return await self._answer(grpc_context, pb.ExperimentAnalysis(), work)
+
+    async def Attribute(self, request: pb.AttributionRequest, grpc_context: Any = None) -> pb.AttributionResponse:
+        async def work() -> pb.AttributionResponse:
+            result = await self.models.attribution(_from_pb(AttributionRequest, request))
+            return _to_pb(result, pb.AttributionResponse())
+
+        return await self._answer(grpc_context, pb.AttributionResponse(), work)
+
+    async def PlanBudget(self, request: pb.BudgetRequest, grpc_context: Any = None) -> pb.BudgetPlan:
+        async def work() -> pb.BudgetPlan:
+            return _to_pb(await self.models.budget(_from_pb(BudgetRequest, request)), pb.BudgetPlan())
+
+        return await self._answer(grpc_context, pb.BudgetPlan(), work)
+
+    async def PaceBudget(self, request: pb.PaceRequest, grpc_context: Any = None) -> pb.Pace:
+        async def work() -> pb.Pace:
+            return _to_pb(await self.models.pace(_from_pb(PaceRequest, request)), pb.Pace())
+
+        return await self._answer(grpc_context, pb.Pace(), work)

@@ -21,6 +21,9 @@ from infra.http.problems import problem_responses
 from infra.security import authenticate
 from models.churn.features import features_help
 from models.churn.model import BUCKET_EDGES, ChurnScore
+from models.marketing.ab import ExperimentAnalysis, ExperimentRequest
+from models.marketing.attribution import AttributionRequest, AttributionResponse
+from models.marketing.budget import BudgetPlan, BudgetRequest, Pace, PaceRequest
 from models.pricing.service import PricingRequest, PricingResponse
 from models.registry import (
     EmbedResponse,
@@ -44,6 +47,8 @@ FPS_HELP = f"frames per second sampled from a video (default {VisionRequest.mode
 
 router = APIRouter(tags=["models"], responses=problem_responses(503, 504))
 operations = APIRouter(tags=["operations"])
+marketing = APIRouter(tags=["marketing"], responses=problem_responses(503, 504))
+MAX_ATTRIBUTION_BODY_BYTES = 8 << 20  # 100k journeys of a few touches; bigger sets belong to a batch job
 
 
 def models_of(request: Request) -> ModelCalls:
@@ -154,6 +159,34 @@ async def churn(body: ChurnScoreRequest, request: Request, models: Models) -> Ch
 @router.post("/v1/pricing/optimize", response_model=PricingResponse)
 async def pricing(body: PricingRequest, models: Models) -> PricingResponse:
     return await models.pricing(body)
+
+
+@marketing.post("/v1/ab/analyze", response_model=ExperimentAnalysis)
+async def ab_analyze(body: ExperimentRequest, models: Models) -> ExperimentAnalysis:
+    """An experiment's counts as they stand: posteriors, P(best), expected loss, an always-valid decision
+    (safe to call at every peek), the sample-ratio check and the Thompson allocation of the next sends.
+    Too little data is ``decision: not_enough_data`` with what is ``missing``, never a confident number."""
+    return await models.experiment(body)
+
+
+@marketing.post("/v1/attribution", response_model=AttributionResponse)
+async def attribution(body: AttributionRequest, models: Models) -> AttributionResponse:
+    """Conversions and revenue per channel under first/last touch, linear, time-decay, position-based,
+    Markov removal effect and Shapley; with ``spend``, ROAS and CPA per channel and model."""
+    return await models.attribution(body)
+
+
+@marketing.post("/v1/budget/plan", response_model=BudgetPlan)
+async def budget_plan(body: BudgetRequest, models: Models) -> BudgetPlan:
+    """Response curves (adstock + saturation) fitted on the spend/outcome history and the split of
+    ``budget`` that maximises the outcome within each channel's bounds, with the gain's interval."""
+    return await models.budget(body)
+
+
+@marketing.post("/v1/budget/pace", response_model=Pace)
+async def budget_pace(body: PaceRequest, models: Models) -> Pace:
+    """How much of a day's budget to spend in the coming hour, following the day's traffic profile."""
+    return await models.pace(body)
 
 
 @router.post("/v1/summary", response_model=SummaryResponse)

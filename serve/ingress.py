@@ -56,6 +56,7 @@ class Gateway(AnalyticsMethods):
         redis_url: str | None = None,
         streams: Handle | None = None,
         hosted_text: HostedTextOptions | None = None,
+        marketing: Handle | None = None,
     ) -> None:
         settings = Settings()  # this replica's one settings object
         if redis_url:
@@ -71,6 +72,7 @@ class Gateway(AnalyticsMethods):
             summary=summary,
             voice=voice,
             vision=vision,
+            marketing=marketing,
         )
         hosted = HostedText(hosted_text) if hosted_text is not None else None
         self.models = ModelCalls(handles, settings, timeout_s=timeout_s, streams=streams, hosted=hosted)
@@ -78,7 +80,8 @@ class Gateway(AnalyticsMethods):
     def __serve_build_asgi_app__(self) -> FastAPI:
         app = FastAPI(
             title="Vettify Engine models",
-            description="Sentiment, embeddings, churn, pricing, summaries, voice and vision over Ray Serve "
+            description="Sentiment, embeddings, churn, pricing, summaries, voice, vision and the marketing models "
+            "(A/B tests, attribution, budgets) over Ray Serve "
             "(gRPC: protos/inference.proto), event ingestion and insight queries.",
         )
         app.state.settings, app.state.models = self.settings, self.models
@@ -90,10 +93,12 @@ class Gateway(AnalyticsMethods):
                 "/v1/voice/": MAX_AUDIO_BYTES,
                 "/v1/vision/": MAX_AUDIO_BYTES,
                 "/v1/events": streams_api.MAX_BODY_BYTES,
+                "/v1/attribution": http_api.MAX_ATTRIBUTION_BODY_BYTES,
             },
         )
         app.add_middleware(CorrelationIdMiddleware)
         app.include_router(http_api.router)
+        app.include_router(http_api.marketing)
         app.include_router(http_api.operations)
         if self.streams is not None:
             app.state.streams = StreamsHandle(self.streams)

@@ -31,6 +31,9 @@ from infra.security import Principal
 from infra.settings import Settings
 from models.churn.model import ChurnScore
 from models.embeddings.encoder import Embedding, check_texts
+from models.marketing.ab import ExperimentAnalysis, ExperimentRequest
+from models.marketing.attribution import AttributionRequest, AttributionResponse
+from models.marketing.budget import BudgetPlan, BudgetRequest, Pace, PaceRequest
 from models.pricing.service import PricingRequest, PricingResponse
 from models.registry import SummaryRequest, SummaryResponse, VisionRequest
 from models.sentiment.classifier import Sentiment
@@ -49,6 +52,7 @@ MAX_TEXTS = 256
 DEFAULT_TIMEOUT_S = 30.0
 MAX_AUDIO_BYTES = 50 << 20  # a one-hour call as 96 kbit/s MP3 is ~43 MB
 MEDIA_TIMEOUT_S = 300.0
+MARKETING_TIMEOUT_S = 120.0  # a budget fit with its bootstrap, an attribution over 100k journeys
 
 T = TypeVar("T")
 
@@ -64,9 +68,10 @@ class ModelHandles:
     summary: Handle
     voice: Handle
     vision: Handle
+    marketing: Handle | None = None  # absent in applications built before it existed
 
     def by_name(self) -> dict[str, Handle]:
-        return {
+        named = {
             "embedding": self.embedding,
             "sentiment": self.sentiment,
             "churn": self.churn,
@@ -75,6 +80,9 @@ class ModelHandles:
             "voice": self.voice,
             "vision": self.vision,
         }
+        if self.marketing is not None:
+            named["marketing"] = self.marketing
+        return named
 
 
 def check_batch(texts: list[str]) -> list[str]:
@@ -208,6 +216,30 @@ class ModelCalls:
 
     async def pricing(self, request: PricingRequest) -> PricingResponse:
         return await self._call("pricing", lambda: self.handles.pricing.optimize.remote(request))
+
+    def _marketing(self) -> Handle:
+        if self.handles.marketing is None:
+            raise NotFound("this application was built without the marketing deployment")
+        return self.handles.marketing
+
+    async def experiment(self, request: ExperimentRequest) -> ExperimentAnalysis:
+        return await self._call("ab", lambda: self._marketing().analyze_experiment.remote(request), len(request.arms))
+
+    async def attribution(self, request: AttributionRequest) -> AttributionResponse:
+        return await self._call(
+            "attribution",
+            lambda: self._marketing().attribute.remote(request),
+            len(request.journeys),
+            timeout_s=MARKETING_TIMEOUT_S,
+        )
+
+    async def budget(self, request: BudgetRequest) -> BudgetPlan:
+        return await self._call(
+            "budget", lambda: self._marketing().plan_budget.remote(request), timeout_s=MARKETING_TIMEOUT_S
+        )
+
+    async def pace(self, request: PaceRequest) -> Pace:
+        return await self._call("pacing", lambda: self._marketing().pace.remote(request))
 
     async def summary(self, request: SummaryRequest) -> SummaryResponse:
         return await self._call("summary", lambda: self.handles.summary.summarize.remote(request))

@@ -150,7 +150,9 @@ async def run(settings: Settings, *, models: bool = True) -> int:
         _say(f"CRM docs     {base}/v1/crm/docs")
         if models and not stop.is_set():
             try:
-                args = app_args(settings).model_copy(update={"database_url": urls.app, "redis_url": redis_url})
+                args = app_args(settings).model_copy(
+                    update={"database_url": urls.app, "worker_database_url": urls.worker, "redis_url": redis_url}
+                )
                 await asyncio.to_thread(deploy_models, args, wait=False)
                 loaded = await asyncio.to_thread(
                     wait_running,

@@ -192,6 +192,14 @@ async def latest_calls(
     return await streams.latest_calls(principal.tenant, account_id=account_id, limit=limit)
 
 
+@router.get("/v1/insights/campaigns/{campaign_id}/experiment", tags=["insights"], responses=problem_responses(404))
+async def campaign_experiment(campaign_id: UUID, principal: Reader, streams: StreamsDep) -> dict[str, Any]:
+    """A campaign's A/B test: its metric and state, every allocation so far (the planned split is epoch 0),
+    and the analysis of the counts as they are now (posteriors, P(best), the always-valid decision, the
+    sample-ratio check). 404 when the campaign was not sent with two or more variants."""
+    return await streams.campaign_experiment(principal.tenant, campaign_id)
+
+
 @router.get("/v1/insights/accounts/{account_id}", tags=["insights"], responses=problem_responses(404))
 async def account_summary(
     account_id: UUID, principal: Reader, streams: StreamsDep, days: Annotated[int, Query(ge=1, le=366)] = 90

@@ -287,6 +287,28 @@ class ChurnScored(_Published):
     top_factors: list[dict[str, Any]]
 
 
+class ArmSummary(_Published):
+    variant: str
+    recipients: int
+    conversions: int
+    p_best: float
+
+
+class ABTestOptimized(_Published):
+    """``crm.ab.test.optimized``: a campaign A/B test's decision or allocation changed."""
+
+    campaign_id: UUID
+    metric: Literal["open", "click", "conversion", "revenue"]
+    decision: Literal["winner", "no_difference", "keep_running", "not_enough_data", "sample_ratio_mismatch"]
+    winner: str | None
+    reason: str
+    allocation: dict[str, float] = Field(description="shares of the sends from now on")
+    previous_allocation: dict[str, float]
+    epoch: int = Field(description="the allocation's number: 0 is the planned split")
+    reassigned: int = Field(description="queued recipients given a variant under the new allocation")
+    arms: list[ArmSummary]
+
+
 PUBLISHED: dict[str, type[BaseModel]] = {
     "crm.sentiment.detected": SentimentDetected,
     "crm.voice.transcribed": VoiceTranscribed,
@@ -294,6 +316,7 @@ PUBLISHED: dict[str, type[BaseModel]] = {
     "crm.behavior.pattern.detected": BehaviorPatternDetected,
     "crm.social.pixel.analyzed": PixelAnalyzed,
     "crm.churn.scored": ChurnScored,
+    "crm.ab.test.optimized": ABTestOptimized,
 }
 
 

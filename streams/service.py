@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from infra.db.tenancy import TenantContext
+from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.errors import InvalidInput, Unavailable
+from infra.settings import Settings
 from streams import insights
 from streams.core import Result, StreamProcessor
 from streams.insights import Bucket
@@ -53,6 +54,8 @@ class Streams(Protocol):
     async def account_summary(self, tenant: TenantContext, account_id: UUID, *, since: datetime) -> dict[str, Any]: ...
 
     async def dead_letters(self, tenant: TenantContext, *, limit: int, cursor: str | None) -> dict[str, Any]: ...
+
+    async def campaign_experiment(self, tenant: TenantContext, campaign_id: UUID) -> dict[str, Any]: ...
 
 
 class StreamsService:
@@ -118,3 +121,16 @@ class StreamsService:
 
     async def dead_letters(self, tenant: TenantContext, *, limit: int, cursor: str | None) -> dict[str, Any]:
         return await insights.dead_letters(self._processor().pool, tenant, limit=limit, cursor=cursor)
+
+    async def campaign_experiment(self, tenant: TenantContext, campaign_id: UUID) -> dict[str, Any]:
+        from streams.experiments import campaign_experiment
+
+        settings = Settings()
+        async with tenant_transaction(self._processor().pool, tenant, readonly=True) as conn:
+            return await campaign_experiment(
+                conn,
+                tenant=tenant,
+                campaign_id=campaign_id,
+                alpha=settings.ab_alpha,
+                window_days=settings.conversion_window_days,
+            )

@@ -16,7 +16,8 @@ from uuid import UUID
 
 import asyncpg
 
-from crm_core.delivery import queue, templates
+from crm_core.delivery import experiments, queue, templates
+from crm_core.delivery.experiments import ABMetric
 from crm_core.repositories import campaigns as campaigns_repo
 from crm_core.repositories.campaigns import CAMPAIGNS
 from crm_core.schemas.campaigns import CampaignPublic, CampaignVariant
@@ -84,12 +85,15 @@ class CampaignService(EntityService[CampaignPublic]):
         id: UUID,
         contact_ids: list[UUID] | None = None,
         account_id: UUID | None = None,
+        ab_metric: ABMetric = "click",
     ) -> SendResult:
         campaign = await self.get_locked(conn, user=user, id=id)
         if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
             raise Conflict(f"the campaign is {campaign.status.value}; only draft or scheduled campaigns send")
         if campaign.channel is CampaignChannel.EMAIL:
-            return await self._send_email(conn, user, campaign, contact_ids=contact_ids, account_id=account_id)
+            return await self._send_email(
+                conn, user, campaign, contact_ids=contact_ids, account_id=account_id, ab_metric=ab_metric
+            )
         rows = await conn.fetch(
             CONSENTING_SQL, user.tenant.tid, user.tenant.mid, contact_ids, account_id, MAX_RECIPIENTS
         )
@@ -110,6 +114,7 @@ class CampaignService(EntityService[CampaignPublic]):
         *,
         contact_ids: list[UUID] | None,
         account_id: UUID | None,
+        ab_metric: ABMetric,
     ) -> SendResult:
         missing = missing_content(campaign)
         if missing:
@@ -125,6 +130,11 @@ class CampaignService(EntityService[CampaignPublic]):
         )
         if not enqueued.recipients:
             raise Conflict("no contact with marketing consent matches: nothing to send")
+        if len(campaign.variants) >= 2 and enqueued.queued:
+            weights = {v.key: v.weight for v in campaign.variants}
+            await experiments.start(
+                conn, tenant=user.tenant, campaign_id=campaign.id, metric=ab_metric, weights=weights
+            )
         status = CampaignStatus.SENDING if enqueued.queued else CampaignStatus.SENT
         sent = await self._mark(conn, user, campaign, status, enqueued.recipients)
         await self._emit_sent(

@@ -50,7 +50,11 @@ MAX_TOUCHES = 200
 
 
 class Journey(BaseModel):
-    touches: list[str] = Field(max_length=MAX_TOUCHES, description="channels in the order they were touched")
+    touches: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_TOUCHES,
+        description="channels in the order they were touched (none: direct)",
+    )
     days_before: list[float] | None = Field(
         default=None, description="per touch: days before the conversion (or the journey's end); time-decay"
     )
@@ -297,7 +301,7 @@ def shapley_credits(
 
 
 class AttributionRequest(BaseModel):
-    journeys: list[Journey] = Field(min_length=1, max_length=200_000)
+    journeys: list[Journey] = Field(min_length=1, max_length=100_000)
     channels: list[str] | None = Field(
         default=None, max_length=64, description="the known channels; a touch outside them is refused"
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from models.marketing.budget import (
     BudgetRequest,
@@ -46,7 +47,14 @@ class BudgetSimulation:
     true_gain: float
 
 
-def simulate(weeks: int = 104, noise: float = 0.04, seed: int = 0, bootstrap: int = 30) -> BudgetSimulation:
+@dataclass(frozen=True)
+class History:
+    spend: NDArray[np.float64]  # weeks × channels
+    outcome: NDArray[np.float64]
+
+
+def simulate_history(weeks: int = 104, noise: float = 0.04, seed: int = 0) -> History:
+    """Weekly spend around the current split (noise, dark weeks) and the outcome the true curves give."""
     rng = np.random.default_rng(seed)
     spend = CURRENT[None, :] * rng.lognormal(0.0, 0.5, (weeks, len(TRUTH)))
     spend[rng.random((weeks, len(TRUTH))) < 0.1] = 0.0
@@ -54,6 +62,12 @@ def simulate(weeks: int = 104, noise: float = 0.04, seed: int = 0, bootstrap: in
     for c, curve in enumerate(TRUTH):
         outcome += curve.max_effect * _hill(adstock(spend[:, c], curve.carryover), curve.half_saturation, curve.shape)
     outcome += rng.normal(0.0, noise * float(outcome.mean()), weeks)
+    return History(spend, outcome)
+
+
+def simulate(weeks: int = 104, noise: float = 0.04, seed: int = 0, bootstrap: int = 30) -> BudgetSimulation:
+    history = simulate_history(weeks, noise, seed)
+    spend, outcome = history.spend, history.outcome
     budget = float(CURRENT.sum())
     request = BudgetRequest(
         channels=[

@@ -3,6 +3,7 @@
 
 from serve.deployments.churn import ChurnDeployment
 from serve.deployments.embedding import EmbeddingDeployment
+from serve.deployments.marketing import MarketingDeployment
 from serve.deployments.pricing import PricingDeployment
 from serve.deployments.sentiment import SentimentDeployment
 from serve.deployments.streams import StreamsDeployment
@@ -13,6 +14,7 @@ from serve.deployments.voice import VoiceDeployment
 __all__ = [
     "ChurnDeployment",
     "EmbeddingDeployment",
+    "MarketingDeployment",
     "PricingDeployment",
     "SentimentDeployment",
     "StreamsDeployment",

@@ -29,6 +29,7 @@ from infra.settings import Settings
 from serve.deployments.base import Handle
 from serve.errors import as_error
 from streams.core import Result, StreamProcessor
+from streams.experiments import ExperimentOptimizer
 from streams.insights import Bucket
 from streams.service import Streams, StreamsService
 from streams.sources.rabbitmq import RabbitMQSource
@@ -64,6 +65,7 @@ class StreamsDeployment(StreamsService):
         amqp_url: str | None = None,
         kafka_bootstrap: str | None = None,
         media_root: str | None = None,
+        worker_database_url: str | None = None,
     ) -> None:
         from streams.models import ServeModels
 
@@ -74,10 +76,14 @@ class StreamsDeployment(StreamsService):
         self.sources: list[RabbitMQSource | KafkaSource] = []
         self._pool: asyncpg.Pool | None = None
         self._redis: Redis | None = None
+        self._scan_pool: asyncpg.Pool | None = None
+        self.optimizer: ExperimentOptimizer | None = None
         if database_url is None:
             logger.warning("Streams: no database configured; /v1/events and /v1/insights answer 503")
             return
         await self._start(database_url, redis_url, amqp_url, kafka_bootstrap, media_root)
+        if worker_database_url:
+            await self._start_optimizer(worker_database_url)
 
     async def _start(
         self,
@@ -107,6 +113,20 @@ class StreamsDeployment(StreamsService):
             self.sources.append(kafka)
         self.processor = processor
 
+    async def _start_optimizer(self, worker_database_url: str) -> None:
+        """The A/B optimiser: running campaign experiments found with the worker role, checked in their tenant."""
+        assert self._pool is not None
+        settings = Settings()
+        self._scan_pool = await create_pool(worker_database_url, settings, min_size=1, max_size=2)
+        self.optimizer = ExperimentOptimizer(
+            self._pool,
+            self._scan_pool,
+            interval_s=settings.ab_check_interval_s,
+            alpha=settings.ab_alpha,
+            window_days=settings.conversion_window_days,
+        )
+        self.optimizer.start()
+
     async def ready(self) -> dict[str, str]:
         return {"model": "streams", "version": "database" if self.processor is not None else "no database"}
 
@@ -116,6 +136,12 @@ class StreamsDeployment(StreamsService):
                 await conn.fetchval("SELECT 1")
 
     async def __del__(self) -> None:
+        if self.optimizer is not None:
+            with contextlib.suppress(Exception):
+                await self.optimizer.stop()
+        if self._scan_pool is not None:
+            with contextlib.suppress(Exception):
+                await self._scan_pool.close()
         for source in self.sources:
             with contextlib.suppress(Exception):
                 await source.stop()
@@ -184,3 +210,6 @@ class StreamsHandle(Streams):
 
     async def dead_letters(self, tenant: TenantContext, *, limit: int, cursor: str | None) -> dict[str, Any]:
         return await self._call(self.handle.dead_letters.remote(tenant, limit=limit, cursor=cursor))
+
+    async def campaign_experiment(self, tenant: TenantContext, campaign_id: UUID) -> dict[str, Any]:
+        return await self._call(self.handle.campaign_experiment.remote(tenant, campaign_id))

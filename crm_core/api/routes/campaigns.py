@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from crm_core.api.deps import ConnDep, CurrentUser, Readers, Senders
 from crm_core.api.routes.crud import ListParams, add_crud_routes
 from crm_core.delivery import figures, preview, queue
+from crm_core.delivery.experiments import ABMetric
 from crm_core.delivery.worker import DeliveryConfig
 from crm_core.schemas.campaigns import CampaignCreate, CampaignPublic, CampaignUpdate
 from crm_core.schemas.common import WriteModel
@@ -39,6 +40,12 @@ class SendRequest(WriteModel):
         default=None, max_length=100_000, description="Omit to send to every consenting contact."
     )
     account_id: UUID | None = Field(default=None, description="Only contacts of this account.")
+    ab_metric: ABMetric = Field(
+        default="click",
+        description="With two or more variants: what the A/B test judges them on (unique opens, clicks, orders "
+        "after a click, or revenue per recipient). The engine re-reads it while the campaign sends, moves the "
+        "still-queued recipients towards the likely winner and to the winner once one is certain.",
+    )
 
 
 class SendResponse(BaseModel):
@@ -58,7 +65,12 @@ async def send_campaign(campaign_id: UUID, body: SendRequest, conn: ConnDep, use
     E-mail campaigns go to ``sending`` and the delivery worker sends them (consent and suppressions are checked
     again at send time); the worker marks the campaign ``sent`` when nobody is left."""
     result = await campaigns_service.send(
-        conn, user=user, id=campaign_id, contact_ids=body.contact_ids, account_id=body.account_id
+        conn,
+        user=user,
+        id=campaign_id,
+        contact_ids=body.contact_ids,
+        account_id=body.account_id,
+        ab_metric=body.ab_metric,
     )
     return SendResponse(
         campaign=result.campaign,

@@ -185,6 +185,7 @@ def test_health_readiness_and_metrics(http: httpx.Client) -> None:
         "voice",
         "vision",
         "streams",
+        "marketing",
     }
     assert ready.json()["models"]["streams"]["version"] == "database"
     http.post("/v1/sentiment", json={"texts": ["fine", "great", "awful"]})
@@ -202,6 +203,10 @@ def test_health_readiness_and_metrics(http: httpx.Client) -> None:
         "/v1/summary",
         "/v1/voice/analyze",
         "/v1/vision/analyze",
+        "/v1/ab/analyze",
+        "/v1/attribution",
+        "/v1/budget/plan",
+        "/v1/budget/pace",
     ):
         assert path in docs["paths"]
 

@@ -34,6 +34,7 @@ TABLES = (
     "consent_history",
     "sequences",
     "sequence_enrollments",
+    "ab_experiments",
 )
 CONTEXTS = list(itertools.product(TENANTS, WAREHOUSES))
 
@@ -106,6 +107,12 @@ async def _seed_one(conn: asyncpg.Connection, tid: str, whid: str | None) -> Non
         *key,
         sequence,
         contact,
+    )
+    await conn.execute(
+        "INSERT INTO crm.ab_experiments (tid, whid, mid, campaign_id, epochs) "
+        'VALUES ($1, $2, $3, $4, \'[{"weights": {"A": 0.5, "B": 0.5}}]\'::jsonb)',
+        *key,
+        campaign,
     )
     if whid is None:  # suppressions are tenant-wide by rule (a CHECK): every branch must see them
         await conn.execute(
@@ -288,6 +295,7 @@ async def test_every_crm_table_forces_the_standard_policy(admin_pool: asyncpg.Po
         assert "current_setting('app.whid'::text, true)" in tenant_policy[0]["qual"]
     others = [(p["tablename"], p["roles"]) for p in policies if not p["policyname"].endswith("_tenant_isolation")]
     assert sorted(others) == [
+        ("ab_experiments", ["vettify_worker"]),
         ("accounts", ["vettify_worker"]),
         ("email_deliveries", ["vettify_worker"]),
         ("outbox", ["vettify_relay"]),
