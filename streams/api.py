@@ -21,7 +21,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from infra.errors import MalformedRequest, PayloadTooLarge
+from infra.errors import InvalidInput, MalformedRequest, PayloadTooLarge
 from infra.http.auth import RequireScopes
 from infra.http.problems import problem_responses
 from infra.security import Principal
@@ -198,6 +198,51 @@ async def campaign_experiment(campaign_id: UUID, principal: Reader, streams: Str
     and the analysis of the counts as they are now (posteriors, P(best), the always-valid decision, the
     sample-ratio check). 404 when the campaign was not sent with two or more variants."""
     return await streams.campaign_experiment(principal.tenant, campaign_id)
+
+
+Currency = Annotated[str, Query(pattern=r"^[A-Z]{3}$", description="spend and revenue in this currency")]
+
+
+@router.get("/v1/insights/attribution", tags=["insights"])
+async def attribution(
+    principal: Reader,
+    streams: StreamsDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    lookback_days: Annotated[int, Query(ge=1, le=365, description="touches this long before an order count")] = 30,
+    currency: Currency = "RON",
+    markov_order: Annotated[int, Query(ge=1, le=3)] = 1,
+) -> dict[str, Any]:
+    """Orders and revenue credited to channels under seven models, from the tenant's own touchpoints (e-mail
+    opens and clicks, web and pixel sessions) and orders, with ROAS and CPA from the imported channel spend.
+    Default period: the last 90 days. ``state: not_enough_data`` when no order had a touch before it."""
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(days=90)
+    if since >= until:
+        raise InvalidInput("since must be before until")
+    return await streams.attribution(
+        principal.tenant,
+        since=since,
+        until=until,
+        lookback_days=lookback_days,
+        currency=currency,
+        markov_order=markov_order,
+    )
+
+
+@router.get("/v1/insights/budget", tags=["insights"])
+async def budget_plan(
+    principal: Reader,
+    streams: StreamsDep,
+    budget: Annotated[float, Query(gt=0, description="spend per week to split between the channels")],
+    weeks: Annotated[int, Query(ge=8, le=260, description="weeks of history to fit on")] = 104,
+    currency: Currency = "RON",
+) -> dict[str, Any]:
+    """Response curves fitted on weekly channel spend against weekly revenue, and the split of ``budget`` that
+    maximises revenue, with the expected gain over the latest week's split and its interval."""
+    return await streams.budget_plan(
+        principal.tenant, budget=budget, weeks=weeks, currency=currency, until=datetime.now(UTC).date()
+    )
 
 
 @router.get("/v1/insights/accounts/{account_id}", tags=["insights"], responses=problem_responses(404))

@@ -92,6 +92,12 @@ class WebBehavior(_Payload):
     contact_id: UUID | None = Field(
         default=None, description="An identified visitor (a form submission, a login): enrols them in sequences."
     )
+    channel: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9_.-]{1,40}$",
+        description="The marketing channel that brought the session (utm_source or the referrer's class: "
+        "google_ads, organic, newsletter, …); a touchpoint for attribution. Absent: direct.",
+    )
     value: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=2)
 
 

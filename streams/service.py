@@ -8,7 +8,7 @@ the Streams deployment hosts one, and the gateway reaches it through a handle wi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -56,6 +56,21 @@ class Streams(Protocol):
     async def dead_letters(self, tenant: TenantContext, *, limit: int, cursor: str | None) -> dict[str, Any]: ...
 
     async def campaign_experiment(self, tenant: TenantContext, campaign_id: UUID) -> dict[str, Any]: ...
+
+    async def attribution(
+        self,
+        tenant: TenantContext,
+        *,
+        since: datetime,
+        until: datetime,
+        lookback_days: int,
+        currency: str,
+        markov_order: int,
+    ) -> dict[str, Any]: ...
+
+    async def budget_plan(
+        self, tenant: TenantContext, *, budget: float, weeks: int, currency: str, until: date
+    ) -> dict[str, Any]: ...
 
 
 class StreamsService:
@@ -121,6 +136,37 @@ class StreamsService:
 
     async def dead_letters(self, tenant: TenantContext, *, limit: int, cursor: str | None) -> dict[str, Any]:
         return await insights.dead_letters(self._processor().pool, tenant, limit=limit, cursor=cursor)
+
+    async def attribution(
+        self,
+        tenant: TenantContext,
+        *,
+        since: datetime,
+        until: datetime,
+        lookback_days: int,
+        currency: str,
+        markov_order: int,
+    ) -> dict[str, Any]:
+        from streams import marketing
+
+        async with tenant_transaction(self._processor().pool, tenant, readonly=True) as conn:
+            return await marketing.attribution(
+                conn,
+                tenant,
+                since=since,
+                until=until,
+                lookback_days=lookback_days,
+                currency=currency,
+                markov_order=markov_order,
+            )
+
+    async def budget_plan(
+        self, tenant: TenantContext, *, budget: float, weeks: int, currency: str, until: date
+    ) -> dict[str, Any]:
+        from streams import marketing
+
+        async with tenant_transaction(self._processor().pool, tenant, readonly=True) as conn:
+            return await marketing.budget_plan(conn, tenant, budget=budget, weeks=weeks, currency=currency, until=until)
 
     async def campaign_experiment(self, tenant: TenantContext, campaign_id: UUID) -> dict[str, Any]:
         from streams.experiments import campaign_experiment

@@ -24,6 +24,7 @@ from crm_core.api.routes import (
     mail,
     opportunities,
     sequences,
+    spend,
     tracking,
 )
 from crm_core.delivery.worker import DeliveryConfig
@@ -90,6 +91,6 @@ def create_app(
     app.include_router(health.router)
     app.state.audit_key = load_or_create_key(settings.resolved_audit_key_path)
     app.state.delivery_config = DeliveryConfig.from_settings(settings)
-    for module in (accounts, contacts, leads, opportunities, campaigns, sequences, audit, mail, tracking):
+    for module in (accounts, contacts, leads, opportunities, campaigns, sequences, audit, mail, tracking, spend):
         app.include_router(module.router, prefix=api_prefix, responses=problem_responses(404, 409, 412))
     return app

@@ -360,11 +360,15 @@ def attribute(request: AttributionRequest) -> AttributionResponse:
     if request.spend and channels is None:
         channels = sorted({t for j in request.journeys for t in j.touches} | set(request.spend))
     counts = path_counts(request.journeys, channels)
-    if request.spend:
-        unknown = sorted(set(request.spend) - set(counts.channels))
+    return attribute_paths(counts, request, journeys=sum(j.count for j in request.journeys))
+
+
+def attribute_paths(counts: PathCounts, options: AttributionRequest, *, journeys: int) -> AttributionResponse:
+    """:func:`attribute` on journeys already counted as distinct paths (``options`` gives models and spend)."""
+    if options.spend:
+        unknown = sorted(set(options.spend) - set(counts.channels))
         if unknown:
             raise InvalidInput(f"spend names channels that are not in 'channels': {unknown}")
-    journeys = sum(j.count for j in request.journeys)
     total = counts.total_conversions
     if total <= 0:
         reason = "no journey with a touch converted: nothing to attribute"
@@ -372,11 +376,11 @@ def attribute(request: AttributionRequest) -> AttributionResponse:
             state="not_enough_data", reason=reason, journeys=journeys, conversions=0.0, revenue=0.0, results=[]
         )
     results = []
-    for model in dict.fromkeys(request.models):
-        conv, revenue = credits(counts, model, request)
+    for model in dict.fromkeys(options.models):
+        conv, revenue = credits(counts, model, options)
         rows = []
         for i, channel in enumerate(counts.channels):
-            spend = (request.spend or {}).get(channel)
+            spend = (options.spend or {}).get(channel)
             rows.append(
                 ChannelCredit(
                     channel=channel,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
@@ -213,3 +213,31 @@ class StreamsHandle(Streams):
 
     async def campaign_experiment(self, tenant: TenantContext, campaign_id: UUID) -> dict[str, Any]:
         return await self._call(self.handle.campaign_experiment.remote(tenant, campaign_id))
+
+    async def attribution(
+        self,
+        tenant: TenantContext,
+        *,
+        since: datetime,
+        until: datetime,
+        lookback_days: int,
+        currency: str,
+        markov_order: int,
+    ) -> dict[str, Any]:
+        return await self._call(
+            self.handle.attribution.remote(
+                tenant,
+                since=since,
+                until=until,
+                lookback_days=lookback_days,
+                currency=currency,
+                markov_order=markov_order,
+            )
+        )
+
+    async def budget_plan(
+        self, tenant: TenantContext, *, budget: float, weeks: int, currency: str, until: date
+    ) -> dict[str, Any]:
+        return await self._call(
+            self.handle.budget_plan.remote(tenant, budget=budget, weeks=weeks, currency=currency, until=until)
+        )

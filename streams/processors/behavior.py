@@ -37,8 +37,8 @@ MAX_JOURNEY_STEPS = 40
 
 INSERT_STEP_SQL = """
 INSERT INTO ai.behavior_events (tid, whid, mid, id, source, session_id, visitor_id, account_id, action, page, value,
-    occurred_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    occurred_at, channel)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 """
 
 STEPS_SQL = """
@@ -132,6 +132,7 @@ class BehaviorProcessor(Processor[WebBehavior, Journey]):
             payload.page,
             payload.value,
             event.occurred_at,
+            payload.channel,
         )
         if payload.contact_id is not None:  # an identified visitor: behaviour-triggered sequences take them
             await enroll.on_behavior(
@@ -238,6 +239,7 @@ class PixelProcessor(Processor[PixelEvent, None]):
             payload.url,
             payload.value,
             event.occurred_at,
+            "facebook",  # the pixel's visits came through Meta's ads or pages
         )
         actions = [r["action"] for r in await conn.fetch(PIXEL_SESSION_SQL, event.tid, event.mid, payload.session_id)]
         stage = FUNNEL.get(payload.event_name, 0)

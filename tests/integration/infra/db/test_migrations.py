@@ -33,8 +33,9 @@ async def test_upgrade_on_an_empty_database_creates_schema(empty_database: Provi
     assert await migrate.current_revision(dsn) == migrate.head_revision()
     objects = await _objects(dsn)
     assert objects["schemas"] == ["ai", "crm"]
-    assert objects["crm_tables"] == 17  # 9 CRM tables, 5 of campaign delivery (0009), 2 of sequences (0010), A/B (0011)
-    assert objects["policies"] == 22  # one per table + outbox relay, compliance, delivery, sequence and A/B scans
+    # 9 CRM tables, 5 of campaign delivery (0009), 2 of sequences (0010), A/B (0011), channel spend (0012)
+    assert objects["crm_tables"] == 18
+    assert objects["policies"] == 23  # one per table + outbox relay, compliance, delivery, sequence and A/B scans
     assert objects["vector"] == 1
 
 

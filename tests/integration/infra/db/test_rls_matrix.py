@@ -35,6 +35,7 @@ TABLES = (
     "sequences",
     "sequence_enrollments",
     "ab_experiments",
+    "channel_spend",
 )
 CONTEXTS = list(itertools.product(TENANTS, WAREHOUSES))
 
@@ -113,6 +114,11 @@ async def _seed_one(conn: asyncpg.Connection, tid: str, whid: str | None) -> Non
         'VALUES ($1, $2, $3, $4, \'[{"weights": {"A": 0.5, "B": 0.5}}]\'::jsonb)',
         *key,
         campaign,
+    )
+    await conn.execute(
+        "INSERT INTO crm.channel_spend (tid, whid, mid, channel, period_start, period_end, amount, currency) "
+        "VALUES ($1, $2, $3, 'google_ads', '2026-11-01', '2026-11-07', 700, 'RON')",
+        *key,
     )
     if whid is None:  # suppressions are tenant-wide by rule (a CHECK): every branch must see them
         await conn.execute(
