@@ -204,23 +204,30 @@ def _cuped(request: ExperimentRequest, moments: _Moments) -> tuple[_Moments, Cup
 
 def _posterior_draws(request: ExperimentRequest, rng: np.random.Generator) -> NDArray[np.float64]:
     """Draws × arms of the metric per recipient."""
+    if request.metric == "conversion":
+        return np.column_stack(
+            [rng.beta(1 + a.conversions, 1 + a.recipients - a.conversions, request.draws) for a in request.arms]
+        )
+    # Order values: a normal-inverse-gamma posterior on the log amount per arm, its prior centred on every arm's
+    # buyers together (worth one buyer), so an arm with few or no buyers borrows the others' order values.
+    logs = [np.log(np.asarray(a.revenue or [], dtype=float)) for a in request.arms]
+    pooled = np.concatenate(logs)
+    prior_mean = float(pooled.mean()) if len(pooled) else 0.0
+    prior_var = float(pooled.var()) if len(pooled) > 1 else 1.0
+    kappa0, shape0 = 1.0, 2.0
+    scale0 = max(prior_var, 1e-6) * (shape0 - 1.0)  # E[σ²] = the pooled variance
     columns = []
-    for arm in request.arms:
-        if request.metric == "conversion":
-            columns.append(rng.beta(1 + arm.conversions, 1 + arm.recipients - arm.conversions, request.draws))
-            continue
-        amounts = np.log(np.asarray(arm.revenue or [], dtype=float))
+    for arm, amounts in zip(request.arms, logs, strict=True):
         buyers = len(amounts)
         p_buy = rng.beta(1 + buyers, 1 + arm.recipients - buyers, request.draws)
-        # normal-inverse-gamma on the log order value, with a weak prior centred on the arm's own mean
-        kappa, shape, scale = 1e-3, 1.0, 1.0
-        mean_log = float(amounts.mean()) if buyers else 0.0
-        ss = float(((amounts - mean_log) ** 2).sum()) if buyers else 0.0
-        shape_n = shape + buyers / 2
-        scale_n = scale + 0.5 * ss
-        sigma2 = scale_n / rng.gamma(shape_n, 1.0, request.draws)
-        mu = rng.normal(mean_log, np.sqrt(sigma2 / (kappa + buyers)))
-        columns.append(p_buy * np.exp(mu + sigma2 / 2))
+        mean = float(amounts.mean()) if buyers else prior_mean
+        kappa = kappa0 + buyers
+        mu_n = (kappa0 * prior_mean + buyers * mean) / kappa
+        ss = float(((amounts - mean) ** 2).sum()) if buyers else 0.0
+        scale_n = scale0 + 0.5 * ss + kappa0 * buyers * (mean - prior_mean) ** 2 / (2 * kappa)
+        sigma2 = scale_n / rng.gamma(shape0 + buyers / 2, 1.0, request.draws)
+        mu = rng.normal(mu_n, np.sqrt(sigma2 / kappa))
+        columns.append(p_buy * np.exp(np.minimum(mu + sigma2 / 2, 700.0)))
     return np.column_stack(columns)
 
 

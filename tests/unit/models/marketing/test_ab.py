@@ -108,3 +108,19 @@ def test_thompson_allocation_keeps_the_floor_and_sums_to_one() -> None:
     shares = thompson_allocation(np.array([0.0, 0.01, 0.99]), 0.05)
     assert shares.min() == pytest.approx(0.05) and shares.sum() == pytest.approx(1.0)
     assert thompson_allocation(np.array([0.5, 0.5]), 0.9).tolist() == [0.5, 0.5]  # a floor above 1/k is capped
+
+
+def test_an_arm_with_no_buyers_borrows_the_others_order_values_and_stays_finite() -> None:
+    request = ExperimentRequest(
+        metric="revenue",
+        arms=[
+            ArmInput(name="A", recipients=200, conversions=0, revenue=[]),
+            ArmInput(name="B", recipients=200, conversions=2, revenue=[10.0, 12.0]),
+        ],
+        seed=1,
+    )
+    result = analyze(request)
+    assert result.decision == "not_enough_data" and "arm 'A' needs 2 more buyers" in result.missing
+    for arm in result.arms:
+        assert np.isfinite([arm.mean, *arm.interval, arm.expected_loss, arm.p_best]).all()
+    assert result.arms[0].interval[1] < 1.0  # a plausible revenue per recipient, not an overflow
