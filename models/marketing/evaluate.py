@@ -1,6 +1,6 @@
 """The marketing models against known truth, each next to its baseline, in one run.
 
-    python -m models.marketing.evaluate [ab] [attribution] [budget] [--quick]
+    python -m models.marketing.evaluate [ab] [attribution] [budget] [recommend] [--quick]
 
 * ``ab`` → ``benchmarks/results/marketing_ab.json``: A/A false-positive rate under continuous monitoring
   (always-valid test vs a naive z-test at every peek), power at a stated lift (vs one fixed-horizon test),
@@ -9,6 +9,9 @@
   share against the true incremental shares; credits summing to the conversions; runtime for 1M journeys.
 * ``budget`` → ``marketing_budget.json``: over several simulated histories, the fitted optimiser's outcome
   on the true curves as a share of the oracle's, against the equal and the current split.
+
+* ``recommend`` → ``marketing_recommend.json``: recall@10 and NDCG@10 on MovieLens (time-based split per
+  user) of the hybrid recommender against most-popular, content-only and collaborative-only.
 
 ``--quick`` runs smaller versions (for a smoke test; its JSON is not the README's figures).
 """
@@ -26,7 +29,7 @@ from typing import Any
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
-PARTS = ("ab", "attribution", "budget")
+PARTS = ("ab", "attribution", "budget", "recommend")
 
 
 def _log(message: str) -> None:
@@ -156,6 +159,20 @@ def evaluate_budget(quick: bool, seed: int) -> dict[str, Any]:
     }
 
 
+def evaluate_recommend(quick: bool, seed: int) -> dict[str, Any]:
+    from models.marketing.recommend_evaluate import evaluate
+
+    return evaluate()
+
+
+def _print_recommend(r: dict[str, Any]) -> None:
+    print(f"\nrecommendations — MovieLens, {r['test_users']} test users ({r['split']})")
+    print(f"  {'model':<20}{'recall@10':>10}{'NDCG@10':>10}{'ms/user':>10}")
+    for name, m in r["results"].items():
+        print(f"  {name:<20}{m['recall_at_10']:>10.4f}{m['ndcg_at_10']:>10.4f}{m['ms_per_user']:>10.2f}")
+    print(f"  hybrid weights {r['weights']}")
+
+
 def _print_ab(r: dict[str, Any]) -> None:
     aa, power = r["aa_continuous_monitoring"], r["power"]
     print(f"\nA/B — A/A, {aa['experiments']} experiments, {aa['peeks']} peeks up to {aa['recipients_per_arm']:,}/arm")
@@ -202,7 +219,7 @@ def _print_budget(r: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("parts", nargs="*", choices=[*PARTS, []], help="default: all three")
+    parser.add_argument("parts", nargs="*", choices=[*PARTS, []], help="default: all four")
     parser.add_argument("--quick", action="store_true", help="smaller runs, for a smoke test")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
@@ -211,6 +228,7 @@ def main(argv: list[str] | None = None) -> None:
         "ab": (evaluate_ab, _print_ab),
         "attribution": (evaluate_attribution, _print_attribution),
         "budget": (evaluate_budget, _print_budget),
+        "recommend": (evaluate_recommend, _print_recommend),
     }
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for part in args.parts or PARTS:
