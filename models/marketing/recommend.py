@@ -72,6 +72,25 @@ class Recommender:
         self.popularity = np.log1p(counted)
         return self
 
+    def components(self, history: list[int], *, personal: bool = True) -> NDArray[np.float64]:
+        """The three signals for a person, each scaled to [0, 1]: rows collaborative, content, popularity."""
+        if self.similarity is None or self.popularity is None:
+            raise InvalidInput("the recommender is not fitted")
+        parts = np.zeros((3, self.items))
+        parts[2] = _unit(self.popularity)
+        if personal and history:
+            idx = np.asarray(history, dtype=np.int64)
+            recency = _recency(len(history))
+            profile = np.zeros(self.items)
+            np.add.at(profile, idx, recency)
+            parts[0] = _unit(np.asarray(self.similarity.T @ profile).ravel())
+            if self.vectors is not None:
+                vector = (recency[:, None] * self.vectors[idx]).sum(axis=0)
+                norm = float(np.linalg.norm(vector))
+                if norm > 0:
+                    parts[1] = _unit(self.vectors @ (vector / norm))
+        return parts
+
     def scores(
         self,
         history: list[int],
@@ -83,21 +102,9 @@ class Recommender:
         personal: bool = True,
     ) -> NDArray[np.float64]:
         """Every item's score for a person whose interactions, oldest first, are ``history``."""
-        if self.similarity is None or self.popularity is None:
-            raise InvalidInput("the recommender is not fitted")
-        total = self.weights.popularity * _unit(self.popularity)
-        recency = _recency(len(history))
-        if personal and history:
-            idx = np.asarray(history, dtype=np.int64)
-            if self.weights.collaborative:
-                profile = np.zeros(self.items)
-                np.add.at(profile, idx, recency)
-                total += self.weights.collaborative * _unit(np.asarray(self.similarity.T @ profile).ravel())
-            if self.weights.content and self.vectors is not None:
-                vector = (recency[:, None] * self.vectors[idx]).sum(axis=0)
-                norm = float(np.linalg.norm(vector))
-                if norm > 0:
-                    total += self.weights.content * _unit(self.vectors @ (vector / norm))
+        w = self.weights
+        mix = np.array([w.collaborative, w.content, w.popularity])
+        total: NDArray[np.float64] = mix @ self.components(history, personal=personal)
         if explore > 0:
             rng = rng or np.random.default_rng()
             c = clicks if clicks is not None else np.zeros(self.items)
@@ -115,19 +122,33 @@ class Recommender:
         exclude_seen: bool = True,
         **options: object,
     ) -> list[int]:
-        if k < 1:
-            raise InvalidInput("k must be at least 1")
         scores = self.scores(history, **options)  # type: ignore[arg-type]
-        blocked = set(exclude or ())
-        if exclude_seen:
-            blocked |= set(history)
-        if blocked:
-            scores[list(blocked)] = -np.inf
-        if available is not None:
-            scores[~available] = -np.inf
-        top = np.argpartition(-scores, min(k, len(scores) - 1))[: k + 1]
-        ranked = top[np.argsort(-scores[top], kind="stable")]
-        return [int(i) for i in ranked if np.isfinite(scores[i])][:k]
+        return top_k(scores, k, history, exclude=exclude, available=available, exclude_seen=exclude_seen)
+
+
+def top_k(
+    scores: NDArray[np.float64],
+    k: int,
+    history: list[int],
+    *,
+    exclude: set[int] | None = None,
+    available: NDArray[np.bool_] | None = None,
+    exclude_seen: bool = True,
+) -> list[int]:
+    """The ``k`` best items by ``scores`` after the filters: already seen, excluded, not available."""
+    if k < 1:
+        raise InvalidInput("k must be at least 1")
+    scores = np.array(scores, dtype=float)
+    blocked = set(exclude or ())
+    if exclude_seen:
+        blocked |= set(history)
+    if blocked:
+        scores[list(blocked)] = -np.inf
+    if available is not None:
+        scores[~available] = -np.inf
+    top = np.argpartition(-scores, min(k, len(scores) - 1))[: k + 1]
+    ranked = top[np.argsort(-scores[top], kind="stable")]
+    return [int(i) for i in ranked if np.isfinite(scores[i])][:k]
 
 
 def _unit(values: NDArray[np.float64]) -> NDArray[np.float64]:
