@@ -27,6 +27,7 @@ from infra.http.problems import problem_responses
 from infra.security import Principal
 from streams.core import Result
 from streams.insights import MAX_DEAD_LETTER_PAGE
+from streams.recommendations import CatalogUpsert, InteractionBatch, RecommendationRequest, Recommendations
 from streams.service import Streams
 
 EVENTS_SCOPE = "events:write"
@@ -198,6 +199,29 @@ async def campaign_experiment(campaign_id: UUID, principal: Reader, streams: Str
     and the analysis of the counts as they are now (posteriors, P(best), the always-valid decision, the
     sample-ratio check). 404 when the campaign was not sent with two or more variants."""
     return await streams.campaign_experiment(principal.tenant, campaign_id)
+
+
+@router.put("/v1/catalog/items", tags=["recommendations"])
+async def catalog_upsert(body: CatalogUpsert, principal: Writer, streams: StreamsDep) -> dict[str, int]:
+    """Store content items (articles, offers, products, e-mail blocks) by your ``external_id``; each new or
+    changed text is embedded for similarity. Needs ``events:write``."""
+    return await streams.catalog_upsert(principal.tenant, body)
+
+
+@router.post("/v1/catalog/interactions", tags=["recommendations"])
+async def catalog_interactions(body: InteractionBatch, principal: Writer, streams: StreamsDep) -> dict[str, int]:
+    """Who viewed, clicked or bought which item (a contact, or an anonymous session). An item not in the
+    catalogue is refused by name (nothing is stored). Needs ``events:write``."""
+    return await streams.catalog_interactions(principal.tenant, body)
+
+
+@router.post("/v1/recommendations", tags=["recommendations"], response_model=Recommendations)
+async def recommendations(body: RecommendationRequest, principal: Reader, streams: StreamsDep) -> Recommendations:
+    """The ``k`` items to show a contact or a session: collaborative signal, content similarity to their recent
+    items and popularity, blended; filters for seen, stock, kinds and exclusions; optional Thompson
+    exploration. No person, no history or no profiling consent: the most popular items (``personalised``
+    false, with the reason). The showing is recorded (``record``). Needs ``insights:read``."""
+    return await streams.recommend(principal.tenant, body)
 
 
 Currency = Annotated[str, Query(pattern=r"^[A-Z]{3}$", description="spend and revenue in this currency")]

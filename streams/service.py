@@ -15,10 +15,13 @@ from uuid import UUID
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.errors import InvalidInput, Unavailable
 from infra.settings import Settings
-from streams import insights
+from streams import insights, recommendations
 from streams.core import Result, StreamProcessor
 from streams.insights import Bucket
 from streams.models import ModelClient
+from streams.recommendations import CatalogUpsert, InteractionBatch, RecommendationRequest, Recommendations
+
+EMBEDDING_VERSION = "all-MiniLM-L6-v2"  # the vectors items are stored with (models.registry's embedding)
 
 
 class Streams(Protocol):
@@ -56,6 +59,12 @@ class Streams(Protocol):
     async def dead_letters(self, tenant: TenantContext, *, limit: int, cursor: str | None) -> dict[str, Any]: ...
 
     async def campaign_experiment(self, tenant: TenantContext, campaign_id: UUID) -> dict[str, Any]: ...
+
+    async def catalog_upsert(self, tenant: TenantContext, body: CatalogUpsert) -> dict[str, int]: ...
+
+    async def catalog_interactions(self, tenant: TenantContext, body: InteractionBatch) -> dict[str, int]: ...
+
+    async def recommend(self, tenant: TenantContext, body: RecommendationRequest) -> Recommendations: ...
 
     async def attribution(
         self,
@@ -136,6 +145,29 @@ class StreamsService:
 
     async def dead_letters(self, tenant: TenantContext, *, limit: int, cursor: str | None) -> dict[str, Any]:
         return await insights.dead_letters(self._processor().pool, tenant, limit=limit, cursor=cursor)
+
+    async def catalog_upsert(self, tenant: TenantContext, body: CatalogUpsert) -> dict[str, int]:
+        """Store items, embedding only those whose text is new or changed (64 texts per model call)."""
+        pool = self._processor().pool
+        async with tenant_transaction(pool, tenant, readonly=True) as conn:
+            same = await recommendations.unchanged(conn, tenant, body.items)
+        todo = [i for i in body.items if i.external_id not in same]
+        vectors: dict[str, list[float]] = {}
+        for start in range(0, len(todo), 64):
+            chunk = todo[start : start + 64]
+            for item, vector in zip(chunk, await self.models.embed([i.text() for i in chunk]), strict=True):
+                vectors[item.external_id] = vector
+        async with tenant_transaction(pool, tenant) as conn:
+            await recommendations.store_items(conn, tenant, body.items, vectors, EMBEDDING_VERSION)
+        return {"stored": len(body.items), "embedded": len(todo)}
+
+    async def catalog_interactions(self, tenant: TenantContext, body: InteractionBatch) -> dict[str, int]:
+        async with tenant_transaction(self._processor().pool, tenant) as conn:
+            return {"stored": await recommendations.add_interactions(conn, tenant, body)}
+
+    async def recommend(self, tenant: TenantContext, body: RecommendationRequest) -> Recommendations:
+        async with tenant_transaction(self._processor().pool, tenant) as conn:
+            return await recommendations.recommend(conn, tenant, body)
 
     async def attribution(
         self,

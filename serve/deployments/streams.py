@@ -31,6 +31,7 @@ from serve.errors import as_error
 from streams.core import Result, StreamProcessor
 from streams.experiments import ExperimentOptimizer
 from streams.insights import Bucket
+from streams.recommendations import CatalogUpsert, InteractionBatch, RecommendationRequest, Recommendations
 from streams.service import Streams, StreamsService
 from streams.sources.rabbitmq import RabbitMQSource
 
@@ -213,6 +214,15 @@ class StreamsHandle(Streams):
 
     async def campaign_experiment(self, tenant: TenantContext, campaign_id: UUID) -> dict[str, Any]:
         return await self._call(self.handle.campaign_experiment.remote(tenant, campaign_id))
+
+    async def catalog_upsert(self, tenant: TenantContext, body: CatalogUpsert) -> dict[str, int]:
+        return await self._call(self.handle.catalog_upsert.remote(tenant, body))
+
+    async def catalog_interactions(self, tenant: TenantContext, body: InteractionBatch) -> dict[str, int]:
+        return await self._call(self.handle.catalog_interactions.remote(tenant, body))
+
+    async def recommend(self, tenant: TenantContext, body: RecommendationRequest) -> Recommendations:
+        return await self._call(self.handle.recommend.remote(tenant, body))
 
     async def attribution(
         self,

@@ -1,0 +1,406 @@
+"""The content catalogue, the interactions people have with it, and recommendations from both.
+
+Items are embedded (title and description, the engine's sentence encoder) when they are stored; an item
+whose text did not change keeps its vector. Interactions (view, click, purchase, and ``recommended`` for
+every item a recommendation showed) keep per-item counters current in the same transaction.
+
+A recommendation for a contact or a session takes three candidate sets from PostgreSQL and blends them with
+:func:`models.marketing.recommend.blend`, the mix the MovieLens evaluation chose:
+
+* **collaborative** — items the people who shared this person's recent items also interacted with (people in
+  common, divided by the square root of the item's own reach: a cosine on binary interactions);
+* **content** — the nearest items (HNSW, cosine) to the recency-weighted mean of the person's recent items;
+* **popularity** — the items most people interacted with;
+
+then filters (seen, out of stock, excluded, kinds), optional Thompson exploration over each item's clicks per
+showing, and records the showing. A contact who withdrew ``profiling`` consent (``crm.consent_history``) gets
+the non-personal list (popularity only). ``crm.content.personalized`` is published for contacts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import asyncpg
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, Field, model_validator
+
+from infra.db.tenancy import TenantContext
+from infra.errors import InvalidInput
+from infra.events import outbox
+from models.marketing.recommend import Weights, blend, top_k, unit
+from streams.insights import _tune_search
+
+Kind = Literal["article", "offer", "product", "email_block", "other"]
+CANDIDATES = 200
+HISTORY = 50
+MODEL = "hybrid-v1"
+
+
+class CatalogItem(BaseModel):
+    external_id: str = Field(min_length=1, max_length=200, description="the item's id in your system")
+    kind: Kind = "other"
+    title: str = Field(min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=20_000)
+    url: str | None = Field(default=None, max_length=2000)
+    in_stock: bool = True
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+    def text(self) -> str:
+        return f"{self.title}. {self.description}" if self.description else self.title
+
+
+class CatalogUpsert(BaseModel):
+    items: list[CatalogItem] = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> CatalogUpsert:
+        ids = [i.external_id for i in self.items]
+        if len(set(ids)) != len(ids):
+            raise ValueError("an external_id appears twice in one request")
+        return self
+
+
+class Interaction(BaseModel):
+    item: str = Field(min_length=1, max_length=200, description="the item's external_id")
+    contact_id: UUID | None = None
+    session_id: str | None = Field(default=None, min_length=1, max_length=200)
+    kind: Literal["view", "click", "purchase"]
+    occurred_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _who(self) -> Interaction:
+        if self.contact_id is None and self.session_id is None:
+            raise ValueError("name the contact_id or the session_id")
+        return self
+
+
+class InteractionBatch(BaseModel):
+    interactions: list[Interaction] = Field(min_length=1, max_length=1000)
+
+
+class RecommendationRequest(BaseModel):
+    contact_id: UUID | None = None
+    session_id: str | None = Field(default=None, min_length=1, max_length=200)
+    k: int = Field(default=10, ge=1, le=100)
+    kinds: list[Kind] | None = Field(default=None, description="only these kinds of items")
+    exclude: list[str] = Field(default_factory=list, max_length=1000, description="external ids never to return")
+    exclude_seen: bool = True
+    in_stock_only: bool = True
+    explore: float = Field(default=0.0, ge=0, le=1, description="weight of Thompson exploration (0: none)")
+    record: bool = Field(default=True, description="record the showing (it feeds exploration's posteriors)")
+
+    @model_validator(mode="after")
+    def _who(self) -> RecommendationRequest:
+        if self.contact_id is not None and self.session_id is not None:
+            raise ValueError("give the contact_id or the session_id, not both")
+        return self
+
+    @property
+    def person(self) -> str | None:
+        if self.contact_id is not None:
+            return f"c:{self.contact_id}"
+        return f"s:{self.session_id}" if self.session_id is not None else None
+
+
+class Recommended(BaseModel):
+    external_id: str
+    kind: str
+    title: str
+    url: str | None
+    score: float
+    signals: dict[str, float] = Field(description="collaborative, content and popularity, each in [0, 1]")
+
+
+class Recommendations(BaseModel):
+    items: list[Recommended]
+    personalised: bool
+    reason: str
+    model: str = MODEL
+
+
+UPSERT_SQL = """
+INSERT INTO ai.catalog_items (tid, whid, mid, external_id, kind, title, description, url, in_stock, attributes,
+    embedding, model_version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (tid, mid, external_id) DO UPDATE SET
+    kind = EXCLUDED.kind, title = EXCLUDED.title, description = EXCLUDED.description, url = EXCLUDED.url,
+    in_stock = EXCLUDED.in_stock, attributes = EXCLUDED.attributes, updated_at = now(),
+    embedding = COALESCE(EXCLUDED.embedding, ai.catalog_items.embedding),
+    model_version = COALESCE(EXCLUDED.model_version, ai.catalog_items.model_version)
+"""
+
+UNCHANGED_SQL = """
+SELECT external_id FROM ai.catalog_items
+WHERE tid = $1 AND mid = $2 AND external_id = ANY($3::text[]) AND embedding IS NOT NULL
+  AND (title || COALESCE('. ' || description, '')) = ANY($4::text[])
+"""
+
+ITEM_IDS_SQL = "SELECT external_id, id FROM ai.catalog_items WHERE tid = $1 AND mid = $2 AND external_id = ANY($3)"
+
+INSERT_INTERACTIONS_SQL = """
+INSERT INTO ai.item_interactions (tid, whid, mid, item_id, contact_id, session_id, kind, occurred_at)
+SELECT $1, $2, $3, r.item_id, r.contact_id, r.session_id, r.kind, COALESCE(r.occurred_at, now())
+FROM unnest($4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::timestamptz[])
+    AS r(item_id, contact_id, session_id, kind, occurred_at)
+"""
+
+# Counters (run before the batch is inserted): a person's first interaction with an item adds one to its reach;
+# showings and clicks add up.
+COUNTERS_SQL = """
+WITH batch AS (
+    SELECT r.item_id, r.person, r.kind FROM unnest($3::uuid[], $4::text[], $5::text[]) AS r(item_id, person, kind)
+), reach AS (
+    SELECT b.item_id, count(DISTINCT b.person) AS people FROM batch b
+    WHERE b.kind <> 'recommended' AND NOT EXISTS (
+        SELECT 1 FROM ai.item_interactions i
+        WHERE i.tid = $1 AND i.mid = $2 AND i.item_id = b.item_id AND i.person = b.person
+          AND i.kind <> 'recommended')
+    GROUP BY b.item_id
+), tally AS (
+    SELECT item_id, count(*) FILTER (WHERE kind = 'recommended') AS shown,
+           count(*) FILTER (WHERE kind = 'click') AS clicks
+    FROM batch GROUP BY item_id
+)
+UPDATE ai.catalog_items c SET
+    people = c.people + COALESCE((SELECT people FROM reach WHERE reach.item_id = c.id), 0),
+    shown = c.shown + t.shown, clicks = c.clicks + t.clicks
+FROM tally t WHERE c.tid = $1 AND c.mid = $2 AND c.id = t.item_id
+"""
+
+HISTORY_SQL = """
+SELECT i.item_id, c.embedding FROM ai.item_interactions i
+JOIN ai.catalog_items c ON c.tid = i.tid AND c.mid = i.mid AND c.id = i.item_id
+WHERE i.tid = $1 AND i.mid = $2 AND i.person = $3 AND i.kind <> 'recommended'
+ORDER BY i.occurred_at DESC
+LIMIT $4
+"""
+
+COLLABORATIVE_SQL = """
+WITH others AS (
+    SELECT DISTINCT person FROM ai.item_interactions
+    WHERE tid = $1 AND mid = $2 AND item_id = ANY($3::uuid[]) AND person <> $4 AND kind <> 'recommended'
+    LIMIT 2000
+)
+SELECT i.item_id, count(DISTINCT i.person)::float8 / sqrt(greatest(max(c.people), 1)) AS score
+FROM ai.item_interactions i
+JOIN others o ON o.person = i.person
+JOIN ai.catalog_items c ON c.tid = i.tid AND c.mid = i.mid AND c.id = i.item_id
+WHERE i.tid = $1 AND i.mid = $2 AND i.kind <> 'recommended' AND i.item_id <> ALL($3::uuid[])
+GROUP BY i.item_id
+ORDER BY score DESC
+LIMIT $5
+"""
+
+CONTENT_SQL = """
+SELECT id, 1 - (embedding <=> $3) AS score FROM ai.catalog_items
+WHERE tid = $1 AND mid = $2 AND embedding IS NOT NULL
+ORDER BY embedding <=> $3
+LIMIT $4
+"""
+
+POPULAR_SQL = """
+SELECT id, people FROM ai.catalog_items WHERE tid = $1 AND mid = $2 ORDER BY people DESC LIMIT $3
+"""
+
+CANDIDATES_SQL = """
+SELECT id, external_id, kind, title, url, in_stock, people, shown, clicks FROM ai.catalog_items
+WHERE tid = $1 AND mid = $2 AND id = ANY($3::uuid[])
+"""
+
+PROFILING_SQL = """
+SELECT granted FROM crm.consent_history
+WHERE tid = $1 AND mid = $2 AND contact_id = $3 AND purpose = 'profiling'
+ORDER BY occurred_at DESC, created_at DESC LIMIT 1
+"""
+
+
+async def unchanged(conn: asyncpg.Connection, tenant: TenantContext, items: list[CatalogItem]) -> set[str]:
+    """Items already stored with the same text and a vector: they need no new embedding."""
+    rows = await conn.fetch(
+        UNCHANGED_SQL, tenant.tid, tenant.mid, [i.external_id for i in items], [i.text() for i in items]
+    )
+    return {r["external_id"] for r in rows}
+
+
+async def store_items(
+    conn: asyncpg.Connection,
+    tenant: TenantContext,
+    items: list[CatalogItem],
+    vectors: dict[str, list[float]],
+    model_version: str | None,
+) -> None:
+    await conn.executemany(
+        UPSERT_SQL,
+        [
+            (
+                tenant.tid,
+                tenant.whid,
+                tenant.mid,
+                i.external_id,
+                i.kind,
+                i.title,
+                i.description,
+                i.url,
+                i.in_stock,
+                i.attributes,
+                np.asarray(vectors[i.external_id], dtype=np.float32) if i.external_id in vectors else None,
+                model_version if i.external_id in vectors else None,
+            )
+            for i in items
+        ],
+    )
+
+
+async def _record(
+    conn: asyncpg.Connection,
+    tenant: TenantContext,
+    rows: Sequence[tuple[UUID, UUID | None, str | None, str, datetime | None]],
+) -> None:
+    item_ids = [r[0] for r in rows]
+    people = [f"c:{r[1]}" if r[1] is not None else f"s:{r[2]}" for r in rows]
+    await conn.execute(COUNTERS_SQL, tenant.tid, tenant.mid, item_ids, people, [r[3] for r in rows])
+    await conn.execute(
+        INSERT_INTERACTIONS_SQL,
+        tenant.tid,
+        tenant.whid,
+        tenant.mid,
+        item_ids,
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+        [r[4] for r in rows],
+    )
+
+
+async def add_interactions(conn: asyncpg.Connection, tenant: TenantContext, batch: InteractionBatch) -> int:
+    names = sorted({i.item for i in batch.interactions})
+    ids = {r["external_id"]: r["id"] for r in await conn.fetch(ITEM_IDS_SQL, tenant.tid, tenant.mid, names)}
+    unknown = [n for n in names if n not in ids]
+    if unknown:
+        raise InvalidInput(f"items not in the catalogue: {unknown[:20]}", unknown_items=unknown[:100])
+    rows = [(ids[i.item], i.contact_id, i.session_id, i.kind, i.occurred_at) for i in batch.interactions]
+    await _record(conn, tenant, rows)
+    return len(rows)
+
+
+def _array(value: Any) -> NDArray[np.float32]:
+    """A stored vector as numpy (pgvector's codec gives a ``Vector``; older ones an array)."""
+    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
+
+
+async def _profiling_allowed(conn: asyncpg.Connection, tenant: TenantContext, contact_id: UUID | None) -> bool:
+    if contact_id is None:
+        return True
+    granted = await conn.fetchval(PROFILING_SQL, tenant.tid, tenant.mid, contact_id)
+    return granted is not False
+
+
+async def recommend(
+    conn: asyncpg.Connection,
+    tenant: TenantContext,
+    request: RecommendationRequest,
+    *,
+    weights: Weights | None = None,
+    rng: np.random.Generator | None = None,
+) -> Recommendations:
+    key = (tenant.tid, tenant.mid)
+    person = request.person
+    personal = await _profiling_allowed(conn, tenant, request.contact_id)
+    history = (
+        await conn.fetch(HISTORY_SQL, *key, person, HISTORY) if person is not None and personal else []
+    )  # newest first
+    seen = list(dict.fromkeys(r["item_id"] for r in history))
+    signals: dict[UUID, list[float]] = {}
+
+    def add(rows: list[asyncpg.Record], column: int, value: str) -> None:
+        for r in rows:
+            signals.setdefault(r[0], [0.0, 0.0, 0.0])[column] = float(r[value])
+
+    add(await conn.fetch(POPULAR_SQL, *key, CANDIDATES), 2, "people")
+    if seen:
+        add(await conn.fetch(COLLABORATIVE_SQL, *key, seen, person, CANDIDATES), 0, "score")
+        vectors = [(i, r["embedding"]) for i, r in enumerate(history) if r["embedding"] is not None]
+        if vectors:
+            recency = np.power(0.5, np.array([i for i, _ in vectors], dtype=float) / 10.0)
+            profile = (recency[:, None] * np.stack([_array(v) for _, v in vectors])).sum(axis=0)
+            profile = profile / max(float(np.linalg.norm(profile)), 1e-12)
+            await _tune_search(conn)
+            add(await conn.fetch(CONTENT_SQL, *key, profile.astype(np.float32), CANDIDATES), 1, "score")
+    if not signals:
+        return Recommendations(items=[], personalised=False, reason="the catalogue is empty: PUT /v1/catalog/items")
+    if request.exclude_seen:  # out before the signals are scaled: a seen item would set the content scale
+        for item in seen:
+            signals.pop(item, None)
+    ids = list(signals)
+    rows = {r["id"]: r for r in await conn.fetch(CANDIDATES_SQL, *key, ids)}
+    ids = [i for i in ids if i in rows]
+    if not ids:
+        return Recommendations(items=[], personalised=False, reason="every item in the catalogue was seen already")
+    matrix = np.array([signals[i] for i in ids], dtype=float).T
+    if matrix.shape[1] > 1:
+        matrix = np.vstack([unit(row) for row in matrix])
+    scores = blend(
+        matrix,
+        weights or Weights(),
+        explore=request.explore,
+        clicks=np.array([rows[i]["clicks"] for i in ids], dtype=float),
+        shown=np.array([rows[i]["shown"] for i in ids], dtype=float),
+        rng=rng,
+    )
+    excluded = set(request.exclude)
+    available = np.array(
+        [
+            (rows[i]["in_stock"] or not request.in_stock_only)
+            and (request.kinds is None or rows[i]["kind"] in request.kinds)
+            and rows[i]["external_id"] not in excluded
+            for i in ids
+        ]
+    )
+    position = {item: n for n, item in enumerate(ids)}
+    history_idx = [position[i] for i in seen if i in position]
+    chosen = top_k(scores, request.k, history_idx, available=available, exclude_seen=request.exclude_seen)
+    items = [
+        Recommended(
+            external_id=rows[ids[n]]["external_id"],
+            kind=rows[ids[n]]["kind"],
+            title=rows[ids[n]]["title"],
+            url=rows[ids[n]]["url"],
+            score=round(float(scores[n]), 6),
+            signals={
+                name: round(float(matrix[j, n]), 4) for j, name in enumerate(("collaborative", "content", "popularity"))
+            },
+        )
+        for n in chosen
+    ]
+    if not personal:
+        reason = "the contact withdrew profiling consent: the most popular items, nothing personal"
+    elif not seen:
+        reason = "no interactions yet for this person: the most popular items"
+    else:
+        reason = f"blended from {len(seen)} recent interactions"
+    if person is not None and request.record and chosen:
+        await _record(
+            conn,
+            tenant,
+            [(ids[n], request.contact_id, request.session_id, "recommended", None) for n in chosen],
+        )
+    if request.contact_id is not None and chosen:
+        await outbox.enqueue(
+            conn,
+            tenant=tenant,
+            event_type="crm.content.personalized",
+            aggregate_type="contact",
+            aggregate_id=request.contact_id,
+            payload={
+                "contact_id": str(request.contact_id),
+                "items": [i.external_id for i in items],
+                "personalised": personal and bool(seen),
+                "model": MODEL,
+            },
+        )
+    return Recommendations(items=items, personalised=personal and bool(seen), reason=reason)
