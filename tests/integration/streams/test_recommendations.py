@@ -4,8 +4,6 @@ the hybrid's candidates and filters, consent, recorded showings and the publishe
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-
 import asyncpg
 import numpy as np
 import pytest
@@ -33,8 +31,8 @@ CATALOGUE = [
 
 
 @pytest.fixture(scope="module")
-def encoder() -> Iterator[SentenceEncoder]:
-    yield SentenceEncoder(threads=2)
+def encoder() -> SentenceEncoder:
+    return SentenceEncoder(threads=2)
 
 
 async def _catalogue(pool: asyncpg.Pool, tenant: TenantContext, encoder: SentenceEncoder) -> None:
