@@ -4,6 +4,7 @@ the hybrid's candidates and filters, consent, recorded showings and the publishe
 from __future__ import annotations
 
 import uuid
+
 import asyncpg
 import numpy as np
 import pytest
