@@ -215,6 +215,13 @@ async def catalog_interactions(body: InteractionBatch, principal: Writer, stream
     return await streams.catalog_interactions(principal.tenant, body)
 
 
+@router.post("/v1/catalog/neighbours/refresh", tags=["recommendations"])
+async def refresh_neighbours(principal: Writer, streams: StreamsDep) -> dict[str, int]:
+    """Recompute the items' neighbours (who interacted with what) now; new interactions also schedule it in
+    the background, at most every 5 minutes. Needs ``events:write``."""
+    return await streams.refresh_neighbours(principal.tenant)
+
+
 @router.post("/v1/recommendations", tags=["recommendations"], response_model=Recommendations)
 async def recommendations(body: RecommendationRequest, principal: Reader, streams: StreamsDep) -> Recommendations:
     """The ``k`` items to show a contact or a session: collaborative signal, content similarity to their recent

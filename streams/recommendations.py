@@ -7,8 +7,9 @@ every item a recommendation showed) keep per-item counters current in the same t
 A recommendation for a contact or a session takes three candidate sets from PostgreSQL and blends them with
 :func:`models.marketing.recommend.blend`, the mix the MovieLens evaluation chose:
 
-* **collaborative** — items the people who shared this person's recent items also interacted with (people in
-  common, divided by the square root of the item's own reach: a cosine on binary interactions);
+* **collaborative** — the precomputed neighbours (``ai.item_neighbours``: the model's implicit-feedback
+  item-item cosine, top 50 per item, refreshed from the interactions by :func:`refresh_neighbours`) of the
+  person's recent items, weighted by recency;
 * **content** — the nearest items (HNSW, cosine) to the recency-weighted mean of the person's recent items;
 * **popularity** — the items most people interacted with;
 
@@ -19,6 +20,7 @@ the non-personal list (popularity only). ``crm.content.personalized`` is publish
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -32,7 +34,7 @@ from pydantic import BaseModel, Field, model_validator
 from infra.db.tenancy import TenantContext
 from infra.errors import InvalidInput
 from infra.events import outbox
-from models.marketing.recommend import Weights, blend, top_k, unit
+from models.marketing.recommend import Recommender, Weights, blend, top_k, unit
 from streams.insights import _tune_search
 
 Kind = Literal["article", "offer", "product", "email_block", "other"]
@@ -181,19 +183,20 @@ LIMIT $4
 """
 
 COLLABORATIVE_SQL = """
-WITH others AS (
-    SELECT DISTINCT person FROM ai.item_interactions
-    WHERE tid = $1 AND mid = $2 AND item_id = ANY($3::uuid[]) AND person <> $4 AND kind <> 'recommended'
-    LIMIT 2000
-)
-SELECT i.item_id, count(DISTINCT i.person)::float8 / sqrt(greatest(max(c.people), 1)) AS score
-FROM ai.item_interactions i
-JOIN others o ON o.person = i.person
-JOIN ai.catalog_items c ON c.tid = i.tid AND c.mid = i.mid AND c.id = i.item_id
-WHERE i.tid = $1 AND i.mid = $2 AND i.kind <> 'recommended' AND i.item_id <> ALL($3::uuid[])
-GROUP BY i.item_id
+SELECT n.neighbour_id, sum(n.score * h.weight) AS score
+FROM unnest($3::uuid[], $4::float8[]) AS h(item_id, weight)
+JOIN ai.item_neighbours n ON n.tid = $1 AND n.mid = $2 AND n.item_id = h.item_id
+GROUP BY n.neighbour_id
 ORDER BY score DESC
 LIMIT $5
+"""
+
+PAIRS_SQL = "SELECT person, item_id FROM ai.item_interactions WHERE tid = $1 AND mid = $2 AND kind <> 'recommended'"
+
+REPLACE_NEIGHBOURS_SQL = """
+INSERT INTO ai.item_neighbours (tid, whid, mid, item_id, neighbour_id, score)
+SELECT $1, $2, $3, r.item_id, r.neighbour_id, r.score
+FROM unnest($4::uuid[], $5::uuid[], $6::float4[]) AS r(item_id, neighbour_id, score)
 """
 
 CONTENT_SQL = """
@@ -293,11 +296,68 @@ def _array(value: Any) -> NDArray[np.float32]:
     return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
 
 
+def _neighbour_rows(pairs: list[tuple[str, UUID]], neighbours: int) -> tuple[list[UUID], list[UUID], list[float]]:
+    """The model's item-item cosine on these (person, item) interactions: each item's top ``neighbours``."""
+    items = sorted({item for _, item in pairs})
+    people = {p: n for n, p in enumerate(sorted({person for person, _ in pairs}))}
+    index = {item: n for n, item in enumerate(items)}
+    model = Recommender(items=len(items), neighbours=neighbours).fit(
+        np.array([people[p] for p, _ in pairs], dtype=np.int64), np.array([index[i] for _, i in pairs], dtype=np.int64)
+    )
+    assert model.similarity is not None
+    matrix = model.similarity.tocoo()
+    keep = matrix.data > 0
+    return (
+        [items[r] for r in matrix.row[keep]],
+        [items[c] for c in matrix.col[keep]],
+        [float(v) for v in matrix.data[keep]],
+    )
+
+
+async def refresh_neighbours(conn: asyncpg.Connection, tenant: TenantContext, neighbours: int = 50) -> int:
+    """Recompute the tenant's item neighbours from all its interactions (one transaction); returns the pairs."""
+    pairs = [(r["person"], r["item_id"]) for r in await conn.fetch(PAIRS_SQL, tenant.tid, tenant.mid)]
+    await conn.execute("DELETE FROM ai.item_neighbours WHERE tid = $1 AND mid = $2", tenant.tid, tenant.mid)
+    if not pairs:
+        return 0
+    items, others, scores = await asyncio.to_thread(_neighbour_rows, pairs, neighbours)
+    await conn.execute(REPLACE_NEIGHBOURS_SQL, tenant.tid, tenant.whid, tenant.mid, items, others, scores)
+    return len(items)
+
+
 async def _profiling_allowed(conn: asyncpg.Connection, tenant: TenantContext, contact_id: UUID | None) -> bool:
     if contact_id is None:
         return True
     granted = await conn.fetchval(PROFILING_SQL, tenant.tid, tenant.mid, contact_id)
     return granted is not False
+
+
+async def _candidates(
+    conn: asyncpg.Connection, key: tuple[str, str], history: list[asyncpg.Record]
+) -> dict[UUID, list[float]]:
+    """Candidate items with their raw signals [collaborative, content, popularity] (0 where a query missed)."""
+    signals: dict[UUID, list[float]] = {}
+
+    def add(rows: list[asyncpg.Record], column: int, value: str) -> None:
+        for r in rows:
+            signals.setdefault(r[0], [0.0, 0.0, 0.0])[column] = float(r[value])
+
+    add(await conn.fetch(POPULAR_SQL, *key, CANDIDATES), 2, "people")
+    if not history:
+        return signals
+    weight_of: dict[UUID, float] = {}
+    for n, r in enumerate(history):  # newest first: the model's recency weights, summed per item
+        weight_of[r["item_id"]] = weight_of.get(r["item_id"], 0.0) + 0.5 ** (n / 10.0)
+    items = list(weight_of)
+    add(await conn.fetch(COLLABORATIVE_SQL, *key, items, [weight_of[i] for i in items], CANDIDATES), 0, "score")
+    vectors = [(n, r["embedding"]) for n, r in enumerate(history) if r["embedding"] is not None]
+    if vectors:
+        recency = np.power(0.5, np.array([n for n, _ in vectors], dtype=float) / 10.0)
+        profile = (recency[:, None] * np.stack([_array(v) for _, v in vectors])).sum(axis=0)
+        profile = profile / max(float(np.linalg.norm(profile)), 1e-12)
+        await _tune_search(conn)
+        add(await conn.fetch(CONTENT_SQL, *key, profile.astype(np.float32), CANDIDATES), 1, "score")
+    return signals
 
 
 async def recommend(
@@ -315,22 +375,7 @@ async def recommend(
         await conn.fetch(HISTORY_SQL, *key, person, HISTORY) if person is not None and personal else []
     )  # newest first
     seen = list(dict.fromkeys(r["item_id"] for r in history))
-    signals: dict[UUID, list[float]] = {}
-
-    def add(rows: list[asyncpg.Record], column: int, value: str) -> None:
-        for r in rows:
-            signals.setdefault(r[0], [0.0, 0.0, 0.0])[column] = float(r[value])
-
-    add(await conn.fetch(POPULAR_SQL, *key, CANDIDATES), 2, "people")
-    if seen:
-        add(await conn.fetch(COLLABORATIVE_SQL, *key, seen, person, CANDIDATES), 0, "score")
-        vectors = [(i, r["embedding"]) for i, r in enumerate(history) if r["embedding"] is not None]
-        if vectors:
-            recency = np.power(0.5, np.array([i for i, _ in vectors], dtype=float) / 10.0)
-            profile = (recency[:, None] * np.stack([_array(v) for _, v in vectors])).sum(axis=0)
-            profile = profile / max(float(np.linalg.norm(profile)), 1e-12)
-            await _tune_search(conn)
-            add(await conn.fetch(CONTENT_SQL, *key, profile.astype(np.float32), CANDIDATES), 1, "score")
+    signals = await _candidates(conn, key, history)
     if not signals:
         return Recommendations(items=[], personalised=False, reason="the catalogue is empty: PUT /v1/catalog/items")
     if request.exclude_seen:  # out before the signals are scaled: a seen item would set the content scale

@@ -8,6 +8,9 @@ the Streams deployment hosts one, and the gateway reaches it through a handle wi
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -21,6 +24,8 @@ from streams.insights import Bucket
 from streams.models import ModelClient
 from streams.recommendations import CatalogUpsert, InteractionBatch, RecommendationRequest, Recommendations
 
+logger = logging.getLogger(__name__)
+NEIGHBOUR_REFRESH_S = 300.0  # a tenant's item neighbours are recomputed at most this often per process
 EMBEDDING_VERSION = "all-MiniLM-L6-v2"  # the vectors items are stored with (models.registry's embedding)
 
 
@@ -66,6 +71,8 @@ class Streams(Protocol):
 
     async def recommend(self, tenant: TenantContext, body: RecommendationRequest) -> Recommendations: ...
 
+    async def refresh_neighbours(self, tenant: TenantContext) -> dict[str, int]: ...
+
     async def attribution(
         self,
         tenant: TenantContext,
@@ -88,6 +95,8 @@ class StreamsService:
     def __init__(self, processor: StreamProcessor | None, models: ModelClient) -> None:
         self.processor = processor
         self.models = models
+        self._refreshes: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._refreshed_at: dict[tuple[str, str], float] = {}
 
     def _processor(self) -> StreamProcessor:
         if self.processor is None:
@@ -163,7 +172,34 @@ class StreamsService:
 
     async def catalog_interactions(self, tenant: TenantContext, body: InteractionBatch) -> dict[str, int]:
         async with tenant_transaction(self._processor().pool, tenant) as conn:
-            return {"stored": await recommendations.add_interactions(conn, tenant, body)}
+            stored = await recommendations.add_interactions(conn, tenant, body)
+        self._schedule_refresh(tenant)
+        return {"stored": stored}
+
+    async def refresh_neighbours(self, tenant: TenantContext) -> dict[str, int]:
+        """Recompute the tenant's item neighbours now (the collaborative signal of recommendations)."""
+        async with tenant_transaction(self._processor().pool, tenant) as conn:
+            pairs = await recommendations.refresh_neighbours(conn, tenant)
+        self._refreshed_at[(tenant.tid, tenant.mid)] = time.monotonic()
+        return {"pairs": pairs}
+
+    def _schedule_refresh(self, tenant: TenantContext) -> None:
+        """New interactions: recompute the neighbours in the background, at most once per
+        NEIGHBOUR_REFRESH_S per tenant in this process (one pending refresh at a time)."""
+        key = (tenant.tid, tenant.mid)
+        pending = self._refreshes.get(key)
+        if pending is not None and not pending.done():
+            return
+        wait = max(0.0, self._refreshed_at.get(key, -NEIGHBOUR_REFRESH_S) + NEIGHBOUR_REFRESH_S - time.monotonic())
+
+        async def later() -> None:
+            await asyncio.sleep(wait)
+            try:
+                await self.refresh_neighbours(tenant)
+            except Exception:  # logged; the next interactions schedule another
+                logger.exception("refreshing item neighbours of tenant %s failed", tenant.tid)
+
+        self._refreshes[key] = asyncio.create_task(later(), name=f"neighbours-{tenant.tid}")
 
     async def recommend(self, tenant: TenantContext, body: RecommendationRequest) -> Recommendations:
         async with tenant_transaction(self._processor().pool, tenant) as conn:

@@ -224,6 +224,9 @@ class StreamsHandle(Streams):
     async def recommend(self, tenant: TenantContext, body: RecommendationRequest) -> Recommendations:
         return await self._call(self.handle.recommend.remote(tenant, body))
 
+    async def refresh_neighbours(self, tenant: TenantContext) -> dict[str, int]:
+        return await self._call(self.handle.refresh_neighbours.remote(tenant))
+
     async def attribution(
         self,
         tenant: TenantContext,

@@ -56,6 +56,7 @@ async def _views(pool: asyncpg.Pool, tenant: TenantContext, pairs: list[tuple[st
     )
     async with tenant_transaction(pool, tenant) as conn:
         await rec.add_interactions(conn, tenant, batch)
+        await rec.refresh_neighbours(conn, tenant)
 
 
 async def _recommend(pool: asyncpg.Pool, tenant: TenantContext, **fields: object) -> rec.Recommendations:
@@ -73,6 +74,16 @@ async def test_recommendations_blend_what_others_did_with_what_reads_alike(
     runners = [(f"runner-{i}", ["shoes", "socks"]) for i in range(12)]
     cooks = [(f"cook-{i}", ["mug", "pan", "promo"]) for i in range(8)]
     await _views(app_pool, tenant, runners + cooks)
+
+    async with tenant_transaction(app_pool, tenant) as conn:
+        pair = await conn.fetchval(
+            "SELECT n.score FROM ai.item_neighbours n "
+            "JOIN ai.catalog_items a ON a.tid = n.tid AND a.id = n.item_id AND a.external_id = 'shoes' "
+            "JOIN ai.catalog_items b ON b.tid = n.tid AND b.id = n.neighbour_id AND b.external_id = 'socks' "
+            "WHERE n.tid = $1",
+            tenant.tid,
+        )
+    assert pair == pytest.approx(1.0, abs=0.01)  # every runner viewed both: cosine 1
 
     fresh = await _recommend(app_pool, tenant, session_id="new-visitor", k=3)
     assert not fresh.personalised and "no interactions" in fresh.reason

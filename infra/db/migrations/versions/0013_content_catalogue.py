@@ -5,6 +5,9 @@ MiniLM, HNSW for cosine) and three counters kept with every interaction insert: 
 times it was recommended, clicks on it (popularity and the exploration posterior without a scan).
 ``ai.item_interactions``: who (a contact, or an anonymous session) viewed, clicked, bought or was shown
 which item, when; ``person`` is the one key both kinds share (``c:<contact id>`` or ``s:<session>``).
+``ai.item_neighbours``: each item's most similar items by who interacted with them (implicit-feedback
+cosine), recomputed from the interactions in the background, so a recommendation reads its collaborative
+candidates from an index instead of joining everyone's interactions.
 Interactions name people: personal data, reachable by contact id and session id. Both tables carry
 ``tid/whid/mid`` under forced RLS.
 
@@ -61,6 +64,12 @@ TABLES = {
         PRIMARY KEY (tid, mid, id),
         FOREIGN KEY (tid, mid, item_id) REFERENCES ai.catalog_items (tid, mid, id) ON DELETE CASCADE
     )""",
+    "ai.item_neighbours": f"""({TENANT},
+        item_id uuid NOT NULL,
+        neighbour_id uuid NOT NULL,
+        score real NOT NULL,
+        PRIMARY KEY (tid, mid, item_id, neighbour_id)
+    )""",
 }
 
 INDEXES = [
@@ -68,7 +77,7 @@ INDEXES = [
     "USING hnsw (embedding vector_cosine_ops) WITH (m = 24, ef_construction = 200)",
     "CREATE INDEX catalog_items_people_idx ON ai.catalog_items (tid, mid, people DESC)",
     "CREATE INDEX item_interactions_person_idx ON ai.item_interactions (tid, mid, person, occurred_at DESC)",
-    "CREATE INDEX item_interactions_item_idx ON ai.item_interactions (tid, mid, item_id)",
+    "CREATE INDEX item_interactions_item_idx ON ai.item_interactions (tid, mid, item_id, person)",
     "CREATE INDEX item_interactions_contact_idx ON ai.item_interactions (tid, mid, contact_id) "
     "WHERE contact_id IS NOT NULL",
 ]
