@@ -80,9 +80,8 @@ async def seed(admin: asyncpg.Connection, pool: asyncpg.Pool, items: int) -> tup
         records=bulk,
     )
     await admin.execute(
-        "UPDATE ai.catalog_items c SET people = n.people FROM ("
-        "  SELECT item_id, count(DISTINCT person) AS people FROM ai.item_interactions GROUP BY item_id) n "
-        "WHERE c.id = n.item_id"
+        "INSERT INTO ai.item_stats (tid, mid, item_id, people) "
+        "SELECT tid, mid, item_id, count(DISTINCT person) FROM ai.item_interactions GROUP BY tid, mid, item_id"
     )
     await admin.execute("ANALYZE ai.item_interactions")
     started = time.perf_counter()

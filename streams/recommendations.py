@@ -155,23 +155,24 @@ FROM unnest($4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::timestamptz[])
 # showings and clicks add up.
 COUNTERS_SQL = """
 WITH batch AS (
-    SELECT r.item_id, r.person, r.kind FROM unnest($3::uuid[], $4::text[], $5::text[]) AS r(item_id, person, kind)
+    SELECT r.item_id, r.person, r.kind FROM unnest($4::uuid[], $5::text[], $6::text[]) AS r(item_id, person, kind)
 ), reach AS (
     SELECT b.item_id, count(DISTINCT b.person) AS people FROM batch b
     WHERE b.kind <> 'recommended' AND NOT EXISTS (
         SELECT 1 FROM ai.item_interactions i
-        WHERE i.tid = $1 AND i.mid = $2 AND i.item_id = b.item_id AND i.person = b.person
+        WHERE i.tid = $1 AND i.mid = $3 AND i.item_id = b.item_id AND i.person = b.person
           AND i.kind <> 'recommended')
     GROUP BY b.item_id
 ), tally AS (
-    SELECT item_id, count(*) FILTER (WHERE kind = 'recommended') AS shown,
-           count(*) FILTER (WHERE kind = 'click') AS clicks
-    FROM batch GROUP BY item_id
+    SELECT t.item_id, COALESCE(max(r.people), 0) AS people,
+           count(*) FILTER (WHERE t.kind = 'recommended') AS shown, count(*) FILTER (WHERE t.kind = 'click') AS clicks
+    FROM batch t LEFT JOIN reach r ON r.item_id = t.item_id GROUP BY t.item_id
 )
-UPDATE ai.catalog_items c SET
-    people = c.people + COALESCE((SELECT people FROM reach WHERE reach.item_id = c.id), 0),
-    shown = c.shown + t.shown, clicks = c.clicks + t.clicks
-FROM tally t WHERE c.tid = $1 AND c.mid = $2 AND c.id = t.item_id
+INSERT INTO ai.item_stats (tid, whid, mid, item_id, people, shown, clicks)
+SELECT $1, $2, $3, item_id, people, shown, clicks FROM tally
+ON CONFLICT (tid, mid, item_id) DO UPDATE SET
+    people = ai.item_stats.people + EXCLUDED.people, shown = ai.item_stats.shown + EXCLUDED.shown,
+    clicks = ai.item_stats.clicks + EXCLUDED.clicks
 """
 
 HISTORY_SQL = """
@@ -207,12 +208,15 @@ LIMIT $4
 """
 
 POPULAR_SQL = """
-SELECT id, people FROM ai.catalog_items WHERE tid = $1 AND mid = $2 ORDER BY people DESC LIMIT $3
+SELECT item_id, people FROM ai.item_stats WHERE tid = $1 AND mid = $2 ORDER BY people DESC LIMIT $3
 """
 
 CANDIDATES_SQL = """
-SELECT id, external_id, kind, title, url, in_stock, people, shown, clicks FROM ai.catalog_items
-WHERE tid = $1 AND mid = $2 AND id = ANY($3::uuid[])
+SELECT c.id, c.external_id, c.kind, c.title, c.url, c.in_stock,
+       COALESCE(s.people, 0) AS people, COALESCE(s.shown, 0) AS shown, COALESCE(s.clicks, 0) AS clicks
+FROM ai.catalog_items c
+LEFT JOIN ai.item_stats s ON s.tid = c.tid AND s.mid = c.mid AND s.item_id = c.id
+WHERE c.tid = $1 AND c.mid = $2 AND c.id = ANY($3::uuid[])
 """
 
 PROFILING_SQL = """
@@ -266,7 +270,7 @@ async def _record(
 ) -> None:
     item_ids = [r[0] for r in rows]
     people = [f"c:{r[1]}" if r[1] is not None else f"s:{r[2]}" for r in rows]
-    await conn.execute(COUNTERS_SQL, tenant.tid, tenant.mid, item_ids, people, [r[3] for r in rows])
+    await conn.execute(COUNTERS_SQL, tenant.tid, tenant.whid, tenant.mid, item_ids, people, [r[3] for r in rows])
     await conn.execute(
         INSERT_INTERACTIONS_SQL,
         tenant.tid,

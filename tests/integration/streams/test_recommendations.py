@@ -109,7 +109,10 @@ async def test_recommendations_blend_what_others_did_with_what_reads_alike(
             tenant.tid,
         )
         counters = await conn.fetchrow(
-            "SELECT people, shown FROM ai.catalog_items WHERE tid = $1 AND external_id = 'socks'", tenant.tid
+            "SELECT s.people, s.shown FROM ai.item_stats s "
+            "JOIN ai.catalog_items c ON c.tid = s.tid AND c.id = s.item_id "
+            "WHERE s.tid = $1 AND c.external_id = 'socks'",
+            tenant.tid,
         )
     assert shown == 3 + 6  # the recorded showings (record=False ones are not)
     assert counters["people"] == 12 and counters["shown"] == 3  # shown to the new visitor and twice to me

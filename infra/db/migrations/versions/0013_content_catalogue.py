@@ -1,8 +1,10 @@
 """A content catalogue per tenant, embedded for similarity, and the interactions recommendations learn from.
 
 ``ai.catalog_items``: articles, offers, products, e-mail blocks, each with its text's embedding (384-d
-MiniLM, HNSW for cosine) and three counters kept with every interaction insert: people who interacted,
-times it was recommended, clicks on it (popularity and the exploration posterior without a scan).
+MiniLM, HNSW for cosine). ``ai.item_stats``: per item, three counters kept with every interaction insert
+(people who interacted, times it was recommended, clicks on it: popularity and the exploration posterior
+without a scan); apart from the items so a counter update never touches the HNSW index (an update of an
+indexed row re-inserts it into every index: 2 ms a row in HNSW).
 ``ai.item_interactions``: who (a contact, or an anonymous session) viewed, clicked, bought or was shown
 which item, when; ``person`` is the one key both kinds share (``c:<contact id>`` or ``s:<session>``).
 ``ai.item_neighbours``: each item's most similar items by who interacted with them (implicit-feedback
@@ -46,11 +48,16 @@ TABLES = {
         attributes jsonb NOT NULL DEFAULT '{{}}'::jsonb,
         embedding vector(384),
         model_version text,
+        PRIMARY KEY (tid, mid, id),
+        UNIQUE (tid, mid, external_id)
+    )""",
+    "ai.item_stats": f"""({TENANT},
+        item_id uuid NOT NULL,
         people integer NOT NULL DEFAULT 0 CHECK (people >= 0),
         shown integer NOT NULL DEFAULT 0 CHECK (shown >= 0),
         clicks integer NOT NULL DEFAULT 0 CHECK (clicks >= 0),
-        PRIMARY KEY (tid, mid, id),
-        UNIQUE (tid, mid, external_id)
+        PRIMARY KEY (tid, mid, item_id),
+        FOREIGN KEY (tid, mid, item_id) REFERENCES ai.catalog_items (tid, mid, id) ON DELETE CASCADE
     )""",
     "ai.item_interactions": f"""({TENANT},
         id uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -75,7 +82,7 @@ TABLES = {
 INDEXES = [
     "CREATE INDEX catalog_items_embedding_idx ON ai.catalog_items "
     "USING hnsw (embedding vector_cosine_ops) WITH (m = 24, ef_construction = 200)",
-    "CREATE INDEX catalog_items_people_idx ON ai.catalog_items (tid, mid, people DESC)",
+    "CREATE INDEX item_stats_people_idx ON ai.item_stats (tid, mid, people DESC)",
     "CREATE INDEX item_interactions_person_idx ON ai.item_interactions (tid, mid, person, occurred_at DESC)",
     "CREATE INDEX item_interactions_item_idx ON ai.item_interactions (tid, mid, item_id, person)",
     "CREATE INDEX item_interactions_contact_idx ON ai.item_interactions (tid, mid, contact_id) "
