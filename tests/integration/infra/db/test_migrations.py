@@ -57,7 +57,7 @@ async def test_downgrade_removes_everything_and_upgrade_again_works(empty_databa
     assert objects["schemas"] is None
     assert objects["crm_tables"] == 0
     await migrate.upgrade_async(dsn)
-    assert (await _objects(dsn))["crm_tables"] == 16
+    assert (await _objects(dsn))["crm_tables"] == 18
 
 
 async def test_vector_type_is_usable_after_migration(empty_database: ProvisionedDatabase) -> None:
