@@ -62,7 +62,7 @@ INSERT INTO crm.channel_spend (tid, whid, mid, channel, period_start, period_end
 SELECT $1, $2, $3, r.channel, r.period_start, r.period_end, r.amount, r.currency, $9
 FROM unnest($4::text[], $5::date[], $6::date[], $7::numeric[], $8::text[])
     AS r(channel, period_start, period_end, amount, currency)
-ON CONFLICT (tid, mid, channel, period_start, period_end, currency)
+ON CONFLICT (tid, mid, (coalesce(whid, '')), channel, period_start, period_end, currency)
 DO UPDATE SET amount = EXCLUDED.amount, source = EXCLUDED.source, updated_at = now()
 """
 

@@ -94,7 +94,7 @@ async def _queued_variants(
 async def _events(app_pool: asyncpg.Pool, tenant: TenantContext) -> list[dict[str, object]]:
     async with tenant_transaction(app_pool, tenant) as conn:
         rows = await conn.fetch(
-            "SELECT payload FROM crm.outbox WHERE tid = $1 AND event_type = 'crm.ab.test.optimized' ORDER BY id",
+            "SELECT payload FROM crm.outbox WHERE tid = $1 AND event_type = 'crm.ab.test.optimized' ORDER BY seq",
             tenant.tid,
         )
     return [json.loads(r["payload"]) if isinstance(r["payload"], str) else r["payload"] for r in rows]

@@ -36,8 +36,7 @@ TABLE = """crm.channel_spend (
     amount numeric(18, 2) NOT NULL CHECK (amount >= 0),
     currency text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
     source text NOT NULL DEFAULT 'api' CHECK (source IN ('api', 'csv')),
-    PRIMARY KEY (tid, mid, id),
-    UNIQUE (tid, mid, channel, period_start, period_end, currency)
+    PRIMARY KEY (tid, mid, id)
 )"""
 
 
@@ -51,6 +50,11 @@ def upgrade() -> None:
     )
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON crm.channel_spend TO {APP_ROLE}")
     op.execute("CREATE INDEX channel_spend_period_idx ON crm.channel_spend (tid, mid, period_start)")
+    # One row per channel, period and currency in each branch (whid) or tenant-wide
+    op.execute(
+        "CREATE UNIQUE INDEX channel_spend_row_key ON crm.channel_spend "
+        "(tid, mid, (coalesce(whid, '')), channel, period_start, period_end, currency)"
+    )
     op.execute("ALTER TABLE ai.behavior_events ADD COLUMN channel text")
     op.execute(
         "CREATE INDEX behavior_events_account_idx ON ai.behavior_events (tid, mid, account_id, occurred_at) "
