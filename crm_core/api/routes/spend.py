@@ -102,7 +102,13 @@ async def import_spend(body: SpendImport, conn: ConnDep, tenant: TenantDep) -> I
 
 def parse_csv(text: str) -> list[SpendRow]:
     """``channel,period_start,period_end,amount[,currency]`` with a header; a bad line is named with its number."""
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _rows(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit
+        raise InvalidInput(f"the CSV cannot be read: {exc}") from exc
+
+
+def _rows(reader: csv.DictReader[str]) -> list[SpendRow]:
     needed = {"channel", "period_start", "period_end", "amount"}
     if reader.fieldnames is None or not needed <= {f.strip() for f in reader.fieldnames}:
         raise InvalidInput(f"the CSV needs a header with {', '.join(sorted(needed))} (and optionally currency)")
