@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field, model_validator
 from infra.db.tenancy import TenantContext
 from infra.errors import InvalidInput
 from infra.events import outbox
-from models.marketing.recommend import Recommender, Weights, blend, top_k, unit
+from models.marketing.recommend import Recommender, Weights, blend, recency_weights, top_k, unit
 from streams.insights import _tune_search
 
 Kind = Literal["article", "offer", "product", "email_block", "other"]
@@ -349,15 +349,16 @@ async def _candidates(
     add(await conn.fetch(POPULAR_SQL, *key, CANDIDATES), 2, "people")
     if not history:
         return signals
+    recency = recency_weights(len(history))[::-1]  # the model's weights; history is newest first
     weight_of: dict[UUID, float] = {}
-    for n, r in enumerate(history):  # newest first: the model's recency weights, summed per item
-        weight_of[r["item_id"]] = weight_of.get(r["item_id"], 0.0) + 0.5 ** (n / 10.0)
+    for r, weight in zip(history, recency, strict=True):  # summed per item, as the model's profile is
+        weight_of[r["item_id"]] = weight_of.get(r["item_id"], 0.0) + float(weight)
     items = list(weight_of)
     add(await conn.fetch(COLLABORATIVE_SQL, *key, items, [weight_of[i] for i in items], CANDIDATES), 0, "score")
     vectors = [(n, r["embedding"]) for n, r in enumerate(history) if r["embedding"] is not None]
     if vectors:
-        recency = np.power(0.5, np.array([n for n, _ in vectors], dtype=float) / 10.0)
-        profile = (recency[:, None] * np.stack([_array(v) for _, v in vectors])).sum(axis=0)
+        kept = recency[[n for n, _ in vectors]]
+        profile = (kept[:, None] * np.stack([_array(v) for _, v in vectors])).sum(axis=0)
         profile = profile / max(float(np.linalg.norm(profile)), 1e-12)
         await _tune_search(conn)
         add(await conn.fetch(CONTENT_SQL, *key, profile.astype(np.float32), CANDIDATES), 1, "score")

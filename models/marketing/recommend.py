@@ -82,7 +82,7 @@ class Recommender:
         parts[2] = unit(self.popularity)
         if personal and history:
             idx = np.asarray(history, dtype=np.int64)
-            recency = _recency(len(history))
+            recency = recency_weights(len(history))
             profile = np.zeros(self.items)
             np.add.at(profile, idx, recency)
             parts[0] = unit(np.asarray(self.similarity.T @ profile).ravel())
@@ -174,7 +174,7 @@ def unit(values: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.zeros_like(values, dtype=float) if high <= low else (values - low) / (high - low)
 
 
-def _recency(n: int) -> NDArray[np.float64]:
+def recency_weights(n: int) -> NDArray[np.float64]:
     """Weights of a history of ``n`` interactions, oldest first: halving every HALF_LIFE_INTERACTIONS back."""
     return np.power(0.5, np.arange(n - 1, -1, -1, dtype=float) / HALF_LIFE_INTERACTIONS)
 
