@@ -18,6 +18,11 @@ as that many toward ``max_size``, and a batch always takes at least one item.
 ``max_pending`` bounds what may wait: past it :meth:`MicroBatcher.submit`
 raises :class:`BatcherFull` at once (back-pressure for the caller to answer,
 never an unbounded queue).
+
+A caller that goes away (its deadline passed, its client hung up) costs no more
+model time than it has already started: its item is dropped if it still waits,
+and a running call whose callers have all gone is cancelled (``run`` stops at
+its next ``await``; a model that computes in passes stops after the current one).
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ class MicroBatcher(Generic[T, R]):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._drop_abandoned()
         if self._in_flight >= self.max_in_flight or not self._pending:
             return  # a finishing call flushes what waits
         taken, total = 0, 0
@@ -100,6 +106,26 @@ class MicroBatcher(Generic[T, R]):
         task = asyncio.ensure_future(self._run(batch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        self._cancel_when_abandoned(task, [future for _, future in batch])
+
+    def _drop_abandoned(self) -> None:
+        """Forget waiting items whose callers were cancelled: nobody would read their results."""
+        if all(not future.done() for _, future in self._pending):
+            return
+        kept = [(item, future) for item, future in self._pending if not future.done()]
+        self._pending_size -= sum(self._size(item) for item, future in self._pending if future.done())
+        self._pending = kept
+
+    @staticmethod
+    def _cancel_when_abandoned(task: asyncio.Task[None], futures: list[asyncio.Future[R]]) -> None:
+        """Cancel ``task`` once every caller of its batch has been cancelled."""
+
+        def on_done(_: asyncio.Future[R]) -> None:
+            if not task.done() and all(future.cancelled() for future in futures):
+                task.cancel()
+
+        for future in futures:
+            future.add_done_callback(on_done)
 
     async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:

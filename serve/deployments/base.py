@@ -72,10 +72,10 @@ def flatten(calls: list[list[Any]]) -> tuple[list[Any], list[int]]:
     return items, sizes
 
 
-def split(values: list[T], sizes: list[int], model_version: str) -> list[Batched[T]]:
+def split(values: list[T], sizes: list[int], model_version: str, pass_items: int | None = None) -> list[Batched[T]]:
     out, start = [], 0
     for size in sizes:
-        out.append(Batched(values[start : start + size], len(values), model_version))
+        out.append(Batched(values[start : start + size], pass_items or len(values), model_version))
         start += size
     return out
 
@@ -180,12 +180,18 @@ class TextModel(BatchedModel, Generic[T]):
         return await self._run_batch(calls)
 
     async def _run_batch(self, calls: list[list[str]]) -> list[Batched[T]]:
+        """The calls' texts in passes of at most ``max_batch_size``: one call of 256 texts is eight passes,
+        and a call abandoned by its caller (cancelled) stops after the pass under way, not after all eight."""
         texts, sizes = flatten(calls)
-        started = time.perf_counter()
-        values = await run_in(self.pool, self._score, texts)
-        if self.budget is not None:
-            self.budget.observe(len(texts), time.perf_counter() - started)
-        return split(values, sizes, self.version)
+        step = max(1, self.batcher.max_size)
+        values: list[T] = []
+        for start in range(0, len(texts), step):
+            chunk = texts[start : start + step]
+            started = time.perf_counter()
+            values.extend(await run_in(self.pool, self._score, chunk))
+            if self.budget is not None:
+                self.budget.observe(len(chunk), time.perf_counter() - started)
+        return split(values, sizes, self.version, min(len(texts), step))
 
     def reconfigure(self, config: dict[str, Any]) -> None:
         """``user_config``: ``max_batch_size`` (texts per pass), ``batch_wait_timeout_s`` (how long a call

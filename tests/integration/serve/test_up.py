@@ -137,6 +137,7 @@ def _campaign_lands_in_the_local_sink(base: str, data_dir: Path, env: dict[str, 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(HEALTH_DEADLINE_S + MODELS_DEADLINE_S + STOP_DEADLINE_S + 120)  # its deadlines, not the default
 def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path: Path, ray_tmp: Path) -> None:
     data_dir = tmp_path / "vettify-data"
     env = _env(data_dir, ray_tmp)

@@ -90,3 +90,40 @@ async def test_micro_batcher_weighs_callers_by_their_size() -> None:
     assert await asyncio.gather(*rest) == [2, 2, 6, 1]
     assert [[len(call) for call in calls] for calls in seen] == [[1], [2, 2], [6], [1]]
     assert batcher.batch_sizes == [1, 4, 6, 1]
+
+
+async def test_a_batch_whose_callers_all_went_away_is_cancelled_and_their_waiting_items_dropped() -> None:
+    """A cancelled caller (deadline passed) costs no more model time: nobody would read the result."""
+    started: list[list[int]] = []
+    finished: list[list[int]] = []
+
+    async def slow(items: list[int]) -> list[int]:
+        started.append(items)
+        await asyncio.sleep(0.2)
+        finished.append(items)
+        return items
+
+    batcher: MicroBatcher[int, int] = MicroBatcher(slow, max_size=2, max_wait_s=0.0, max_in_flight=1)
+    running = asyncio.ensure_future(batcher.submit(1))
+    await asyncio.sleep(0.01)
+    waiting = asyncio.ensure_future(batcher.submit(2))
+    await asyncio.sleep(0.01)
+    running.cancel()
+    waiting.cancel()
+    await asyncio.sleep(0.01)
+    assert await batcher.submit(3) == 3
+    assert started == [[1], [3]]
+    assert finished == [[3]]
+
+
+async def test_a_batch_keeps_running_while_one_of_its_callers_still_waits() -> None:
+    async def slow(items: list[int]) -> list[int]:
+        await asyncio.sleep(0.05)
+        return items
+
+    batcher: MicroBatcher[int, int] = MicroBatcher(slow, max_size=4, max_wait_s=0.01, max_in_flight=1)
+    gone = asyncio.ensure_future(batcher.submit(1))
+    stays = asyncio.ensure_future(batcher.submit(2))
+    await asyncio.sleep(0.02)
+    gone.cancel()
+    assert await stays == 2
