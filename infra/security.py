@@ -22,7 +22,15 @@ from infra.db.tenancy import TenantContext, TenantContextError
 from infra.errors import Forbidden, Unauthorized
 from infra.settings import Settings
 
-SCOPES = ("crm:read", "crm:write", "crm:admin", "marketing:send", "events:write", "insights:read")
+SCOPES = (
+    "crm:read",
+    "crm:write",
+    "crm:admin",
+    "marketing:send",
+    "pricing:approve",
+    "events:write",
+    "insights:read",
+)
 DEFAULT_TTL_S = 3600
 
 

@@ -160,6 +160,11 @@ class Settings(BaseSettings):
     ab_alpha: float = Field(
         default=0.05, gt=0, lt=0.5, description="A/B tests' false-positive rate, valid however often they are read."
     )
+    pricing_scan_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often the repricer looks for products due (each product's reprice_every_s sets its pace).",
+    )
 
     # --- Models (local paths replace the packaged defaults) -----------------
     embedding_model_path: Path | None = None

@@ -21,6 +21,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crm_core.events.payloads import SalesOrderCreated, ShipmentDelivered
+from crm_core.schemas.pricing import PricingAdjusted
 from infra.events.envelope import EVENT_NAME, Envelope
 from models.text.aspects import AspectMention
 
@@ -323,6 +324,7 @@ PUBLISHED: dict[str, type[BaseModel]] = {
     "crm.social.pixel.analyzed": PixelAnalyzed,
     "crm.churn.scored": ChurnScored,
     "crm.ab.test.optimized": ABTestOptimized,
+    "crm.pricing.adjusted": PricingAdjusted,
 }
 
 

@@ -23,6 +23,7 @@ from crm_core.api.routes import (
     leads,
     mail,
     opportunities,
+    pricing,
     sequences,
     spend,
     tracking,
@@ -91,6 +92,18 @@ def create_app(
     app.include_router(health.router)
     app.state.audit_key = load_or_create_key(settings.resolved_audit_key_path)
     app.state.delivery_config = DeliveryConfig.from_settings(settings)
-    for module in (accounts, contacts, leads, opportunities, campaigns, sequences, audit, mail, tracking, spend):
+    for module in (
+        accounts,
+        contacts,
+        leads,
+        opportunities,
+        campaigns,
+        sequences,
+        audit,
+        mail,
+        tracking,
+        spend,
+        pricing,
+    ):
         app.include_router(module.router, prefix=api_prefix, responses=problem_responses(404, 409, 412))
     return app

@@ -27,6 +27,7 @@ __all__ = [
     "ConnDep",
     "CurrentUser",
     "PoolDep",
+    "Pricers",
     "Readers",
     "RequireScopes",
     "Senders",
@@ -68,3 +69,4 @@ Readers = Depends(RequireScopes("crm:read"))
 Writers = Depends(RequireScopes("crm:write"))
 Admins = Depends(RequireScopes("crm:admin"))
 Senders = Depends(RequireScopes("marketing:send"))
+Pricers = Depends(RequireScopes("pricing:approve"))

@@ -31,6 +31,7 @@ from serve.errors import as_error
 from streams.core import Result, StreamProcessor
 from streams.experiments import ExperimentOptimizer
 from streams.insights import Bucket
+from streams.pricing import Repricer
 from streams.recommendations import CatalogUpsert, InteractionBatch, RecommendationRequest, Recommendations
 from streams.service import Streams, StreamsService
 from streams.sources.rabbitmq import RabbitMQSource
@@ -79,6 +80,7 @@ class StreamsDeployment(StreamsService):
         self._redis: Redis | None = None
         self._scan_pool: asyncpg.Pool | None = None
         self.optimizer: ExperimentOptimizer | None = None
+        self.repricer: Repricer | None = None
         if database_url is None:
             logger.warning("Streams: no database configured; /v1/events and /v1/insights answer 503")
             return
@@ -115,7 +117,7 @@ class StreamsDeployment(StreamsService):
         self.processor = processor
 
     async def _start_optimizer(self, worker_database_url: str) -> None:
-        """The A/B optimiser: running campaign experiments found with the worker role, checked in their tenant."""
+        """The A/B optimiser and the repricer: work found with the worker role, done in its tenant."""
         assert self._pool is not None
         settings = Settings()
         self._scan_pool = await create_pool(worker_database_url, settings, min_size=1, max_size=2)
@@ -127,6 +129,8 @@ class StreamsDeployment(StreamsService):
             window_days=settings.conversion_window_days,
         )
         self.optimizer.start()
+        self.repricer = Repricer(self._pool, self._scan_pool, interval_s=settings.pricing_scan_interval_s)
+        self.repricer.start()
 
     async def ready(self) -> dict[str, str]:
         return {"model": "streams", "version": "database" if self.processor is not None else "no database"}
@@ -137,9 +141,10 @@ class StreamsDeployment(StreamsService):
                 await conn.fetchval("SELECT 1")
 
     async def __del__(self) -> None:
-        if self.optimizer is not None:
-            with contextlib.suppress(Exception):
-                await self.optimizer.stop()
+        for loop in (self.optimizer, self.repricer):
+            if loop is not None:
+                with contextlib.suppress(Exception):
+                    await loop.stop()
         if self._scan_pool is not None:
             with contextlib.suppress(Exception):
                 await self._scan_pool.close()

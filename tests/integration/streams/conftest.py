@@ -19,6 +19,7 @@ from streams.core import StreamProcessor
 from streams.models import ServeModels
 from streams.processors.social import SpikeRule
 from tests.integration.conftest import ServeStack
+from tests.integration.crm_core.api.conftest import api, auth  # noqa: F401 - the CRM API, for the repricer's approvals
 
 LABELS = ("negative", "neutral", "positive")
 

@@ -36,6 +36,9 @@ TABLES = (
     "sequence_enrollments",
     "ab_experiments",
     "channel_spend",
+    "price_book",
+    "price_sales",
+    "price_changes",
 )
 CONTEXTS = list(itertools.product(TENANTS, WAREHOUSES))
 
@@ -119,6 +122,23 @@ async def _seed_one(conn: asyncpg.Connection, tid: str, whid: str | None) -> Non
         "INSERT INTO crm.channel_spend (tid, whid, mid, channel, period_start, period_end, amount, currency) "
         "VALUES ($1, $2, $3, 'google_ads', '2026-11-01', '2026-11-07', 700, 'RON')",
         *key,
+    )
+    product = await conn.fetchval(
+        "INSERT INTO crm.price_book (tid, whid, mid, sku, name, currency, price, cost) "
+        "VALUES ($1, $2, $3, 'SKU-1', 'Cafea', 'RON', 80, 50) RETURNING id",
+        *key,
+    )
+    await conn.execute(
+        "INSERT INTO crm.price_sales (tid, whid, mid, product_id, period_start, period_end, price, units) "
+        "VALUES ($1, $2, $3, $4, '2026-11-01', '2026-11-08', 80, 140)",
+        *key,
+        product,
+    )
+    await conn.execute(
+        "INSERT INTO crm.price_changes (tid, whid, mid, product_id, old_price, new_price, source, status, reason, "
+        "proposed_by) VALUES ($1, $2, $3, $4, 80, 84, 'optimiser', 'proposed', 'test', 'repricer')",
+        *key,
+        product,
     )
     if whid is None:  # suppressions are tenant-wide by rule (a CHECK): every branch must see them
         await conn.execute(
@@ -305,6 +325,7 @@ async def test_every_crm_table_forces_the_standard_policy(admin_pool: asyncpg.Po
         ("accounts", ["vettify_worker"]),
         ("email_deliveries", ["vettify_worker"]),
         ("outbox", ["vettify_relay"]),
+        ("price_book", ["vettify_worker"]),
         ("sequence_enrollments", ["vettify_worker"]),
     ]
 
