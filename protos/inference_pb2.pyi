@@ -151,6 +151,78 @@ class PricingRequest(_message.Message):
     objective: str
     def __init__(self, cost: _Optional[float] = ..., current_price: _Optional[float] = ..., current_quantity: _Optional[float] = ..., min_price: _Optional[float] = ..., max_price: _Optional[float] = ..., max_change: _Optional[float] = ..., allow_below_cost: bool = ..., inventory: _Optional[float] = ..., competitor_price: _Optional[float] = ..., reference_competitor_price: _Optional[float] = ..., segment: _Optional[int] = ..., elasticity: _Optional[float] = ..., objective: _Optional[str] = ...) -> None: ...
 
+class GuardRails(_message.Message):
+    __slots__ = ("cost", "min_price", "max_price", "max_step", "min_margin")
+    COST_FIELD_NUMBER: _ClassVar[int]
+    MIN_PRICE_FIELD_NUMBER: _ClassVar[int]
+    MAX_PRICE_FIELD_NUMBER: _ClassVar[int]
+    MAX_STEP_FIELD_NUMBER: _ClassVar[int]
+    MIN_MARGIN_FIELD_NUMBER: _ClassVar[int]
+    cost: float
+    min_price: float
+    max_price: float
+    max_step: float
+    min_margin: float
+    def __init__(self, cost: _Optional[float] = ..., min_price: _Optional[float] = ..., max_price: _Optional[float] = ..., max_step: _Optional[float] = ..., min_margin: _Optional[float] = ...) -> None: ...
+
+class SalesPeriod(_message.Message):
+    __slots__ = ("price", "units", "days", "age_days")
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    AGE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    price: float
+    units: float
+    days: float
+    age_days: float
+    def __init__(self, price: _Optional[float] = ..., units: _Optional[float] = ..., days: _Optional[float] = ..., age_days: _Optional[float] = ...) -> None: ...
+
+class LivePricingRequest(_message.Message):
+    __slots__ = ("price", "rails", "sales", "competitor_price", "reference_competitor_price", "inventory", "elasticity", "explore", "seed")
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    RAILS_FIELD_NUMBER: _ClassVar[int]
+    SALES_FIELD_NUMBER: _ClassVar[int]
+    COMPETITOR_PRICE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_COMPETITOR_PRICE_FIELD_NUMBER: _ClassVar[int]
+    INVENTORY_FIELD_NUMBER: _ClassVar[int]
+    ELASTICITY_FIELD_NUMBER: _ClassVar[int]
+    EXPLORE_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    price: float
+    rails: GuardRails
+    sales: _containers.RepeatedCompositeFieldContainer[SalesPeriod]
+    competitor_price: float
+    reference_competitor_price: float
+    inventory: float
+    elasticity: float
+    explore: bool
+    seed: int
+    def __init__(self, price: _Optional[float] = ..., rails: _Optional[_Union[GuardRails, _Mapping]] = ..., sales: _Optional[_Iterable[_Union[SalesPeriod, _Mapping]]] = ..., competitor_price: _Optional[float] = ..., reference_competitor_price: _Optional[float] = ..., inventory: _Optional[float] = ..., elasticity: _Optional[float] = ..., explore: bool = ..., seed: _Optional[int] = ...) -> None: ...
+
+class LiveProposal(_message.Message):
+    __slots__ = ("action", "price", "source", "reason", "elasticity", "elasticity_source", "expected_units_per_day", "expected_profit_per_day", "interval", "missing")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ELASTICITY_FIELD_NUMBER: _ClassVar[int]
+    ELASTICITY_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_UNITS_PER_DAY_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_PROFIT_PER_DAY_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    price: float
+    source: str
+    reason: str
+    elasticity: float
+    elasticity_source: str
+    expected_units_per_day: float
+    expected_profit_per_day: float
+    interval: _containers.RepeatedScalarFieldContainer[float]
+    missing: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, action: _Optional[str] = ..., price: _Optional[float] = ..., source: _Optional[str] = ..., reason: _Optional[str] = ..., elasticity: _Optional[float] = ..., elasticity_source: _Optional[str] = ..., expected_units_per_day: _Optional[float] = ..., expected_profit_per_day: _Optional[float] = ..., interval: _Optional[_Iterable[float]] = ..., missing: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class PricingResponse(_message.Message):
     __slots__ = ("price", "expected_quantity", "expected_profit", "expected_revenue", "quantity_low", "quantity_high", "bound_hit", "elasticity", "elasticity_source", "reason")
     PRICE_FIELD_NUMBER: _ClassVar[int]

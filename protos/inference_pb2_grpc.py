@@ -34,6 +34,11 @@ class AnalyticsStub(object):
                 request_serializer=protos_dot_inference__pb2.PricingRequest.SerializeToString,
                 response_deserializer=protos_dot_inference__pb2.PricingResponse.FromString,
                 )
+        self.ProposePrice = channel.unary_unary(
+                '/vettify.analytics.v1.Analytics/ProposePrice',
+                request_serializer=protos_dot_inference__pb2.LivePricingRequest.SerializeToString,
+                response_deserializer=protos_dot_inference__pb2.LiveProposal.FromString,
+                )
         self.Summarize = channel.unary_unary(
                 '/vettify.analytics.v1.Analytics/Summarize',
                 request_serializer=protos_dot_inference__pb2.SummaryRequest.SerializeToString,
@@ -103,6 +108,12 @@ class AnalyticsServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def OptimizePrice(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ProposePrice(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -188,6 +199,11 @@ def add_AnalyticsServicer_to_server(servicer, server):
                     servicer.OptimizePrice,
                     request_deserializer=protos_dot_inference__pb2.PricingRequest.FromString,
                     response_serializer=protos_dot_inference__pb2.PricingResponse.SerializeToString,
+            ),
+            'ProposePrice': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProposePrice,
+                    request_deserializer=protos_dot_inference__pb2.LivePricingRequest.FromString,
+                    response_serializer=protos_dot_inference__pb2.LiveProposal.SerializeToString,
             ),
             'Summarize': grpc.unary_unary_rpc_method_handler(
                     servicer.Summarize,
@@ -309,6 +325,23 @@ class Analytics(object):
         return grpc.experimental.unary_unary(request, target, '/vettify.analytics.v1.Analytics/OptimizePrice',
             protos_dot_inference__pb2.PricingRequest.SerializeToString,
             protos_dot_inference__pb2.PricingResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ProposePrice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/vettify.analytics.v1.Analytics/ProposePrice',
+            protos_dot_inference__pb2.LivePricingRequest.SerializeToString,
+            protos_dot_inference__pb2.LiveProposal.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

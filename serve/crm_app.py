@@ -37,10 +37,15 @@ class CrmIngress:
     def __serve_build_asgi_app__(self) -> Any:
         from crm_core.api.app import create_app
         from infra.settings import Settings
+        from streams.recommendations import email_recommendations
 
         settings = Settings(crm_consumes_events=self.consumes_events)  # this replica's one settings object
         return create_app(
-            settings, database_url=self.database_url, worker_database_url=self.worker_database_url, api_prefix=""
+            settings,
+            database_url=self.database_url,
+            worker_database_url=self.worker_database_url,
+            api_prefix="",
+            personaliser=email_recommendations,  # campaigns' {{ recommendations }} from the tenant's catalogue
         )
 
 

@@ -21,6 +21,7 @@ from infra.errors import InvalidInput
 from models.marketing.ab import ExperimentRequest
 from models.marketing.attribution import AttributionRequest
 from models.marketing.budget import BudgetRequest, PaceRequest
+from models.pricing.live import LivePricingRequest
 from models.pricing.service import PricingRequest
 from models.registry import SummaryRequest, VisionRequest
 from models.sentiment.classifier import Sentiment, overall_label
@@ -226,6 +227,12 @@ class AnalyticsMethods:
             )
 
         return await self._answer(grpc_context, pb.PricingResponse(), work)
+
+    async def ProposePrice(self, request: pb.LivePricingRequest, grpc_context: Any = None) -> pb.LiveProposal:
+        async def work() -> pb.LiveProposal:
+            return _to_pb(await self.models.pricing_live(_from_pb(LivePricingRequest, request)), pb.LiveProposal())
+
+        return await self._answer(grpc_context, pb.LiveProposal(), work)
 
     async def Summarize(self, request: pb.SummaryRequest, grpc_context: Any = None) -> pb.SummaryResponse:
         async def work() -> pb.SummaryResponse:

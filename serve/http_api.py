@@ -24,6 +24,7 @@ from models.churn.model import BUCKET_EDGES, ChurnScore
 from models.marketing.ab import ExperimentAnalysis, ExperimentRequest
 from models.marketing.attribution import AttributionRequest, AttributionResponse
 from models.marketing.budget import BudgetPlan, BudgetRequest, Pace, PaceRequest
+from models.pricing.live import LivePricingRequest, LiveProposal
 from models.pricing.service import PricingRequest, PricingResponse
 from models.registry import (
     EmbedResponse,
@@ -159,6 +160,13 @@ async def churn(body: ChurnScoreRequest, request: Request, models: Models) -> Ch
 @router.post("/v1/pricing/optimize", response_model=PricingResponse)
 async def pricing(body: PricingRequest, models: Models) -> PricingResponse:
     return await models.pricing(body)
+
+
+@router.post("/v1/pricing/propose", response_model=LiveProposal)
+async def pricing_live(body: LivePricingRequest, models: Models) -> LiveProposal:
+    """Live repricing: a product's next price within its guard rails, from its sales (the price book's repricer
+    runs the same model on the tenant's products: ``/v1/crm/price-book``)."""
+    return await models.pricing_live(body)
 
 
 @marketing.post("/v1/ab/analyze", response_model=ExperimentAnalysis)

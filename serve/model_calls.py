@@ -34,6 +34,7 @@ from models.embeddings.encoder import Embedding, check_texts
 from models.marketing.ab import ExperimentAnalysis, ExperimentRequest
 from models.marketing.attribution import AttributionRequest, AttributionResponse
 from models.marketing.budget import BudgetPlan, BudgetRequest, Pace, PaceRequest
+from models.pricing.live import LivePricingRequest, LiveProposal
 from models.pricing.service import PricingRequest, PricingResponse
 from models.registry import SummaryRequest, SummaryResponse, VisionRequest
 from models.sentiment.classifier import Sentiment
@@ -216,6 +217,9 @@ class ModelCalls:
 
     async def pricing(self, request: PricingRequest) -> PricingResponse:
         return await self._call("pricing", lambda: self.handles.pricing.optimize.remote(request))
+
+    async def pricing_live(self, request: LivePricingRequest) -> LiveProposal:
+        return await self._call("pricing", lambda: self.handles.pricing.propose.remote(request))
 
     def _marketing(self) -> Handle:
         if self.handles.marketing is None:

@@ -454,3 +454,18 @@ async def recommend(
             },
         )
     return Recommendations(items=items, personalised=personal and bool(seen), reason=reason)
+
+
+async def email_recommendations(
+    conn: asyncpg.Connection, tenant: TenantContext, contact_ids: list[UUID], k: int
+) -> dict[UUID, list[dict[str, Any]]]:
+    """The delivery worker's personaliser (:mod:`crm_core.delivery.personalise`): ``k`` items per recipient,
+    recorded as shown (Thompson's posteriors) with ``crm.content.personalized``, as :func:`recommend` does for
+    any caller; a contact without profiling consent gets the popular items."""
+    out: dict[UUID, list[dict[str, Any]]] = {}
+    for contact_id in contact_ids:
+        found = await recommend(conn, tenant, RecommendationRequest(contact_id=contact_id, k=k))
+        out[contact_id] = [
+            {"title": i.title, "url": i.url, "kind": i.kind, "external_id": i.external_id} for i in found.items
+        ]
+    return out

@@ -28,6 +28,7 @@ from crm_core.api.routes import (
     spend,
     tracking,
 )
+from crm_core.delivery.personalise import Personaliser
 from crm_core.delivery.worker import DeliveryConfig
 from crm_core.services.audit_export import load_or_create_key
 from infra.db.pool import assert_rls_applies, create_pool
@@ -48,11 +49,13 @@ def create_app(
     database_url: str | None = None,
     worker_database_url: str | None = None,
     api_prefix: str = API_PREFIX,
+    personaliser: Personaliser | None = None,
 ) -> FastAPI:
     """Build the app; the URLs override the settings' (``vettify up`` passes the embedded ones).
 
     ``api_prefix=""`` serves the resources at the root, for a host that mounts the whole
-    app under ``/v1/crm`` itself (Ray Serve's ``route_prefix``).
+    app under ``/v1/crm`` itself (Ray Serve's ``route_prefix``). ``personaliser`` fills the campaigns'
+    ``recommendations`` (:mod:`crm_core.delivery.personalise`); without one they are empty.
     """
     settings = settings or get_settings()
     dsn = database_url or settings.database_url
@@ -71,7 +74,7 @@ def create_app(
         try:
             await assert_rls_applies(pool)
             app.state.pool, app.state.redis, app.state.anaf = pool, redis, anaf
-            async with background_services(settings, pool, worker_dsn, anaf, redis) as bus:
+            async with background_services(settings, pool, worker_dsn, anaf, redis, personaliser) as bus:
                 app.state.bus = bus
                 yield
         finally:

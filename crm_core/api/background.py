@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 
 from crm_core.anaf.client import AnafClient
+from crm_core.delivery.personalise import Personaliser
 from crm_core.delivery.worker import build_worker
 from crm_core.events.consumers import CONSUMED, CrmEventConsumer
 from crm_core.sequences.runner import SequenceRunner
@@ -40,7 +41,12 @@ CRM_QUEUE = "crm.core.orders"
 
 @asynccontextmanager
 async def background_services(
-    settings: Settings, pool: asyncpg.Pool, worker_dsn: str | None, anaf: AnafClient, redis: Any
+    settings: Settings,
+    pool: asyncpg.Pool,
+    worker_dsn: str | None,
+    anaf: AnafClient,
+    redis: Any,
+    personaliser: Personaliser | None = None,
 ) -> AsyncIterator[EventBus | InProcessBus]:
     async with contextlib.AsyncExitStack() as stack:
         bus = await _bus(settings, pool, stack)
@@ -53,7 +59,7 @@ async def background_services(
             ]
             loops.append(SequenceRunner(pool, worker_pool))
             if settings.smtp_url:
-                delivery = build_worker(settings, pool, worker_pool, redis)
+                delivery = build_worker(settings, pool, worker_pool, redis, personaliser=personaliser)
                 stack.push_async_callback(delivery.smtp.close)
                 loops.append(delivery)
             else:

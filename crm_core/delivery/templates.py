@@ -1,7 +1,8 @@
 """Campaign templates: Jinja2 in a sandbox, auto-escaping HTML, checked against the merge fields at save time.
 
 A template may read only the names in :data:`MERGE_FIELDS` (``{{ contact.first_name | default("there") }}``,
-``{{ account.name }}``, ``{{ lead.score }}`` …) plus ``unsubscribe_url`` and ``personal_block``. Anything else
+``{{ account.name }}``, ``{{ lead.score }}`` …) plus ``unsubscribe_url``, ``personal_block`` and
+``recommendations`` (items for this recipient: :mod:`crm_core.delivery.personalise`). Anything else
 — a syntax error, an unknown variable, an unknown attribute of a known one — is refused when the campaign is
 created or updated, with the template's field and line, so a typo never reaches 10,000 inboxes.
 
@@ -13,7 +14,7 @@ and the text part are rendered without HTML escaping.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -31,7 +32,7 @@ MERGE_FIELDS: Mapping[str, frozenset[str]] = {
     "lead": frozenset({"score", "status", "source", "company_name"}),
     "campaign": frozenset({"name"}),
 }
-PLAIN_NAMES = frozenset({"unsubscribe_url", "personal_block"})
+PLAIN_NAMES = frozenset({"unsubscribe_url", "personal_block", "recommendations"})
 MAX_TEMPLATE_CHARS = 500_000
 
 
@@ -111,6 +112,7 @@ def context(
     lead: Mapping[str, Any] | None,
     campaign: Mapping[str, Any],
     unsubscribe_url: str,
+    recommendations: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The merge context of one recipient; empty values are left out so ``default`` applies to them."""
     return {
@@ -119,6 +121,7 @@ def context(
         "lead": _present(lead or {}),
         "campaign": _present(campaign),
         "unsubscribe_url": unsubscribe_url,
+        "recommendations": [_present(item) for item in recommendations or []],
     }
 
 

@@ -30,6 +30,7 @@ import asyncpg
 
 from crm_core.delivery import queue, templates
 from crm_core.delivery.message import Composed, Content, Links, Sender, compose
+from crm_core.delivery.personalise import ITEMS_PER_MESSAGE, Personaliser, wants_recommendations
 from crm_core.delivery.queue import EventRow, Result, State
 from crm_core.delivery.ratelimit import TenantRateLimit
 from crm_core.delivery.smtp import Fate, Reply, SmtpPool
@@ -116,7 +117,12 @@ def content_of(campaign: asyncpg.Record, variant: str) -> Content:
     )
 
 
-def merge_values(row: asyncpg.Record, campaign: asyncpg.Record, unsubscribe_url: str) -> dict[str, Any]:
+def merge_values(
+    row: asyncpg.Record,
+    campaign: asyncpg.Record,
+    unsubscribe_url: str,
+    recommendations: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     return templates.context(
         contact={
             "first_name": row["first_name"],
@@ -142,6 +148,7 @@ def merge_values(row: asyncpg.Record, campaign: asyncpg.Record, unsubscribe_url:
         },
         campaign={"name": campaign["name"]},
         unsubscribe_url=unsubscribe_url,
+        recommendations=recommendations,
     )
 
 
@@ -155,13 +162,14 @@ def render_recipient(
     sender: Sender,
     variant: str,
     now: datetime | None = None,
+    recommendations: list[dict[str, Any]] | None = None,
 ) -> Composed:
     """One recipient's message with its tracked links, as the worker sends it (and previews show it)."""
     links = Links(config.public_url, config.secret, tenant, row["id"], config.tracking_ttl_s)
     unsubscribe_url = links.url(TokenKind.UNSUBSCRIBE)
     return compose(
         content=content_of(campaign, variant),
-        values=merge_values(row, campaign, unsubscribe_url),
+        values=merge_values(row, campaign, unsubscribe_url, recommendations),
         to=to,
         sender=sender,
         links=links,
@@ -189,8 +197,10 @@ class DeliveryWorker(PollingLoop):
         *,
         clock: Clock = utcnow,
         idle_sleep_s: float = 0.5,
+        personaliser: Personaliser | None = None,
     ) -> None:
         self.pool = pool
+        self.personaliser = personaliser
         self.scan_pool = scan_pool
         self.smtp = smtp
         self.rate = rate
@@ -224,10 +234,13 @@ class DeliveryWorker(PollingLoop):
                 return 0
             campaigns = await queue.campaigns(conn, tenant=tenant, ids=list({r["campaign_id"] for r in rows}))
             sender = sender_of(await queue.sender(conn, tenant=tenant), self.config.default_sender)
+            items = await self._recommendations(conn, tenant, rows, campaigns)
         settled: list[Result] = []
         outgoing: list[Outgoing] = []
         for row in rows:
-            prepared = self._prepare(row, campaigns[row["campaign_id"]], sender, tenant, now)
+            prepared = self._prepare(
+                row, campaigns[row["campaign_id"]], sender, tenant, now, items.get(row["contact_id"])
+            )
             if isinstance(prepared, Result):
                 settled.append(prepared)
             else:
@@ -241,8 +254,38 @@ class DeliveryWorker(PollingLoop):
             await queue.finish_campaigns(conn, tenant=tenant, ids=list(campaigns))
         return len(rows)
 
+    async def _recommendations(
+        self,
+        conn: asyncpg.Connection,
+        tenant: TenantContext,
+        rows: Sequence[asyncpg.Record],
+        campaigns: dict[UUID, asyncpg.Record],
+    ) -> dict[UUID, list[dict[str, Any]]]:
+        """Items for the recipients whose campaign reads ``recommendations`` (none without a personaliser); a
+        failing recommender leaves the block empty rather than holding the mail back."""
+        if self.personaliser is None:
+            return {}
+        wanted = {cid for cid, campaign in campaigns.items() if wants_recommendations(campaign)}
+        contacts = list(dict.fromkeys(r["contact_id"] for r in rows if r["campaign_id"] in wanted and r["consenting"]))
+        if not contacts:
+            return {}
+        try:
+            async with conn.transaction():  # a savepoint: a failure here must not undo the claim
+                return await self.personaliser(conn, tenant, contacts, ITEMS_PER_MESSAGE)
+        except Exception:
+            logger.exception(
+                "recommendations for %d recipients failed: their personalised blocks stay empty", len(contacts)
+            )
+            return {}
+
     def _prepare(  # noqa: PLR0911 - one early return per reason a recipient is settled without SMTP
-        self, row: asyncpg.Record, campaign: asyncpg.Record, sender: Sender, tenant: TenantContext, now: datetime
+        self,
+        row: asyncpg.Record,
+        campaign: asyncpg.Record,
+        sender: Sender,
+        tenant: TenantContext,
+        now: datetime,
+        recommendations: list[dict[str, Any]] | None = None,
     ) -> Outgoing | Result:
         def settle(state: State, reason: str) -> Result:
             return Result(row["id"], state, None, reason, now)
@@ -260,7 +303,15 @@ class DeliveryWorker(PollingLoop):
             return settle(State.FAILED, "invalid e-mail address")
         try:
             composed = render_recipient(
-                self.config, tenant, row, campaign, to=email, sender=sender, variant=row["variant"], now=now
+                self.config,
+                tenant,
+                row,
+                campaign,
+                to=email,
+                sender=sender,
+                variant=row["variant"],
+                now=now,
+                recommendations=recommendations,
             )
         except (InvalidInput, ValueError) as exc:
             return settle(State.FAILED, f"could not render: {exc}"[:500])
@@ -361,7 +412,13 @@ class DeliveryWorker(PollingLoop):
 
 
 def build_worker(
-    settings: Settings, pool: asyncpg.Pool, scan_pool: asyncpg.Pool, redis: Any, *, clock: Clock = utcnow
+    settings: Settings,
+    pool: asyncpg.Pool,
+    scan_pool: asyncpg.Pool,
+    redis: Any,
+    *,
+    clock: Clock = utcnow,
+    personaliser: Personaliser | None = None,
 ) -> DeliveryWorker:
     """The worker for ``settings.smtp_url`` (required here: ``vettify up`` fills it with its local sink)."""
     from crm_core.delivery.smtp import SmtpTarget
@@ -376,4 +433,5 @@ def build_worker(
         TenantRateLimit(redis, settings.mail_rate_per_s),
         config,
         clock=clock,
+        personaliser=personaliser,
     )

@@ -245,3 +245,39 @@ def explore(state: ProductState, curve: DemandCurve, interval: tuple[float, floa
     if state.inventory is not None:
         draws = np.minimum(draws, state.inventory)
     return float(candidates[int(np.argmax((candidates - state.rails.cost) * draws))])
+
+
+class LivePricingRequest(ProductState):
+    """One product's state for a proposal over HTTP or gRPC; ``seed`` makes the explorer's draw reproducible."""
+
+    seed: int | None = None
+
+
+class LiveProposal(BaseModel):
+    """:class:`Proposal` as the endpoints answer it."""
+
+    action: Action
+    price: float
+    source: Literal["optimiser", "explorer", "none"]
+    reason: str
+    elasticity: float | None = None
+    elasticity_source: str | None = None
+    expected_units_per_day: float | None = None
+    expected_profit_per_day: float | None = None
+    interval: list[float] = Field(default_factory=list, description="[low, high]: the prices the rails allow")
+    missing: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, proposal: Proposal) -> LiveProposal:
+        return cls(
+            action=proposal.action,
+            price=proposal.price,
+            source=proposal.source,
+            reason=proposal.reason,
+            elasticity=proposal.elasticity,
+            elasticity_source=proposal.elasticity_source,
+            expected_units_per_day=proposal.expected_units_per_day,
+            expected_profit_per_day=proposal.expected_profit_per_day,
+            interval=list(proposal.interval or ()),
+            missing=list(proposal.missing),
+        )

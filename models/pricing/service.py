@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from models.errors import InvalidInput
+from models.pricing.live import LivePricingRequest, LiveProposal, propose
 from models.pricing.optimizer import DemandCurve, PriceConstraints, PriceRecommendation, optimize_price
 
 
@@ -114,3 +115,17 @@ class PricingService:
             elasticity_source=source,
             reason=best.reason,
         )
+
+    def propose_live(self, request: LivePricingRequest) -> LiveProposal:
+        """A price-book product's next price within its guard rails (:mod:`models.pricing.live`), with this
+        model's pooled and cross-price elasticities as the priors."""
+        import numpy as np
+
+        proposal = propose(
+            request,
+            prior_elasticity=self.elasticity,
+            prior_std=self.elasticity_std,
+            cross_elasticity=self.cross_elasticity,
+            rng=np.random.default_rng(request.seed),
+        )
+        return LiveProposal.of(proposal)

@@ -1,9 +1,10 @@
-"""The pricing deployment: demand model + constrained price optimiser."""
+"""The pricing deployment: demand model + constrained price optimiser, and live repricing's proposals."""
 
 from __future__ import annotations
 
 from ray import serve
 
+from models.pricing.live import LivePricingRequest, LiveProposal
 from models.pricing.service import PricingRequest, PricingResponse
 from models.registry import registry
 from serve.deployments.base import ReadyProbe
@@ -26,3 +27,7 @@ class PricingDeployment(ReadyProbe):
     async def optimize(self, request: PricingRequest) -> PricingResponse:
         response: PricingResponse = self.model.recommend(request)
         return response
+
+    async def propose(self, request: LivePricingRequest) -> LiveProposal:
+        proposal: LiveProposal = self.model.propose_live(request)
+        return proposal

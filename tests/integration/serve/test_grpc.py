@@ -115,6 +115,15 @@ def test_churn_pricing_summary(stub: AnalyticsStub) -> None:
     )
     assert 9.0 - 1e-6 <= price.price <= 11.0 + 1e-6
     assert price.quantity_low <= price.expected_quantity <= price.quantity_high
+    rails = pb.GuardRails(cost=6, min_price=7, max_price=15, max_step=0.05, min_margin=0.1)
+    sales = [
+        pb.SalesPeriod(price=p, units=200 * (p / 8) ** -2.2 * 7, days=7, age_days=7 * i)
+        for i, p in enumerate([7.6, 8, 8.4] * 4)
+    ]
+    live = stub.ProposePrice(pb.LivePricingRequest(price=8, rails=rails, sales=sales), metadata=METADATA, timeout=30)
+    assert (live.action, live.source, live.price, list(live.interval)) == ("change", "optimiser", 8.4, [7.6, 8.4])
+    missing = stub.ProposePrice(pb.LivePricingRequest(price=8, rails=rails), metadata=METADATA, timeout=30)
+    assert missing.action == "not_enough_data" and list(missing.missing) == ["sales periods"]
     document = " ".join(f"Sentence number {i} talks about the renewal budget." for i in range(8))
     summary = stub.Summarize(pb.SummaryRequest(document=document, max_sentences=2), metadata=METADATA, timeout=30)
     assert len(summary.sentences) == 2

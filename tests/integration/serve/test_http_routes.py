@@ -149,6 +149,32 @@ def test_pricing_respects_bounds_and_explains(http: httpx.Client) -> None:
     assert unknown.status_code == 422
 
 
+def test_live_pricing_proposes_within_the_rails_or_says_what_is_missing(http: httpx.Client) -> None:
+    rails = {"cost": 6, "min_price": 7, "max_price": 15, "max_step": 0.05, "min_margin": 0.1}
+    sales = [
+        {"price": p, "units": 200 * (p / 8) ** -2.2 * 7, "days": 7, "age_days": 7 * i}
+        for i, p in enumerate([7.6, 8, 8.4] * 4)
+    ]
+    response = http.post("/v1/pricing/propose", json={"price": 8, "rails": rails, "sales": sales})
+    assert response.status_code == 200, response.text
+    proposal = response.json()
+    assert (proposal["action"], proposal["source"], proposal["price"], proposal["interval"]) == (
+        "change",
+        "optimiser",
+        8.4,
+        [7.6, 8.4],
+    )
+    assert proposal["elasticity"] == pytest.approx(-2.2, abs=0.05)
+    explored = http.post(
+        "/v1/pricing/propose", json={"price": 8, "rails": rails, "sales": sales, "explore": True, "seed": 1}
+    )
+    assert explored.json()["source"] == "explorer" and 7.6 <= explored.json()["price"] <= 8.4
+    empty = http.post("/v1/pricing/propose", json={"price": 8, "rails": rails})
+    assert empty.json()["action"] == "not_enough_data" and empty.json()["missing"] == ["sales periods"]
+    swapped = http.post("/v1/pricing/propose", json={"price": 8, "rails": {**rails, "min_price": 20}})
+    assert swapped.status_code == 422 and "min_price" in swapped.text
+
+
 def test_summary_picks_central_non_redundant_sentences(http: httpx.Client) -> None:
     thread = (
         "From: ana@example.com\n"
@@ -200,6 +226,7 @@ def test_health_readiness_and_metrics(http: httpx.Client) -> None:
         "/v1/embed",
         "/v1/churn/score",
         "/v1/pricing/optimize",
+        "/v1/pricing/propose",
         "/v1/summary",
         "/v1/voice/analyze",
         "/v1/vision/analyze",
