@@ -105,35 +105,16 @@ async def reprice(
             if k in summary
         }
         source: ChangeSource = "explorer" if proposal.source == "explorer" else "optimiser"
+        offer: dict[str, Any] = {"tenant": tenant, "product": product, "price": price, "source": source}
+        offer |= {"reason": proposal.reason, "expected": expected, "proposed_by": ACTOR}
         if product.mode == "auto":
-            change = await book.apply(
-                conn,
-                tenant=tenant,
-                product=product,
-                price=price,
-                source=source,
-                reason=proposal.reason,
-                proposed_by=ACTOR,
-                decided_by=ACTOR,
-                expected=expected,
-            )
-            summary["applied"] = str(change.id)
+            summary["applied"] = str((await book.apply(conn, **offer, decided_by=ACTOR)).id)
         else:
             waiting = await book.changes(conn, tenant=tenant, product_id=product.id, status="proposed", limit=1)
             if waiting and waiting[0].new_price == price and waiting[0].old_price == product.price:
                 summary["proposed"] = str(waiting[0].id)  # the same price already waits for a person
             else:
-                change = await book.propose(
-                    conn,
-                    tenant=tenant,
-                    product=product,
-                    price=price,
-                    source=source,
-                    reason=proposal.reason,
-                    expected=expected,
-                    proposed_by=ACTOR,
-                )
-                summary["proposed"] = str(change.id)
+                summary["proposed"] = str((await book.propose(conn, **offer)).id)
     await book.mark_repriced(conn, tenant=tenant, product_id=product.id, at=now, proposal=summary)
     return summary
 

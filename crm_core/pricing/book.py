@@ -150,6 +150,27 @@ def _check_rails(product: Product, price: Decimal, *, step_from: Decimal | None)
         raise InvalidInput(f"{price} {product.currency} breaks the guard rails: {'; '.join(broken)}", rails=broken)
 
 
+async def _insert_change(
+    conn: asyncpg.Connection,
+    tenant: TenantContext,
+    product: Product,
+    price: Decimal,
+    source: ChangeSource,
+    status: str,
+    reason: str,
+    expected: dict[str, Any] | None,
+    proposed_by: str,
+    decided_by: str | None,
+) -> PriceChange:
+    row = await conn.fetchrow(
+        INSERT_CHANGE_SQL,
+        *(tenant.tid, tenant.whid, tenant.mid, product.id, product.price, price, source, status, reason, expected),
+        proposed_by,
+        decided_by,
+    )
+    return _change(row)
+
+
 async def get(conn: asyncpg.Connection, *, tenant: TenantContext, sku: str) -> Product:
     row = await conn.fetchrow(GET_SQL, tenant.tid, tenant.mid, sku)
     if row is None:
@@ -267,24 +288,13 @@ async def apply(
     await conn.execute(SET_PRICE_SQL, tenant.tid, tenant.mid, product.id, price)
     if change_id is None:
         await conn.execute(SUPERSEDE_SQL, tenant.tid, tenant.mid, product.id, decided_by)
-        row = await conn.fetchrow(
-            INSERT_CHANGE_SQL,
-            tenant.tid,
-            tenant.whid,
-            tenant.mid,
-            product.id,
-            product.price,
-            price,
-            source,
-            "applied",
-            reason,
-            expected,
-            proposed_by,
-            decided_by,
+        change = await _insert_change(
+            conn, tenant, product, price, source, "applied", reason, expected, proposed_by, decided_by
         )
     else:
-        row = await conn.fetchrow(DECIDE_SQL, tenant.tid, tenant.mid, change_id, "applied", decided_by, None)
-    change = _change(row)
+        change = _change(
+            await conn.fetchrow(DECIDE_SQL, tenant.tid, tenant.mid, change_id, "applied", decided_by, None)
+        )
     await audit.record(
         conn,
         tenant=tenant,
@@ -333,22 +343,7 @@ async def propose(
     """Offer a price for approval: the open proposal (if any) is superseded by this one."""
     _check_rails(product, price, step_from=product.price)
     await conn.execute(SUPERSEDE_SQL, tenant.tid, tenant.mid, product.id, proposed_by)
-    row = await conn.fetchrow(
-        INSERT_CHANGE_SQL,
-        tenant.tid,
-        tenant.whid,
-        tenant.mid,
-        product.id,
-        product.price,
-        price,
-        source,
-        "proposed",
-        reason,
-        expected,
-        proposed_by,
-        None,
-    )
-    return _change(row)
+    return await _insert_change(conn, tenant, product, price, source, "proposed", reason, expected, proposed_by, None)
 
 
 async def decide(

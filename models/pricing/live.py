@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 import numpy as np
@@ -269,15 +269,5 @@ class LiveProposal(BaseModel):
 
     @classmethod
     def of(cls, proposal: Proposal) -> LiveProposal:
-        return cls(
-            action=proposal.action,
-            price=proposal.price,
-            source=proposal.source,
-            reason=proposal.reason,
-            elasticity=proposal.elasticity,
-            elasticity_source=proposal.elasticity_source,
-            expected_units_per_day=proposal.expected_units_per_day,
-            expected_profit_per_day=proposal.expected_profit_per_day,
-            interval=list(proposal.interval or ()),
-            missing=list(proposal.missing),
-        )
+        fields = asdict(proposal) | {"interval": list(proposal.interval or ()), "missing": list(proposal.missing)}
+        return cls.model_validate(fields)

@@ -94,33 +94,23 @@ async def list_changes(
     return await book.changes(conn, tenant=tenant, product_id=product.id, status=status, limit=limit)
 
 
-@router.post("/{sku}/changes/{change_id}/approve", response_model=PriceChange, dependencies=[Writers, Pricers])
-async def approve(
-    sku: Sku, change_id: UUID, conn: ConnDep, user: CurrentUser, body: Decision | None = None
+@router.post("/{sku}/changes/{change_id}/{decision}", response_model=PriceChange, dependencies=[Writers, Pricers])
+async def decide(
+    sku: Sku,
+    change_id: UUID,
+    decision: Literal["approve", "reject"],
+    conn: ConnDep,
+    user: CurrentUser,
+    body: Decision | None = None,
 ) -> PriceChange:
-    """Apply a proposed price (409 when it is no longer open or was made from an older price)."""
+    """``approve`` applies a proposed price (409 when it is no longer open or was made from an older price);
+    ``reject`` turns it down, keeping the reason given."""
     return await book.decide(
         conn,
         tenant=user.tenant,
         sku=sku,
         change_id=change_id,
-        approve=True,
-        actor=user.sub,
-        note=body.reason if body else None,
-    )
-
-
-@router.post("/{sku}/changes/{change_id}/reject", response_model=PriceChange, dependencies=[Writers, Pricers])
-async def reject(
-    sku: Sku, change_id: UUID, conn: ConnDep, user: CurrentUser, body: Decision | None = None
-) -> PriceChange:
-    """Turn a proposal down; the reason is kept with it."""
-    return await book.decide(
-        conn,
-        tenant=user.tenant,
-        sku=sku,
-        change_id=change_id,
-        approve=False,
+        approve=decision == "approve",
         actor=user.sub,
         note=body.reason if body else None,
     )

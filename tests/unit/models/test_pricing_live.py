@@ -86,3 +86,16 @@ def test_bad_input_is_refused() -> None:
     with pytest.raises(ValidationError):
         ProductState(price=-1, rails=RAILS)
     assert issubclass(InfeasiblePricing, InvalidInput)  # 422 at every boundary
+
+
+def test_the_endpoints_answer_is_the_proposal_field_for_field() -> None:
+    from models.pricing.live import LiveProposal
+
+    proposal = propose(ProductState(price=8.0, rails=RAILS), prior_elasticity=-1.0, prior_std=0.1)
+    answer = LiveProposal.of(proposal)
+    assert (answer.action, answer.price, answer.interval, answer.missing) == (
+        "not_enough_data",
+        8.0,
+        [7.6, 8.4],
+        ["sales periods"],
+    )
