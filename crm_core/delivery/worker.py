@@ -265,8 +265,14 @@ class DeliveryWorker(PollingLoop):
         failing recommender leaves the block empty rather than holding the mail back."""
         if self.personaliser is None:
             return {}
-        wanted = {cid for cid, campaign in campaigns.items() if wants_recommendations(campaign)}
-        contacts = list(dict.fromkeys(r["contact_id"] for r in rows if r["campaign_id"] in wanted and r["consenting"]))
+        wanted = {
+            cid
+            for cid, campaign in campaigns.items()
+            if wants_recommendations(campaign) and campaign["deleted_at"] is None and campaign["status"] != "cancelled"
+        }
+        # Only recipients who will be mailed: a showing is recorded for every item handed out.
+        mailed = [r for r in rows if r["campaign_id"] in wanted and r["consenting"] and r["suppressed"] is None]
+        contacts = list(dict.fromkeys(r["contact_id"] for r in mailed))
         if not contacts:
             return {}
         try:
