@@ -241,7 +241,8 @@ async def upsert(
     before = _product(existing)
     row = await conn.fetchrow(UPDATE_SQL, tenant.tid, tenant.mid, before.id, *settings)
     product = _product(row)
-    await conn.execute(SUPERSEDE_SQL, tenant.tid, tenant.mid, product.id, actor)  # the rails it was made under changed
+    if before.model_dump(exclude={"updated_at"}) != product.model_dump(exclude={"updated_at"}):
+        await conn.execute(SUPERSEDE_SQL, tenant.tid, tenant.mid, product.id, actor)  # made under other settings
     await audit.record(
         conn,
         tenant=tenant,
