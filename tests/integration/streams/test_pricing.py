@@ -179,6 +179,9 @@ async def test_rails_edited_under_an_open_proposal_supersede_it_and_must_hold_th
     await api.post(f"{URL}/HONEY/sales", json={"periods": _weeks(8.0, -2.2, 9)}, headers=headers)
     await Repricer(app_pool, worker_pool, interval_s=0.01, seed=1).drain()
     [open_] = (await api.get(f"{URL}/HONEY/changes", params={"status": "proposed"}, headers=headers)).json()
+    # The same entry sent again changes nothing: the proposal stays open.
+    assert (await api.put(f"{URL}/HONEY", json=body, headers=headers)).status_code == 200
+    assert (await api.get(f"{URL}/HONEY/changes", params={"status": "proposed"}, headers=headers)).json() == [open_]
     # Rails that would leave today's price under the floor are refused, and change nothing.
     tighter = await api.put(f"{URL}/HONEY", json={**body, "min_margin": 0.5}, headers=headers)
     assert tighter.status_code == 422 and "below the floor 9.00" in tighter.json()["detail"]
