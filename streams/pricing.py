@@ -13,7 +13,6 @@ loses nothing: the product stays due.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -27,7 +26,7 @@ from crm_core.schemas.pricing import ChangeSource, Product
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.errors import InvalidInput
 from infra.loops import PollingLoop
-from models.pricing.live import GuardRails, ProductState, Proposal, SalesPeriod, propose
+from models.pricing.live import GuardRails, LiveProposal, ProductState, SalesPeriod, propose
 from models.pricing.service import PricingService
 
 logger = logging.getLogger(__name__)
@@ -65,13 +64,6 @@ def state_of(product: Product, sales: list[asyncpg.Record], now: datetime) -> Pr
     )
 
 
-def _summary(proposal: Proposal) -> dict[str, Any]:
-    out = {k: v for k, v in asdict(proposal).items() if v is not None and v != ()}
-    out["interval"] = list(proposal.interval) if proposal.interval else None
-    out["missing"] = list(proposal.missing)
-    return out
-
-
 async def reprice(
     conn: asyncpg.Connection,
     *,
@@ -96,7 +88,7 @@ async def reprice(
         summary: dict[str, Any] = {"action": "blocked", "reason": str(exc), "at": now.isoformat()}
         await book.mark_repriced(conn, tenant=tenant, product_id=product.id, at=now, proposal=summary)
         return summary
-    summary = {**_summary(proposal), "at": now.isoformat()}
+    summary = LiveProposal.of(proposal).model_dump(exclude_none=True) | {"at": now.isoformat()}
     if proposal.action == "change":
         price = Decimal(str(proposal.price)).quantize(Decimal("0.01"))
         expected: dict[str, Any] = {
@@ -139,9 +131,17 @@ class Repricer(PollingLoop):
         self.interval_s = interval_s
         self.idle_sleep_s = interval_s
         self.batch = batch
-        self.priors = priors or PricingService.fit_default()
+        self._priors = priors
         self.rng = np.random.default_rng(seed)
         self.changes = 0
+
+    @property
+    def priors(self) -> PricingService:
+        """The pooled elasticities, fitted (about a second) when the first product falls due, not at start-up:
+        most tenants never keep a price book."""
+        if self._priors is None:
+            self._priors = PricingService.fit_default()
+        return self._priors
 
     async def run_once(self) -> int:
         now = datetime.now(UTC)

@@ -150,6 +150,29 @@ def _check_rails(product: Product, price: Decimal, *, step_from: Decimal | None)
         raise InvalidInput(f"{price} {product.currency} breaks the guard rails: {'; '.join(broken)}", rails=broken)
 
 
+async def _audit(
+    conn: asyncpg.Connection,
+    tenant: TenantContext,
+    actor: str,
+    action: str,
+    product_id: UUID,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any],
+) -> None:
+    await audit.record(
+        conn,
+        tenant=tenant,
+        actor=actor,
+        action=action,
+        entity_type="price_book",
+        entity_id=product_id,
+        before=before,
+        after=after,
+        corr_id=current_corr_id(),
+    )
+
+
 async def _insert_change(
     conn: asyncpg.Connection,
     tenant: TenantContext,
@@ -171,15 +194,17 @@ async def _insert_change(
     return _change(row)
 
 
-async def get(conn: asyncpg.Connection, *, tenant: TenantContext, sku: str) -> Product:
-    row = await conn.fetchrow(GET_SQL, tenant.tid, tenant.mid, sku)
+async def get(conn: asyncpg.Connection, *, tenant: TenantContext, sku: str, for_update: bool = False) -> Product:
+    """The product by sku; ``for_update`` locks it for this transaction (two changes of one price never
+    interleave)."""
+    row = await conn.fetchrow(GET_SQL + (" FOR UPDATE" if for_update else ""), tenant.tid, tenant.mid, sku)
     if row is None:
         raise NotFound(f"no product {sku!r} in the price book")
     return _product(row)
 
 
 async def lock(conn: asyncpg.Connection, *, tenant: TenantContext, product_id: UUID) -> Product:
-    """The product, locked for this transaction (two changes of one price never interleave)."""
+    """The product by id, locked for this transaction (the repricer's way in)."""
     row = await conn.fetchrow(GET_BY_ID_SQL, tenant.tid, tenant.mid, product_id)
     if row is None:
         raise NotFound(f"no product {product_id} in the price book")
@@ -194,7 +219,7 @@ async def upsert(
     conn: asyncpg.Connection, *, tenant: TenantContext, sku: str, body: ProductIn, actor: str
 ) -> tuple[Product, bool]:
     """Create the product or update its entry; a new price is a manual change (:func:`apply`). True: created."""
-    existing = await conn.fetchrow(GET_SQL + " FOR UPDATE", tenant.tid, tenant.mid, sku)
+    existing = await conn.fetchrow(GET_SQL + " FOR UPDATE", tenant.tid, tenant.mid, sku)  # absent: created
     settings = (
         body.name,
         body.currency,
@@ -227,32 +252,21 @@ async def upsert(
             INSERT_SQL, tenant.tid, tenant.whid, tenant.mid, sku, *settings[:2], body.price, *settings[2:]
         )
         product = _product(row)
-        await audit.record(
-            conn,
-            tenant=tenant,
-            actor=actor,
-            action="create",
-            entity_type="price_book",
-            entity_id=product.id,
-            after=product.model_dump(mode="json"),
-            corr_id=current_corr_id(),
-        )
+        await _audit(conn, tenant, actor, "create", product.id, after=product.model_dump(mode="json"))
         return product, True
     before = _product(existing)
     row = await conn.fetchrow(UPDATE_SQL, tenant.tid, tenant.mid, before.id, *settings)
     product = _product(row)
     if before.model_dump(exclude={"updated_at"}) != product.model_dump(exclude={"updated_at"}):
         await conn.execute(SUPERSEDE_SQL, tenant.tid, tenant.mid, product.id, actor)  # made under other settings
-    await audit.record(
+    await _audit(
         conn,
-        tenant=tenant,
-        actor=actor,
-        action="update",
-        entity_type="price_book",
-        entity_id=product.id,
+        tenant,
+        actor,
+        "update",
+        product.id,
         before=before.model_dump(mode="json"),
         after=product.model_dump(mode="json"),
-        corr_id=current_corr_id(),
     )
     if body.price != product.price:
         await apply(
@@ -296,16 +310,14 @@ async def apply(
         change = _change(
             await conn.fetchrow(DECIDE_SQL, tenant.tid, tenant.mid, change_id, "applied", decided_by, None)
         )
-    await audit.record(
+    await _audit(
         conn,
-        tenant=tenant,
-        actor=decided_by,
-        action="price_change",
-        entity_type="price_book",
-        entity_id=product.id,
+        tenant,
+        decided_by,
+        "price_change",
+        product.id,
         before={"price": str(product.price)},
         after={"price": str(price), "change_id": str(change.id), "source": source},
-        corr_id=current_corr_id(),
     )
     payload = PricingAdjusted(
         product_id=product.id,
@@ -358,8 +370,7 @@ async def decide(
     note: str | None,
 ) -> PriceChange:
     """A person's answer to a proposal: approved (applied, if still valid) or rejected."""
-    found = await get(conn, tenant=tenant, sku=sku)
-    product = await lock(conn, tenant=tenant, product_id=found.id)
+    product = await get(conn, tenant=tenant, sku=sku, for_update=True)
     row = await conn.fetchrow(LOAD_CHANGE_SQL, tenant.tid, tenant.mid, product.id, change_id)
     if row is None:
         raise NotFound(f"no price change {change_id} for {sku!r}")

@@ -214,8 +214,9 @@ def propose(
     if state.inventory is not None:
         units = min(units, state.inventory)
     hold = abs(price - state.price) < max(HOLD_SHARE * state.price, 0.005)
-    if state.rails.violations(price, state.price):  # cannot happen by construction; refuse rather than trust it
-        raise InvalidInput(f"proposed {price} breaks the guard rails: {state.rails.violations(price, state.price)}")
+    broken = state.rails.violations(price, state.price)
+    if broken:  # cannot happen by construction; refuse rather than trust it
+        raise InvalidInput(f"proposed {price} breaks the guard rails: {broken}")
     return Proposal(
         "hold" if hold else "change",
         state.price if hold else price,

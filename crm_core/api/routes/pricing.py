@@ -58,8 +58,7 @@ async def get_product(sku: Sku, conn: ConnDep, tenant: TenantDep) -> Product:
 @router.post("/{sku}/price", response_model=PriceChange, dependencies=[Writers, Pricers])
 async def set_price(sku: Sku, body: ManualPrice, conn: ConnDep, user: CurrentUser) -> PriceChange:
     """Set the price by hand, within the bounds and the floor (the step limit leashes the repricer only)."""
-    found = await book.get(conn, tenant=user.tenant, sku=sku)
-    product = await book.lock(conn, tenant=user.tenant, product_id=found.id)
+    product = await book.get(conn, tenant=user.tenant, sku=sku, for_update=True)
     return await book.apply(
         conn,
         tenant=user.tenant,
