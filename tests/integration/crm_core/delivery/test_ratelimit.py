@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
@@ -15,17 +16,28 @@ from infra.local_servers import RunningServer
 async def test_two_workers_share_one_tenant_budget(redis_server: RunningServer) -> None:
     clients = [aioredis.Redis.from_url(redis_server.url) for _ in range(2)]
     try:
-        limiters = [TenantRateLimit(client, per_second=20) for client in clients]
+        # Each limiter's clock remembers its last reading: the second a grant is counted in is the one the
+        # limiter keyed it under, not the moment the test got control back (which may already be the next).
+        readings: list[list[float]] = [[], []]
+
+        def clock_for(i: int) -> Callable[[], float]:
+            def clock() -> float:
+                readings[i].append(time.time())
+                return readings[i][-1]
+
+            return clock
+
+        limiters = [TenantRateLimit(client, per_second=20, clock=clock_for(i)) for i, client in enumerate(clients)]
         tid, other = f"t-{uuid.uuid4().hex[:6]}", f"t-{uuid.uuid4().hex[:6]}"
         granted: list[float] = []
 
-        async def worker(limiter: TenantRateLimit) -> None:
+        async def worker(i: int) -> None:
             for _ in range(6):
-                await limiter.acquire(tid, 5)
-                granted.append(time.time())
+                await limiters[i].acquire(tid, 5)
+                granted.append(readings[i][-1])
 
         started = time.time()
-        await asyncio.gather(*(worker(limiter) for limiter in limiters))
+        await asyncio.gather(*(worker(i) for i in range(2)))
         per_second: dict[int, int] = {}
         for at in granted:
             per_second[int(at)] = per_second.get(int(at), 0) + 5
