@@ -230,6 +230,20 @@ def deploy_crm(
         wait_running(CRM_APP)
 
 
+def deploy_dashboard(database_url: str, *, wait: bool = True) -> None:
+    """The dashboard application (``/dashboard``): the page, sign-in and the live insight stream."""
+    from ray import serve
+
+    from serve.dashboard_app import APP_NAME as DASHBOARD_APP
+    from serve.dashboard_app import ROUTE_PREFIX, build_dashboard
+
+    _submit(
+        serve.RunTarget(build_dashboard({"database_url": database_url}), name=DASHBOARD_APP, route_prefix=ROUTE_PREFIX)
+    )
+    if wait:
+        wait_running(DASHBOARD_APP)
+
+
 def deploy_models(args: AppArgs, *, wait: bool = True, timeout_s: float = 600.0) -> None:
     from ray import serve
 
@@ -335,6 +349,13 @@ def serve_config() -> dict[str, Any]:
                 # deployment's orders queue applies orders, so the CRM's own consumer stays off.
                 "args": {"consumes_events": False},
                 "deployments": [{"name": "CRM", "ray_actor_options": {"num_cpus": 0.2}}],
+            },
+            {
+                "name": "dashboard",
+                "route_prefix": "/dashboard",
+                "import_path": "serve.dashboard_app:build_dashboard",
+                "args": {},  # the DSN comes from VETTIFY_DATABASE_URL
+                "deployments": [{"name": "Dashboard", "ray_actor_options": {"num_cpus": 0.1}}],
             },
         ],
     }

@@ -1,0 +1,286 @@
+"""The dashboard's live stream: each tenant's committed insight events, as server-sent events.
+
+Source: ``crm.outbox``, the rows the stream processors commit with their insights (``streams.schemas.
+PUBLISHED``). A trigger ``NOTIFY``s ``vettify_outbox`` with the tenant id when a row commits (migration
+0015); :class:`LiveHub` holds one ``LISTEN`` connection per process and wakes only that tenant's
+streams. Each stream then reads its tenant's rows after its cursor itself, inside a tenant transaction
+(RLS), so nothing of another tenant is ever read for it, and nothing is buffered for it in memory: a
+stream pulls one page when it is ready to send it.
+
+* **Resume**: an event's SSE ``id`` is its outbox ``seq``; a browser that reconnects sends ``Last-Event-ID``
+  and gets exactly the rows after it.
+* **Slow or long-gone clients**: when more than ``max_backlog`` rows wait after a stream's cursor, it
+  skips them and sends ``resync`` (the page reloads its views from the APIs) — work and memory per
+  client stay bounded by one page, whatever the client's speed.
+* **Bounded lifetime**: a stream ends after ``max_s`` (proxies, Serve's request timeout) with a
+  ``retry`` hint; the browser reconnects with ``Last-Event-ID`` and loses nothing.
+* Without notifications (the listener is reconnecting) streams poll every ``poll_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from infra.db.tenancy import TenantContext, tenant_transaction
+from streams.schemas import PUBLISHED
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "vettify_outbox"
+LIVE_TYPES: tuple[str, ...] = tuple(sorted(PUBLISHED))  # what the dashboard shows: the engine's insights
+MAX_BACKFILL = 200
+
+PAGE_SQL = """
+SELECT o.seq, o.event_type, o.payload, o.occurred_at,
+       si.text AS mention_text, si.author AS mention_author, si.url AS mention_url
+FROM crm.outbox o
+LEFT JOIN ai.social_insights si
+  ON o.aggregate_type = 'social_insight' AND si.tid = o.tid AND si.mid = o.mid AND si.id = o.aggregate_id
+WHERE o.tid = $1 AND o.mid = $2 AND o.seq > $3 AND o.event_type = ANY($4::text[])
+ORDER BY o.seq
+LIMIT $5
+"""
+# How many rows wait after the cursor, counted up to a limit (an index range on (tid, mid, seq)).
+WAITING_SQL = """
+SELECT count(*) FROM (
+  SELECT 1 FROM crm.outbox WHERE tid = $1 AND mid = $2 AND seq > $3 AND event_type = ANY($4::text[]) LIMIT $5
+) waiting
+"""
+LATE_SQL = """
+SELECT o.seq, o.event_type, o.payload, o.occurred_at,
+       si.text AS mention_text, si.author AS mention_author, si.url AS mention_url
+FROM crm.outbox o
+LEFT JOIN ai.social_insights si
+  ON o.aggregate_type = 'social_insight' AND si.tid = o.tid AND si.mid = o.mid AND si.id = o.aggregate_id
+WHERE o.tid = $1 AND o.mid = $2 AND o.seq > $3 AND o.seq < $4 AND NOT (o.seq = ANY($5::bigint[]))
+  AND o.event_type = ANY($6::text[])
+ORDER BY o.seq
+"""
+HEAD_SQL = "SELECT coalesce(max(seq), 0) FROM crm.outbox WHERE tid = $1 AND mid = $2"
+BACKFILL_SQL = """
+SELECT coalesce(min(seq) - 1, 0) FROM (
+  SELECT seq FROM crm.outbox WHERE tid = $1 AND mid = $2 AND event_type = ANY($3::text[])
+  ORDER BY seq DESC LIMIT $4
+) latest
+"""
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    page: int = 100  # rows per read
+    max_backlog: int = 1000  # more than this waiting after the cursor: resync instead
+    max_s: float = 45.0  # a stream's lifetime; the browser reconnects with Last-Event-ID
+    heartbeat_s: float = 15.0
+    poll_s: float = 5.0  # fallback when no notification arrives
+    retry_ms: int = 500  # the browser's reconnect delay
+    grace_s: float = 10.0  # longer than any transaction that writes the outbox (see _CommitWindow)
+
+
+def frame(event: str, data: Any, event_id: int | None = None) -> bytes:
+    """One SSE message (``id``/``event``/``data``); the data is one line of JSON."""
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\n".encode() + b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+def live_event(row: asyncpg.Record) -> dict[str, Any]:
+    """An outbox row as the browser gets it; a mention's event carries the mention's text, author and link."""
+    occurred: datetime = row["occurred_at"]
+    event: dict[str, Any] = {
+        "seq": row["seq"],
+        "type": row["event_type"],
+        "occurred_at": occurred.isoformat(),
+        "payload": row["payload"],
+    }
+    if row["mention_text"] is not None:
+        event["mention"] = {"text": row["mention_text"], "author": row["mention_author"], "url": row["mention_url"]}
+    return event
+
+
+@dataclass(eq=False)
+class _Subscriber:
+    tid: str
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class LiveHub:
+    """One ``LISTEN`` connection per process; wakes the streams of the tenant a notification names."""
+
+    def __init__(self, pool: asyncpg.Pool, dsn: str, options: LiveOptions | None = None) -> None:
+        self.pool, self.dsn = pool, dsn
+        self.options = options or LiveOptions()
+        self._subscribers: dict[str, set[_Subscriber]] = {}
+        self._listener: asyncpg.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
+
+    @property
+    def listening(self) -> bool:
+        return self._listener is not None and not self._listener.is_closed()
+
+    @property
+    def streams(self) -> int:
+        return sum(len(s) for s in self._subscribers.values())
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen_forever(), name="live-hub-listener")
+
+    async def close(self) -> None:
+        self._closing.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+
+    async def _listen_forever(self) -> None:
+        delay = 0.5
+        while not self._closing.is_set():
+            try:
+                self._listener = await asyncpg.connect(self.dsn)
+                await self._listener.add_listener(CHANNEL, self._notified)
+                delay = 0.5
+                self._wake_all()  # whatever committed while we were not listening
+                closed = asyncio.Event()
+                self._listener.add_termination_listener(lambda _conn, ended=closed: ended.set())
+                await closed.wait()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("live stream: LISTEN connection failed (%s); streams poll until it is back", exc)
+            self._listener = None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, tid: str) -> None:
+        for subscriber in self._subscribers.get(tid, ()):
+            subscriber.wake.set()
+
+    def _wake_all(self) -> None:
+        for subscribers in self._subscribers.values():
+            for subscriber in subscribers:
+                subscriber.wake.set()
+
+    @contextlib.contextmanager
+    def _subscribe(self, tid: str) -> Any:
+        subscriber = _Subscriber(tid)
+        self._subscribers.setdefault(tid, set()).add(subscriber)
+        try:
+            yield subscriber
+        finally:
+            group = self._subscribers.get(tid)
+            if group is not None:
+                group.discard(subscriber)
+                if not group:
+                    del self._subscribers[tid]
+
+    async def start_cursor(self, tenant: TenantContext, *, last_event_id: int | None, backfill: int) -> int:
+        """Where a stream starts: after ``Last-Event-ID``, before the latest ``backfill`` events, or at the head."""
+        if last_event_id is not None:
+            return last_event_id
+        async with tenant_transaction(self.pool, tenant, readonly=True) as conn:
+            if backfill > 0:
+                return int(await conn.fetchval(BACKFILL_SQL, tenant.tid, tenant.mid, list(LIVE_TYPES), backfill))
+            return int(await conn.fetchval(HEAD_SQL, tenant.tid, tenant.mid))
+
+    async def stream(
+        self, tenant: TenantContext, cursor: int, *, disconnected: Callable[[], Any] | None = None
+    ) -> AsyncIterator[bytes]:
+        """SSE bytes for one browser, from ``cursor`` on, until ``max_s`` has passed or it goes away."""
+        o = self.options
+        deadline = time.monotonic() + o.max_s
+        window = _CommitWindow(cursor, o.grace_s)
+        yield f"retry: {o.retry_ms}\n\n".encode()
+        yield frame("ready", {"cursor": cursor, "listening": self.listening}, cursor)
+        with self._subscribe(tenant.tid) as subscriber:
+            last_sent = time.monotonic()
+            while time.monotonic() < deadline:
+                subscriber.wake.clear()
+                page, resync_at = await self._read(tenant, window)
+                if resync_at is not None:
+                    window = _CommitWindow(resync_at, o.grace_s)
+                    yield frame("resync", {"cursor": resync_at}, resync_at)
+                    last_sent = time.monotonic()
+                    continue
+                for row in page:
+                    window.sent(row["seq"])
+                    yield frame("insight", live_event(row), window.watermark)
+                if page:
+                    last_sent = time.monotonic()
+                    if len(page) >= o.page:
+                        continue  # more waiting: read on before sleeping
+                if disconnected is not None and await disconnected():
+                    return
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                timeout = min(o.heartbeat_s if self.listening else o.poll_s, remaining, o.grace_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(subscriber.wake.wait(), timeout)
+                if not subscriber.wake.is_set() and time.monotonic() - last_sent >= o.heartbeat_s:
+                    yield b": keep-alive\n\n"
+                    last_sent = time.monotonic()
+        yield frame("bye", {"cursor": window.watermark, "reconnect": True}, window.watermark)
+
+    async def _read(self, tenant: TenantContext, window: _CommitWindow) -> tuple[list[asyncpg.Record], int | None]:
+        """The next rows to send (late commits below the newest sent, then new ones), or where to resync."""
+        o, types = self.options, list(LIVE_TYPES)
+        async with tenant_transaction(self.pool, tenant, readonly=True) as conn:
+            head = int(await conn.fetchval(HEAD_SQL, tenant.tid, tenant.mid))
+            window.observed(head)
+            waiting = int(
+                await conn.fetchval(WAITING_SQL, tenant.tid, tenant.mid, window.newest, types, o.max_backlog + 1)
+            )
+            if waiting > o.max_backlog:
+                return [], head
+            late: list[asyncpg.Record] = []
+            if window.newest > window.watermark:
+                late = await conn.fetch(
+                    LATE_SQL, tenant.tid, tenant.mid, window.watermark, window.newest, window.pending(), types
+                )
+            fresh = await conn.fetch(PAGE_SQL, tenant.tid, tenant.mid, window.newest, types, o.page)
+        return [*late, *fresh], None
+
+
+class _CommitWindow:
+    """Which outbox rows a stream may still receive, although ``seq`` order is not commit order.
+
+    A transaction takes its ``seq`` when it inserts and may commit after a later ``seq`` was already
+    sent. Every read records the tenant's head ``seq`` with the time; once ``grace_s`` has passed since a
+    read, every transaction in progress at that read has ended (stream transactions are far shorter), so
+    every row up to that head is final: that is the ``watermark``. Rows above it that were sent are
+    remembered and skipped; rows above it that were not are read again as late commits. The SSE ``id`` is
+    the watermark, so a reconnect may repeat a few rows (the page drops repeated ``seq``s) but loses none.
+    """
+
+    def __init__(self, cursor: int, grace_s: float) -> None:
+        self.watermark = cursor
+        self.newest = cursor
+        self.grace_s = grace_s
+        self._sent: set[int] = set()
+        self._reads: deque[tuple[float, int]] = deque()
+
+    def observed(self, head: int) -> None:
+        now = time.monotonic()
+        self._reads.append((now, head))
+        while self._reads and self._reads[0][0] <= now - self.grace_s:
+            _, final = self._reads.popleft()
+            self.watermark = max(self.watermark, min(final, self.newest))
+        self._sent = {seq for seq in self._sent if seq > self.watermark}
+
+    def sent(self, seq: int) -> None:
+        self.newest = max(self.newest, seq)
+        self._sent.add(seq)
+
+    def pending(self) -> list[int]:
+        return sorted(self._sent)

@@ -1,0 +1,80 @@
+// Overview: live KPIs, sentiment per hour (chart), spike alerts.
+let ctx, box, chart, state;
+
+function kpi(label, id) {
+  return ctx.h("div", { class: "kpi" }, ctx.h("div", { class: "v", id }, "–"), ctx.h("div", { class: "l" }, label));
+}
+function set(id, value) { document.getElementById(id).textContent = value; }
+
+function draw(rows) {
+  const holder = box.querySelector(".chart");
+  holder.replaceChildren();
+  if (!rows.length) { holder.append(ctx.empty("No mentions in the last 48 hours yet.")); return; }
+  const xs = rows.map((r) => new Date(r.bucket).getTime() / 1000);
+  const data = [xs, rows.map((r) => r.positive), rows.map((r) => r.neutral), rows.map((r) => r.negative)];
+  if (!window.uPlot) return;
+  const width = Math.max(280, holder.clientWidth || 600);
+  chart = new window.uPlot({
+    width, height: 220,
+    series: [{}, { label: "positive", stroke: "#1a7f37" }, { label: "neutral", stroke: "#6e7781" },
+      { label: "negative", stroke: "#cf222e" }],
+    axes: [{}, { label: "mentions / hour" }],
+  }, data, holder);
+}
+
+export async function refresh() {
+  const [timeline, calls, dead] = await Promise.all([
+    ctx.api("/v1/insights/sentiment?bucket=hour&days=2"),
+    ctx.api("/v1/insights/calls?limit=200"),
+    ctx.api("/v1/events/dead-letters?limit=200"),
+  ]);
+  state.timeline = timeline;
+  const lastHour = timeline.filter((r) => Date.now() - new Date(r.bucket).getTime() < 3600e3);
+  const total = lastHour.reduce((a, r) => a + r.mentions, 0);
+  const scored = timeline.filter((r) => r.mean_score !== null);
+  set("k-mentions-hour", total);
+  set("k-mean", scored.length ? ctx.num(scored[scored.length - 1].mean_score) : "–");
+  set("k-calls", calls.length >= 200 ? "200+" : calls.length);
+  set("k-dead", dead.items.length >= 200 ? "200+" : dead.items.length);
+  draw(timeline);
+}
+
+function perMinute() {
+  const cutoff = Date.now() - 60e3;
+  state.recent = state.recent.filter((t) => t >= cutoff);
+  set("k-per-minute", state.recent.length);
+}
+
+export async function mount(c, body) {
+  ctx = c; box = body;
+  state = { recent: [], atRisk: new Map(), timeline: [] };
+  body.append(
+    ctx.h("div", { class: "kpis" },
+      kpi("mentions in the last minute (live)", "k-per-minute"), kpi("mentions this hour", "k-mentions-hour"),
+      kpi("mean sentiment score, latest hour", "k-mean"), kpi("calls analysed", "k-calls"),
+      kpi("accounts at high churn risk (live)", "k-risk"), kpi("dead letters", "k-dead")),
+    ctx.h("div", { class: "card" }, ctx.h("h3", {}, "Sentiment per hour, last 48 hours"), ctx.h("div", { class: "chart" })),
+    ctx.h("div", { class: "card" }, ctx.h("h3", {}, "Spike alerts"), ctx.h("div", { id: "alerts" }, ctx.empty("No spike since you opened the page."))),
+  );
+  set("k-risk", 0);
+  ctx.on("crm.sentiment.detected", (e) => {
+    state.recent.push(Date.now());
+    perMinute();
+    const p = e.payload;
+    if (p.spike_started) {
+      const alerts = document.getElementById("alerts");
+      if (alerts.querySelector(".empty")) alerts.replaceChildren();
+      alerts.prepend(ctx.h("div", { class: "alert", role: "alert" },
+        `Negative spike for ${p.brand}: ${p.window.negative} of ${p.window.mentions} mentions in ${p.window.minutes} min `,
+        ctx.h("span", { class: "meta" }, ctx.when(e.occurred_at))));
+    }
+  });
+  ctx.on("crm.churn.scored", (e) => {
+    const p = e.payload;
+    if (p.bucket === "high") state.atRisk.set(p.account_id, p); else state.atRisk.delete(p.account_id);
+    set("k-risk", state.atRisk.size);
+  });
+  ctx.on("crm.call.analyzed", () => set("k-calls", Number(document.getElementById("k-calls").textContent || 0) + 1));
+  setInterval(perMinute, 5000);
+  await refresh();
+}
