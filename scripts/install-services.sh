@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Debian packages the integration tests start for real: redis-server, rabbitmq-server,
-# and espeak-ng (speech for the voice-model tests). Installs only what is missing.
+# espeak-ng (speech for the voice-model tests), and chromium + chromium-driver (the dashboard's
+# browser tests). Installs only what is missing.
 set -euo pipefail
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 
 if [ ${#need[@]} -eq 0 ]; then
-    echo "[services] redis-server, rabbitmq-server and espeak-ng are installed"
+    echo "[services] redis-server, rabbitmq-server, espeak-ng, chromium and chromium-driver are installed"
     exit 0
 fi
 

@@ -355,7 +355,7 @@ def serve_config() -> dict[str, Any]:
                 "route_prefix": "/dashboard",
                 "import_path": "serve.dashboard_app:build_dashboard",
                 "args": {},  # the DSN comes from VETTIFY_DATABASE_URL
-                "deployments": [{"name": "Dashboard", "ray_actor_options": {"num_cpus": 0.1}}],
+                "deployments": [{"name": "Dashboard", "ray_actor_options": {"num_cpus": 0}}],
             },
         ],
     }

@@ -17,7 +17,9 @@ APP_NAME = "dashboard"
 
 @serve.deployment(
     name="Dashboard",
-    ray_actor_options={"num_cpus": 0.1},
+    # No CPU reserved: an I/O-bound coroutine server (streams wait on LISTEN); the model replicas hold the
+    # CPU budget (2 CPUs here are fully allotted), and a reservation would keep one of them from starting.
+    ray_actor_options={"num_cpus": 0},
     max_ongoing_requests=1000,  # mostly live streams, each an idle coroutine between events
     health_check_period_s=10,
     graceful_shutdown_timeout_s=5,

@@ -213,8 +213,13 @@ async function start() {
   document.body.dataset.ready = "true";
 }
 
-window.addEventListener("hashchange", () => {
-  if (token() && !location.hash.startsWith("#login=")) show(location.hash.slice(1));
+window.addEventListener("hashchange", async () => {
+  if (location.hash.startsWith("#login=")) {
+    // A new sign-in link opened in this tab: a fresh session, then a fresh page.
+    if (await signInFromHash()) location.reload();
+  } else if (token()) {
+    show(location.hash.slice(1));
+  }
 });
 
 document.getElementById("sign-out").addEventListener("click", () => signOut("signed out"));
@@ -225,17 +230,20 @@ document.getElementById("token-form").addEventListener("submit", (e) => {
   start();
 });
 
-(async () => {
-  if (location.hash.startsWith("#login=")) {
-    const ticket = location.hash.slice("#login=".length);
-    history.replaceState(null, "", location.pathname); // the ticket leaves the address bar and history
-    try {
-      await redeemTicket(ticket);
-    } catch (err) {
-      signOut(err.message);
-      return;
-    }
+async function signInFromHash() {
+  const ticket = location.hash.slice("#login=".length);
+  history.replaceState(null, "", location.pathname); // the ticket leaves the address bar and history
+  try {
+    await redeemTicket(ticket);
+    return true;
+  } catch (err) {
+    signOut(err.message);
+    return false;
   }
+}
+
+(async () => {
+  if (location.hash.startsWith("#login=") && !(await signInFromHash())) return;
   if (token()) start();
   else signOut("");
 })();

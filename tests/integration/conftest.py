@@ -1,4 +1,5 @@
-"""One real Ray + Serve instance for the session: every model deployment, the gateway, Streams and the CRM app.
+"""One real Ray + Serve instance for the session: every model deployment, the gateway, Streams, the CRM app and
+the dashboard.
 
 Shared by the serve and streams integration tests (started on first use).
 """
@@ -35,7 +36,7 @@ class ServeStack:
 def serve_stack(
     tmp_path_factory: pytest.TempPathFactory, migrated_database: ProvisionedDatabase, redis_server: RunningServer
 ) -> Iterator[ServeStack]:
-    from serve.application import app_args, deploy_crm, deploy_models, start_serve
+    from serve.application import app_args, deploy_crm, deploy_dashboard, deploy_models, start_serve
     from serve.application import stop as stop_serve
 
     data_dir: Path = tmp_path_factory.mktemp("serve-data")
@@ -59,6 +60,7 @@ def serve_stack(
             }
         )
         deploy_crm(migrated_database.urls.app, migrated_database.urls.worker, wait=False)
+        deploy_dashboard(migrated_database.urls.app, wait=False)
         deploy_models(args, timeout_s=420)
     except Exception as exc:
         stop_serve()

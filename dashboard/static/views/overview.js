@@ -13,13 +13,21 @@ function draw(rows) {
   const xs = rows.map((r) => new Date(r.bucket).getTime() / 1000);
   const data = [xs, rows.map((r) => r.positive), rows.map((r) => r.neutral), rows.map((r) => r.negative)];
   if (!window.uPlot) return;
-  const width = Math.max(280, holder.clientWidth || 600);
+  const width = Math.max(260, holder.clientWidth || 600);
+  const now = Date.now() / 1000;
+  if (chart) chart.destroy();
   chart = new window.uPlot({
     width, height: 220,
+    scales: { x: { time: true, range: () => [now - 48 * 3600, now] } },
     series: [{}, { label: "positive", stroke: "#1a7f37" }, { label: "neutral", stroke: "#6e7781" },
       { label: "negative", stroke: "#cf222e" }],
     axes: [{}, { label: "mentions / hour" }],
   }, data, holder);
+}
+
+function fit() {
+  const holder = box.querySelector(".chart");
+  if (chart && holder.clientWidth) chart.setSize({ width: Math.max(260, holder.clientWidth), height: 220 });
 }
 
 export async function refresh() {
@@ -29,6 +37,7 @@ export async function refresh() {
     ctx.api("/v1/events/dead-letters?limit=200"),
   ]);
   state.timeline = timeline;
+  state.loadedAt = Date.now(); // mentions committed after this are counted live
   const lastHour = timeline.filter((r) => Date.now() - new Date(r.bucket).getTime() < 3600e3);
   const total = lastHour.reduce((a, r) => a + r.mentions, 0);
   const scored = timeline.filter((r) => r.mean_score !== null);
@@ -47,7 +56,7 @@ function perMinute() {
 
 export async function mount(c, body) {
   ctx = c; box = body;
-  state = { recent: [], atRisk: new Map(), timeline: [] };
+  state = { recent: [], atRisk: new Map(), timeline: [], loadedAt: Date.now() };
   body.append(
     ctx.h("div", { class: "kpis" },
       kpi("mentions in the last minute (live)", "k-per-minute"), kpi("mentions this hour", "k-mentions-hour"),
@@ -58,8 +67,10 @@ export async function mount(c, body) {
   );
   set("k-risk", 0);
   ctx.on("crm.sentiment.detected", (e) => {
-    state.recent.push(Date.now());
+    const at = Date.parse(e.occurred_at);
+    state.recent.push(Number.isNaN(at) ? Date.now() : at);
     perMinute();
+    if (at >= state.loadedAt) set("k-mentions-hour", Number(document.getElementById("k-mentions-hour").textContent || 0) + 1);
     const p = e.payload;
     if (p.spike_started) {
       const alerts = document.getElementById("alerts");
@@ -76,5 +87,6 @@ export async function mount(c, body) {
   });
   ctx.on("crm.call.analyzed", () => set("k-calls", Number(document.getElementById("k-calls").textContent || 0) + 1));
   setInterval(perMinute, 5000);
+  new ResizeObserver(fit).observe(box.querySelector(".chart"));
   await refresh();
 }

@@ -1,0 +1,210 @@
+"""The dashboard in a real browser (Debian's Chromium, headless, driven by Selenium) against the real stack.
+
+Ray Serve with the models, the Streams deployment, PostgreSQL: sign in with a one-time link, see a mention
+posted to ``/v1/events`` appear without a reload, find similar ones, open an account and the calls, the
+system view's request counts, tenant isolation on the live stream, a ``<script>`` mention shown as text,
+a clean console, and a layout that fits 390 px. Screenshots of every view go to
+``$VETTIFY_TEST_ARTIFACTS/dashboard`` (default ``artifacts/test/dashboard``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from dashboard.login import mint_ticket
+from infra.security import mint_token
+from serve.application import wait_running
+from serve.dashboard_app import APP_NAME as DASHBOARD_APP
+from streams.schemas import Envelope
+from tests.integration.conftest import ServeStack
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ARTIFACTS = Path(os.environ.get("VETTIFY_TEST_ARTIFACTS", "artifacts/test")) / "dashboard"
+CHROME_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+XSS = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> the service was great'
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver_path, "Chromium and ChromeDriver are installed by scripts/install-services.sh"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
+    options.add_argument("--window-size=1280,900")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(60)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+def _headers(stack: ServeStack, tid: str, *scopes: str) -> dict[str, str]:
+    token = mint_token(stack.settings, sub="producer", tid=tid, mid="m-1", scopes=scopes)
+    return {"authorization": f"Bearer {token}"}
+
+
+def _post_mention(stack: ServeStack, tid: str, text: str, brand: str = "acme") -> None:
+    event = Envelope(
+        type="social.twitter.mention",
+        tid=tid,
+        mid="m-1",
+        payload={"post_id": uuid.uuid4().hex, "brand": brand, "text": text, "author": "@client"},
+    )
+    answer = httpx.post(
+        f"{stack.http}/v1/events",
+        content=event.model_dump_json(),
+        headers=_headers(stack, tid, "events:write") | {"content-type": "application/json"},
+        timeout=120,
+    )
+    assert answer.status_code == 202 and answer.json()["stored"] == 1, answer.text
+
+
+def _view(driver: WebDriver, key: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, f'[data-view-link="{key}"]').click()
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, f"view-{key}").is_displayed())
+
+
+def _shot(driver: WebDriver, name: str) -> None:
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def _mention_texts(driver: WebDriver) -> list[str]:
+    items = driver.find_elements(By.CSS_SELECTOR, '#mention-feed [data-testid="mention"] > div:first-child')
+    return [i.text for i in items]
+
+
+def test_the_dashboard_live_in_a_browser(serve_stack: ServeStack, browser: WebDriver) -> None:
+    wait_running(DASHBOARD_APP, 120)
+    tid, other = f"web-{uuid.uuid4().hex[:8]}", f"web-{uuid.uuid4().hex[:8]}"
+    account = httpx.post(
+        f"{serve_stack.http}/v1/crm/accounts",
+        json={"name": "Ceramica Bihor SRL"},
+        headers=_headers(serve_stack, tid, "crm:write", "crm:read"),
+        timeout=30,
+    )
+    assert account.status_code == 201, account.text
+    _post_mention(serve_stack, tid, "Already here before the page opened: slow delivery again")
+    # Some model traffic for the system view.
+    assert (
+        httpx.post(
+            f"{serve_stack.http}/v1/sentiment", json={"text": "fine"}, headers=_headers(serve_stack, tid), timeout=60
+        ).status_code
+        == 200
+    )
+
+    # Sign in with a one-time link; the ticket leaves the address bar.
+    ticket = mint_ticket(serve_stack.settings, tid=tid, mid="m-1", sub="ana")
+    browser.get(f"{serve_stack.http}/dashboard/#login={ticket}")
+    WebDriverWait(browser, 60).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true"
+    )
+    assert "#login=" not in browser.current_url
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "live-state").text == "live")
+    _shot(browser, "overview")
+
+    # A mention posted now appears in the open page without a reload; the backfilled one is there too.
+    _view(browser, "mentions")
+    WebDriverWait(browser, 20).until(lambda d: any("before the page opened" in t for t in _mention_texts(d)))
+    posted = time.monotonic()
+    _post_mention(serve_stack, tid, "Love the new invoices page, thank you!")
+    WebDriverWait(browser, 10, poll_frequency=0.05).until(
+        lambda d: "Love the new invoices page" in " ".join(_mention_texts(d))
+    )
+    assert time.monotonic() - posted < 2.0
+
+    # Another tenant's mention never reaches this page; a <script> mention is shown as text.
+    _post_mention(serve_stack, other, "OTHER TENANT secret complaint")
+    _post_mention(serve_stack, tid, XSS)
+    WebDriverWait(browser, 10).until(lambda d: "the service was great" in " ".join(_mention_texts(d)))
+    texts = _mention_texts(browser)
+    assert XSS in texts  # literally, tags and all
+    assert not any("OTHER TENANT" in t for t in texts)
+    assert browser.execute_script("return window.__pwned === undefined")
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert  # noqa: B018 - the property raises when no alert is open
+
+    # Find similar from typed text (pgvector k-NN through the public API).
+    box = browser.find_element(By.ID, "similar-text")
+    box.send_keys("delivery is slow")
+    box.submit()
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, '#similar-results [data-testid="mention"]')
+    )
+    similar = browser.find_element(By.ID, "similar-results").text
+    assert "slow delivery" in similar and "OTHER TENANT" not in similar
+    _shot(browser, "mentions")
+
+    # Accounts: open one; Calls: the view loads.
+    _view(browser, "accounts")
+    WebDriverWait(browser, 20).until(
+        ec.element_to_be_clickable((By.XPATH, "//button[text()='Ceramica Bihor SRL']"))
+    ).click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="account-name"]').text)
+    assert browser.find_element(By.CSS_SELECTOR, '[data-testid="account-name"]').text == "Ceramica Bihor SRL"
+    assert "ANAF" in browser.find_element(By.ID, "account-detail").text
+    _shot(browser, "accounts")
+    for key in ("calls", "journeys", "campaigns"):
+        _view(browser, key)
+        _shot(browser, key)
+        assert "Could not load" not in browser.find_element(By.ID, f"view-{key}").text
+
+    # System: the engine's own metrics, with requests counted.
+    _view(browser, "system")
+    WebDriverWait(browser, 20).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, '#model-metrics tr[data-model="sentiment"]')
+    )
+    count = browser.find_element(By.CSS_SELECTOR, '#model-metrics tr[data-model="sentiment"] [data-testid="requests"]')
+    assert float(count.text) > 0
+    _shot(browser, "system")
+
+    # Narrow screens: nothing wider than the viewport.
+    browser.set_window_size(390, 844)
+    _view(browser, "overview")
+    width = browser.execute_script("return document.documentElement.scrollWidth")
+    assert width <= browser.execute_script("return window.innerWidth") + 1
+    _shot(browser, "overview-390px")
+    browser.set_window_size(1280, 900)
+
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+
+
+def test_an_expired_token_shows_the_sign_in_page_with_the_reason(serve_stack: ServeStack, browser: WebDriver) -> None:
+    wait_running(DASHBOARD_APP, 120)
+    expired = mint_ticket(serve_stack.settings, tid="web-expired", mid="m-1", ttl_s=1)
+    time.sleep(1.5)
+    browser.get(f"{serve_stack.http}/dashboard/#login={expired}")
+    reason = WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "sign-in-reason").text)
+    assert "expired" in reason
+    assert browser.find_element(By.ID, "sign-in").is_displayed()
+    _shot(browser, "sign-in-expired")
