@@ -1,4 +1,4 @@
-"""The dashboard in a real browser (Debian's Chromium, headless, driven by Selenium) against the real stack.
+"""The dashboard's Serve application in a real browser (Debian's Chromium, headless, driven by Selenium).
 
 Ray Serve with the models, the Streams deployment, PostgreSQL: sign in with a one-time link, see a mention
 posted to ``/v1/events`` appear without a reload, find similar ones, open an account and the calls, the
@@ -103,6 +103,7 @@ def _mention_texts(driver: WebDriver) -> list[str]:
     return [i.text for i in items]
 
 
+@pytest.mark.timeout(600)  # the first test to use the session's Serve stack pays its start-up
 def test_the_dashboard_live_in_a_browser(serve_stack: ServeStack, browser: WebDriver) -> None:
     wait_running(DASHBOARD_APP, 120)
     tid, other = f"web-{uuid.uuid4().hex[:8]}", f"web-{uuid.uuid4().hex[:8]}"
@@ -199,6 +200,7 @@ def test_the_dashboard_live_in_a_browser(serve_stack: ServeStack, browser: WebDr
     assert not errors, errors
 
 
+@pytest.mark.timeout(600)
 def test_an_expired_token_shows_the_sign_in_page_with_the_reason(serve_stack: ServeStack, browser: WebDriver) -> None:
     wait_running(DASHBOARD_APP, 120)
     expired = mint_ticket(serve_stack.settings, tid="web-expired", mid="m-1", ttl_s=1)
