@@ -59,7 +59,7 @@ GOAL_CLIENT_P95_MS = 1000.0
 INSIGHT_SQL = """
 INSERT INTO ai.social_insights (tid, mid, id, event_type, platform, brand, author, text, posted_at, sentiment,
                                 sentiment_score, probabilities, embedding)
-VALUES ($1, $2, $3, 'social.twitter.mention', 'twitter', 'acme', '@bench', $4, now(), $5, $6, $7, $8::vector)
+VALUES ($1, $2, $3, 'social.twitter.mention', 'twitter', 'acme', '@bench', $4, now(), $5, $6, $7, $8)
 """
 OUTBOX_SQL = """
 INSERT INTO crm.outbox (tid, mid, aggregate_type, aggregate_id, event_type, payload)
@@ -108,7 +108,7 @@ async def commit_mention(pool: asyncpg.Pool, tid: str, text: str, rng: random.Ra
             label,
             0.8,
             {label: 0.8},
-            "[" + ",".join(f"{v / norm:.5f}" for v in vector) + "]",
+            [v / norm for v in vector],
         )
         seq = await conn.fetchval(
             OUTBOX_SQL, tid, MID, insight_id, {"brand": "acme", "sentiment": label, "score": 0.8, "platform": "twitter"}
