@@ -193,6 +193,14 @@ async def latest_calls(
     return await streams.latest_calls(principal.tenant, account_id=account_id, limit=limit)
 
 
+@router.get("/v1/insights/calls/{call_analysis_id}", tags=["insights"], responses=problem_responses(404))
+async def call_detail(call_analysis_id: UUID, principal: Reader, streams: StreamsDep) -> dict[str, Any]:
+    """One analysed call (``id`` from ``/v1/insights/calls``): the whole transcript and its analysis — voice:
+    segments with their sentiment and speaker, speakers, speech and silence ratios; video: the per-frame
+    timeline (presence, attention, engagement, emotions). 404 for an unknown id or another tenant's call."""
+    return await streams.call_detail(principal.tenant, call_analysis_id)
+
+
 @router.get("/v1/insights/campaigns/{campaign_id}/experiment", tags=["insights"], responses=problem_responses(404))
 async def campaign_experiment(campaign_id: UUID, principal: Reader, streams: StreamsDep) -> dict[str, Any]:
     """A campaign's A/B test: its metric and state, every allocation so far (the planned split is epoch 0),

@@ -74,6 +74,13 @@ ORDER BY recorded_at DESC
 LIMIT $4
 """
 
+CALL_SQL = """
+SELECT id, call_id, kind, account_id, recorded_at, duration_s, sentiment, sentiment_score, words_per_minute,
+       talk_ratio, keywords, engagement, attention, dominant_emotion, transcript, analysis
+FROM ai.call_analyses
+WHERE tid = $1 AND mid = $2 AND id = $3
+"""
+
 ACCOUNT_SQL = """
 SELECT
   (SELECT count(*) FROM ai.social_insights s WHERE s.tid = $1 AND s.mid = $2 AND s.account_id = $3
@@ -201,6 +208,16 @@ def aspect_headline(row: dict[str, Any]) -> str:
     """One line a dashboard shows: 'unhappy about delivery: 3 of 4 mentions negative'."""
     mood = "unhappy" if row["negative"] > row["positive"] else "happy" if row["positive"] > row["negative"] else "mixed"
     return f"{mood} about {row['aspect']}: {row['negative']} of {row['mentions']} mentions negative"
+
+
+async def call_detail(pool: asyncpg.Pool, tenant: TenantContext, call_analysis_id: UUID) -> dict[str, Any]:
+    """One analysed call in full: the whole transcript and the stored analysis (voice: segments with their
+    sentiment and speaker, speakers, speech/silence ratios; video: the per-frame timeline)."""
+    async with tenant_transaction(pool, tenant, readonly=True) as conn:
+        row = await conn.fetchrow(CALL_SQL, tenant.tid, tenant.mid, call_analysis_id)
+    if row is None:
+        raise NotFound(f"no analysed call with id {call_analysis_id}")
+    return dict(row)
 
 
 async def account_aspects(

@@ -59,6 +59,8 @@ class Streams(Protocol):
         self, tenant: TenantContext, *, account_id: UUID | None, limit: int
     ) -> list[dict[str, Any]]: ...
 
+    async def call_detail(self, tenant: TenantContext, call_analysis_id: UUID) -> dict[str, Any]: ...
+
     async def account_summary(self, tenant: TenantContext, account_id: UUID, *, since: datetime) -> dict[str, Any]: ...
 
     async def dead_letters(self, tenant: TenantContext, *, limit: int, cursor: str | None) -> dict[str, Any]: ...
@@ -148,6 +150,9 @@ class StreamsService:
 
     async def latest_calls(self, tenant: TenantContext, *, account_id: UUID | None, limit: int) -> list[dict[str, Any]]:
         return await insights.latest_calls(self._processor().pool, tenant, account_id=account_id, limit=limit)
+
+    async def call_detail(self, tenant: TenantContext, call_analysis_id: UUID) -> dict[str, Any]:
+        return await insights.call_detail(self._processor().pool, tenant, call_analysis_id)
 
     async def account_summary(self, tenant: TenantContext, account_id: UUID, *, since: datetime) -> dict[str, Any]:
         return await insights.account_summary(self._processor().pool, tenant, account_id, since=since)

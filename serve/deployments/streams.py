@@ -211,6 +211,9 @@ class StreamsHandle(Streams):
     async def latest_calls(self, tenant: TenantContext, *, account_id: UUID | None, limit: int) -> list[dict[str, Any]]:
         return await self._call(self.handle.latest_calls.remote(tenant, account_id=account_id, limit=limit))
 
+    async def call_detail(self, tenant: TenantContext, call_analysis_id: UUID) -> dict[str, Any]:
+        return await self._call(self.handle.call_detail.remote(tenant, call_analysis_id))
+
     async def account_summary(self, tenant: TenantContext, account_id: UUID, *, since: datetime) -> dict[str, Any]:
         return await self._call(self.handle.account_summary.remote(tenant, account_id, since=since))
 

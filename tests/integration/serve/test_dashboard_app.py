@@ -9,6 +9,7 @@ a clean console, and a layout that fits 390 px. Screenshots of every view go to
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import time
@@ -28,6 +29,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.login import mint_ticket
 from infra.security import mint_token
+from models.voice.evaluate import synthesise
 from serve.application import wait_running
 from serve.dashboard_app import APP_NAME as DASHBOARD_APP
 from streams.schemas import Envelope
@@ -89,6 +91,39 @@ def _post_mention(stack: ServeStack, tid: str, text: str, brand: str = "acme") -
     assert answer.status_code == 202 and answer.json()["stored"] == 1, answer.text
 
 
+def _post_call(stack: ServeStack, tid: str, tmp: Path) -> str:
+    spoken = synthesise(
+        "Thanks for the demo. The pricing looks great and we want to sign next week.",
+        "en-us",
+        150,
+        16000,
+        "wav",
+        tmp,
+        0,
+    )
+    event = Envelope(
+        type="media.voice.call.recorded",
+        tid=tid,
+        mid="m-1",
+        payload={
+            "call_id": "call-ana-1",
+            "audio_b64": base64.b64encode(spoken.read_bytes()).decode(),
+            "profile": "fast",
+        },
+    )
+    answer = httpx.post(
+        f"{stack.http}/v1/events",
+        content=event.model_dump_json(),
+        headers=_headers(stack, tid, "events:write") | {"content-type": "application/json"},
+        timeout=300,
+    )
+    assert answer.status_code == 202 and answer.json()["stored"] == 1, answer.text
+    calls = httpx.get(
+        f"{stack.http}/v1/insights/calls", headers=_headers(stack, tid, "insights:read"), timeout=30
+    ).json()
+    return str(calls[0]["id"])
+
+
 def _view(driver: WebDriver, key: str) -> None:
     driver.find_element(By.CSS_SELECTOR, f'[data-view-link="{key}"]').click()
     WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, f"view-{key}").is_displayed())
@@ -104,7 +139,7 @@ def _mention_texts(driver: WebDriver) -> list[str]:
 
 
 @pytest.mark.timeout(600)  # the first test to use the session's Serve stack pays its start-up
-def test_the_dashboard_live_in_a_browser(serve_stack: ServeStack, browser: WebDriver) -> None:
+def test_the_dashboard_live_in_a_browser(serve_stack: ServeStack, browser: WebDriver, tmp_path: Path) -> None:
     wait_running(DASHBOARD_APP, 120)
     tid, other = f"web-{uuid.uuid4().hex[:8]}", f"web-{uuid.uuid4().hex[:8]}"
     account = httpx.post(
@@ -115,6 +150,13 @@ def test_the_dashboard_live_in_a_browser(serve_stack: ServeStack, browser: WebDr
     )
     assert account.status_code == 201, account.text
     _post_mention(serve_stack, tid, "Already here before the page opened: slow delivery again")
+    call_id = _post_call(serve_stack, tid, tmp_path)
+    other_call = httpx.get(
+        f"{serve_stack.http}/v1/insights/calls/{call_id}",
+        headers=_headers(serve_stack, other, "insights:read"),
+        timeout=30,
+    )
+    assert other_call.status_code == 404  # another tenant's call does not exist for them
     # Some model traffic for the system view.
     assert (
         httpx.post(
@@ -174,7 +216,17 @@ def test_the_dashboard_live_in_a_browser(serve_stack: ServeStack, browser: WebDr
     assert browser.find_element(By.CSS_SELECTOR, '[data-testid="account-name"]').text == "Ceramica Bihor SRL"
     assert "ANAF" in browser.find_element(By.ID, "account-detail").text
     _shot(browser, "accounts")
-    for key in ("calls", "journeys", "campaigns"):
+    # Calls: one call in full, its transcript segments with sentiment and the timeline chart.
+    _view(browser, "calls")
+    WebDriverWait(browser, 20).until(ec.element_to_be_clickable((By.XPATH, "//button[text()='call-ana-1']"))).click()
+    transcript = WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, '#call-detail [data-testid="transcript"]')
+    )
+    assert "pricing" in transcript.text.lower()
+    assert transcript.find_elements(By.CSS_SELECTOR, "li .badge")  # per-segment sentiment
+    assert browser.find_elements(By.CSS_SELECTOR, '#call-detail [data-testid="call-timeline"] canvas')
+    _shot(browser, "calls")
+    for key in ("journeys", "campaigns"):
         _view(browser, key)
         _shot(browser, key)
         assert "Could not load" not in browser.find_element(By.ID, f"view-{key}").text
