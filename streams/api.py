@@ -182,6 +182,24 @@ async def sentiment_timeline(
     )
 
 
+@router.get("/v1/insights/brands", tags=["insights"])
+async def brands(
+    principal: Reader, streams: StreamsDep, hours: Annotated[int, Query(ge=1, le=24 * 90)] = 24
+) -> list[dict[str, Any]]:
+    """Each brand's mentions in the last ``hours`` by sentiment, its mean score and latest mention, and
+    whether a negative spike is on now; busiest first (at most 50)."""
+    return await streams.brands(principal.tenant, since=datetime.now(UTC) - timedelta(hours=hours))
+
+
+@router.get("/v1/insights/funnel", tags=["insights"])
+async def pixel_funnel(
+    principal: Reader, streams: StreamsDep, days: Annotated[int, Query(ge=1, le=366)] = 30
+) -> list[dict[str, Any]]:
+    """Pixel sessions of the last ``days`` through the funnel (awareness → conversion): per stage, the sessions
+    that reached at least that stage, their share, and the pixel events that count as it."""
+    return await streams.pixel_funnel(principal.tenant, since=datetime.now(UTC) - timedelta(days=days))
+
+
 @router.get("/v1/insights/calls", tags=["insights"])
 async def latest_calls(
     principal: Reader,

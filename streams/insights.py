@@ -220,6 +220,69 @@ async def call_detail(pool: asyncpg.Pool, tenant: TenantContext, call_analysis_i
     return dict(row)
 
 
+BRANDS_SQL = """
+SELECT s.brand,
+       count(*) AS mentions,
+       count(*) FILTER (WHERE s.sentiment = 'positive' AND s.supported) AS positive,
+       count(*) FILTER (WHERE s.sentiment = 'neutral' AND s.supported) AS neutral,
+       count(*) FILTER (WHERE s.sentiment = 'negative' AND s.supported) AS negative,
+       avg(s.sentiment_score) FILTER (WHERE s.supported)::real AS mean_score,
+       max(s.posted_at) AS last_mention_at,
+       coalesce(bool_or(b.in_spike), false) AS in_spike
+FROM ai.social_insights s
+LEFT JOIN ai.brand_sentiment_state b ON b.tid = s.tid AND b.mid = s.mid AND b.brand = s.brand
+WHERE s.tid = $1 AND s.mid = $2 AND s.posted_at >= $3
+GROUP BY s.brand
+ORDER BY mentions DESC, s.brand
+LIMIT $4
+"""
+
+FUNNEL_SQL = """
+WITH stage(action, idx) AS (SELECT * FROM unnest($3::text[], $4::int[])),
+furthest AS (
+  SELECT e.session_id, max(coalesce(stage.idx, 0)) AS idx
+  FROM ai.behavior_events e LEFT JOIN stage ON stage.action = e.action
+  WHERE e.tid = $1 AND e.mid = $2 AND e.source = 'facebook_pixel' AND e.occurred_at >= $5
+  GROUP BY e.session_id
+)
+SELECT idx, count(*) AS sessions FROM furthest GROUP BY idx
+"""
+
+
+async def brands(
+    pool: asyncpg.Pool, tenant: TenantContext, *, since: datetime, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Each brand's mentions since ``since`` by sentiment, mean score, latest mention, and whether a negative
+    spike is on now (the social processor's spike state)."""
+    async with tenant_transaction(pool, tenant, readonly=True) as conn:
+        rows = await conn.fetch(BRANDS_SQL, tenant.tid, tenant.mid, since, limit)
+    return [dict(r) for r in rows]
+
+
+async def pixel_funnel(pool: asyncpg.Pool, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
+    """Pixel sessions since ``since`` by the furthest funnel stage they reached: per stage, how many sessions
+    got at least that far and their share of all sessions (stages and events: ``streams.processors.behavior``)."""
+    from streams.processors.behavior import FUNNEL, STAGES
+
+    async with tenant_transaction(pool, tenant, readonly=True) as conn:
+        rows = await conn.fetch(FUNNEL_SQL, tenant.tid, tenant.mid, list(FUNNEL), list(FUNNEL.values()), since)
+    furthest = {int(r["idx"]): int(r["sessions"]) for r in rows}
+    total = sum(furthest.values())
+    out = []
+    for index, stage in enumerate(STAGES):
+        reached = sum(n for i, n in furthest.items() if i >= index)
+        out.append(
+            {
+                "stage": stage,
+                "index": index,
+                "sessions": reached,
+                "share": round(reached / total, 4) if total else None,
+                "events": sorted(e for e, i in FUNNEL.items() if i == index),
+            }
+        )
+    return out
+
+
 async def account_aspects(
     conn: asyncpg.Connection, tenant: TenantContext, account_id: UUID, since: datetime
 ) -> list[dict[str, Any]]:

@@ -61,6 +61,10 @@ class Streams(Protocol):
 
     async def call_detail(self, tenant: TenantContext, call_analysis_id: UUID) -> dict[str, Any]: ...
 
+    async def brands(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]: ...
+
+    async def pixel_funnel(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]: ...
+
     async def account_summary(self, tenant: TenantContext, account_id: UUID, *, since: datetime) -> dict[str, Any]: ...
 
     async def dead_letters(self, tenant: TenantContext, *, limit: int, cursor: str | None) -> dict[str, Any]: ...
@@ -153,6 +157,12 @@ class StreamsService:
 
     async def call_detail(self, tenant: TenantContext, call_analysis_id: UUID) -> dict[str, Any]:
         return await insights.call_detail(self._processor().pool, tenant, call_analysis_id)
+
+    async def brands(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
+        return await insights.brands(self._processor().pool, tenant, since=since)
+
+    async def pixel_funnel(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
+        return await insights.pixel_funnel(self._processor().pool, tenant, since=since)
 
     async def account_summary(self, tenant: TenantContext, account_id: UUID, *, since: datetime) -> dict[str, Any]:
         return await insights.account_summary(self._processor().pool, tenant, account_id, since=since)

@@ -214,6 +214,12 @@ class StreamsHandle(Streams):
     async def call_detail(self, tenant: TenantContext, call_analysis_id: UUID) -> dict[str, Any]:
         return await self._call(self.handle.call_detail.remote(tenant, call_analysis_id))
 
+    async def brands(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
+        return await self._call(self.handle.brands.remote(tenant, since=since))
+
+    async def pixel_funnel(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
+        return await self._call(self.handle.pixel_funnel.remote(tenant, since=since))
+
     async def account_summary(self, tenant: TenantContext, account_id: UUID, *, since: datetime) -> dict[str, Any]:
         return await self._call(self.handle.account_summary.remote(tenant, account_id, since=since))
 

@@ -91,6 +91,22 @@ def _post_mention(stack: ServeStack, tid: str, text: str, brand: str = "acme") -
     assert answer.status_code == 202 and answer.json()["stored"] == 1, answer.text
 
 
+def _post_events(stack: ServeStack, tid: str, events: list[Envelope]) -> None:
+    body = "[" + ",".join(e.model_dump_json() for e in events) + "]"
+    answer = httpx.post(
+        f"{stack.http}/v1/events",
+        content=body,
+        headers=_headers(stack, tid, "events:write") | {"content-type": "application/json"},
+        timeout=120,
+    )
+    assert answer.status_code == 202 and answer.json()["stored"] == len(events), answer.text
+
+
+def _pixel(tid: str, session: str, event_name: str) -> Envelope:
+    payload = {"pixel_id": "px-1", "event_name": event_name, "session_id": session}
+    return Envelope(type="social.facebook.pixel.event", tid=tid, mid="m-1", payload=payload)
+
+
 def _post_call(stack: ServeStack, tid: str, tmp: Path) -> str:
     spoken = synthesise(
         "Thanks for the demo. The pricing looks great and we want to sign next week.",
@@ -151,6 +167,11 @@ def test_the_dashboard_live_in_a_browser(serve_stack: ServeStack, browser: WebDr
     assert account.status_code == 201, account.text
     _post_mention(serve_stack, tid, "Already here before the page opened: slow delivery again")
     call_id = _post_call(serve_stack, tid, tmp_path)
+    _post_events(
+        serve_stack,
+        tid,
+        [_pixel(tid, "sess-1", "PageView"), _pixel(tid, "sess-1", "AddToCart"), _pixel(tid, "sess-2", "PageView")],
+    )
     other_call = httpx.get(
         f"{serve_stack.http}/v1/insights/calls/{call_id}",
         headers=_headers(serve_stack, other, "insights:read"),
@@ -173,6 +194,8 @@ def test_the_dashboard_live_in_a_browser(serve_stack: ServeStack, browser: WebDr
     )
     assert "#login=" not in browser.current_url
     WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "live-state").text == "live")
+    brands = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="brands"]'))
+    assert "acme" in brands.text
     _shot(browser, "overview")
 
     # A mention posted now appears in the open page without a reload; the backfilled one is there too.
@@ -226,9 +249,18 @@ def test_the_dashboard_live_in_a_browser(serve_stack: ServeStack, browser: WebDr
     assert transcript.find_elements(By.CSS_SELECTOR, "li .badge")  # per-segment sentiment
     assert browser.find_elements(By.CSS_SELECTOR, '#call-detail [data-testid="call-timeline"] canvas')
     _shot(browser, "calls")
+    # Journeys: the pixel funnel (two sessions, one reached consideration).
+    _view(browser, "journeys")
+    funnel = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="funnel"]'))
+    rows = [r.text.split()[:2] for r in funnel.find_elements(By.TAG_NAME, "tr")]
+    assert rows[0] == ["awareness", "2"] and rows[2] == ["consideration", "1"]
+    _shot(browser, "journeys")
+    # Campaigns: the budget form answers with the reason when no spend was imported.
+    _view(browser, "campaigns")
+    browser.find_element(By.CSS_SELECTOR, "#view-campaigns form.inline button").click()
+    WebDriverWait(browser, 60).until(lambda d: "no channel spend" in d.find_element(By.ID, "view-campaigns").text)
+    _shot(browser, "campaigns")
     for key in ("journeys", "campaigns"):
-        _view(browser, key)
-        _shot(browser, key)
         assert "Could not load" not in browser.find_element(By.ID, f"view-{key}").text
 
     # System: the engine's own metrics, with requests counted.
