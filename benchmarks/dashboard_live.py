@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from infra.browser import headless_chromium
 from infra.db.bootstrap import DsnFactory, prepare_embedded_database
 from infra.db.embedded import EmbeddedPostgres
 from infra.db.pool import init_connection
@@ -128,29 +128,6 @@ async def background_load(pool: asyncpg.Pool, rate: float, stop: asyncio.Event) 
     return sent
 
 
-def start_browser(profile: Path) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
-
-
 FIRST_LOAD_JS = """
 const nav = performance.getEntriesByType('navigation')[0];
 const res = performance.getEntriesByType('resource');
@@ -173,7 +150,7 @@ async def browser_phase(base: str, pool: asyncpg.Pool, settings: Settings, menti
 
     tid = "bench-viewer"
     token = mint_token(settings, sub="bench", tid=tid, mid=MID, scopes=("insights:read", "crm:read"))
-    driver = await asyncio.to_thread(start_browser, work / "chromium")
+    driver = await asyncio.to_thread(headless_chromium, work / "chromium")
     try:
         # A same-origin page without the dashboard's assets, to hold the token; then the first (uncached) load.
         await asyncio.to_thread(driver.get, f"{base}/dashboard/healthz")

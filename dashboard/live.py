@@ -7,8 +7,9 @@ streams. Each stream then reads its tenant's rows after its cursor itself, insid
 (RLS), so nothing of another tenant is ever read for it, and nothing is buffered for it in memory: a
 stream pulls one page when it is ready to send it.
 
-* **Resume**: an event's SSE ``id`` is its outbox ``seq``; a browser that reconnects sends ``Last-Event-ID``
-  and gets exactly the rows after it.
+* **Resume**: an event's SSE ``id`` is the stream's watermark, the outbox ``seq`` below which every row is
+  final (see :class:`_CommitWindow`: ``seq`` order is not commit order); a browser that reconnects sends
+  ``Last-Event-ID`` and gets every row after it — a few may repeat, none is lost (the data carries ``seq``).
 * **Slow or long-gone clients**: when more than ``max_backlog`` rows wait after a stream's cursor, it
   skips them and sends ``resync`` (the page reloads its views from the APIs) — work and memory per
   client stay bounded by one page, whatever the client's speed.
@@ -41,12 +42,15 @@ CHANNEL = "vettify_outbox"
 LIVE_TYPES: tuple[str, ...] = tuple(sorted(PUBLISHED))  # what the dashboard shows: the engine's insights
 MAX_BACKFILL = 200
 
-PAGE_SQL = """
+# An outbox row as the browser gets it; a mention's row with the mention's text, author and link.
+_ROWS = """
 SELECT o.seq, o.event_type, o.payload, o.occurred_at,
        si.text AS mention_text, si.author AS mention_author, si.url AS mention_url
 FROM crm.outbox o
 LEFT JOIN ai.social_insights si
   ON o.aggregate_type = 'social_insight' AND si.tid = o.tid AND si.mid = o.mid AND si.id = o.aggregate_id
+"""
+PAGE_SQL = f"""{_ROWS}
 WHERE o.tid = $1 AND o.mid = $2 AND o.seq > $3 AND o.event_type = ANY($4::text[])
 ORDER BY o.seq
 LIMIT $5
@@ -57,12 +61,7 @@ SELECT count(*) FROM (
   SELECT 1 FROM crm.outbox WHERE tid = $1 AND mid = $2 AND seq > $3 AND event_type = ANY($4::text[]) LIMIT $5
 ) waiting
 """
-LATE_SQL = """
-SELECT o.seq, o.event_type, o.payload, o.occurred_at,
-       si.text AS mention_text, si.author AS mention_author, si.url AS mention_url
-FROM crm.outbox o
-LEFT JOIN ai.social_insights si
-  ON o.aggregate_type = 'social_insight' AND si.tid = o.tid AND si.mid = o.mid AND si.id = o.aggregate_id
+LATE_SQL = f"""{_ROWS}
 WHERE o.tid = $1 AND o.mid = $2 AND o.seq > $3 AND o.seq < $4 AND NOT (o.seq = ANY($5::bigint[]))
   AND o.event_type = ANY($6::text[])
 ORDER BY o.seq

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,15 +9,14 @@ from typing import Any
 
 import asyncpg
 import pytest
-import uvicorn
 
 from dashboard.app import create_app
 from dashboard.live import LiveOptions
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.local_servers import RunningServer
-from infra.net import free_port
 from infra.security import mint_token
 from infra.settings import Settings
+from tests.support.asgi_thread import served
 from tests.support.databases import ProvisionedDatabase
 
 # Short lifetimes so the tests see a stream end, a heartbeat, a resync and a late commit quickly.
@@ -46,17 +43,8 @@ def dashboard(
         _env_file=None,  # type: ignore[call-arg]
     )
     app = create_app(settings, database_url=migrated_database.urls.app, live=TEST_LIVE)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the dashboard app did not start"
-        time.sleep(0.05)
-    yield Dashboard(url=f"http://127.0.0.1:{port}", settings=settings)
-    server.should_exit = True
-    thread.join(timeout=15)
+    with served(app, name="dashboard") as url:
+        yield Dashboard(url=url, settings=settings)
 
 
 async def publish(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,15 +18,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.login import mint_ticket
+from infra.browser import headless_chromium
 from infra.security import mint_token
 from models.voice.evaluate import synthesise
 from serve.application import wait_running
@@ -38,32 +36,12 @@ from tests.integration.conftest import ServeStack
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ARTIFACTS = Path(os.environ.get("VETTIFY_TEST_ARTIFACTS", "artifacts/test")) / "dashboard"
-CHROME_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 XSS = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> the service was great'
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver_path, "Chromium and ChromeDriver are installed by scripts/install-services.sh"
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
-    options.add_argument("--window-size=1280,900")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver = headless_chromium(tmp_path_factory.mktemp("chromium"), console_log=True)
     driver.set_page_load_timeout(60)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     yield driver
@@ -75,22 +53,6 @@ def _headers(stack: ServeStack, tid: str, *scopes: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
 
 
-def _post_mention(stack: ServeStack, tid: str, text: str, brand: str = "acme") -> None:
-    event = Envelope(
-        type="social.twitter.mention",
-        tid=tid,
-        mid="m-1",
-        payload={"post_id": uuid.uuid4().hex, "brand": brand, "text": text, "author": "@client"},
-    )
-    answer = httpx.post(
-        f"{stack.http}/v1/events",
-        content=event.model_dump_json(),
-        headers=_headers(stack, tid, "events:write") | {"content-type": "application/json"},
-        timeout=120,
-    )
-    assert answer.status_code == 202 and answer.json()["stored"] == 1, answer.text
-
-
 def _post_events(stack: ServeStack, tid: str, events: list[Envelope]) -> None:
     body = "[" + ",".join(e.model_dump_json() for e in events) + "]"
     answer = httpx.post(
@@ -100,6 +62,11 @@ def _post_events(stack: ServeStack, tid: str, events: list[Envelope]) -> None:
         timeout=120,
     )
     assert answer.status_code == 202 and answer.json()["stored"] == len(events), answer.text
+
+
+def _post_mention(stack: ServeStack, tid: str, text: str, brand: str = "acme") -> None:
+    payload = {"post_id": uuid.uuid4().hex, "brand": brand, "text": text, "author": "@client"}
+    _post_events(stack, tid, [Envelope(type="social.twitter.mention", tid=tid, mid="m-1", payload=payload)])
 
 
 def _pixel(tid: str, session: str, event_name: str) -> Envelope:

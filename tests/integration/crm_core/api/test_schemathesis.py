@@ -8,20 +8,17 @@ operation and every answer must be below 500.
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 
 from crm_core.api.app import create_app
-from infra.net import free_port
 from infra.security import mint_token
 from infra.settings import Settings
+from tests.support.asgi_thread import served
 from tests.support.databases import ProvisionedDatabase
 
 EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "30"))
@@ -34,17 +31,8 @@ DERANDOMIZE = bool(os.environ.get("CI"))
 def live_crm(migrated_database: ProvisionedDatabase, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     app_settings = Settings(data_dir=tmp_path_factory.mktemp("fuzz"), db_pool_min_size=1)
     app = create_app(app_settings, database_url=migrated_database.urls.app)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "CRM app did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
+    with served(app, name="crm-fuzz") as url:
+        yield url
 
 
 @pytest.mark.slow
