@@ -19,7 +19,11 @@ def test_serve_config_yaml_matches_the_code_and_validates() -> None:
 
     assert (ROOT / "cluster" / "serve_config.yaml").read_text() == render(), "run `vettify serve-config --write`"
     schema = ServeDeploySchema.parse_obj(yaml.safe_load(render()))
-    assert [app.name for app in schema.applications] == ["vettify", "crm"]
+    assert [(app.name, app.route_prefix) for app in schema.applications] == [
+        ("vettify", "/"),
+        ("crm", "/v1/crm"),
+        ("dashboard", "/dashboard"),
+    ]
 
 
 def test_rayservice_manifest_embeds_the_same_serve_config() -> None:
