@@ -25,8 +25,8 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -106,19 +106,13 @@ def live_event(row: asyncpg.Record) -> dict[str, Any]:
     return event
 
 
-@dataclass(eq=False)
-class _Subscriber:
-    tid: str
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-
-
 class LiveHub:
     """One ``LISTEN`` connection per process; wakes the streams of the tenant a notification names."""
 
     def __init__(self, pool: asyncpg.Pool, dsn: str, options: LiveOptions | None = None) -> None:
         self.pool, self.dsn = pool, dsn
         self.options = options or LiveOptions()
-        self._subscribers: dict[str, set[_Subscriber]] = {}
+        self._subscribers: dict[str, set[asyncio.Event]] = {}  # tenant id -> its streams' wake-ups
         self._listener: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
@@ -162,24 +156,24 @@ class LiveHub:
             delay = min(delay * 2, 10.0)
 
     def _notified(self, _conn: object, _pid: int, _channel: str, tid: str) -> None:
-        for subscriber in self._subscribers.get(tid, ()):
-            subscriber.wake.set()
+        for wake in self._subscribers.get(tid, ()):
+            wake.set()
 
     def _wake_all(self) -> None:
         for subscribers in self._subscribers.values():
-            for subscriber in subscribers:
-                subscriber.wake.set()
+            for wake in subscribers:
+                wake.set()
 
     @contextlib.contextmanager
-    def _subscribe(self, tid: str) -> Any:
-        subscriber = _Subscriber(tid)
-        self._subscribers.setdefault(tid, set()).add(subscriber)
+    def _subscribe(self, tid: str) -> Iterator[asyncio.Event]:
+        wake = asyncio.Event()
+        self._subscribers.setdefault(tid, set()).add(wake)
         try:
-            yield subscriber
+            yield wake
         finally:
             group = self._subscribers.get(tid)
             if group is not None:
-                group.discard(subscriber)
+                group.discard(wake)
                 if not group:
                     del self._subscribers[tid]
 
@@ -201,10 +195,10 @@ class LiveHub:
         window = _CommitWindow(cursor, o.grace_s)
         yield f"retry: {o.retry_ms}\n\n".encode()
         yield frame("ready", {"cursor": cursor, "listening": self.listening}, cursor)
-        with self._subscribe(tenant.tid) as subscriber:
+        with self._subscribe(tenant.tid) as wake:
             last_sent = time.monotonic()
             while time.monotonic() < deadline:
-                subscriber.wake.clear()
+                wake.clear()
                 page, resync_at = await self._read(tenant, window)
                 if resync_at is not None:
                     window = _CommitWindow(resync_at, o.grace_s)
@@ -225,8 +219,8 @@ class LiveHub:
                     break
                 timeout = min(o.heartbeat_s if self.listening else o.poll_s, remaining, o.grace_s)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(subscriber.wake.wait(), timeout)
-                if not subscriber.wake.is_set() and time.monotonic() - last_sent >= o.heartbeat_s:
+                    await asyncio.wait_for(wake.wait(), timeout)
+                if not wake.is_set() and time.monotonic() - last_sent >= o.heartbeat_s:
                     yield b": keep-alive\n\n"
                     last_sent = time.monotonic()
         yield frame("bye", {"cursor": window.watermark, "reconnect": True}, window.watermark)
