@@ -58,7 +58,6 @@ export async function refresh() {
     ctx.api("/v1/insights/brands?hours=24"),
   ]);
   brandTable(brands);
-  state.timeline = timeline;
   state.loadedAt = Date.now(); // mentions committed after this are counted live
   const lastHour = timeline.filter((r) => Date.now() - new Date(r.bucket).getTime() < 3600e3);
   const total = lastHour.reduce((a, r) => a + r.mentions, 0);
@@ -78,11 +77,11 @@ function perMinute() {
 
 export async function mount(c, body) {
   ctx = c; box = body;
-  state = { recent: [], atRisk: new Map(), timeline: [], loadedAt: Date.now() };
+  state = { recent: [], atRisk: new Map(), loadedAt: Date.now() };
   body.append(
     ctx.h("div", { class: "kpis" },
       kpi("mentions in the last minute (live)", "k-per-minute"), kpi("mentions this hour", "k-mentions-hour"),
-      kpi("mean sentiment score, latest hour", "k-mean"), kpi("calls analysed", "k-calls"),
+      kpi("mean sentiment score, latest hour with mentions", "k-mean"), kpi("calls analysed", "k-calls"),
       kpi("accounts at high churn risk (live)", "k-risk"), kpi("dead letters", "k-dead")),
     ctx.h("div", { class: "card" }, ctx.h("h3", {}, "Brands"), ctx.h("div", { id: "brands" })),
     ctx.h("div", { class: "card" }, ctx.h("h3", {}, "Sentiment per hour, last 48 hours"),
@@ -98,7 +97,7 @@ export async function mount(c, body) {
     perMinute();
     if (at >= state.loadedAt) set("k-mentions-hour", Number(document.getElementById("k-mentions-hour").textContent || 0) + 1);
     const p = e.payload;
-    if (p.spike_started || p.spike !== undefined) clearTimeout(state.brandTimer);
+    clearTimeout(state.brandTimer); // one brands reload per burst of mentions
     state.brandTimer = setTimeout(() => ctx.api("/v1/insights/brands?hours=24").then(brandTable).catch(() => {}), 2000);
     if (p.spike_started) {
       const alerts = document.getElementById("alerts");
@@ -114,7 +113,8 @@ export async function mount(c, body) {
     set("k-risk", state.atRisk.size);
   });
   ctx.on("crm.call.analyzed", (e) => {
-    if (Date.parse(e.occurred_at) >= state.loadedAt) set("k-calls", Number(document.getElementById("k-calls").textContent || 0) + 1);
+    const shown = document.getElementById("k-calls").textContent;
+    if (Date.parse(e.occurred_at) >= state.loadedAt && !shown.endsWith("+")) set("k-calls", Number(shown || 0) + 1);
   });
   setInterval(perMinute, 5000);
   new ResizeObserver(fit).observe(box.querySelector(".chart"));
