@@ -42,7 +42,8 @@ async def test_micro_batcher_grows_batches_while_calls_are_in_flight() -> None:
         return await batcher.submit(i)
 
     assert await asyncio.gather(*(trickle(i) for i in range(40))) == list(range(40))
-    assert sizes[0] == 1 and max(sizes) >= 8 and sum(sizes) == 40
+    # The first call takes what had arrived (one item, or a few on a loaded machine); later calls take more.
+    assert sizes[0] < max(sizes) and max(sizes) >= 8 and sum(sizes) == 40
 
 
 async def test_micro_batcher_refuses_past_max_pending_at_once() -> None:
