@@ -144,9 +144,9 @@ def create_app(
         ``Last-Event-ID``; rows may repeat, drop repeated ``seq``)."""
         hub: LiveHub = request.app.state.hub
         resume = _last_event_id(last_event_id_header, last_event_id)
-        cursor = await hub.start_cursor(principal.tenant, last_event_id=resume, backfill=backfill)
+        start = await hub.start_point(principal.tenant, last_event_id=resume, backfill=backfill)
         return StreamingResponse(
-            hub.stream(principal.tenant, cursor, disconnected=request.is_disconnected),
+            hub.stream(principal.tenant, start, disconnected=request.is_disconnected),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )

@@ -10,6 +10,8 @@ stream pulls one page when it is ready to send it.
 * **Resume**: an event's SSE ``id`` is the stream's watermark, the outbox ``seq`` below which every row is
   final (see :class:`_CommitWindow`: ``seq`` order is not commit order); a browser that reconnects sends
   ``Last-Event-ID`` and gets every row after it — a few may repeat, none is lost (the data carries ``seq``).
+  A fresh stream (or a resync) starts at the head but also gets rows below it whose transactions were
+  still open (:meth:`LiveHub._start_point`).
 * **Slow or long-gone clients**: when more than ``max_backlog`` rows wait after a stream's cursor, it
   skips them and sends ``resync`` (the page reloads its views from the APIs) — work and memory per
   client stay bounded by one page, whatever the client's speed.
@@ -67,6 +69,15 @@ WHERE o.tid = $1 AND o.mid = $2 AND o.seq > $3 AND o.seq < $4 AND NOT (o.seq = A
 ORDER BY o.seq
 """
 HEAD_SQL = "SELECT coalesce(max(seq), 0) FROM crm.outbox WHERE tid = $1 AND mid = $2"
+# The tenant's newest rows at or below a cursor, newest first, each with whether its transaction began
+# less than $5 seconds ago (``occurred_at`` defaults to ``now()``, the writer's transaction start; no
+# writer sets it). See :func:`_start_point`.
+RECENT_SQL = """
+SELECT seq, occurred_at >= clock_timestamp() - make_interval(secs => $5) AS young
+FROM crm.outbox WHERE tid = $1 AND mid = $2 AND seq <= $3
+ORDER BY seq DESC
+LIMIT $4
+"""
 BACKFILL_SQL = """
 SELECT coalesce(min(seq) - 1, 0) FROM (
   SELECT seq FROM crm.outbox WHERE tid = $1 AND mid = $2 AND event_type = ANY($3::text[])
@@ -177,32 +188,54 @@ class LiveHub:
                 if not group:
                     del self._subscribers[tid]
 
-    async def start_cursor(self, tenant: TenantContext, *, last_event_id: int | None, backfill: int) -> int:
+    async def start_point(self, tenant: TenantContext, *, last_event_id: int | None, backfill: int) -> StartPoint:
         """Where a stream starts: after ``Last-Event-ID``, before the latest ``backfill`` events, or at the head."""
         if last_event_id is not None:
-            return last_event_id
+            return StartPoint(last_event_id)  # a watermark this server sent: every row below it was final
         async with tenant_transaction(self.pool, tenant, readonly=True) as conn:
             if backfill > 0:
-                return int(await conn.fetchval(BACKFILL_SQL, tenant.tid, tenant.mid, list(LIVE_TYPES), backfill))
-            return int(await conn.fetchval(HEAD_SQL, tenant.tid, tenant.mid))
+                cursor = int(await conn.fetchval(BACKFILL_SQL, tenant.tid, tenant.mid, list(LIVE_TYPES), backfill))
+            else:
+                cursor = int(await conn.fetchval(HEAD_SQL, tenant.tid, tenant.mid))
+            return await self._start_point(conn, tenant, cursor)
+
+    async def _start_point(self, conn: asyncpg.Connection, tenant: TenantContext, cursor: int) -> StartPoint:
+        """``cursor`` plus the rows below it that a transaction still in progress may yet commit.
+
+        A transaction in progress now began less than ``grace_s`` ago and took its ``seq`` after that; a row
+        whose transaction began more than ``2 * grace_s`` ago took its ``seq`` before, so every row at or
+        below it is final: that row is the floor. Rows between floor and cursor that are visible now are
+        ``known`` (not sent); any other row that commits there later is sent as a late commit.
+        """
+        o = self.options
+        rows = await conn.fetch(RECENT_SQL, tenant.tid, tenant.mid, cursor, o.max_backlog, 2 * o.grace_s)
+        known: list[int] = []
+        for row in rows:
+            if not row["young"]:
+                return StartPoint(cursor, floor=int(row["seq"]), known=tuple(known))
+            known.append(int(row["seq"]))
+        # All young: below the oldest one read lies nothing (fewer rows than the limit) or, past the
+        # limit, rows so far back that a reader of the last ``max_backlog`` rows resyncs anyway.
+        floor = 0 if len(rows) < o.max_backlog else known[-1] - 1
+        return StartPoint(cursor, floor=floor, known=tuple(known))
 
     async def stream(
-        self, tenant: TenantContext, cursor: int, *, disconnected: Callable[[], Any] | None = None
+        self, tenant: TenantContext, start: StartPoint, *, disconnected: Callable[[], Any] | None = None
     ) -> AsyncIterator[bytes]:
-        """SSE bytes for one browser, from ``cursor`` on, until ``max_s`` has passed or it goes away."""
+        """SSE bytes for one browser, from ``start`` on, until ``max_s`` has passed or it goes away."""
         o = self.options
         deadline = time.monotonic() + o.max_s
-        window = _CommitWindow(cursor, o.grace_s)
+        window = _CommitWindow.at(start, o.grace_s)
         yield f"retry: {o.retry_ms}\n\n".encode()
-        yield frame("ready", {"cursor": cursor, "listening": self.listening}, cursor)
+        yield frame("ready", {"cursor": start.cursor, "listening": self.listening}, window.watermark)
         with self._subscribe(tenant.tid) as wake:
             last_sent = time.monotonic()
             while time.monotonic() < deadline:
                 wake.clear()
-                page, resync_at = await self._read(tenant, window)
-                if resync_at is not None:
-                    window = _CommitWindow(resync_at, o.grace_s)
-                    yield frame("resync", {"cursor": resync_at}, resync_at)
+                page, restart = await self._read(tenant, window)
+                if restart is not None:
+                    window = _CommitWindow.at(restart, o.grace_s)
+                    yield frame("resync", {"cursor": restart.cursor}, window.watermark)
                     last_sent = time.monotonic()
                     continue
                 for row in page:
@@ -225,7 +258,9 @@ class LiveHub:
                     last_sent = time.monotonic()
         yield frame("bye", {"cursor": window.watermark, "reconnect": True}, window.watermark)
 
-    async def _read(self, tenant: TenantContext, window: _CommitWindow) -> tuple[list[asyncpg.Record], int | None]:
+    async def _read(
+        self, tenant: TenantContext, window: _CommitWindow
+    ) -> tuple[list[asyncpg.Record], StartPoint | None]:
         """The next rows to send (late commits below the newest sent, then new ones), or where to resync."""
         o, types = self.options, list(LIVE_TYPES)
         async with tenant_transaction(self.pool, tenant, readonly=True) as conn:
@@ -235,7 +270,7 @@ class LiveHub:
                 await conn.fetchval(WAITING_SQL, tenant.tid, tenant.mid, window.newest, types, o.max_backlog + 1)
             )
             if waiting > o.max_backlog:
-                return [], head
+                return [], await self._start_point(conn, tenant, head)
             late: list[asyncpg.Record] = []
             if window.newest > window.watermark:
                 late = await conn.fetch(
@@ -243,6 +278,16 @@ class LiveHub:
                 )
             fresh = await conn.fetch(PAGE_SQL, tenant.tid, tenant.mid, window.newest, types, o.page)
         return [*late, *fresh], None
+
+
+@dataclass(frozen=True)
+class StartPoint:
+    """A stream's start: rows after ``cursor`` are new; rows in ``(floor, cursor]`` not in ``known`` may
+    still commit (transactions in progress) and are then sent too."""
+
+    cursor: int
+    floor: int | None = None  # None: the cursor is final (a watermark sent before)
+    known: tuple[int, ...] = ()
 
 
 class _CommitWindow:
@@ -262,6 +307,14 @@ class _CommitWindow:
         self.grace_s = grace_s
         self._sent: set[int] = set()
         self._reads: deque[tuple[float, int]] = deque()
+
+    @classmethod
+    def at(cls, start: StartPoint, grace_s: float) -> _CommitWindow:
+        window = cls(start.cursor, grace_s)
+        if start.floor is not None and start.floor < start.cursor:
+            window.watermark = start.floor
+            window._sent = {seq for seq in start.known if seq > start.floor}
+        return window
 
     def observed(self, head: int) -> None:
         now = time.monotonic()

@@ -174,6 +174,43 @@ async def test_a_transaction_that_commits_late_is_not_lost(dashboard: Dashboard,
     assert got[1]["seq"] == slow_seq[0]
 
 
+async def test_a_fresh_stream_gets_a_commit_older_than_its_start(dashboard: Dashboard, app_pool: asyncpg.Pool) -> None:
+    """Opened at the head (no Last-Event-ID) while a transaction holds a smaller seq: that row still arrives."""
+    tid = tenant()
+    await publish(app_pool, tid, DETECTED, {"late": None})  # committed before the stream: not sent
+    held, release = asyncio.Event(), asyncio.Event()
+    held_seq: list[int] = []
+
+    async def open_transaction() -> None:
+        async with tenant_transaction(app_pool, TenantContext(tid=tid, mid="m")) as conn:
+            seq = await conn.fetchval(
+                "INSERT INTO crm.outbox (tid, mid, aggregate_type, aggregate_id, event_type, payload) "
+                "VALUES ($1, 'm', 'test', $2, $3, $4) RETURNING seq",
+                tid,
+                uuid.uuid4(),
+                DETECTED,
+                {"late": True},
+            )
+            held_seq.append(int(seq))
+            held.set()
+            await release.wait()
+
+    holder = asyncio.create_task(open_transaction())
+    await held.wait()
+    head = await publish(app_pool, tid, DETECTED, {"late": False})  # a larger seq, committed before the start
+
+    async def on_ready() -> None:
+        asyncio.get_running_loop().call_later(0.5, release.set)
+
+    events = await read_stream(
+        dashboard, dashboard.token(tid), until=lambda ev: len(insights(ev)) >= 1, on_ready=on_ready
+    )
+    await holder
+    assert events[0].event == "ready" and events[0].data["cursor"] == head[-1]
+    got = insights(events)
+    assert [(e["seq"], e["payload"]["late"]) for e in got] == [(held_seq[0], True)]
+
+
 async def test_the_stream_ends_with_bye_and_heartbeats_while_idle(dashboard: Dashboard) -> None:
     events = await read_stream(dashboard, dashboard.token(tenant()), timeout_s=10)
     assert events[0].event == "ready"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard import live
-from dashboard.live import LIVE_TYPES, _CommitWindow, frame
+from dashboard.live import LIVE_TYPES, StartPoint, _CommitWindow, frame
 from streams.schemas import PUBLISHED
 
 
@@ -46,3 +46,21 @@ def test_the_watermark_never_passes_what_was_sent(monkeypatch: pytest.MonkeyPatc
     now[0] = 2.0
     window.observed(head=50)
     assert window.watermark == 7
+
+
+def test_a_fresh_start_reads_late_commits_below_its_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream opened at the head may still get rows below it that commit later; the ones seen are skipped."""
+    now = [0.0]
+    monkeypatch.setattr(live.time, "monotonic", lambda: now[0])
+    window = _CommitWindow.at(StartPoint(cursor=30, floor=20, known=(22, 25, 30)), grace_s=1.0)
+    assert (window.watermark, window.newest, window.pending()) == (20, 30, [22, 25, 30])
+    window.observed(head=30)
+    window.sent(21)  # a late commit below the cursor
+    now[0] = 1.5
+    window.observed(head=31)
+    assert window.watermark == 30 and window.pending() == []
+
+
+def test_a_resumed_start_is_final() -> None:
+    window = _CommitWindow.at(StartPoint(cursor=40), grace_s=1.0)
+    assert (window.watermark, window.newest, window.pending()) == (40, 40, [])
