@@ -27,5 +27,5 @@ VIEWS: tuple[View, ...] = (
     View("accounts", "Accounts", "Account 360: churn risk and why, ANAF status, timeline."),
     View("journeys", "Journeys", "Web journeys similar to a path, with their conversion propensity."),
     View("campaigns", "Campaigns", "Per-variant figures, the A/B decision, attribution and the budget split."),
-    View("system", "System", "Per-model request rate, latency, batch sizes, queue depth, errors; dead letters."),
+    View("system", "System", "Per-model request rate, latency, batch sizes, queue depth, errors; stream lag."),
 )

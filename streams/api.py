@@ -191,6 +191,16 @@ async def brands(
     return await streams.brands(principal.tenant, since=datetime.now(UTC) - timedelta(hours=hours))
 
 
+@router.get("/v1/insights/stream-lag", tags=["insights"])
+async def stream_lag(
+    principal: Reader, streams: StreamsDep, minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 15
+) -> list[dict[str, Any]]:
+    """Per source and event type, the tenant's events stored in the last ``minutes`` and their lag (seconds
+    from the event's own time to when it was stored: p50, p95, max), and when the latest one was stored.
+    Events a producer sends late (a replay, an import) show their age here too."""
+    return await streams.stream_lag(principal.tenant, since=datetime.now(UTC) - timedelta(minutes=minutes))
+
+
 @router.get("/v1/insights/funnel", tags=["insights"])
 async def pixel_funnel(
     principal: Reader, streams: StreamsDep, days: Annotated[int, Query(ge=1, le=366)] = 30

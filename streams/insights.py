@@ -259,6 +259,39 @@ async def brands(
     return [dict(r) for r in rows]
 
 
+STREAM_LAG_SQL = """
+SELECT source, event_type, count(*) AS events,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) AS p50_s,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY lag) AS p95_s,
+       max(lag) AS max_s,
+       max(created_at) AS last_stored_at
+FROM (
+  SELECT source, event_type, created_at,
+         greatest(extract(epoch FROM created_at - occurred_at), 0)::float8 AS lag
+  FROM ai.processed_events
+  WHERE tid = $1 AND mid = $2 AND created_at >= $3
+) recent
+GROUP BY source, event_type
+ORDER BY events DESC, source, event_type
+"""
+
+
+async def stream_lag(pool: asyncpg.Pool, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
+    """Per source and event type, the events stored since ``since`` and their lag: seconds from the event's
+    own time (``occurred_at``) to the processing transaction that stored it (p50, p95, max; a producer clock
+    ahead of ours counts as 0), and when the latest one was stored."""
+    async with tenant_transaction(pool, tenant, readonly=True) as conn:
+        rows = await conn.fetch(STREAM_LAG_SQL, tenant.tid, tenant.mid, since)
+    return [
+        {
+            **dict(r),
+            "events": int(r["events"]),
+            **{k: round(float(r[k]), 3) for k in ("p50_s", "p95_s", "max_s")},
+        }
+        for r in rows
+    ]
+
+
 async def pixel_funnel(pool: asyncpg.Pool, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
     """Pixel sessions since ``since`` by the furthest funnel stage they reached: per stage, how many sessions
     got at least that far and their share of all sessions (stages and events: ``streams.processors.behavior``)."""

@@ -63,6 +63,8 @@ class Streams(Protocol):
 
     async def brands(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]: ...
 
+    async def stream_lag(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]: ...
+
     async def pixel_funnel(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]: ...
 
     async def account_summary(self, tenant: TenantContext, account_id: UUID, *, since: datetime) -> dict[str, Any]: ...
@@ -160,6 +162,9 @@ class StreamsService:
 
     async def brands(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
         return await insights.brands(self._processor().pool, tenant, since=since)
+
+    async def stream_lag(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
+        return await insights.stream_lag(self._processor().pool, tenant, since=since)
 
     async def pixel_funnel(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
         return await insights.pixel_funnel(self._processor().pool, tenant, since=since)

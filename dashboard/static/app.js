@@ -199,9 +199,9 @@ async function start() {
   document.getElementById("tenant").textContent = `${c.sub || ""} · ${c.tid || ""}/${c.mid || ""}`;
   const ctx = { api, on, h, when, num, empty, base };
   for (const section of document.querySelectorAll("section.view")) {
-    const module = await import(section.dataset.script);
-    views.set(section.dataset.view, module);
     try {
+      const module = await import(section.dataset.script);
+      views.set(section.dataset.view, module);
       await module.mount(ctx, section.querySelector(".body"));
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return;

@@ -217,6 +217,9 @@ class StreamsHandle(Streams):
     async def brands(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
         return await self._call(self.handle.brands.remote(tenant, since=since))
 
+    async def stream_lag(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
+        return await self._call(self.handle.stream_lag.remote(tenant, since=since))
+
     async def pixel_funnel(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
         return await self._call(self.handle.pixel_funnel.remote(tenant, since=since))
 

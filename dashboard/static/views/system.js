@@ -1,5 +1,6 @@
-// System: the engine's own Prometheus metrics per model (rate, p50/p95, batch size, queue depth, errors).
-let ctx, box, previous = null;
+// System: the engine's own Prometheus metrics per model (rate, p50/p95, batch size, queue depth, errors)
+// and the tenant's stream lag (event time → stored) per source over the last 15 minutes.
+let ctx, box, lagBox, previous = null;
 
 function parse(text) {
   const series = [];
@@ -63,10 +64,27 @@ export async function refresh() {
     ctx.h("tbody", {}, rows))) : ctx.empty("No model calls yet."));
 }
 
+async function refreshLag() {
+  const rows = await ctx.api("/v1/insights/stream-lag?minutes=15");
+  const secs = (x) => ctx.num(x, x < 10 ? 2 : 0);
+  const head = ctx.h("thead", {}, ctx.h("tr", {},
+    ["source", "event type", "events", "p50 s", "p95 s", "max s", "latest stored"].map((t) => ctx.h("th", { scope: "col" }, t))));
+  const body = ctx.h("tbody", {}, rows.map((r) => ctx.h("tr", { "data-source": r.source, "data-event-type": r.event_type },
+    ctx.h("th", { scope: "row" }, r.source), ctx.h("td", {}, r.event_type), ctx.h("td", { "data-testid": "events" }, r.events),
+    ctx.h("td", {}, secs(r.p50_s)), ctx.h("td", {}, secs(r.p95_s)), ctx.h("td", {}, secs(r.max_s)),
+    ctx.h("td", {}, ctx.when(r.last_stored_at)))));
+  lagBox.replaceChildren(
+    ctx.h("h3", {}, "Stream lag, last 15 min (event time → stored)"),
+    rows.length ? ctx.h("div", { class: "scroll" }, ctx.h("table", { id: "stream-lag" }, head, body))
+      : ctx.empty("No events stored in the last 15 minutes."));
+}
+
 export async function mount(c, body) {
   ctx = c;
   box = ctx.h("div", { class: "card" });
-  body.append(box);
-  await refresh();
+  lagBox = ctx.h("div", { class: "card", "aria-live": "polite" });
+  body.append(box, lagBox);
+  await Promise.all([refresh(), refreshLag()]);
+  setInterval(() => { if (!body.closest("section").hidden) refreshLag().catch(() => {}); }, 5000);
   setInterval(() => { if (!body.closest("section").hidden) refresh().catch(() => {}); }, 5000);
 }

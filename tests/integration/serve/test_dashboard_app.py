@@ -237,6 +237,10 @@ def test_the_dashboard_live_in_a_browser(serve_stack: ServeStack, browser: WebDr
     )
     count = browser.find_element(By.CSS_SELECTOR, '#model-metrics tr[data-model="sentiment"] [data-testid="requests"]')
     assert float(count.text) > 0
+    lag = WebDriverWait(browser, 20).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, '#stream-lag tr[data-event-type="social.twitter.mention"]')
+    )
+    assert int(lag[0].find_element(By.CSS_SELECTOR, '[data-testid="events"]').text) >= 1
     _shot(browser, "system")
 
     # Narrow screens: nothing wider than the viewport.

@@ -107,3 +107,42 @@ async def test_a_call_in_full_only_for_its_tenant(admin_pool: asyncpg.Pool, app_
     assert call["transcript"] == "hello" and call["analysis"] == analysis
     with pytest.raises(NotFound):
         await insights.call_detail(app_pool, other, call_id)
+
+
+async def _processed(
+    pool: asyncpg.Pool, t: TenantContext, source: str, event_type: str, lag_s: float, stored_minutes_ago: float
+) -> None:
+    stored = datetime.now(UTC) - timedelta(minutes=stored_minutes_ago)
+    await pool.execute(
+        "INSERT INTO ai.processed_events (tid, mid, id, event_type, source, occurred_at, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        t.tid,
+        t.mid,
+        uuid.uuid4(),
+        event_type,
+        source,
+        stored - timedelta(seconds=lag_s),
+        stored,
+    )
+
+
+async def test_stream_lag_per_source_from_event_time_to_stored(
+    admin_pool: asyncpg.Pool, app_pool: asyncpg.Pool
+) -> None:
+    t, other = _tenant(), _tenant()
+    for lag in (0.1, 0.2, 0.3, 0.4, 5.0):
+        await _processed(admin_pool, t, "rabbitmq", "social.twitter.mention", lag, 1)
+    await _processed(admin_pool, t, "http", "web.pixel.event", -2.0, 2)  # a producer clock ahead of ours
+    await _processed(admin_pool, t, "http", "web.pixel.event", 900.0, 30)  # outside the last 15 minutes
+    await _processed(admin_pool, other, "http", "web.pixel.event", 60.0, 1)
+    rows = await insights.stream_lag(app_pool, t, since=datetime.now(UTC) - timedelta(minutes=15))
+    assert [(r["source"], r["event_type"], r["events"]) for r in rows] == [
+        ("rabbitmq", "social.twitter.mention", 5),
+        ("http", "web.pixel.event", 1),
+    ]
+    mention, pixel = rows
+    assert mention["p50_s"] == pytest.approx(0.3, abs=0.01)
+    assert mention["p95_s"] == pytest.approx(0.4 + 0.8 * 4.6, abs=0.05)  # interpolated between 0.4 and 5.0
+    assert mention["max_s"] == pytest.approx(5.0, abs=0.01)
+    assert (pixel["p50_s"], pixel["max_s"]) == (0.0, 0.0)
+    assert mention["last_stored_at"] > pixel["last_stored_at"]
