@@ -3,14 +3,16 @@
 
 Used by ``python -m benchmarks.dashboard_live`` (its ``engine`` results); see that module for the goals.
 
+0. **Capacity**: single-event requests answered per second (closed loop, 8 in flight); the load below is the
+   streams benchmark's half load, or half this capacity when that is lower.
 1. **Event-to-DOM**: the page is opened with a one-time link from ``vettify dashboard-login``; real tweets are
-   posted as ``social.twitter.mention`` events at the streams benchmark's half load in all (open loop, one
-   event per request, a share of them for the open page's tenant, the rest for ten other tenants); latency =
+   posted as ``social.twitter.mention`` events at that load in all (open loop, one event per request, one in
+   five for the open page's tenant, the rest for ten other tenants); latency =
    the time the page showed the mention minus the time its request was *scheduled* — sentiment, embedding,
    the stored insight, the live stream and both proxy hops included. A commit happens between the two, so
    commit-to-DOM is at most this.
-2. **200 clients through the proxy**: 200 live streams (20 tenants x 10) opened at Serve's proxy while each
-   tenant posts one real mention a second; per delivery, arrival minus scheduled send; lost and foreign
+2. **200 clients through the proxy**: 200 live streams (20 tenants x 10) opened at Serve's proxy while the
+   20 tenants post real mentions at the same load; per delivery, arrival minus scheduled send; lost and foreign
    deliveries counted; the dashboard replica's memory.
 """
 
@@ -36,6 +38,7 @@ MID = "main"
 VIEWER = "bench-viewer"
 OTHERS = [f"bench-other-{i}" for i in range(10)]
 READY_TIMEOUT_S = 900.0
+BRANDS = ("acme", "globex", "initech", "umbrella")  # as benchmarks/streams.py
 
 
 def _say(message: str) -> None:
@@ -119,23 +122,32 @@ class Poster:
             tid: engine.cli("token", "--tid", tid, "--mid", MID, "--scope", "events:write").strip()
             for tid in [VIEWER, *OTHERS, *(f"fan-{i:02d}" for i in range(20))]
         }
-        self.http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200))
+        self.http = httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=200))
         self.statuses: dict[int, int] = {}
         self.answer_ms: list[float] = []
         self._n = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def post(self, tid: str, marker: str) -> None:
+    def event(self, tid: str, marker: str) -> dict[str, Any]:
         text = f"{marker} {self.texts[self._n % len(self.texts)]}"
         self._n += 1
-        event = {
+        return {
             "id": str(uuid.uuid4()),
             "type": "social.twitter.mention",
             "tid": tid,
             "mid": MID,
-            "payload": {"post_id": uuid.uuid4().hex, "brand": "acme", "text": text, "author": "@bench"},
+            # Several brands, as the streams benchmark sends: one brand's mentions commit in order (its
+            # spike window), so a single brand would measure that queue, not the engine.
+            "payload": {
+                "post_id": uuid.uuid4().hex,
+                "brand": BRANDS[self._n % len(BRANDS)],
+                "text": text,
+                "author": "@bench",
+            },
         }
-        task = asyncio.create_task(self._send(tid, event))
+
+    def post(self, tid: str, marker: str) -> None:
+        task = asyncio.create_task(self._send(tid, self.event(tid, marker)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -168,6 +180,24 @@ class Poster:
             "answer_p50_ms": _pct(self.answer_ms, 0.5),
             "answer_p95_ms": _pct(self.answer_ms, 0.95),
         }
+
+
+async def capacity(engine: Engine, poster: Poster, seconds: float = 20.0, concurrency: int = 8) -> float:
+    """Single-event mentions per second this engine answers, closed loop (``concurrency`` in flight), after a
+    warm-up: the rate the load below is set from."""
+    tid = OTHERS[0]
+
+    async def worker(until: float, done: list[int]) -> None:
+        while time.monotonic() < until:
+            await poster._send(tid, poster.event(tid, "[capacity]"))
+            done.append(1)
+
+    warm: list[int] = []
+    await asyncio.gather(*(worker(time.monotonic() + 5.0, warm) for _ in range(concurrency)))
+    done: list[int] = []
+    started = time.monotonic()
+    await asyncio.gather(*(worker(started + seconds, done) for _ in range(concurrency)))
+    return len(done) / (time.monotonic() - started)
 
 
 OBSERVE_JS = """
@@ -231,28 +261,45 @@ async def browser_phase(engine: Engine, poster: Poster, rate: float, seconds: fl
 
 
 async def _client(
-    base: str, token: str, tid: str, got: list[tuple[str, str, float]], ready: asyncio.Event, failed: list[str]
+    base: str,
+    token: str,
+    tid: str,
+    got: list[tuple[str, str, float]],
+    ready: asyncio.Event,
+    failed: list[str],
+    reconnects: list[int],
 ) -> None:
-    try:
-        async with (
-            httpx.AsyncClient(timeout=httpx.Timeout(30, read=120)) as http,
-            http.stream("GET", f"{base}/dashboard/events", headers={"Authorization": f"Bearer {token}"}) as response,
-        ):
-            response.raise_for_status()
-            event = ""
-            async for line in response.aiter_lines():
-                if line.startswith("event: "):
-                    event = line[7:]
-                    if event == "ready":
-                        ready.set()
-                    elif event == "bye":
-                        return
-                elif line.startswith("data: ") and event == "insight":
-                    data = json.loads(line[6:])
-                    text = (data.get("mention") or {}).get("text") or ""
-                    got.append((tid, text.split("]", 1)[0] + "]", time.time() * 1000))
-    except (httpx.HTTPError, OSError) as exc:
-        failed.append(repr(exc))
+    """One live-stream client as the page behaves: after ``bye`` (or a dropped connection) it reconnects
+    with ``Last-Event-ID``, so a stream's 45 s lifetime loses nothing; repeated rows are dropped by ``seq``."""
+    last_id: str | None = None
+    seen: set[int] = set()
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30, read=120)) as http:
+        while True:
+            headers = {"Authorization": f"Bearer {token}"}
+            if last_id is not None:
+                headers["Last-Event-ID"] = last_id
+            try:
+                async with http.stream("GET", f"{base}/dashboard/events", headers=headers) as response:
+                    response.raise_for_status()
+                    event = ""
+                    async for line in response.aiter_lines():
+                        if line.startswith("id: "):
+                            last_id = line[4:]
+                        elif line.startswith("event: "):
+                            event = line[7:]
+                            if event == "ready":
+                                ready.set()
+                        elif line.startswith("data: ") and event == "insight":
+                            data = json.loads(line[6:])
+                            if data["seq"] in seen:
+                                continue
+                            seen.add(data["seq"])
+                            text = (data.get("mention") or {}).get("text") or ""
+                            got.append((tid, text.split("]", 1)[0] + "]", time.time() * 1000))
+            except (httpx.HTTPError, OSError) as exc:
+                failed.append(repr(exc))
+                await asyncio.sleep(0.5)
+            reconnects.append(1)
 
 
 def _replica_rss_mib(name: str = "ServeReplica:dashboard") -> float | None:
@@ -271,7 +318,7 @@ def _replica_rss_mib(name: str = "ServeReplica:dashboard") -> float | None:
     return None
 
 
-async def clients_phase(engine: Engine, poster: Poster, seconds: int) -> dict[str, Any]:
+async def clients_phase(engine: Engine, poster: Poster, seconds: int, rate: float) -> dict[str, Any]:
     tenants = [f"fan-{i:02d}" for i in range(20)]
     per_tenant = 10
     rss_before = _replica_rss_mib()
@@ -280,28 +327,33 @@ async def clients_phase(engine: Engine, poster: Poster, seconds: int) -> dict[st
     owners: list[str] = []
     readies: list[asyncio.Event] = []
     failed: list[str] = []
+    reconnects: list[int] = []
     tasks = []
     for tid in tenants:
         for _ in range(per_tenant):
             got.append([])
             owners.append(tid)
             readies.append(asyncio.Event())
-            tasks.append(asyncio.create_task(_client(engine.base, tokens[tid], tid, got[-1], readies[-1], failed)))
+            tasks.append(
+                asyncio.create_task(_client(engine.base, tokens[tid], tid, got[-1], readies[-1], failed, reconnects))
+            )
+    connecting = time.monotonic()
     with_timeout = asyncio.gather(*(r.wait() for r in readies))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(with_timeout, 90)
+    connect_s = time.monotonic() - connecting
     connected = sum(r.is_set() for r in readies)
-    _say(f"{connected} clients connected through Serve's proxy; each tenant posts 1 mention/s for {seconds} s …")
+    _say(f"{connected} clients connected via Serve's proxy; {rate:.1f} mentions/s over 20 tenants for {seconds} s …")
     clock_offset_ms = time.time() * 1000 - time.monotonic() * 1000
     scheduled: dict[str, tuple[str, float]] = {}
     started = time.monotonic()
-    for second in range(seconds):
-        for k, tid in enumerate(tenants):
-            due = started + second + k / len(tenants)
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
-            marker = f"[fan {tid} {second:03d}]"
-            scheduled[marker] = (tid, due * 1000 + clock_offset_ms)
-            poster.post(tid, marker)
+    for i in range(int(rate * seconds)):
+        due = started + i / rate
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        tid = tenants[i % len(tenants)]
+        marker = f"[fan {tid} {i:04d}]"
+        scheduled[marker] = (tid, due * 1000 + clock_offset_ms)
+        poster.post(tid, marker)
     await poster.drain()
     await asyncio.sleep(3.0)
     rss_peak = _replica_rss_mib()
@@ -323,6 +375,8 @@ async def clients_phase(engine: Engine, poster: Poster, seconds: int) -> dict[st
         "clients": len(tasks),
         "connected": connected,
         "failed": failed[:5],
+        "reconnects_after_bye": len(reconnects),
+        "seconds_to_connect_all": round(connect_s, 1),
         "tenants": len(tenants),
         "events_posted": len(scheduled),
         "deliveries": len(latencies),
@@ -336,7 +390,9 @@ async def clients_phase(engine: Engine, poster: Poster, seconds: int) -> dict[st
     }
 
 
-async def run_engine(work: Path, rate: float, seconds: float, fan_out_seconds: int) -> dict[str, Any]:
+async def run_engine(work: Path, target_rate: float, seconds: float, fan_out_seconds: int) -> dict[str, Any]:
+    """Both phases at ``target_rate`` (the streams benchmark's half load) or, when this engine answers fewer
+    than twice that many single-event requests a second, at half of what it answers."""
     from benchmarks.serve_models import tweets
 
     engine = Engine(work)
@@ -344,16 +400,29 @@ async def run_engine(work: Path, rate: float, seconds: float, fan_out_seconds: i
         ready_s = await engine.start()
         poster = Poster(engine, tweets())
         try:
+            _say("single-event POST /v1/events capacity (closed loop, 8 in flight, 20 s) …")
+            measured = await capacity(engine, poster)
+            rate = min(target_rate, measured / 2)
+            _say(f"capacity {measured:.1f} mentions/s; load {rate:.1f}/s (target {target_rate:g}/s)")
+            poster.statuses.clear()
+            poster.answer_ms.clear()
             browser = await browser_phase(engine, poster, rate, seconds)
             _say(f"event-to-DOM: {browser}")
             load = poster.outcome()
             poster.statuses.clear()
             poster.answer_ms.clear()
-            fan_out = await clients_phase(engine, poster, fan_out_seconds)
+            fan_out = await clients_phase(engine, poster, fan_out_seconds, rate)
             _say(f"200 clients: {fan_out}")
             fan_out["posts"] = poster.outcome()
         finally:
             await poster.close()
     finally:
         engine.stop()
-    return {"ready_s": round(ready_s, 1), "event_to_dom": {**browser, "posts": load}, "clients_200": fan_out}
+    return {
+        "ready_s": round(ready_s, 1),
+        "single_event_capacity_per_s": round(measured, 1),
+        "target_rate_per_s": target_rate,
+        "rate_per_s": round(rate, 1),
+        "event_to_dom": {**browser, "posts": load},
+        "clients_200": fan_out,
+    }

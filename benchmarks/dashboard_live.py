@@ -374,9 +374,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "browser and load generator on the same 2 cores",
             "engine": None
             if not args.engine
-            else "`vettify up` (embedded defaults): real tweets posted to /v1/events through Serve's proxy at "
-            f"{HALF_STREAMS_LOAD}/s for {args.engine_seconds} s, page signed in with `vettify dashboard-login`, "
-            "streams read through Serve's proxy; latency from each request's scheduled time",
+            else "`vettify up` (embedded defaults): real tweets posted one per request to /v1/events through Serve's "
+            f"proxy at {HALF_STREAMS_LOAD}/s, or half the single-event capacity measured first when that is lower, "
+            f"for {args.engine_seconds} s; page signed in with `vettify dashboard-login`; streams read through "
+            "Serve's proxy; latency from each request's scheduled time",
         },
         "results": {**browser, "clients_200": fan_out, "engine": engine},
         "goals": goals,
