@@ -27,6 +27,7 @@ from uuid import UUID
 import asyncpg
 from pydantic import ValidationError
 
+from crm_core.privacy.settings import SettingsCache
 from infra.db.tenancy import TenantContext
 from infra.events.envelope import Envelope
 from infra.settings import Settings
@@ -83,6 +84,7 @@ class StreamProcessor:
             redis=redis,
             media_root=media_root,
             voice_profile_by_tenant=voice_profile_by_tenant,
+            privacy=SettingsCache(pool),
         )
         social = SocialProcessor(context, spike_rule)
         calls = CallProcessor(context)

@@ -24,6 +24,7 @@ from crm_core.api.routes import (
     mail,
     opportunities,
     pricing,
+    privacy,
     sequences,
     spend,
     tracking,
@@ -107,6 +108,7 @@ def create_app(
         tracking,
         spend,
         pricing,
+        privacy,
     ):
         app.include_router(module.router, prefix=api_prefix, responses=problem_responses(404, 409, 412))
     return app

@@ -19,6 +19,8 @@ from uuid import UUID
 
 import asyncpg
 
+from crm_core.privacy.settings import DEFAULTS as DEFAULT_PRIVACY
+from crm_core.privacy.settings import PrivacySettings, SettingsCache
 from infra.db.tenancy import tenant_transaction
 from infra.errors import InvalidEvent, InvalidInput, cause_of
 from infra.events.envelope import Envelope
@@ -48,6 +50,10 @@ class Context:
     media_root: Path | None = None
     max_media_bytes: int = 50 * 1024 * 1024
     voice_profile_by_tenant: dict[str, str] = field(default_factory=dict)  # tid -> Whisper profile
+    privacy: SettingsCache | None = None  # each tenant's redaction settings; None: the defaults for everyone
+
+    async def privacy_settings(self, tid: str, mid: str) -> PrivacySettings:
+        return DEFAULT_PRIVACY if self.privacy is None else await self.privacy.get(tid, mid)
 
 
 class Processor(ABC, Generic[P, A]):

@@ -22,6 +22,7 @@ import numpy as np
 
 from infra.events.envelope import Envelope
 from models.embeddings.encoder import Passage, mean_vector
+from models.privacy.transcripts import redact_voice
 from models.text.aspects import AspectMention
 from models.vision.analyzer import VisionAnalysis
 from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis
@@ -93,6 +94,8 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
             rep=payload.rep,
         )
         analysis = await self.context.models.voice(audio, options)
+        if (await self.context.privacy_settings(event.tid, event.mid)).redact_transcripts:
+            analysis, _ = redact_voice(analysis)  # before the transcript is embedded or stored
         transcript = analysis.transcript
         if not transcript.strip():
             return CallAnalysis(analysis, None)

@@ -17,7 +17,7 @@ consumers agree on who started the spike.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 
 import asyncpg
@@ -25,6 +25,7 @@ import numpy as np
 
 from infra.batching import MicroBatcher
 from infra.events.envelope import Envelope
+from models.privacy.pii import redact
 from models.sentiment.classifier import Sentiment
 from models.text.aspects import AspectMention
 from streams import store
@@ -67,6 +68,7 @@ class Analysis:
     sentiment: Sentiment
     embedding: list[float]
     aspects: list[AspectMention]
+    text: str = ""  # what is stored: the post's text, redacted when the tenant asks for it
 
 
 class SocialProcessor(Processor[SocialPost, Analysis]):
@@ -91,7 +93,10 @@ class SocialProcessor(Processor[SocialPost, Analysis]):
         return (event.tid, event.mid, "brand", payload.brand)
 
     async def analyze(self, event: Envelope, payload: SocialPost) -> Analysis:
-        return await self._batcher.submit(payload.text)
+        text = payload.text
+        if (await self.context.privacy_settings(event.tid, event.mid)).redact_mentions:
+            text = redact(text).text  # before it is embedded or stored
+        return replace(await self._batcher.submit(text), text=text)
 
     async def write(self, conn: asyncpg.Connection, event: Envelope, payload: SocialPost, analysis: Analysis) -> None:
         posted_at = payload.posted_at or event.occurred_at
@@ -110,7 +115,7 @@ class SocialProcessor(Processor[SocialPost, Analysis]):
             payload.account_id,
             payload.author,
             payload.url,
-            payload.text,
+            analysis.text,
             posted_at,
             s.label,
             s.score,

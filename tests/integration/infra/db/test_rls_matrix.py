@@ -146,6 +146,7 @@ async def _seed_one(conn: asyncpg.Connection, tid: str, whid: str | None) -> Non
             tid,
             MID,
         )
+        await conn.execute("INSERT INTO crm.privacy_settings (tid, mid) VALUES ($1, $2)", tid, MID)
 
     await conn.execute(
         "INSERT INTO crm.email_events (tid, whid, mid, delivery_id, campaign_id, contact_id, kind) "
@@ -172,6 +173,7 @@ async def seeded(admin_pool: asyncpg.Pool) -> AsyncIterator[None]:
     async with admin_pool.acquire() as conn, conn.transaction():
         await conn.execute("UPDATE crm.leads SET converted_opportunity_id = NULL WHERE mid = $1", MID)
         await conn.execute("DELETE FROM crm.email_suppressions WHERE mid = $1", MID)
+        await conn.execute("DELETE FROM crm.privacy_settings WHERE mid = $1", MID)
         for table in reversed(TABLES):
             await conn.execute(f"DELETE FROM crm.{table} WHERE mid = $1", MID)
 
@@ -203,6 +205,17 @@ async def test_suppressions_are_tenant_wide_and_private(app_pool: asyncpg.Pool, 
                 tid,
                 whid or "wh-1",
                 MID,
+            )
+
+
+@pytest.mark.usefixtures("seeded")
+@pytest.mark.parametrize(("tid", "whid"), CONTEXTS)
+async def test_privacy_settings_are_tenant_wide_and_private(app_pool: asyncpg.Pool, tid: str, whid: str | None) -> None:
+    assert await _visible(app_pool, "privacy_settings", tid, whid) == {(tid, None)}
+    async with tenant_transaction(app_pool, TenantContext(tid=tid, mid=MID, whid=whid)) as conn:
+        with pytest.raises((asyncpg.CheckViolationError, asyncpg.InsufficientPrivilegeError)):
+            await conn.execute(
+                "INSERT INTO crm.privacy_settings (tid, whid, mid) VALUES ($1, $2, $3)", tid, whid or "wh-1", MID
             )
 
 
@@ -309,7 +322,7 @@ async def test_every_crm_table_forces_the_standard_policy(admin_pool: asyncpg.Po
         policies = await conn.fetch(
             "SELECT tablename, policyname, roles, qual FROM pg_policies WHERE schemaname = 'crm'"
         )
-    assert {t["relname"] for t in tables} == {*TABLES, "email_suppressions"}
+    assert {t["relname"] for t in tables} == {*TABLES, "email_suppressions", "privacy_settings"}
     for t in tables:
         assert t["relrowsecurity"], t["relname"]
         assert t["relforcerowsecurity"], t["relname"]

@@ -1,0 +1,99 @@
+"""Privacy over the CRM API: the tenant's redaction settings and each contact's consent ledger."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from tests.integration.crm_core.api.conftest import Auth
+
+SETTINGS = "/v1/crm/privacy/settings"
+
+
+async def _contact(api: httpx.AsyncClient, headers: dict[str, str], **fields: object) -> str:
+    created = await api.post("/v1/crm/contacts", json={"first_name": "Ana", **fields}, headers=headers)
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+async def test_settings_start_at_the_defaults_and_only_an_admin_changes_them(
+    api: httpx.AsyncClient, auth: Auth
+) -> None:
+    tid = f"t-{uuid.uuid4().hex[:8]}"
+    reader = auth(tid=tid, scopes=("crm:read", "crm:write"))
+    admin = auth(tid=tid, scopes=("crm:admin",))
+    first = await api.get(SETTINGS, headers=reader)
+    assert first.json() == {"redact_transcripts": True, "redact_mentions": False, "default": True}
+    refused = await api.put(SETTINGS, json={"redact_transcripts": False, "redact_mentions": True}, headers=reader)
+    assert refused.status_code == 403
+    changed = await api.put(SETTINGS, json={"redact_transcripts": False, "redact_mentions": True}, headers=admin)
+    assert changed.status_code == 200, changed.text
+    assert (await api.get(SETTINGS, headers=reader)).json() == {
+        "redact_transcripts": False,
+        "redact_mentions": True,
+        "default": False,
+    }
+    other = await api.get(SETTINGS, headers=auth(tid=f"t-{uuid.uuid4().hex[:8]}"))
+    assert other.json()["default"] is True  # another tenant is untouched
+    unknown = await api.put(SETTINGS, json={"redact_transcripts": True, "redact_all": True}, headers=admin)
+    assert unknown.status_code == 422
+    exported = await api.get("/v1/crm/audit/export", headers=admin)
+    assert exported.status_code == 200 and "privacy_settings" in exported.text  # who changed it, and from what
+
+
+async def test_consents_are_appended_and_the_latest_answer_is_the_state(
+    api: httpx.AsyncClient, tenant_headers: dict[str, str]
+) -> None:
+    contact = await _contact(api, tenant_headers, email="ana@exemplu.ro", consent_marketing=False)
+    url = f"/v1/crm/contacts/{contact}/consents"
+    empty = (await api.get(url, headers=tenant_headers)).json()
+    assert empty["current"] == {"marketing_email": None, "profiling": None, "call_analysis": None}
+    granted = await api.post(
+        url,
+        json={"purpose": "marketing_email", "granted": True, "source": "web_form", "evidence": {"form": "newsletter"}},
+        headers=tenant_headers,
+    )
+    assert granted.status_code == 201, granted.text
+    assert (await api.get(f"/v1/crm/contacts/{contact}", headers=tenant_headers)).json()["consent_marketing"] is True
+    await api.post(url, json={"purpose": "call_analysis", "granted": True, "source": "call"}, headers=tenant_headers)
+    withdrawn = await api.post(
+        url, json={"purpose": "marketing_email", "granted": False, "source": "e-mail reply"}, headers=tenant_headers
+    )
+    assert withdrawn.status_code == 201
+    # A grant dated before the withdrawal (paper evidence filed late) does not override it.
+    late = await api.post(
+        url,
+        json={"purpose": "marketing_email", "granted": True, "source": "paper", "occurred_at": "2020-01-01T00:00:00Z"},
+        headers=tenant_headers,
+    )
+    assert late.status_code == 201
+    state = (await api.get(url, headers=tenant_headers)).json()
+    assert state["current"] == {"marketing_email": False, "profiling": None, "call_analysis": True}
+    assert [(h["purpose"], h["granted"], h["source"]) for h in state["history"]] == [
+        ("marketing_email", True, "paper"),
+        ("marketing_email", True, "web_form"),
+        ("call_analysis", True, "call"),
+        ("marketing_email", False, "e-mail reply"),
+    ]
+    assert state["history"][1]["evidence"] == {"form": "newsletter"}
+    assert (await api.get(f"/v1/crm/contacts/{contact}", headers=tenant_headers)).json()["consent_marketing"] is False
+
+
+async def test_bad_consents_and_other_tenants_contacts(api: httpx.AsyncClient, auth: Auth) -> None:
+    mine = auth(tid=f"t-{uuid.uuid4().hex[:8]}")
+    theirs = auth(tid=f"t-{uuid.uuid4().hex[:8]}")
+    contact = await _contact(api, mine)
+    url = f"/v1/crm/contacts/{contact}/consents"
+    bad = await api.post(url, json={"purpose": "telepathy", "granted": True, "source": "x"}, headers=mine)
+    assert bad.status_code == 422 and "purpose" in bad.text
+    no_source = await api.post(url, json={"purpose": "profiling", "granted": True, "source": ""}, headers=mine)
+    assert no_source.status_code == 422
+    for method in ("get", "post"):
+        kwargs = {"json": {"purpose": "profiling", "granted": True, "source": "x"}} if method == "post" else {}
+        answer = await getattr(api, method)(url, headers=theirs, **kwargs)
+        assert answer.status_code == 404, answer.text
+    read_only = auth(tid=f"t-{uuid.uuid4().hex[:8]}", scopes=("crm:read",))
+    assert (
+        await api.post(url, json={"purpose": "profiling", "granted": True, "source": "x"}, headers=read_only)
+    ).status_code == 403
