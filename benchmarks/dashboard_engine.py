@@ -27,7 +27,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -302,6 +302,30 @@ async def _client(
             reconnects.append(1)
 
 
+K = TypeVar("K")
+
+
+def tally(
+    owners: list[str], got: list[list[tuple[str, K, float]]], sent: dict[K, tuple[str, float]]
+) -> tuple[list[float], int, int]:
+    """Per client (its tenant in ``owners``, what it received in ``got`` as (tenant, key, arrival ms)), against
+    what was sent (key → (tenant, sent ms)): every delivery's latency, the deliveries of another tenant's
+    event, and the events of its own tenant it never received. Keys not in ``sent`` (another phase) are
+    ignored."""
+    latencies: list[float] = []
+    foreign = missing = 0
+    for tid, received in zip(owners, got, strict=True):
+        keys = {key for _, key, _ in received}
+        for _, key, at in received:
+            if key not in sent:
+                continue
+            owner, sent_ms = sent[key]
+            foreign += owner != tid
+            latencies.append(at - sent_ms)
+        missing += sum(1 for key, (owner, _) in sent.items() if owner == tid and key not in keys)
+    return latencies, foreign, missing
+
+
 def _replica_rss_mib(name: str = "ServeReplica:dashboard") -> float | None:
     """The dashboard replica's resident memory, found by its process title."""
     for proc in Path("/proc").iterdir():
@@ -360,17 +384,7 @@ async def clients_phase(engine: Engine, poster: Poster, seconds: int, rate: floa
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    latencies: list[float] = []
-    foreign = missing = 0
-    for tid, received in zip(owners, got, strict=True):
-        markers = {marker for _, marker, _ in received}
-        for _, marker, at in received:
-            if marker not in scheduled:
-                continue
-            owner, due_ms = scheduled[marker]
-            foreign += owner != tid
-            latencies.append(at - due_ms)
-        missing += sum(1 for marker, (owner, _) in scheduled.items() if owner == tid and marker not in markers)
+    latencies, foreign, missing = tally(owners, got, scheduled)
     return {
         "clients": len(tasks),
         "connected": connected,

@@ -45,6 +45,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from benchmarks.dashboard_engine import tally
 from infra.browser import headless_chromium
 from infra.db.bootstrap import DsnFactory, prepare_embedded_database
 from infra.db.embedded import EmbeddedPostgres
@@ -263,17 +264,7 @@ async def clients_phase(
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    latencies: list[float] = []
-    foreign = missing = 0
-    for tid, received in zip(client_tenants, got, strict=True):
-        seqs = {seq for _, seq, _ in received}
-        for _, seq, at in received:
-            if seq not in commits:
-                continue  # an event of the other phase
-            owner, committed_at = commits[seq]
-            foreign += owner != tid
-            latencies.append(at - committed_at)
-        missing += sum(1 for seq, (owner, _) in commits.items() if owner == tid and seq not in seqs)
+    latencies, foreign, missing = tally(client_tenants, got, commits)
     return {
         "clients": len(tasks),
         "connected": connected,

@@ -128,58 +128,18 @@ async def test_a_client_too_far_behind_gets_a_resync_not_a_flood(dashboard: Dash
     assert not insights(events)
 
 
-async def test_a_transaction_that_commits_late_is_not_lost(dashboard: Dashboard, app_pool: asyncpg.Pool) -> None:
-    """seq order is not commit order: a row with a smaller seq that commits after a larger one still arrives."""
-    tid = tenant()
-    slow_started, release = asyncio.Event(), asyncio.Event()
-    slow_seq: list[int] = []
+@dataclass
+class HeldRow:
+    """An outbox row inserted by a transaction that stays open until ``release`` is set."""
 
-    async def slow_transaction() -> None:
-        async with tenant_transaction(app_pool, TenantContext(tid=tid, mid="m")) as conn:
-            seq = await conn.fetchval(
-                "INSERT INTO crm.outbox (tid, mid, aggregate_type, aggregate_id, event_type, payload) "
-                "VALUES ($1, 'm', 'test', $2, $3, $4) RETURNING seq",
-                tid,
-                uuid.uuid4(),
-                DETECTED,
-                {"late": True},
-            )
-            slow_seq.append(int(seq))
-            slow_started.set()
-            await release.wait()
-
-    slow = asyncio.create_task(slow_transaction())
-    await slow_started.wait()
-
-    async def on_ready() -> None:
-        await publish(app_pool, tid, DETECTED, {"late": False})  # a larger seq, committed first
-
-        async def commit_later() -> None:
-            await asyncio.sleep(0.5)
-            release.set()
-
-        asyncio.get_running_loop().create_task(commit_later())
-
-    before = slow_seq[0] - 1
-    events = await read_stream(
-        dashboard,
-        dashboard.token(tid),
-        last_event_id=before,
-        until=lambda ev: len(insights(ev)) >= 2,
-        on_ready=on_ready,
-    )
-    await slow
-    got = insights(events)
-    assert [e["payload"]["late"] for e in got] == [False, True]
-    assert got[1]["seq"] == slow_seq[0]
+    seq: int
+    release: asyncio.Event
+    task: asyncio.Task[None]
 
 
-async def test_a_fresh_stream_gets_a_commit_older_than_its_start(dashboard: Dashboard, app_pool: asyncpg.Pool) -> None:
-    """Opened at the head (no Last-Event-ID) while a transaction holds a smaller seq: that row still arrives."""
-    tid = tenant()
-    await publish(app_pool, tid, DETECTED, {"late": None})  # committed before the stream: not sent
-    held, release = asyncio.Event(), asyncio.Event()
-    held_seq: list[int] = []
+async def hold_row(app_pool: asyncpg.Pool, tid: str, payload: dict[str, Any]) -> HeldRow:
+    inserted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    release = asyncio.Event()
 
     async def open_transaction() -> None:
         async with tenant_transaction(app_pool, TenantContext(tid=tid, mid="m")) as conn:
@@ -189,26 +149,54 @@ async def test_a_fresh_stream_gets_a_commit_older_than_its_start(dashboard: Dash
                 tid,
                 uuid.uuid4(),
                 DETECTED,
-                {"late": True},
+                payload,
             )
-            held_seq.append(int(seq))
-            held.set()
+            inserted.set_result(int(seq))
             await release.wait()
 
-    holder = asyncio.create_task(open_transaction())
-    await held.wait()
+    task = asyncio.create_task(open_transaction())
+    return HeldRow(await inserted, release, task)
+
+
+async def test_a_transaction_that_commits_late_is_not_lost(dashboard: Dashboard, app_pool: asyncpg.Pool) -> None:
+    """seq order is not commit order: a row with a smaller seq that commits after a larger one still arrives."""
+    tid = tenant()
+    held = await hold_row(app_pool, tid, {"late": True})
+
+    async def on_ready() -> None:
+        await publish(app_pool, tid, DETECTED, {"late": False})  # a larger seq, committed first
+        asyncio.get_running_loop().call_later(0.5, held.release.set)
+
+    events = await read_stream(
+        dashboard,
+        dashboard.token(tid),
+        last_event_id=held.seq - 1,
+        until=lambda ev: len(insights(ev)) >= 2,
+        on_ready=on_ready,
+    )
+    await held.task
+    got = insights(events)
+    assert [e["payload"]["late"] for e in got] == [False, True]
+    assert got[1]["seq"] == held.seq
+
+
+async def test_a_fresh_stream_gets_a_commit_older_than_its_start(dashboard: Dashboard, app_pool: asyncpg.Pool) -> None:
+    """Opened at the head (no Last-Event-ID) while a transaction holds a smaller seq: that row still arrives."""
+    tid = tenant()
+    await publish(app_pool, tid, DETECTED, {"late": None})  # committed before the stream: not sent
+    held = await hold_row(app_pool, tid, {"late": True})
     head = await publish(app_pool, tid, DETECTED, {"late": False})  # a larger seq, committed before the start
 
     async def on_ready() -> None:
-        asyncio.get_running_loop().call_later(0.5, release.set)
+        asyncio.get_running_loop().call_later(0.5, held.release.set)
 
     events = await read_stream(
         dashboard, dashboard.token(tid), until=lambda ev: len(insights(ev)) >= 1, on_ready=on_ready
     )
-    await holder
+    await held.task
     assert events[0].event == "ready" and events[0].data["cursor"] == head[-1]
     got = insights(events)
-    assert [(e["seq"], e["payload"]["late"]) for e in got] == [(held_seq[0], True)]
+    assert [(e["seq"], e["payload"]["late"]) for e in got] == [(held.seq, True)]
 
 
 async def test_the_stream_ends_with_bye_and_heartbeats_while_idle(dashboard: Dashboard) -> None:
