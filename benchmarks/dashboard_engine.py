@@ -45,7 +45,8 @@ def _say(message: str) -> None:
     print(f"[dashboard/engine] {message}", flush=True)
 
 
-def _pct(values: list[float], q: float) -> float | None:
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q`` quantile (nearest rank), rounded to 0.1; None without values."""
     if not values:
         return None
     ordered = sorted(values)
@@ -177,8 +178,8 @@ class Poster:
         return {
             "posted": sum(self.statuses.values()),
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
-            "answer_p50_ms": _pct(self.answer_ms, 0.5),
-            "answer_p95_ms": _pct(self.answer_ms, 0.95),
+            "answer_p50_ms": percentile(self.answer_ms, 0.5),
+            "answer_p95_ms": percentile(self.answer_ms, 0.95),
         }
 
 
@@ -252,8 +253,8 @@ async def browser_phase(engine: Engine, poster: Poster, rate: float, seconds: fl
         "mentions_for_the_page": len(latencies) + len(scheduled),
         "arrived": len(latencies),
         "missing": len(scheduled),
-        "p50_ms": _pct(latencies, 0.5),
-        "p95_ms": _pct(latencies, 0.95),
+        "p50_ms": percentile(latencies, 0.5),
+        "p95_ms": percentile(latencies, 0.95),
         "max_ms": round(max(latencies), 1) if latencies else None,
         "rate_per_s": rate,
         "seconds": seconds,
@@ -326,17 +327,21 @@ def tally(
     return latencies, foreign, missing
 
 
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
 def _replica_rss_mib(name: str = "ServeReplica:dashboard") -> float | None:
     """The dashboard replica's resident memory, found by its process title."""
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            if name.encode() not in (proc / "cmdline").read_bytes():
-                continue
-            for line in (proc / "status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return round(int(line.split()[1]) / 1024, 1)
+            if name.encode() in (proc / "cmdline").read_bytes() and (kib := rss_kib(int(proc.name))):
+                return round(kib / 1024, 1)
         except OSError:
             continue
     return None
@@ -396,9 +401,9 @@ async def clients_phase(engine: Engine, poster: Poster, seconds: int, rate: floa
         "deliveries": len(latencies),
         "missing_deliveries": missing,
         "foreign_deliveries": foreign,
-        "p50_ms": _pct(latencies, 0.5),
-        "p95_ms": _pct(latencies, 0.95),
-        "p99_ms": _pct(latencies, 0.99),
+        "p50_ms": percentile(latencies, 0.5),
+        "p95_ms": percentile(latencies, 0.95),
+        "p99_ms": percentile(latencies, 0.99),
         "replica_rss_mib_before": rss_before,
         "replica_rss_mib_with_200_clients": rss_peak,
     }

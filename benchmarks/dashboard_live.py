@@ -45,7 +45,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from benchmarks.dashboard_engine import tally
+from benchmarks.dashboard_engine import OBSERVE_JS, percentile, rss_kib, tally
 from infra.browser import headless_chromium
 from infra.db.bootstrap import DsnFactory, prepare_embedded_database
 from infra.db.embedded import EmbeddedPostgres
@@ -72,13 +72,6 @@ INSERT INTO crm.outbox (tid, mid, aggregate_type, aggregate_id, event_type, payl
 VALUES ($1, $2, 'social_insight', $3, 'crm.sentiment.detected', $4)
 RETURNING seq
 """
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
 
 def server_app() -> Any:
@@ -140,14 +133,6 @@ const res = performance.getEntriesByType('resource');
 const paint = performance.getEntriesByName('first-contentful-paint')[0];
 return {html: nav.transferSize, resources: res.map(r => [r.name, r.transferSize]),
         fcp_ms: paint ? paint.startTime : null, dom_content_loaded_ms: nav.domContentLoadedEventEnd};
-"""
-OBSERVE_JS = """
-window.__seen = [];
-new MutationObserver((changes) => {
-  const now = Date.now();
-  for (const c of changes) for (const n of c.addedNodes)
-    if (n.nodeType === 1 && n.dataset && n.dataset.testid === 'mention') window.__seen.push([n.textContent, now]);
-}).observe(document.getElementById('mention-feed'), {childList: true});
 """
 
 
@@ -279,13 +264,6 @@ async def clients_phase(
         "server_rss_mib_before": round(rss_before / 1024, 1),
         "server_rss_mib_with_200_clients": round(rss_peak / 1024, 1),
     }
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
