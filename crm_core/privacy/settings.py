@@ -31,9 +31,14 @@ DO UPDATE SET redact_transcripts = EXCLUDED.redact_transcripts, redact_mentions 
 """
 
 
-async def load(conn: asyncpg.Connection, tid: str, mid: str) -> PrivacySettings:
+async def stored(conn: asyncpg.Connection, tid: str, mid: str) -> PrivacySettings | None:
+    """What the tenant has set, or None when it has set nothing."""
     row = await conn.fetchrow(GET_SQL, tid, mid)
-    return DEFAULTS if row is None else PrivacySettings(**dict(row))
+    return None if row is None else PrivacySettings(**dict(row))
+
+
+async def load(conn: asyncpg.Connection, tid: str, mid: str) -> PrivacySettings:
+    return await stored(conn, tid, mid) or DEFAULTS
 
 
 async def save(conn: asyncpg.Connection, tid: str, mid: str, settings: PrivacySettings) -> None:

@@ -34,9 +34,8 @@ class PrivacySettingsOut(PrivacySettingsIn):
 
 @router.get("/privacy/settings", response_model=PrivacySettingsOut, dependencies=[Readers])
 async def get_settings(conn: ConnDep, tenant: TenantDep) -> PrivacySettingsOut:
-    row = await conn.fetchrow(privacy.GET_SQL, tenant.tid, tenant.mid)
-    current = privacy.DEFAULTS if row is None else privacy.PrivacySettings(**dict(row))
-    return PrivacySettingsOut(**vars(current), default=row is None)
+    own = await privacy.stored(conn, tenant.tid, tenant.mid)
+    return PrivacySettingsOut(**vars(own or privacy.DEFAULTS), default=own is None)
 
 
 @router.put("/privacy/settings", response_model=PrivacySettingsOut, dependencies=[Admins])
@@ -93,8 +92,9 @@ async def _contact(conn: ConnDep, tenant: TenantDep, contact_id: UUID) -> None:
 @router.post("/contacts/{contact_id}/consents", status_code=201, response_model=ConsentEntry, dependencies=[Writers])
 async def record_consent(contact_id: UUID, body: ConsentIn, conn: ConnDep, user: CurrentUser) -> ConsentEntry:
     """Append a grant or a withdrawal to the contact's ledger (never edited or deleted). Withdrawing
-    ``marketing_email`` stops the next campaign send to them; ``call_analysis`` and ``profiling`` are checked
-    before their calls are analysed and their behaviour is profiled."""
+    ``marketing_email`` stops the next campaign send to them; withdrawing ``profiling`` leaves them only
+    non-personal (popularity) recommendations. ``call_analysis`` is recorded here; its check before a call is
+    analysed is not built yet."""
     await _contact(conn, user.tenant, contact_id)
     row = await consent.record(conn, user.tenant, contact_id, **body.model_dump())
     return ConsentEntry(**row)
