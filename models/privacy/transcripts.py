@@ -54,9 +54,10 @@ def redact_words(words: list[Word], transcript: str) -> list[Word]:
 def redact_voice(analysis: VoiceAnalysis) -> tuple[VoiceAnalysis, dict[str, int]]:
     """The analysis with its identifiers replaced, and how many of each kind the transcript had."""
     whole = redact(analysis.transcript)
-    if not whole.changed and not any(find(s.text) for s in analysis.segments):
+    parts = [redact(s.text) for s in analysis.segments]
+    if not whole.changed and not any(p.changed for p in parts):
         return analysis, {}
-    segments = [replace(s, text=redact(s.text).text) for s in analysis.segments]
+    segments = [replace(s, text=p.text) for s, p in zip(analysis.segments, parts, strict=True)]
     keywords = [k for k in (redact(k).text for k in analysis.keywords) if not k.startswith("[")]
     return (
         replace(
