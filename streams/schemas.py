@@ -105,6 +105,9 @@ class WebBehavior(_Payload):
 class _Recording(_Payload):
     call_id: str = Field(min_length=1, max_length=200)
     account_id: UUID | None = None
+    contact_id: UUID | None = Field(
+        default=None, description="the CRM contact on the call, if known: their data-protection requests reach it"
+    )
     recorded_at: datetime | None = None
 
     def _media(self, path: str | None, b64: str | None, what: str) -> None:

@@ -31,6 +31,7 @@ from crm_core.api.routes import (
 )
 from crm_core.delivery.personalise import Personaliser
 from crm_core.delivery.worker import DeliveryConfig
+from crm_core.privacy.subject import hash_key
 from crm_core.services.audit_export import load_or_create_key
 from infra.db.pool import assert_rls_applies, create_pool
 from infra.http.correlation import CorrelationIdMiddleware
@@ -75,7 +76,9 @@ def create_app(
         try:
             await assert_rls_applies(pool)
             app.state.pool, app.state.redis, app.state.anaf = pool, redis, anaf
-            async with background_services(settings, pool, worker_dsn, anaf, redis, personaliser) as bus:
+            async with background_services(
+                settings, pool, worker_dsn, anaf, redis, personaliser, audit_key=app.state.audit_key
+            ) as bus:
                 app.state.bus = bus
                 yield
         finally:
@@ -95,6 +98,7 @@ def create_app(
     app.add_middleware(CorrelationIdMiddleware)
     app.include_router(health.router)
     app.state.audit_key = load_or_create_key(settings.resolved_audit_key_path)
+    app.state.subject_hash_key = hash_key(app.state.audit_key)
     app.state.delivery_config = DeliveryConfig.from_settings(settings)
     for module in (
         accounts,

@@ -4,6 +4,7 @@
 * the outbox relay, when a relay DSN is known (``VETTIFY_RELAY_DATABASE_URL``;
   ``vettify up`` creates one for the embedded database);
 * the sequence runner (automations), when a worker DSN is known;
+* the erasure runner (right to be forgotten), when a worker DSN is known;
 * the campaign delivery worker, when a worker DSN and ``VETTIFY_SMTP_URL`` are known (``vettify up`` starts a
   local SMTP sink and sets it);
 * the consumer of ``sales.order.created`` / ``wms.shipment.delivered``, unless the streams' ``orders`` queue
@@ -20,11 +21,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from crm_core.anaf.client import AnafClient
 from crm_core.delivery.personalise import Personaliser
 from crm_core.delivery.worker import build_worker
 from crm_core.events.consumers import CONSUMED, CrmEventConsumer
+from crm_core.privacy.erasure import ErasureRunner
 from crm_core.sequences.runner import SequenceRunner
 from crm_core.services.compliance import ComplianceWorker
 from infra.db.pool import create_pool
@@ -47,6 +50,8 @@ async def background_services(
     anaf: AnafClient,
     redis: Any,
     personaliser: Personaliser | None = None,
+    *,
+    audit_key: Ed25519PrivateKey | None = None,
 ) -> AsyncIterator[EventBus | InProcessBus]:
     async with contextlib.AsyncExitStack() as stack:
         bus = await _bus(settings, pool, stack)
@@ -58,6 +63,8 @@ async def background_services(
                 ComplianceWorker(worker_pool, anaf, interval_s=settings.anaf_recheck_interval_s),
             ]
             loops.append(SequenceRunner(pool, worker_pool))
+            if audit_key is not None:
+                loops.append(ErasureRunner(pool, worker_pool, key=audit_key, redis=redis))
             if settings.smtp_url:
                 delivery = build_worker(settings, pool, worker_pool, redis, personaliser=personaliser)
                 stack.push_async_callback(delivery.smtp.close)

@@ -46,8 +46,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 INSERT_SQL = """
 INSERT INTO ai.call_analyses (tid, whid, mid, id, call_id, kind, account_id, recorded_at, duration_s, transcript,
     sentiment, sentiment_score, words_per_minute, talk_ratio, keywords, engagement, attention, dominant_emotion,
-    analysis, embedding, aspects)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+    analysis, embedding, aspects, contact_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 """
 
 
@@ -137,6 +137,7 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
             analysis.as_dict(),
             np.asarray(embedding, dtype=np.float32) if embedding is not None else None,
             [asdict(a) for a in call.aspects],
+            payload.contact_id,
         )
         if call.passages:
             await conn.executemany(

@@ -1,21 +1,25 @@
-"""/v1/crm/privacy/settings and /v1/crm/contacts/{id}/consents: the tenant's redaction settings and each
-contact's consent ledger (record a grant or a withdrawal, read the current state and the history)."""
+"""/v1/crm/privacy/… and /v1/crm/contacts/{id}/consents: the tenant's redaction settings, each contact's
+consent ledger (record a grant or a withdrawal, read the current state and the history), erasure requests
+with their signed completion certificates, and the signed subject access export."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field, model_validator
 
-from crm_core.api.deps import Admins, ConnDep, CurrentUser, Readers, TenantDep, Writers
-from crm_core.privacy import consent
+from crm_core.api.deps import Admins, ConnDep, CurrentUser, PoolDep, Readers, TenantDep, Writers
+from crm_core.privacy import consent, erasure, export
 from crm_core.privacy import settings as privacy
+from crm_core.privacy.subject import SubjectKind, normalise, privacy_transaction, subject_hash
 from crm_core.repositories import audit
 from crm_core.schemas.common import WriteModel
-from infra.errors import NotFound
+from infra.errors import Conflict, Forbidden, InvalidInput, NotFound
+from infra.security import Principal
 
 router = APIRouter(tags=["privacy"])
 
@@ -107,4 +111,159 @@ async def read_consents(contact_id: UUID, conn: ConnDep, tenant: TenantDep) -> C
         contact_id=contact_id,
         current=await consent.current(conn, tenant, contact_id),
         history=[ConsentEntry(**r) for r in await consent.history(conn, tenant, contact_id)],
+    )
+
+
+class SubjectIn(WriteModel):
+    """Exactly one of ``contact_id``, ``email`` or ``handle``."""
+
+    contact_id: UUID | None = None
+    email: str | None = Field(default=None, min_length=3, max_length=320)
+    handle: str | None = Field(
+        default=None, min_length=1, max_length=200, description="social handle, with or without @"
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SubjectIn:
+        if sum(v is not None for v in (self.contact_id, self.email, self.handle)) != 1:
+            raise ValueError("name the subject by exactly one of contact_id, email or handle")
+        return self
+
+    def subject(self) -> tuple[SubjectKind, str]:
+        if self.contact_id is not None:
+            return "contact", str(self.contact_id)
+        if self.email is not None:
+            return "email", normalise("email", self.email)
+        assert self.handle is not None
+        return "handle", normalise("handle", self.handle)
+
+
+class ErasureRequestOut(BaseModel):
+    id: UUID
+    state: str = Field(description="pending, running, done or failed (after repeated errors; see last_error)")
+    subject_kind: str
+    subject_hash: str = Field(description="keyed hash of the subject: the request never shows who it was")
+    created_at: datetime
+    completed_at: datetime | None
+    attempts: int
+    last_error: str | None
+    steps_done: list[str]
+    removed: dict[str, int] = Field(description="rows (or keys) each store gave up")
+    certificate: dict[str, Any] | None = Field(description="signed completion certificate, once done")
+
+
+def _tenant_wide(user: Principal) -> None:
+    if user.tenant.whid is not None:
+        raise Forbidden("erasure and export cover every branch of the tenant: use a tenant-wide token (no whid)")
+
+
+async def _subject(request: Request, pool: PoolDep, user: Principal, body: SubjectIn) -> tuple[SubjectKind, str, str]:
+    kind, value = body.subject()
+    if kind == "contact":
+        async with privacy_transaction(pool, user.tenant, readonly=True) as conn:
+            found = await conn.fetchval(
+                "SELECT 1 FROM crm.contacts WHERE tid = $1 AND mid = $2 AND id = $3",
+                user.tenant.tid,
+                user.tenant.mid,
+                body.contact_id,
+            )
+        if found is None:
+            raise NotFound(f"contact {body.contact_id} not found")
+    return kind, value, subject_hash(request.app.state.subject_hash_key, user.tenant, kind, value)
+
+
+@router.post(
+    "/privacy/erasure-requests",
+    status_code=202,
+    response_model=ErasureRequestOut,
+    dependencies=[Admins],
+    responses={200: {"description": "an erasure of the same subject is already under way: that request"}},
+)
+async def request_erasure(
+    body: SubjectIn, request: Request, response: Response, pool: PoolDep, user: CurrentUser
+) -> ErasureRequestOut:
+    """Erase a person everywhere (``crm:admin``, tenant-wide token). The job runs in the background and
+    resumes after a restart; poll ``GET …/erasure-requests/{id}`` for its state and, once done, its signed
+    certificate. Asking again for the same subject while it runs returns the running request (200)."""
+    _tenant_wide(user)
+    kind, value, digest = await _subject(request, pool, user, body)
+    async with privacy_transaction(pool, user.tenant) as conn:
+        row, new = await erasure.request_erasure(
+            conn, user.tenant, kind=kind, value=value, subject_hash=digest, requested_by=user.sub
+        )
+    if not new:
+        response.status_code = 200
+    response.headers["Location"] = f"/v1/crm/privacy/erasure-requests/{row['id']}"
+    return ErasureRequestOut(**row)
+
+
+@router.get("/privacy/erasure-requests/{request_id}", response_model=ErasureRequestOut, dependencies=[Admins])
+async def read_erasure(request_id: UUID, conn: ConnDep, tenant: TenantDep) -> ErasureRequestOut:
+    row = await erasure.get_request(conn, tenant, request_id)
+    if row is None:
+        raise NotFound(f"erasure request {request_id} not found")
+    return ErasureRequestOut(**row)
+
+
+@router.get("/privacy/erasure-requests/{request_id}/certificate", dependencies=[Admins])
+async def erasure_certificate(request_id: UUID, conn: ConnDep, tenant: TenantDep) -> dict[str, Any]:
+    """The signed completion certificate (verify with the key from ``GET /v1/crm/audit/public-key``)."""
+    row = await erasure.get_request(conn, tenant, request_id)
+    if row is None:
+        raise NotFound(f"erasure request {request_id} not found")
+    if row["certificate"] is None:
+        raise Conflict(f"erasure request {request_id} is {row['state']}: no certificate yet")
+    certificate: dict[str, Any] = row["certificate"]
+    return certificate
+
+
+@router.get(
+    "/privacy/subject-export",
+    dependencies=[Admins],
+    responses={200: {"content": {"application/json": {}, "application/zip": {}}}},
+)
+async def subject_export(
+    request: Request,
+    pool: PoolDep,
+    user: CurrentUser,
+    contact_id: UUID | None = None,
+    email: str | None = Query(default=None, max_length=320),
+    handle: str | None = Query(default=None, max_length=200),
+    format: str = Query(
+        default="json", pattern="^(json|zip)$", description="json, or zip: the JSON and a CSV per table"
+    ),
+) -> Response:
+    """Everything the engine holds about one person (``crm:admin``, tenant-wide token), signed like the audit
+    export. Name the subject by exactly one of ``contact_id``, ``email`` or ``handle``."""
+    _tenant_wide(user)
+    try:
+        body = SubjectIn(contact_id=contact_id, email=email, handle=handle)
+    except ValueError as exc:
+        raise InvalidInput(str(exc).splitlines()[-1].strip(), fields=["contact_id", "email", "handle"]) from exc
+    kind, value, digest = await _subject(request, pool, user, body)
+    async with privacy_transaction(pool, user.tenant, readonly=True) as conn:
+        document = await export.collect(
+            conn, user.tenant, kind=kind, value=value, subject_hash=digest, key=request.app.state.audit_key
+        )
+    async with privacy_transaction(pool, user.tenant) as conn:
+        await audit.record(
+            conn,
+            tenant=user.tenant,
+            actor=user.sub,
+            action="subject_export",
+            entity_type="privacy_subject",
+            entity_id=None,
+            after={"subject_kind": kind, "subject_hash": digest, "found": document["found"]},
+        )
+    name = f"subject-export-{user.tenant.tid}-{document['generated_at'][:10]}"
+    if format == "zip":
+        return Response(
+            export.as_zip(document),
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{name}.zip"'},
+        )
+    return Response(
+        json.dumps(document, sort_keys=True, ensure_ascii=False),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}.json"'},
     )

@@ -34,10 +34,11 @@ async def test_upgrade_on_an_empty_database_creates_schema(empty_database: Provi
     objects = await _objects(dsn)
     assert objects["schemas"] == ["ai", "crm"]
     # 9 CRM tables, 5 of campaign delivery (0009), 2 of sequences (0010), A/B (0011), channel spend (0012),
-    # the price book with its sales and changes (0014)
-    assert objects["crm_tables"] == 22
-    # one per table + outbox relay, compliance, delivery, sequence, A/B and repricing scans
-    assert objects["policies"] == 28
+    # the price book with its sales and changes (0014), privacy settings (0017), erasure requests (0018)
+    assert objects["crm_tables"] == 23
+    # one per table + outbox relay, compliance, delivery, sequence, A/B, repricing and erasure scans + the
+    # privacy scope of the 13 tables a data subject's rows can be in (0018)
+    assert objects["policies"] == 43
     assert objects["vector"] == 1
 
 
@@ -59,7 +60,7 @@ async def test_downgrade_removes_everything_and_upgrade_again_works(empty_databa
     assert objects["schemas"] is None
     assert objects["crm_tables"] == 0
     await migrate.upgrade_async(dsn)
-    assert (await _objects(dsn))["crm_tables"] == 22
+    assert (await _objects(dsn))["crm_tables"] == 23
 
 
 async def test_vector_type_is_usable_after_migration(empty_database: ProvisionedDatabase) -> None:

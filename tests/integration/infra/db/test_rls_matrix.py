@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from crm_core.privacy.subject import privacy_transaction
 from infra.db.tenancy import TenantContext, tenant_transaction
 
 TENANTS = ("tenant-a", "tenant-b")
@@ -41,6 +42,20 @@ TABLES = (
     "price_changes",
 )
 CONTEXTS = list(itertools.product(TENANTS, WAREHOUSES))
+PRIVACY_SCOPED = {  # migration 0018: the tables a data subject's rows can be in
+    "accounts",
+    "contacts",
+    "leads",
+    "opportunities",
+    "activities",
+    "audit_log",
+    "outbox",
+    "campaign_recipients",
+    "email_deliveries",
+    "email_events",
+    "consent_history",
+    "sequence_enrollments",
+}
 
 
 def visible_to(tid: str, whid: str | None) -> set[tuple[str, str | None]]:
@@ -322,7 +337,7 @@ async def test_every_crm_table_forces_the_standard_policy(admin_pool: asyncpg.Po
         policies = await conn.fetch(
             "SELECT tablename, policyname, roles, qual FROM pg_policies WHERE schemaname = 'crm'"
         )
-    assert {t["relname"] for t in tables} == {*TABLES, "email_suppressions", "privacy_settings"}
+    assert {t["relname"] for t in tables} == {*TABLES, "email_suppressions", "privacy_settings", "erasure_requests"}
     for t in tables:
         assert t["relrowsecurity"], t["relname"]
         assert t["relforcerowsecurity"], t["relname"]
@@ -332,15 +347,43 @@ async def test_every_crm_table_forces_the_standard_policy(admin_pool: asyncpg.Po
         assert tenant_policy[0]["roles"] == ["public"]
         assert "current_setting('app.tid'::text, true)" in tenant_policy[0]["qual"]
         assert "current_setting('app.whid'::text, true)" in tenant_policy[0]["qual"]
-    others = [(p["tablename"], p["roles"]) for p in policies if not p["policyname"].endswith("_tenant_isolation")]
+    scoped = [p for p in policies if p["policyname"].endswith("_privacy_scope")]
+    for p in scoped:  # the privacy jobs' tenant-wide view: still this tenant only
+        assert p["roles"] == ["public"]
+        assert "current_setting('app.tid'::text, true)" in p["qual"]
+        assert "current_setting('app.privacy_scope'::text, true)" in p["qual"]
+    assert {p["tablename"] for p in scoped} == PRIVACY_SCOPED | {"email_suppressions"}
+    others = [
+        (p["tablename"], p["roles"])
+        for p in policies
+        if not p["policyname"].endswith(("_tenant_isolation", "_privacy_scope"))
+    ]
     assert sorted(others) == [
         ("ab_experiments", ["vettify_worker"]),
         ("accounts", ["vettify_worker"]),
         ("email_deliveries", ["vettify_worker"]),
+        ("erasure_requests", ["vettify_worker"]),
         ("outbox", ["vettify_relay"]),
         ("price_book", ["vettify_worker"]),
         ("sequence_enrollments", ["vettify_worker"]),
     ]
+
+
+@pytest.mark.parametrize("table", TABLES)
+async def test_the_privacy_scope_sees_every_branch_of_its_own_tenant_only(
+    app_pool: asyncpg.Pool, seeded: None, table: str
+) -> None:
+    """What erasure and export see (``app.privacy_scope = 'tenant'``): all of tenant A's branches, none of B."""
+    async with privacy_transaction(app_pool, TenantContext(tid="tenant-a", mid=MID), readonly=True) as conn:
+        rows = await conn.fetch(f"SELECT DISTINCT tid, whid FROM crm.{table} WHERE mid = $1", MID)
+    expected = {c for c in CONTEXTS if c[0] == "tenant-a"} if table in PRIVACY_SCOPED else visible_to("tenant-a", None)
+    assert {(r["tid"], r["whid"]) for r in rows} == expected
+
+
+async def test_the_privacy_scope_needs_a_tenant(app_pool: asyncpg.Pool, seeded: None) -> None:
+    async with app_pool.acquire() as conn, conn.transaction(readonly=True):
+        await conn.execute("SELECT set_config('app.privacy_scope', 'tenant', true)")
+        assert await conn.fetchval("SELECT count(*) FROM crm.contacts WHERE mid = $1", MID) == 0
 
 
 async def test_app_role_cannot_bypass_rls(app_pool: asyncpg.Pool) -> None:

@@ -1,0 +1,181 @@
+"""Subject access export: everything the engine holds about one person, as one signed JSON document.
+
+The subject is found as erasure finds them (:func:`crm_core.privacy.subject.resolve`, every branch of the
+tenant); each table's rows come back whole except derived search columns and embedding vectors (a vector is
+a function of text that is in the export; its length is given instead). The document is signed with the
+audit key (Ed25519 over its canonical JSON, :func:`crm_core.privacy.erasure.sign`); :func:`as_zip` adds one
+CSV per table beside the signed JSON for people who open it in a spreadsheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from crm_core.privacy import consent
+from crm_core.privacy.erasure import sign
+from crm_core.privacy.subject import Subject, SubjectKind, resolve
+from infra.db.tenancy import TenantContext
+
+DROPPED = ["embedding", "name_folded", "search_folded", "first_name_sort", "last_name_sort", "name_sort", "tid", "mid"]
+ROW = "to_jsonb(t) - $4::text[] || jsonb_build_object('embedding_dims', vector_dims(t.embedding))"
+PLAIN = "to_jsonb(t) - $4::text[]"
+
+# (section, SQL): $1 tid, $2 mid, $3 the ids/values the section is found by, $4 the dropped columns.
+SECTIONS: dict[str, tuple[str, str]] = {
+    "contacts": ("contacts", f"SELECT {PLAIN} FROM crm.contacts t WHERE tid = $1 AND mid = $2 AND id = ANY ($3)"),
+    "leads": ("leads", f"SELECT {PLAIN} FROM crm.leads t WHERE tid = $1 AND mid = $2 AND id = ANY ($3)"),
+    "consents": (
+        "contacts",
+        f"SELECT {PLAIN} FROM crm.consent_history t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3) "
+        "ORDER BY occurred_at",
+    ),
+    "opportunities": (
+        "contacts",
+        f"SELECT {PLAIN} FROM crm.opportunities t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3)",
+    ),
+    "activities": (
+        "contacts",
+        f"SELECT {PLAIN} FROM crm.activities t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3) "
+        "ORDER BY occurred_at",
+    ),
+    "email_deliveries": (
+        "contacts",
+        f"SELECT {PLAIN} FROM crm.email_deliveries t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3)",
+    ),
+    "email_events": (
+        "contacts",
+        f"SELECT {PLAIN} FROM crm.email_events t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3) "
+        "ORDER BY occurred_at",
+    ),
+    "sequence_enrollments": (
+        "contacts",
+        f"SELECT {PLAIN} FROM crm.sequence_enrollments t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3)",
+    ),
+    "mentions": (
+        "handles",
+        f"SELECT {ROW} FROM ai.social_insights t WHERE tid = $1 AND mid = $2 "
+        "AND lower(ltrim(author, '@')) = ANY ($3) ORDER BY posted_at",
+    ),
+    "calls": (
+        "contacts",
+        f"SELECT {ROW} FROM ai.call_analyses t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3) "
+        "ORDER BY recorded_at",
+    ),
+    "call_passages": (
+        "contacts",
+        f"SELECT {ROW} FROM ai.call_passages t WHERE tid = $1 AND mid = $2 AND call_analysis_id IN "
+        "(SELECT id FROM ai.call_analyses WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3))",
+    ),
+    "web_behaviour": (
+        "visitors_and_sessions",
+        f"SELECT {PLAIN} FROM ai.behavior_events t WHERE tid = $1 AND mid = $2 "
+        "AND (session_id = ANY ($3) OR visitor_id = ANY ($3)) ORDER BY occurred_at",
+    ),
+    "journeys": (
+        "visitors_and_sessions",
+        f"SELECT {ROW} FROM ai.behavior_patterns t WHERE tid = $1 AND mid = $2 "
+        "AND (session_id = ANY ($3) OR visitor_id = ANY ($3))",
+    ),
+    "recommendation_interactions": (
+        "contacts",
+        f"SELECT {PLAIN} FROM ai.item_interactions t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3) "
+        "ORDER BY occurred_at",
+    ),
+    "sole_trader_accounts": (
+        "sole_traders",
+        f"SELECT {PLAIN} FROM crm.accounts t WHERE tid = $1 AND mid = $2 AND id = ANY ($3)",
+    ),
+    "churn_scores": (
+        "sole_traders",
+        f"SELECT {PLAIN} FROM ai.churn_scores t WHERE tid = $1 AND mid = $2 AND account_id = ANY ($3)",
+    ),
+    "audit_entries": (
+        "people",
+        f"SELECT {PLAIN} FROM crm.audit_log t WHERE tid = $1 AND mid = $2 AND entity_id = ANY ($3) ORDER BY created_at",
+    ),
+}
+
+
+UUID_KEYS = ("contacts", "leads", "sole_traders", "people")
+
+
+def _keys(subject: Subject) -> dict[str, list[Any]]:
+    return {
+        "contacts": subject.contacts,
+        "leads": subject.leads,
+        "handles": subject.handles,
+        "visitors_and_sessions": subject.visitors + subject.sessions,
+        "sole_traders": [UUID(a["account_id"]) for a in subject.sole_traders],
+        "people": [*subject.contacts, *subject.leads],
+    }
+
+
+async def collect(
+    conn: asyncpg.Connection,
+    tenant: TenantContext,
+    *,
+    kind: SubjectKind,
+    value: str,
+    subject_hash: str,
+    key: Ed25519PrivateKey,
+) -> dict[str, Any]:
+    """The signed document (``conn``: a privacy transaction, read-only is enough)."""
+    subject = await resolve(conn, tenant, kind, value)
+    keys = _keys(subject)
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for section, (by, sql) in SECTIONS.items():
+        ids = keys[by]
+        typed = sql.replace("ANY ($3)", "ANY ($3::uuid[])" if by in UUID_KEYS else "ANY ($3::text[])")
+        rows = await conn.fetch(typed, tenant.tid, tenant.mid, ids, DROPPED) if ids else []
+        tables[section] = [r[0] for r in rows]
+    current = {str(c): await consent.current(conn, tenant, c) for c in subject.contacts}
+    return sign(
+        {
+            "kind": "vettify.subject_access_export",
+            "version": 1,
+            "tid": tenant.tid,
+            "mid": tenant.mid,
+            "subject_kind": kind,
+            "subject_hash": subject_hash,
+            "generated_at": datetime.now(UTC).isoformat(),
+            "found": {k: len(v) for k, v in keys.items() if k != "people"},
+            "current_consent": current,
+            "tables": tables,
+        },
+        key,
+    )
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value)
+
+
+def as_zip(document: dict[str, Any]) -> bytes:
+    """``export.json`` (the signed document, byte for byte what verifies) and one CSV per non-empty table."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("export.json", json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+        for name, rows in document["tables"].items():
+            if not rows:
+                continue
+            columns = sorted({c for row in rows for c in row})
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow([_cell(row.get(c)) for c in columns])
+            archive.writestr(f"{name}.csv", text.getvalue())
+    return buffer.getvalue()

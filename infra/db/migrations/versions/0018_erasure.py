@@ -1,0 +1,168 @@
+"""Right to be forgotten: erasure requests, a tenant-wide privacy scope, and calls linked to contacts.
+
+* ``crm.erasure_requests``: one row per request (tenant-wide: ``whid`` null); the subject's identifier is kept
+  only while the job runs (``subject`` is emptied when it is done) and always as a keyed hash
+  (``subject_hash``); ``steps`` records what each step removed, so a restarted job skips what it did. The
+  worker role may see which requests are open (``tid, whid, mid, id, state``), nothing else.
+* ``<table>_privacy_scope`` policies: a subject's rows may sit in any branch (warehouse) of a tenant, while the
+  standard policy shows a transaction only its own branch and tenant-wide rows. A transaction that sets
+  ``app.privacy_scope = 'tenant'`` (only ``crm_core.privacy``'s erasure and export do) sees and changes every
+  branch of *its own tenant* in the tables a subject's data lives in; another tenant stays invisible.
+* ``crm.erase_history(entity_ids, contact_ids, tombstone)``: the audit log, the consent ledger and the e-mail
+  events are append-only for the application role; this function (owner's rights, the caller's tenant only)
+  replaces the personal parts of their rows with a tombstone and returns how many rows it changed.
+* ``ai.call_analyses.contact_id``: whose call a recording is (optional), for the ``call_analysis`` consent
+  check and for erasure; the application role may delete the AI rows derived from a subject.
+
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-12-02
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision: str = "0018"
+down_revision: str | None = "0017"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+APP_ROLE = "vettify_app"
+WORKER_ROLE = "vettify_worker"
+TENANT_POLICY = "tid = current_setting('app.tid', true) AND (whid = current_setting('app.whid', true) OR whid IS NULL)"
+PRIVACY_SCOPE = "tid = current_setting('app.tid', true) AND current_setting('app.privacy_scope', true) = 'tenant'"
+
+# Every table a subject's data (or a row derived from it) can live in.
+SUBJECT_TABLES = (
+    "crm.accounts",
+    "crm.contacts",
+    "crm.leads",
+    "crm.opportunities",
+    "crm.activities",
+    "crm.audit_log",
+    "crm.outbox",
+    "crm.campaign_recipients",
+    "crm.email_deliveries",
+    "crm.email_events",
+    "crm.email_suppressions",
+    "crm.consent_history",
+    "crm.sequence_enrollments",
+    "ai.social_insights",
+    "ai.call_analyses",
+    "ai.call_passages",
+    "ai.behavior_events",
+    "ai.behavior_patterns",
+    "ai.churn_scores",
+    "ai.item_interactions",
+)
+DELETABLE = (
+    "ai.social_insights",
+    "ai.call_analyses",
+    "ai.call_passages",
+    "ai.behavior_events",
+    "ai.behavior_patterns",
+    "ai.churn_scores",
+)
+
+ERASE_HISTORY = """
+CREATE FUNCTION crm.erase_history(p_entity_ids uuid[], p_contact_ids uuid[], p_tombstone jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_tid text := current_setting('app.tid', true);
+    v_audit integer;
+    v_consents integer;
+    v_events integer;
+BEGIN
+    IF coalesce(v_tid, '') = '' OR current_setting('app.privacy_scope', true) IS DISTINCT FROM 'tenant' THEN
+        RAISE EXCEPTION 'crm.erase_history runs only in a tenant transaction with app.privacy_scope = tenant';
+    END IF;
+    UPDATE crm.audit_log
+    SET before = CASE WHEN before IS NULL THEN NULL ELSE p_tombstone END,
+        after = CASE WHEN after IS NULL THEN NULL ELSE p_tombstone END
+    WHERE tid = v_tid AND entity_id = ANY (p_entity_ids) AND action <> 'erase'
+      AND (before IS DISTINCT FROM p_tombstone AND before IS NOT NULL
+           OR after IS DISTINCT FROM p_tombstone AND after IS NOT NULL);
+    GET DIAGNOSTICS v_audit = ROW_COUNT;
+    UPDATE crm.consent_history SET source = 'erased', evidence = '{}'::jsonb
+    WHERE tid = v_tid AND contact_id = ANY (p_contact_ids) AND (source <> 'erased' OR evidence <> '{}'::jsonb);
+    GET DIAGNOSTICS v_consents = ROW_COUNT;
+    UPDATE crm.email_events SET detail = '{}'::jsonb, url = NULL
+    WHERE tid = v_tid AND contact_id = ANY (p_contact_ids) AND (detail <> '{}'::jsonb OR url IS NOT NULL);
+    GET DIAGNOSTICS v_events = ROW_COUNT;
+    RETURN jsonb_build_object('audit_entries', v_audit, 'consent_entries', v_consents, 'email_events', v_events);
+END
+$$
+"""
+
+
+def upgrade() -> None:
+    op.execute(
+        """
+        CREATE TABLE crm.erasure_requests (
+            tid text NOT NULL CHECK (tid <> ''),
+            whid text CHECK (whid IS NULL),
+            mid text NOT NULL CHECK (mid <> ''),
+            id uuid NOT NULL DEFAULT gen_random_uuid(),
+            created_at timestamptz NOT NULL DEFAULT now(),
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            subject_kind text NOT NULL CHECK (subject_kind IN ('contact', 'email', 'handle')),
+            subject text,
+            subject_hash text NOT NULL,
+            state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'running', 'done', 'failed')),
+            steps jsonb NOT NULL DEFAULT '{}'::jsonb,
+            attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            last_error text,
+            requested_by text NOT NULL,
+            completed_at timestamptz,
+            certificate jsonb,
+            CHECK ((state = 'done') = (subject IS NULL)),
+            PRIMARY KEY (tid, mid, id)
+        )"""
+    )
+    op.execute("CREATE INDEX erasure_requests_open_idx ON crm.erasure_requests (tid, mid) WHERE state <> 'done'")
+    op.execute("ALTER TABLE crm.erasure_requests ENABLE ROW LEVEL SECURITY")
+    op.execute("ALTER TABLE crm.erasure_requests FORCE ROW LEVEL SECURITY")
+    op.execute(
+        "CREATE POLICY erasure_requests_tenant_isolation ON crm.erasure_requests "
+        f"USING ({TENANT_POLICY}) WITH CHECK ({TENANT_POLICY})"
+    )
+    op.execute(f"GRANT SELECT, INSERT, UPDATE ON crm.erasure_requests TO {APP_ROLE}")
+    op.execute(f"GRANT SELECT (tid, whid, mid, id, state) ON crm.erasure_requests TO {WORKER_ROLE}")
+    op.execute(
+        f"CREATE POLICY erasure_requests_open_scan ON crm.erasure_requests FOR SELECT TO {WORKER_ROLE} "
+        "USING (state IN ('pending', 'running'))"
+    )
+    for table in SUBJECT_TABLES:
+        short = table.split(".")[1]
+        op.execute(
+            f"CREATE POLICY {short}_privacy_scope ON {table} USING ({PRIVACY_SCOPE}) WITH CHECK ({PRIVACY_SCOPE})"
+        )
+    for table in DELETABLE:
+        op.execute(f"GRANT DELETE ON {table} TO {APP_ROLE}")
+    op.execute("ALTER TABLE ai.call_analyses ADD COLUMN contact_id uuid")
+    op.execute(
+        "CREATE INDEX call_analyses_contact_idx ON ai.call_analyses (tid, mid, contact_id) WHERE contact_id IS NOT NULL"
+    )
+    op.execute("CREATE INDEX social_insights_author_idx ON ai.social_insights (tid, mid, author)")
+    op.execute("CREATE INDEX audit_log_entity_id_idx ON crm.audit_log (tid, mid, entity_id)")
+    op.execute(ERASE_HISTORY)
+    op.execute("REVOKE ALL ON FUNCTION crm.erase_history(uuid[], uuid[], jsonb) FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION crm.erase_history(uuid[], uuid[], jsonb) TO {APP_ROLE}")
+
+
+def downgrade() -> None:
+    op.execute("DROP FUNCTION crm.erase_history(uuid[], uuid[], jsonb)")
+    op.execute("DROP INDEX crm.audit_log_entity_id_idx")
+    op.execute("DROP INDEX ai.social_insights_author_idx")
+    op.execute("ALTER TABLE ai.call_analyses DROP COLUMN contact_id")
+    for table in DELETABLE:
+        op.execute(f"REVOKE DELETE ON {table} FROM {APP_ROLE}")
+    for table in reversed(SUBJECT_TABLES):
+        op.execute(f"DROP POLICY {table.split('.')[1]}_privacy_scope ON {table}")
+    op.execute(f"REVOKE ALL ON crm.erasure_requests FROM {WORKER_ROLE}")
+    op.execute("DROP TABLE crm.erasure_requests")
