@@ -67,7 +67,8 @@ GROUP BY 1 ORDER BY 1
 
 LATEST_CALLS_SQL = """
 SELECT id, call_id, kind, account_id, recorded_at, duration_s, sentiment, sentiment_score, words_per_minute,
-       talk_ratio, keywords, engagement, attention, dominant_emotion, left(transcript, 500) AS transcript
+       talk_ratio, keywords, engagement, attention, dominant_emotion, left(transcript, 500) AS transcript,
+       not_analysed_reason
 FROM ai.call_analyses
 WHERE tid = $1 AND mid = $2 AND ($3::uuid IS NULL OR account_id = $3)
 ORDER BY recorded_at DESC
@@ -76,7 +77,7 @@ LIMIT $4
 
 CALL_SQL = """
 SELECT id, call_id, kind, account_id, recorded_at, duration_s, sentiment, sentiment_score, words_per_minute,
-       talk_ratio, keywords, engagement, attention, dominant_emotion, transcript, analysis
+       talk_ratio, keywords, engagement, attention, dominant_emotion, transcript, analysis, not_analysed_reason
 FROM ai.call_analyses
 WHERE tid = $1 AND mid = $2 AND id = $3
 """

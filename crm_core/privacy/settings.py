@@ -18,16 +18,21 @@ from infra.db.tenancy import TenantContext, tenant_transaction
 class PrivacySettings:
     redact_transcripts: bool = True  # call transcripts: e-mails, phones, IBANs, CNPs replaced before storage
     redact_mentions: bool = False  # social mention text, likewise (public posts: off unless the tenant wants it)
+    # a recorded call of a known contact is analysed only with their call_analysis consent; off: unless withdrawn
+    require_call_consent: bool = True
 
 
 DEFAULTS = PrivacySettings()
 
-GET_SQL = "SELECT redact_transcripts, redact_mentions FROM crm.privacy_settings WHERE tid = $1 AND mid = $2"
+GET_SQL = """
+SELECT redact_transcripts, redact_mentions, require_call_consent FROM crm.privacy_settings WHERE tid = $1 AND mid = $2
+"""
 PUT_SQL = """
-INSERT INTO crm.privacy_settings (tid, mid, redact_transcripts, redact_mentions) VALUES ($1, $2, $3, $4)
+INSERT INTO crm.privacy_settings (tid, mid, redact_transcripts, redact_mentions, require_call_consent)
+VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (tid, mid)
 DO UPDATE SET redact_transcripts = EXCLUDED.redact_transcripts, redact_mentions = EXCLUDED.redact_mentions,
-    updated_at = now()
+    require_call_consent = EXCLUDED.require_call_consent, updated_at = now()
 """
 
 
@@ -42,7 +47,9 @@ async def load(conn: asyncpg.Connection, tid: str, mid: str) -> PrivacySettings:
 
 
 async def save(conn: asyncpg.Connection, tid: str, mid: str, settings: PrivacySettings) -> None:
-    await conn.execute(PUT_SQL, tid, mid, settings.redact_transcripts, settings.redact_mentions)
+    await conn.execute(
+        PUT_SQL, tid, mid, settings.redact_transcripts, settings.redact_mentions, settings.require_call_consent
+    )
 
 
 class SettingsCache:

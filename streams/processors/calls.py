@@ -8,6 +8,12 @@ Recordings arrive by path (a file under the configured media root: shared
 storage the producer wrote to) or inline as base64 within the event size limit.
 A path outside the media root, a missing file, or one over ``max_media_bytes``
 is an invalid event, as is media the model cannot decode.
+
+A recording that names a contact (``contact_id``) is analysed only with their ``call_analysis`` consent
+(:func:`consent_refusal`; the tenant's ``require_call_consent`` says whether a grant is needed or only a
+withdrawal stops it). Without it the call is stored as not analysed, with the reason in
+``not_analysed_reason``, and nothing is published: the media is never opened. An unknown contact id is an
+invalid event.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ import asyncio
 import base64
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import numpy as np
 
+from crm_core.privacy import consent
+from infra.db.tenancy import tenant_transaction
 from infra.events.envelope import Envelope
 from models.embeddings.encoder import Passage, mean_vector
 from models.privacy.transcripts import redact_voice
@@ -69,12 +78,36 @@ def read_media(context: Context, path: str | None, b64: str | None) -> bytes:
     return target.read_bytes()
 
 
+SKIPPED_SQL = """
+INSERT INTO ai.call_analyses (tid, whid, mid, id, call_id, kind, account_id, recorded_at, analysis, contact_id,
+    not_analysed_reason)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+"""
+
+
+async def consent_refusal(context: Context, event: Envelope, contact_id: UUID | None) -> str | None:
+    """Why a call naming ``contact_id`` must not be analysed (``None``: it may be)."""
+    if contact_id is None:
+        return None
+    tenant = store.tenant_of(event)
+    async with tenant_transaction(context.pool, tenant, readonly=True) as conn:
+        if not await consent.contact_exists(conn, tenant, contact_id):
+            raise InvalidEvent(f"no contact {contact_id} in this tenant")
+        granted = await consent.latest(conn, tenant, contact_id, "call_analysis")
+    if granted is False:
+        return "the contact withdrew call_analysis consent"
+    if granted is None and (await context.privacy_settings(event.tid, event.mid)).require_call_consent:
+        return "no call_analysis consent recorded for the contact (the tenant requires one)"
+    return None
+
+
 @dataclass(frozen=True)
 class CallAnalysis:
-    result: VoiceAnalysis | VisionAnalysis  # the voice or vision deployment's answer
+    result: VoiceAnalysis | VisionAnalysis | None  # the voice or vision deployment's answer; None: not analysed
     embedding: list[float] | None  # the transcript's vector (voice calls that said something)
     aspects: list[AspectMention] = field(default_factory=list)  # the transcript's sentences about an aspect
     passages: list[Passage] = field(default_factory=list)  # the transcript's chunks with their vectors
+    not_analysed: str | None = None  # why the recording was stored without being analysed
 
 
 class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysis]):
@@ -82,6 +115,9 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
         return (event.tid, event.mid, "call", payload.call_id)
 
     async def analyze(self, event: Envelope, payload: VoiceCallRecorded | VideoCallRecorded) -> CallAnalysis:
+        refusal = await consent_refusal(self.context, event, payload.contact_id)
+        if refusal is not None:  # never transcribed, never looked at
+            return CallAnalysis(None, None, not_analysed=refusal)
         if isinstance(payload, VideoCallRecorded):
             video = await asyncio.to_thread(read_media, self.context, payload.video_path, payload.video_b64)
             return CallAnalysis(await self.context.models.vision(video, "video", payload.fps), None)
@@ -112,6 +148,22 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
         call: CallAnalysis,
     ) -> None:
         analysis, embedding = call.result, call.embedding
+        if analysis is None:
+            await conn.execute(
+                SKIPPED_SQL,
+                event.tid,
+                event.whid,
+                event.mid,
+                event.id,
+                payload.call_id,
+                "voice" if isinstance(payload, VoiceCallRecorded) else "video",
+                payload.account_id,
+                payload.recorded_at or event.occurred_at,
+                {"not_analysed": call.not_analysed},
+                payload.contact_id,
+                call.not_analysed,
+            )
+            return
         voice = isinstance(analysis, VoiceAnalysis)
         row = _voice_row(analysis) if isinstance(analysis, VoiceAnalysis) else _video_row(analysis)
         await conn.execute(

@@ -30,6 +30,12 @@ class PrivacySettingsIn(WriteModel):
         "stored or embedded (default on)."
     )
     redact_mentions: bool = Field(description="The same for social mention text (default off: public posts).")
+    require_call_consent: bool = Field(
+        default=True,
+        description="A recorded call naming a contact is transcribed and analysed only if the contact's latest "
+        "call_analysis consent is a grant (default on); off: unless they withdrew it. Otherwise the call is "
+        "stored as not analysed, with the reason.",
+    )
 
 
 class PrivacySettingsOut(PrivacySettingsIn):
@@ -97,8 +103,8 @@ async def _contact(conn: ConnDep, tenant: TenantDep, contact_id: UUID) -> None:
 async def record_consent(contact_id: UUID, body: ConsentIn, conn: ConnDep, user: CurrentUser) -> ConsentEntry:
     """Append a grant or a withdrawal to the contact's ledger (never edited or deleted). Withdrawing
     ``marketing_email`` stops the next campaign send to them; withdrawing ``profiling`` leaves them only
-    non-personal (popularity) recommendations. ``call_analysis`` is recorded here; its check before a call is
-    analysed is not built yet."""
+    non-personal (popularity) recommendations. Without a ``call_analysis`` grant, a recorded call naming the
+    contact is stored as not analysed (see the tenant's ``require_call_consent``)."""
     await _contact(conn, user.tenant, contact_id)
     row = await consent.record(conn, user.tenant, contact_id, **body.model_dump())
     return ConsentEntry(**row)

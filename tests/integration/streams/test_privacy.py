@@ -99,3 +99,78 @@ async def test_call_transcripts_are_redacted_by_default(
         "SELECT payload::text FROM crm.outbox WHERE tid = $1 AND event_type = 'crm.voice.transcribed'", default["tid"]
     )
     assert "[PHONE]" in published and "0722" not in published
+
+
+async def _contact(admin_pool: asyncpg.Pool, tid: str, *answers: bool) -> uuid.UUID:
+    """A contact whose call_analysis consent ledger holds ``answers`` in order."""
+    contact: uuid.UUID = await admin_pool.fetchval(
+        "INSERT INTO crm.contacts (tid, mid, first_name) VALUES ($1, 'm-1', 'Ana') RETURNING id", tid
+    )
+    for i, granted in enumerate(answers):
+        await admin_pool.execute(
+            "INSERT INTO crm.consent_history (tid, mid, contact_id, purpose, granted, source, occurred_at) "
+            "VALUES ($1, 'm-1', $2, 'call_analysis', $3, 'call', now() - make_interval(mins => $4))",
+            tid,
+            contact,
+            granted,
+            len(answers) - i,
+        )
+    return contact
+
+
+async def test_a_call_is_analysed_only_with_the_contacts_call_analysis_consent(
+    processor: StreamProcessor, admin_pool: asyncpg.Pool, serve_stack: ServeStack, tmp_path: Path
+) -> None:
+    spoken = synthesise("Thank you for calling, how can I help?", "en-us", 150, 16000, "wav", tmp_path, 0)
+    recording = serve_stack.media_root / f"consent-{uuid.uuid4().hex[:8]}.wav"
+    shutil.copy(spoken, recording)
+    strict = {"tid": f"t-{uuid.uuid4().hex[:10]}", "mid": "m-1"}  # the default: a grant is needed
+    lenient = {"tid": f"t-{uuid.uuid4().hex[:10]}", "mid": "m-1"}
+    await admin_pool.execute(
+        "INSERT INTO crm.privacy_settings (tid, mid, require_call_consent) VALUES ($1, 'm-1', false)", lenient["tid"]
+    )
+    granted = await _contact(admin_pool, strict["tid"], True)
+    never_asked = await _contact(admin_pool, strict["tid"])
+    withdrew = await _contact(admin_pool, strict["tid"], True, False)
+    lenient_never = await _contact(admin_pool, lenient["tid"])
+    lenient_withdrew = await _contact(admin_pool, lenient["tid"], False)
+    calls = [
+        (strict, granted),
+        (strict, never_asked),
+        (strict, withdrew),
+        (lenient, lenient_never),
+        (lenient, lenient_withdrew),
+        (strict, uuid.uuid4()),  # nobody in this tenant
+    ]
+    events = [
+        envelope(
+            "media.voice.call.recorded",
+            {"call_id": f"c{i}", "audio_path": recording.name, "contact_id": str(contact)},
+            tenant,
+        ).to_json()
+        for i, (tenant, contact) in enumerate(calls)
+    ]
+    results = await processor.handle_many(events, "test")
+    assert [r.outcome for r in results] == [Outcome.STORED] * 5 + [Outcome.DEAD_LETTERED], results
+    rows = {
+        r["contact_id"]: r
+        for r in await admin_pool.fetch(
+            "SELECT contact_id, transcript, not_analysed_reason, analysis FROM ai.call_analyses "
+            "WHERE tid = ANY($1::text[])",
+            [strict["tid"], lenient["tid"]],
+        )
+    }
+    for analysed in (granted, lenient_never):
+        assert rows[analysed]["transcript"] and rows[analysed]["not_analysed_reason"] is None
+    for refused, why in (
+        (never_asked, "no call_analysis consent"),
+        (withdrew, "withdrew"),
+        (lenient_withdrew, "withdrew"),
+    ):
+        row = rows[refused]
+        assert row["transcript"] is None and why in row["not_analysed_reason"], row
+        assert row["analysis"] == {"not_analysed": row["not_analysed_reason"]}
+    published = await admin_pool.fetchval(
+        "SELECT count(*) FROM crm.outbox WHERE tid = $1 AND event_type = 'crm.call.analyzed'", strict["tid"]
+    )
+    assert published == 1  # only the call that was analysed

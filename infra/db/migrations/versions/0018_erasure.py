@@ -12,7 +12,9 @@
   events are append-only for the application role; this function (owner's rights, the caller's tenant only)
   replaces the personal parts of their rows with a tombstone and returns how many rows it changed.
 * ``ai.call_analyses.contact_id``: whose call a recording is (optional), for the ``call_analysis`` consent
-  check and for erasure; the application role may delete the AI rows derived from a subject.
+  check and for erasure; ``not_analysed_reason``: why a call was stored without being analysed (no consent);
+  ``crm.privacy_settings.require_call_consent`` (default on): whether a grant is needed or only a withdrawal
+  stops analysis. The application role may delete the AI rows derived from a subject.
 
 Revision ID: 0018
 Revises: 0017
@@ -144,7 +146,8 @@ def upgrade() -> None:
         )
     for table in DELETABLE:
         op.execute(f"GRANT DELETE ON {table} TO {APP_ROLE}")
-    op.execute("ALTER TABLE ai.call_analyses ADD COLUMN contact_id uuid")
+    op.execute("ALTER TABLE ai.call_analyses ADD COLUMN contact_id uuid, ADD COLUMN not_analysed_reason text")
+    op.execute("ALTER TABLE crm.privacy_settings ADD COLUMN require_call_consent boolean NOT NULL DEFAULT true")
     op.execute(
         "CREATE INDEX call_analyses_contact_idx ON ai.call_analyses (tid, mid, contact_id) WHERE contact_id IS NOT NULL"
     )
@@ -159,7 +162,8 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION crm.erase_history(uuid[], uuid[], jsonb)")
     op.execute("DROP INDEX crm.audit_log_entity_id_idx")
     op.execute("DROP INDEX ai.social_insights_author_idx")
-    op.execute("ALTER TABLE ai.call_analyses DROP COLUMN contact_id")
+    op.execute("ALTER TABLE crm.privacy_settings DROP COLUMN require_call_consent")
+    op.execute("ALTER TABLE ai.call_analyses DROP COLUMN contact_id, DROP COLUMN not_analysed_reason")
     for table in DELETABLE:
         op.execute(f"REVOKE DELETE ON {table} FROM {APP_ROLE}")
     for table in reversed(SUBJECT_TABLES):

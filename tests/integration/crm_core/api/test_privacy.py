@@ -24,14 +24,24 @@ async def test_settings_start_at_the_defaults_and_only_an_admin_changes_them(
     reader = auth(tid=tid, scopes=("crm:read", "crm:write"))
     admin = auth(tid=tid, scopes=("crm:admin",))
     first = await api.get(SETTINGS, headers=reader)
-    assert first.json() == {"redact_transcripts": True, "redact_mentions": False, "default": True}
+    assert first.json() == {
+        "redact_transcripts": True,
+        "redact_mentions": False,
+        "require_call_consent": True,
+        "default": True,
+    }
     refused = await api.put(SETTINGS, json={"redact_transcripts": False, "redact_mentions": True}, headers=reader)
     assert refused.status_code == 403
-    changed = await api.put(SETTINGS, json={"redact_transcripts": False, "redact_mentions": True}, headers=admin)
+    changed = await api.put(
+        SETTINGS,
+        json={"redact_transcripts": False, "redact_mentions": True, "require_call_consent": False},
+        headers=admin,
+    )
     assert changed.status_code == 200, changed.text
     assert (await api.get(SETTINGS, headers=reader)).json() == {
         "redact_transcripts": False,
         "redact_mentions": True,
+        "require_call_consent": False,
         "default": False,
     }
     other = await api.get(SETTINGS, headers=auth(tid=f"t-{uuid.uuid4().hex[:8]}"))

@@ -4,8 +4,10 @@ the certificate verifies."""
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
+import zipfile
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -367,3 +369,51 @@ async def test_bad_requests_and_other_tenants(api: httpx.AsyncClient, auth: Auth
     assert made.status_code == 202
     assert (await api.get(f"{url}/{made.json()['id']}", headers=other)).status_code == 404
     assert (await api.get(f"{url}/{made.json()['id']}/certificate", headers=admin)).status_code == 409
+
+
+async def test_subject_access_export_holds_every_store_and_is_signed(
+    api: httpx.AsyncClient, auth: Auth, admin_pool: asyncpg.Pool, redis: aioredis.Redis
+) -> None:
+    tid = f"t-{uuid.uuid4().hex[:8]}"
+    admin = auth(tid=tid, scopes=("crm:admin",))
+    ana, other = Person(uuid.uuid4().hex[:6].upper()), Person(uuid.uuid4().hex[:6].upper())
+    branch = auth(tid=tid, whid="wh-1", scopes=("crm:admin",))
+    cid = await _seed(api, admin_pool, redis, branch, tid, ana)
+    await _seed(api, admin_pool, redis, branch, tid, other)
+
+    r = await api.get(f"{BASE}/privacy/subject-export", params={"contact_id": str(cid)}, headers=admin)
+
+    assert r.status_code == 200, r.text
+    document = r.json()
+    public = serialization.load_pem_public_key((await api.get(f"{BASE}/audit/public-key")).content)
+    assert isinstance(public, Ed25519PublicKey)
+    verify(document, public)
+    tables = document["tables"]
+    for section in ("contacts", "leads", "consents", "activities", "email_deliveries", "email_events", "mentions"):
+        assert len(tables[section]) == 1, section
+    for section in ("calls", "call_passages", "web_behaviour", "journeys", "recommendation_interactions"):
+        assert len(tables[section]) == 1, section
+    assert tables["sole_trader_accounts"][0]["name"] == ana.shop
+    assert tables["calls"][0]["transcript"] == ana.said and tables["calls"][0]["embedding_dims"] == 384
+    assert "embedding" not in tables["mentions"][0] and "search_folded" not in tables["contacts"][0]
+    assert document["current_consent"][str(cid)]["marketing_email"] is True
+    text = json.dumps(document)
+    assert ana.email in text and other.email not in text and other.said not in text
+    by_email = (await api.get(f"{BASE}/privacy/subject-export", params={"email": ana.email}, headers=admin)).json()
+    assert by_email["tables"]["contacts"] == tables["contacts"]
+    zipped = await api.get(
+        f"{BASE}/privacy/subject-export", params={"handle": "@" + ana.handle, "format": "zip"}, headers=admin
+    )
+    assert zipped.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(zipped.content)) as archive:
+        assert "mentions.csv" in archive.namelist() and "contacts.csv" not in archive.namelist()
+        verify(json.loads(archive.read("export.json")), public)
+        assert ana.said in archive.read("mentions.csv").decode()
+    # bad input and other tenants
+    url = f"{BASE}/privacy/subject-export"
+    assert (await api.get(url, headers=admin)).status_code == 422
+    assert (await api.get(url, params={"email": "x@y.ro", "handle": "z"}, headers=admin)).status_code == 422
+    assert (await api.get(url, params={"contact_id": str(cid), "format": "xml"}, headers=admin)).status_code == 422
+    other_tenant = auth(tid=f"t-{uuid.uuid4().hex[:8]}", scopes=("crm:admin",))
+    assert (await api.get(url, params={"contact_id": str(cid)}, headers=other_tenant)).status_code == 404
+    assert (await api.get(url, params={"contact_id": str(cid)}, headers=branch)).status_code == 403
