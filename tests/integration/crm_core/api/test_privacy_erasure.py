@@ -4,6 +4,7 @@ the certificate verifies."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import uuid
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from crm_core.anaf.cui import control_digit
 from crm_core.privacy import erasure
 from crm_core.privacy.erasure import ErasureRunner, verify
-from crm_core.services.audit_export import SignatureMismatch, load_or_create_key
+from crm_core.services.audit_export import SignatureMismatch, load_or_create_key, verify_export
 from infra.local_servers import RunningServer
 from infra.settings import Settings
 
@@ -236,6 +237,26 @@ async def _leftovers(admin_pool: asyncpg.Pool, tid: str, needles: list[str]) -> 
     return found
 
 
+async def _redis_leftovers(redis: aioredis.Redis, needles: list[str], *, besides: str = "\x00") -> list[str]:
+    """Every key in Redis (but those naming tenant ``besides``), its name and its value (string, hash, set,
+    sorted set, list): which needles occur."""
+    found = set()
+    async for key in redis.scan_iter(count=1000):
+        if besides in key.decode():
+            continue
+        kind = (await redis.type(key)).decode()
+        value: Any = {
+            "string": redis.get,
+            "hash": redis.hgetall,
+            "set": redis.smembers,
+            "zset": lambda k: redis.zrange(k, 0, -1),
+            "list": lambda k: redis.lrange(k, 0, -1),
+        }.get(kind, redis.type)
+        text = (key.decode() + repr(await value(key))).lower()
+        found |= {n for n in needles if n.lower() in text}
+    return sorted(found)
+
+
 async def _erase(
     api: httpx.AsyncClient, headers: dict[str, str], runner: ErasureRunner, **subject: str
 ) -> dict[str, Any]:
@@ -257,6 +278,8 @@ async def test_a_person_is_gone_from_every_store_and_nobody_else_is_touched(
     ana, other = Person(uuid.uuid4().hex[:6].upper()), Person(uuid.uuid4().hex[:6].upper())
     cid = await _seed(api, admin_pool, redis, branch, tid, ana)
     await _seed(api, admin_pool, redis, branch, tid, other)
+    async with admin_pool.acquire() as conn:
+        sole_trader = await conn.fetchval("SELECT account_id FROM crm.contacts WHERE id = $1", cid)
     elsewhere = f"t-{uuid.uuid4().hex[:8]}"  # the same person known to another tenant
     await _seed(api, admin_pool, redis, auth(tid=elsewhere, whid="wh-1", scopes=("crm:admin",)), elsewhere, ana)
     assert set(await _leftovers(admin_pool, tid, ana.needles)) >= {
@@ -270,6 +293,9 @@ async def test_a_person_is_gone_from_every_store_and_nobody_else_is_touched(
     assert result["state"] == "done", result
     assert await _leftovers(admin_pool, tid, ana.needles) == {}
     assert await redis.get(f"vettify:anaf:v9:{ana.cui}:2026-12-01") is None  # the sole trader's cached answer
+    assert await redis.get(f"vettify:churn:{tid}:m-1:{sole_trader}:engagement") is None
+    assert await _redis_leftovers(redis, ana.needles, besides=elsewhere) == []  # there, the same person stays
+    assert await _redis_leftovers(redis, [other.phone, ana.phone]) == sorted([other.phone, ana.phone])
     removed = result["removed"]
     for store in (
         "mentions",
@@ -313,6 +339,17 @@ async def test_a_person_is_gone_from_every_store_and_nobody_else_is_touched(
     with pytest.raises(SignatureMismatch):
         verify({**certificate, "removed": {**removed, "mentions": 0}}, public)
     assert ana.email not in json.dumps(certificate) and str(cid) not in json.dumps(result)
+    # the audit export still verifies, and holds the tombstones, not the person
+    export = await api.get(f"{BASE}/audit/export", headers=admin)
+    assert export.status_code == 200
+    signature = json.loads(base64.b64decode(export.headers["X-Vettify-Signature"]))
+    verify_export(export.content, signature, (await api.get(f"{BASE}/audit/public-key")).content)
+    assert ana.email not in export.text and result["subject_hash"] in export.text
+    # erasing again is a no-op: the same subject is found (a tombstone) and nothing is left to remove
+    again = await _erase(api, admin, runner, contact_id=str(cid))
+    assert again["state"] == "done" and again["subject_hash"] == result["subject_hash"]
+    assert set(again["removed"].values()) == {0}, again["removed"]
+    assert await _leftovers(admin_pool, tid, other.needles) == kept
 
 
 async def test_erasure_resumes_after_a_failed_step_without_redoing_the_steps_before(
