@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     anaf_cache_ttl_s: int = Field(default=24 * 3600, ge=0)
     anaf_min_interval_s: float = Field(default=1.0, ge=0, description="At most one ANAF call per interval.")
     anaf_recheck_interval_s: float = Field(default=10.0, gt=0, description="Background re-check cadence.")
+    retention_interval_s: float = Field(
+        default=3600.0, gt=0, description="How often the retention job applies each tenant's storage limits."
+    )
 
     # --- Campaign delivery (e-mail) ----------------------------------------------
     smtp_url: str | None = Field(

@@ -26,7 +26,7 @@ SIMILAR_MENTIONS_SQL = """
 SELECT id, platform, brand, account_id, author, text, posted_at, sentiment, sentiment_score,
        1 - (embedding <=> $3) AS similarity
 FROM ai.social_insights
-WHERE tid = $1 AND mid = $2 AND ($4::text IS NULL OR brand = $4)
+WHERE tid = $1 AND mid = $2 AND ($4::text IS NULL OR brand = $4) AND embedding IS NOT NULL  -- none: text expired
 ORDER BY embedding <=> $3
 LIMIT $5
 """

@@ -4,7 +4,8 @@
 * the outbox relay, when a relay DSN is known (``VETTIFY_RELAY_DATABASE_URL``;
   ``vettify up`` creates one for the embedded database);
 * the sequence runner (automations), when a worker DSN is known;
-* the erasure runner (right to be forgotten), when a worker DSN is known;
+* the erasure runner (right to be forgotten) and the retention job (every ``VETTIFY_RETENTION_INTERVAL_S``),
+  when a worker DSN is known;
 * the campaign delivery worker, when a worker DSN and ``VETTIFY_SMTP_URL`` are known (``vettify up`` starts a
   local SMTP sink and sets it);
 * the consumer of ``sales.order.created`` / ``wms.shipment.delivered``, unless the streams' ``orders`` queue
@@ -28,6 +29,7 @@ from crm_core.delivery.personalise import Personaliser
 from crm_core.delivery.worker import build_worker
 from crm_core.events.consumers import CONSUMED, CrmEventConsumer
 from crm_core.privacy.erasure import ErasureRunner
+from crm_core.privacy.retention import RetentionRunner
 from crm_core.sequences.runner import SequenceRunner
 from crm_core.services.compliance import ComplianceWorker
 from infra.db.pool import create_pool
@@ -65,6 +67,7 @@ async def background_services(
             loops.append(SequenceRunner(pool, worker_pool))
             if audit_key is not None:
                 loops.append(ErasureRunner(pool, worker_pool, key=audit_key, redis=redis))
+            loops.append(RetentionRunner(pool, worker_pool, idle_sleep_s=settings.retention_interval_s))
             if settings.smtp_url:
                 delivery = build_worker(settings, pool, worker_pool, redis, personaliser=personaliser)
                 stack.push_async_callback(delivery.smtp.close)

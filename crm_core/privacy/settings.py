@@ -7,7 +7,7 @@ most) and changed over REST (``/v1/crm/privacy/settings``, ``crm:admin``).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import asyncpg
 
@@ -20,19 +20,22 @@ class PrivacySettings:
     redact_mentions: bool = False  # social mention text, likewise (public posts: off unless the tenant wants it)
     # a recorded call of a known contact is analysed only with their call_analysis consent; off: unless withdrawn
     require_call_consent: bool = True
+    # retention (days; None: kept): mention text and vectors, call transcripts, tracking (web behaviour, e-mail
+    # event details, recommendation interactions); applied by crm_core.privacy.retention
+    mention_text_days: int | None = None
+    transcript_days: int | None = None
+    tracking_days: int | None = None
 
 
 DEFAULTS = PrivacySettings()
 
-GET_SQL = """
-SELECT redact_transcripts, redact_mentions, require_call_consent FROM crm.privacy_settings WHERE tid = $1 AND mid = $2
-"""
-PUT_SQL = """
-INSERT INTO crm.privacy_settings (tid, mid, redact_transcripts, redact_mentions, require_call_consent)
-VALUES ($1, $2, $3, $4, $5)
+FIELDS = tuple(f.name for f in fields(PrivacySettings))
+GET_SQL = f"SELECT {', '.join(FIELDS)} FROM crm.privacy_settings WHERE tid = $1 AND mid = $2"
+PUT_SQL = f"""
+INSERT INTO crm.privacy_settings (tid, mid, {", ".join(FIELDS)})
+VALUES ($1, $2, {", ".join(f"${i}" for i in range(3, 3 + len(FIELDS)))})
 ON CONFLICT (tid, mid)
-DO UPDATE SET redact_transcripts = EXCLUDED.redact_transcripts, redact_mentions = EXCLUDED.redact_mentions,
-    require_call_consent = EXCLUDED.require_call_consent, updated_at = now()
+DO UPDATE SET {", ".join(f"{f} = EXCLUDED.{f}" for f in FIELDS)}, updated_at = now()
 """
 
 
@@ -47,9 +50,7 @@ async def load(conn: asyncpg.Connection, tid: str, mid: str) -> PrivacySettings:
 
 
 async def save(conn: asyncpg.Connection, tid: str, mid: str, settings: PrivacySettings) -> None:
-    await conn.execute(
-        PUT_SQL, tid, mid, settings.redact_transcripts, settings.redact_mentions, settings.require_call_consent
-    )
+    await conn.execute(PUT_SQL, tid, mid, *(getattr(settings, f) for f in FIELDS))
 
 
 class SettingsCache:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, model_validator
 
 from crm_core.api.deps import Admins, ConnDep, CurrentUser, PoolDep, Readers, TenantDep, Writers
-from crm_core.privacy import consent, erasure, export
+from crm_core.privacy import consent, erasure, export, retention
 from crm_core.privacy import settings as privacy
 from crm_core.privacy.subject import SubjectKind, normalise, privacy_transaction, subject_hash
 from crm_core.repositories import audit
@@ -35,6 +35,27 @@ class PrivacySettingsIn(WriteModel):
         description="A recorded call naming a contact is transcribed and analysed only if the contact's latest "
         "call_analysis consent is a grant (default on); off: unless they withdrew it. Otherwise the call is "
         "stored as not analysed, with the reason.",
+    )
+    mention_text_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36500,
+        description="Mention text, author and vector go after this many days; "
+        "sentiment, brand and time stay for the aggregates. Null (default): kept.",
+    )
+    transcript_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36500,
+        description="Call transcripts, segments, words, passages and vectors go "
+        "after this many days; the call's figures (sentiment, pace, engagement) stay. Null: kept.",
+    )
+    tracking_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36500,
+        description="Web behaviour events and journeys, e-mail open/click details "
+        "and recommendation interactions go after this many days (e.g. 395 for 13 months). Null: kept.",
     )
 
 
@@ -273,3 +294,23 @@ async def subject_export(
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="{name}.json"'},
     )
+
+
+class RetentionRule(BaseModel):
+    kept: bool = Field(description="true: the tenant set no limit for this kind of data")
+    rows: int = Field(description="rows the job would change now")
+    before: datetime | None = Field(description="the cut-off: data older than this goes")
+
+
+class RetentionPreview(BaseModel):
+    now: datetime
+    rules: dict[str, RetentionRule]
+
+
+@router.get("/privacy/retention/preview", response_model=RetentionPreview, dependencies=[Admins])
+async def retention_preview(pool: PoolDep, user: CurrentUser) -> RetentionPreview:
+    """The dry run of the tenant's retention limits (``crm:admin``, tenant-wide token): per rule, how many rows
+    the scheduled job would change if it ran now, and the cut-off. Nothing is changed."""
+    _tenant_wide(user)
+    async with privacy_transaction(pool, user.tenant, readonly=True) as conn:
+        return RetentionPreview(**await retention.preview(conn, user.tenant, retention.utcnow()))

@@ -1,4 +1,5 @@
-"""Right to be forgotten: erasure requests, a tenant-wide privacy scope, and calls linked to contacts.
+"""Right to be forgotten and storage limits: erasure requests, a tenant-wide privacy scope, retention
+policies, and calls linked to contacts.
 
 * ``crm.erasure_requests``: one row per request (tenant-wide: ``whid`` null); the subject's identifier is kept
   only while the job runs (``subject`` is emptied when it is done) and always as a keyed hash
@@ -15,6 +16,11 @@
   check and for erasure; ``not_analysed_reason``: why a call was stored without being analysed (no consent);
   ``crm.privacy_settings.require_call_consent`` (default on): whether a grant is needed or only a withdrawal
   stops analysis. The application role may delete the AI rows derived from a subject.
+* Retention: ``crm.privacy_settings`` gains ``mention_text_days``, ``transcript_days`` and ``tracking_days``
+  (null: kept); the worker role may see which tenants set one. A mention whose text has expired keeps its
+  sentiment and brand but loses text and vector, so ``ai.social_insights.embedding`` may now be null.
+  ``crm.expire_email_event_details`` empties the details of the tenant's e-mail events before a time
+  (append-only table; owner's rights, the caller's tenant only).
 
 Revision ID: 0018
 Revises: 0017
@@ -102,6 +108,38 @@ $$
 """
 
 
+EXPIRE_EMAIL_EVENT_DETAILS = """
+CREATE FUNCTION crm.expire_email_event_details(p_mid text, p_before timestamptz, p_limit integer)
+RETURNS integer
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_tid text := current_setting('app.tid', true);
+    v_count integer;
+BEGIN
+    IF coalesce(v_tid, '') = '' OR current_setting('app.privacy_scope', true) IS DISTINCT FROM 'tenant' THEN
+        RAISE EXCEPTION 'crm.expire_email_event_details runs only in a tenant transaction with app.privacy_scope';
+    END IF;
+    UPDATE crm.email_events SET detail = '{}'::jsonb, url = NULL
+    WHERE ctid IN (
+        SELECT ctid FROM crm.email_events
+        WHERE tid = v_tid AND mid = p_mid AND occurred_at < p_before AND (detail <> '{}'::jsonb OR url IS NOT NULL)
+        LIMIT p_limit
+    );
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$
+"""
+EXPIRING = {  # what retention empties in the otherwise insert-only AI tables
+    "ai.social_insights": ("text", "author", "url", "aspects", "embedding"),
+    "ai.call_analyses": ("transcript", "embedding", "keywords", "aspects", "analysis"),
+}
+RETENTION_COLUMNS = ("mention_text_days", "transcript_days", "tracking_days")
+
+
 def upgrade() -> None:
     op.execute(
         """
@@ -153,12 +191,36 @@ def upgrade() -> None:
     )
     op.execute("CREATE INDEX social_insights_author_idx ON ai.social_insights (tid, mid, author)")
     op.execute("CREATE INDEX audit_log_entity_id_idx ON crm.audit_log (tid, mid, entity_id)")
+    op.execute("ALTER TABLE ai.social_insights ALTER COLUMN embedding DROP NOT NULL")
+    for table, columns in EXPIRING.items():
+        op.execute(f"GRANT UPDATE ({', '.join(columns)}) ON {table} TO {APP_ROLE}")
+    for column in RETENTION_COLUMNS:
+        op.execute(f"ALTER TABLE crm.privacy_settings ADD COLUMN {column} integer CHECK ({column} BETWEEN 1 AND 36500)")
+    op.execute(
+        f"GRANT SELECT (tid, whid, mid, {', '.join(RETENTION_COLUMNS)}) ON crm.privacy_settings TO {WORKER_ROLE}"
+    )
+    op.execute(
+        f"CREATE POLICY privacy_settings_retention_scan ON crm.privacy_settings FOR SELECT TO {WORKER_ROLE} "
+        f"USING ({' OR '.join(f'{c} IS NOT NULL' for c in RETENTION_COLUMNS)})"
+    )
+    op.execute(EXPIRE_EMAIL_EVENT_DETAILS)
+    op.execute("REVOKE ALL ON FUNCTION crm.expire_email_event_details(text, timestamptz, integer) FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION crm.expire_email_event_details(text, timestamptz, integer) TO {APP_ROLE}")
     op.execute(ERASE_HISTORY)
     op.execute("REVOKE ALL ON FUNCTION crm.erase_history(uuid[], uuid[], jsonb) FROM PUBLIC")
     op.execute(f"GRANT EXECUTE ON FUNCTION crm.erase_history(uuid[], uuid[], jsonb) TO {APP_ROLE}")
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION crm.expire_email_event_details(text, timestamptz, integer)")
+    op.execute("DROP POLICY privacy_settings_retention_scan ON crm.privacy_settings")
+    op.execute(f"REVOKE ALL ON crm.privacy_settings FROM {WORKER_ROLE}")
+    for column in RETENTION_COLUMNS:
+        op.execute(f"ALTER TABLE crm.privacy_settings DROP COLUMN {column}")
+    for table, columns in EXPIRING.items():
+        op.execute(f"REVOKE UPDATE ({', '.join(columns)}) ON {table} FROM {APP_ROLE}")
+    op.execute("DELETE FROM ai.social_insights WHERE embedding IS NULL")  # expired text: no vector to restore
+    op.execute("ALTER TABLE ai.social_insights ALTER COLUMN embedding SET NOT NULL")
     op.execute("DROP FUNCTION crm.erase_history(uuid[], uuid[], jsonb)")
     op.execute("DROP INDEX crm.audit_log_entity_id_idx")
     op.execute("DROP INDEX ai.social_insights_author_idx")

@@ -28,6 +28,9 @@ async def test_settings_start_at_the_defaults_and_only_an_admin_changes_them(
         "redact_transcripts": True,
         "redact_mentions": False,
         "require_call_consent": True,
+        "mention_text_days": None,
+        "transcript_days": None,
+        "tracking_days": None,
         "default": True,
     }
     refused = await api.put(SETTINGS, json={"redact_transcripts": False, "redact_mentions": True}, headers=reader)
@@ -42,6 +45,9 @@ async def test_settings_start_at_the_defaults_and_only_an_admin_changes_them(
         "redact_transcripts": False,
         "redact_mentions": True,
         "require_call_consent": False,
+        "mention_text_days": None,
+        "transcript_days": None,
+        "tracking_days": None,
         "default": False,
     }
     other = await api.get(SETTINGS, headers=auth(tid=f"t-{uuid.uuid4().hex[:8]}"))

@@ -36,9 +36,9 @@ async def test_upgrade_on_an_empty_database_creates_schema(empty_database: Provi
     # 9 CRM tables, 5 of campaign delivery (0009), 2 of sequences (0010), A/B (0011), channel spend (0012),
     # the price book with its sales and changes (0014), privacy settings (0017), erasure requests (0018)
     assert objects["crm_tables"] == 23
-    # one per table + outbox relay, compliance, delivery, sequence, A/B, repricing and erasure scans + the
-    # privacy scope of the 13 tables a data subject's rows can be in (0018)
-    assert objects["policies"] == 43
+    # one per table + outbox relay, compliance, delivery, sequence, A/B, repricing, erasure and retention scans
+    # + the privacy scope of the 13 crm tables a data subject's rows can be in (0018)
+    assert objects["policies"] == 44
     assert objects["vector"] == 1
 
 

@@ -365,6 +365,7 @@ async def test_every_crm_table_forces_the_standard_policy(admin_pool: asyncpg.Po
         ("erasure_requests", ["vettify_worker"]),
         ("outbox", ["vettify_relay"]),
         ("price_book", ["vettify_worker"]),
+        ("privacy_settings", ["vettify_worker"]),
         ("sequence_enrollments", ["vettify_worker"]),
     ]
 
