@@ -229,6 +229,22 @@ async def call_detail(call_analysis_id: UUID, principal: Reader, streams: Stream
     return await streams.call_detail(principal.tenant, call_analysis_id)
 
 
+@router.get("/v1/insights/decisions/{decision_id}", tags=["insights"], responses=problem_responses(404))
+async def decision(decision_id: UUID, principal: Reader, streams: StreamsDep) -> dict[str, Any]:
+    """One automated decision (Art. 22 GDPR): which model and version decided, the SHA-256 of what it read,
+    what it decided, and its explanation where it has one — churn contributions and features, the price
+    guard-rails and reason of a price change, why a recommendation was personal or not, a sentiment's class
+    probabilities and aspects. 404 for an unknown id or another tenant's decision."""
+    return await streams.decision(principal.tenant, decision_id)
+
+
+@router.get("/v1/insights/decisions", tags=["insights"])
+async def decisions_for(ref_id: UUID, principal: Reader, streams: StreamsDep) -> list[dict[str, Any]]:
+    """Every decision about one stored output, oldest first: a mention or call (its id), an account (churn
+    scores), a price change. Empty for an unknown id."""
+    return await streams.decisions_for(principal.tenant, ref_id)
+
+
 @router.get("/v1/insights/campaigns/{campaign_id}/experiment", tags=["insights"], responses=problem_responses(404))
 async def campaign_experiment(campaign_id: UUID, principal: Reader, streams: StreamsDep) -> dict[str, Any]:
     """A campaign's A/B test: its metric and state, every allocation so far (the planned split is epoch 0),

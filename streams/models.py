@@ -43,6 +43,11 @@ class ModelClient(Protocol):
     @property
     def churn_version(self) -> str: ...
 
+    async def model_info(self, kind: str) -> tuple[str, str]:
+        """The model name and version behind ``kind`` (sentiment, embedding, voice, vision, churn), for the
+        decision records."""
+        ...
+
 
 class ServeModels:
     """Deployment handles of the model application (from inside a replica, or a driver joined to Ray)."""
@@ -61,9 +66,19 @@ class ServeModels:
             handles = {key: serve.get_deployment_handle(name, app_name=app_name) for key, name in names.items()}
         self.handles = handles
         self._churn_version: str | None = None
+        self._info: dict[str, tuple[str, str]] = {}
+        self._served: dict[str, str] = {}  # the version each batched answer named (a rolling update serves two)
+
+    async def model_info(self, kind: str) -> tuple[str, str]:
+        if kind not in self._info:
+            ready = await self.handles[kind].ready.remote()
+            self._info[kind] = (str(ready["model"]), str(ready["version"]))
+        name, version = self._info[kind]
+        return name, self._served.get(kind) or version
 
     async def sentiment(self, texts: list[str]) -> list[Sentiment]:
         batched = await self.handles["sentiment"].classify.remote(texts)
+        self._served["sentiment"] = batched.model_version
         return list(batched.value)
 
     async def aspects(self, texts: list[str]) -> list[list[AspectMention]]:
@@ -72,6 +87,7 @@ class ServeModels:
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         batched = await self.handles["embedding"].embed.remote(texts)
+        self._served["embedding"] = batched.model_version
         return [row.vector for row in batched.value]
 
     async def passages(self, text: str) -> list[Passage]:

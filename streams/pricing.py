@@ -12,6 +12,7 @@ loses nothing: the product stays due.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -28,6 +29,7 @@ from infra.errors import InvalidInput
 from infra.loops import PollingLoop
 from models.pricing.live import GuardRails, LiveProposal, ProductState, SalesPeriod, propose
 from models.pricing.service import PricingService
+from streams import decisions
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +78,10 @@ async def reprice(
     """One product's repricing (see the module), inside the caller's tenant transaction; what it did."""
     product = await book.lock(conn, tenant=tenant, product_id=product_id)
     sales = await book.sales(conn, tenant=tenant, product_id=product.id, since=now - timedelta(days=HISTORY_DAYS))
+    state = state_of(product, sales, now)
     try:
         proposal = propose(
-            state_of(product, sales, now),
+            state,
             prior_elasticity=priors.elasticity,
             prior_std=priors.elasticity_std,
             cross_elasticity=priors.cross_elasticity,
@@ -100,15 +103,54 @@ async def reprice(
         offer: dict[str, Any] = {"tenant": tenant, "product": product, "price": price, "source": source}
         offer |= {"reason": proposal.reason, "expected": expected, "proposed_by": ACTOR}
         if product.mode == "auto":
-            summary["applied"] = str((await book.apply(conn, **offer, decided_by=ACTOR)).id)
+            change = (await book.apply(conn, **offer, decided_by=ACTOR)).id
+            summary["applied"] = str(change)
         else:
             waiting = await book.changes(conn, tenant=tenant, product_id=product.id, status="proposed", limit=1)
             if waiting and waiting[0].new_price == price and waiting[0].old_price == product.price:
                 summary["proposed"] = str(waiting[0].id)  # the same price already waits for a person
-            else:
-                summary["proposed"] = str((await book.propose(conn, **offer)).id)
-    await book.mark_repriced(conn, tenant=tenant, product_id=product.id, at=now, proposal=summary)
+                return await _marked(conn, tenant, product.id, now, summary)
+            change = (await book.propose(conn, **offer)).id
+            summary["proposed"] = str(change)
+        await decisions.record(
+            conn,
+            tenant,
+            kind="price_change",
+            ref_id=change,
+            model=f"dynamic_pricing:{proposal.source}",
+            model_version=priors.version,
+            input_digest=decisions.input_hash(_plain(state)),
+            output={"old_price": str(product.price), "new_price": str(price), "mode": product.mode},
+            explanation={
+                "reason": proposal.reason,
+                "allowed_interval": list(proposal.interval) if proposal.interval else None,
+                "guard_rails": {
+                    "min_price": _str(product.min_price),
+                    "max_price": _str(product.max_price),
+                    "max_step": _str(product.max_step),
+                    "min_margin": _str(product.min_margin),
+                    "cost": _str(product.cost),
+                },
+                **expected,
+            },
+        )
+    return await _marked(conn, tenant, product.id, now, summary)
+
+
+async def _marked(
+    conn: asyncpg.Connection, tenant: TenantContext, product_id: UUID, now: datetime, summary: dict[str, Any]
+) -> dict[str, Any]:
+    await book.mark_repriced(conn, tenant=tenant, product_id=product_id, at=now, proposal=summary)
     return summary
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _plain(state: Any) -> Any:
+    """The pricing state as JSON-able data, for its input hash."""
+    return dataclasses.asdict(state) if dataclasses.is_dataclass(state) and not isinstance(state, type) else repr(state)
 
 
 class Repricer(PollingLoop):

@@ -24,7 +24,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import numpy as np
@@ -35,6 +35,7 @@ from infra.db.tenancy import TenantContext
 from infra.errors import InvalidInput
 from infra.events import outbox
 from models.marketing.recommend import Recommender, Weights, blend, recency_weights, top_k, unit
+from streams import decisions
 from streams.insights import _tune_search
 
 Kind = Literal["article", "offer", "product", "email_block", "other"]
@@ -123,6 +124,10 @@ class Recommendations(BaseModel):
     personalised: bool
     reason: str
     model: str = MODEL
+    decision_id: UUID | None = Field(
+        default=None,
+        description="the decision record of this list (recorded showings only): GET /v1/insights/decisions/{id}",
+    )
 
 
 UPSERT_SQL = """
@@ -433,11 +438,28 @@ async def recommend(
         reason = "no interactions yet for this person: the most popular items"
     else:
         reason = f"blended from {len(seen)} recent interactions"
+    decision_id = None
     if person is not None and request.record and chosen:
         await _record(
             conn,
             tenant,
             [(ids[n], request.contact_id, request.session_id, "recommended", None) for n in chosen],
+        )
+        decision_id = await decisions.record(
+            conn,
+            tenant,
+            kind="recommendation",
+            ref_id=uuid4(),
+            model="recommendations",
+            model_version=MODEL,
+            input_digest=decisions.input_hash({"person": person, "seen": [str(i) for i in seen], "k": request.k}),
+            output={"items": [i.external_id for i in items]},
+            explanation={
+                "reason": reason,
+                "personalised": personal and bool(seen),
+                "signals": {i.external_id: i.signals for i in items},
+            },
+            contact_id=request.contact_id,
         )
     if request.contact_id is not None and chosen:
         await outbox.enqueue(
@@ -453,7 +475,7 @@ async def recommend(
                 "model": MODEL,
             },
         )
-    return Recommendations(items=items, personalised=personal and bool(seen), reason=reason)
+    return Recommendations(items=items, personalised=personal and bool(seen), reason=reason, decision_id=decision_id)
 
 
 async def email_recommendations(

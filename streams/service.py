@@ -18,7 +18,7 @@ from uuid import UUID
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.errors import InvalidInput, Unavailable
 from infra.settings import Settings
-from streams import insights, recommendations
+from streams import decisions, insights, recommendations
 from streams.core import Result, StreamProcessor
 from streams.insights import Bucket
 from streams.models import ModelClient
@@ -60,6 +60,10 @@ class Streams(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     async def call_detail(self, tenant: TenantContext, call_analysis_id: UUID) -> dict[str, Any]: ...
+
+    async def decision(self, tenant: TenantContext, decision_id: UUID) -> dict[str, Any]: ...
+
+    async def decisions_for(self, tenant: TenantContext, ref_id: UUID) -> list[dict[str, Any]]: ...
 
     async def brands(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]: ...
 
@@ -159,6 +163,12 @@ class StreamsService:
 
     async def call_detail(self, tenant: TenantContext, call_analysis_id: UUID) -> dict[str, Any]:
         return await insights.call_detail(self._processor().pool, tenant, call_analysis_id)
+
+    async def decision(self, tenant: TenantContext, decision_id: UUID) -> dict[str, Any]:
+        return await decisions.get(self._processor().pool, tenant, decision_id)
+
+    async def decisions_for(self, tenant: TenantContext, ref_id: UUID) -> list[dict[str, Any]]:
+        return await decisions.for_ref(self._processor().pool, tenant, ref_id)
 
     async def brands(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
         return await insights.brands(self._processor().pool, tenant, since=since)

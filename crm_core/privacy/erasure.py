@@ -16,6 +16,8 @@ What goes, step by step (``STEPS``):
   with their vectors;
 * ``journeys`` — web behaviour events and journey patterns (with vectors) of their sessions or visitor ids;
 * ``interactions`` — their recommendation showings, views, clicks and purchases;
+* ``decisions`` — AI decision records about them (recommendations shown to them, their calls, a sole
+  trader's churn scores; those about their mentions and calls go with them in the steps above);
 * ``activities`` — activities and timeline entries naming them;
 * ``deliveries`` — the address and provider text of their e-mail deliveries (the delivery and its opens and
   clicks stay, anonymous, so campaign figures do not change);
@@ -114,6 +116,19 @@ async def _scrub_events(conn: asyncpg.Connection, tenant: TenantContext, ids: li
     return _count(status)
 
 
+async def _decisions(conn: asyncpg.Connection, tenant: TenantContext, ref_ids: list[UUID]) -> int:
+    """AI decision records about deleted outputs (the record holds a hash of the input and the output)."""
+    if not ref_ids:
+        return 0
+    status = await conn.execute(
+        "DELETE FROM ai.decisions WHERE tid = $1 AND mid = $2 AND ref_id = ANY ($3::uuid[])",
+        tenant.tid,
+        tenant.mid,
+        ref_ids,
+    )
+    return _count(status)
+
+
 async def _mentions(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb: dict[str, Any]) -> dict[str, int]:
     rows = await conn.fetch(
         "DELETE FROM ai.social_insights WHERE tid = $1 AND mid = $2 AND lower(ltrim(author, '@')) = ANY ($3::text[]) "
@@ -123,7 +138,11 @@ async def _mentions(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb
         s.handles,
     )
     ids = [r["id"] for r in rows]
-    return {"mentions": len(ids), "mention_events": await _scrub_events(conn, t, ids, tomb)}
+    return {
+        "mentions": len(ids),
+        "mention_events": await _scrub_events(conn, t, ids, tomb),
+        "mention_decisions": await _decisions(conn, t, ids),
+    }
 
 
 async def _calls(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb: dict[str, Any]) -> dict[str, int]:
@@ -142,7 +161,12 @@ async def _calls(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb: d
         s.contacts,
     )
     ids = [r["id"] for r in rows]
-    return {"calls": len(ids), "call_passages": passages, "call_events": await _scrub_events(conn, t, ids, tomb)}
+    return {
+        "calls": len(ids),
+        "call_passages": passages,
+        "call_events": await _scrub_events(conn, t, ids, tomb),
+        "call_decisions": await _decisions(conn, t, ids),
+    }
 
 
 async def _journeys(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb: dict[str, Any]) -> dict[str, int]:
@@ -171,6 +195,21 @@ async def _interactions(conn: asyncpg.Connection, t: TenantContext, s: Subject, 
         s.sessions,
     )
     return {"item_interactions": _count(status)}
+
+
+async def _person_decisions(
+    conn: asyncpg.Connection, t: TenantContext, s: Subject, _: dict[str, Any]
+) -> dict[str, int]:
+    accounts = [UUID(a["account_id"]) for a in s.sole_traders]
+    status = await conn.execute(
+        "DELETE FROM ai.decisions WHERE tid = $1 AND mid = $2 "
+        "AND (contact_id = ANY ($3::uuid[]) OR account_id = ANY ($4::uuid[]) OR ref_id = ANY ($4::uuid[]))",
+        t.tid,
+        t.mid,
+        s.contacts,
+        accounts,
+    )
+    return {"decisions": _count(status)}
 
 
 async def _activities(conn: asyncpg.Connection, t: TenantContext, s: Subject, _: dict[str, Any]) -> dict[str, int]:
@@ -276,6 +315,7 @@ STEPS: dict[str, Step] = {
     "calls": _calls,
     "journeys": _journeys,
     "interactions": _interactions,
+    "decisions": _person_decisions,
     "activities": _activities,
     "deliveries": _deliveries,
     "history": _history,

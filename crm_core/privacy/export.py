@@ -105,6 +105,11 @@ SECTIONS: dict[str, tuple[str, str]] = {
 }
 
 
+DECISIONS_SQL = f"""
+SELECT {PLAIN} FROM ai.decisions t WHERE tid = $1 AND mid = $2
+  AND (contact_id = ANY ($3::uuid[]) OR ref_id = ANY ($3::uuid[]) OR account_id = ANY ($3::uuid[]))
+ORDER BY created_at
+"""
 UUID_KEYS = ("contacts", "leads", "sole_traders", "people")
 
 
@@ -137,6 +142,9 @@ async def collect(
         typed = sql.replace("ANY ($3)", "ANY ($3::uuid[])" if by in UUID_KEYS else "ANY ($3::text[])")
         rows = await conn.fetch(typed, tenant.tid, tenant.mid, ids, DROPPED) if ids else []
         tables[section] = [r[0] for r in rows]
+    refs = [*subject.contacts, *(UUID(r["id"]) for r in tables["mentions"] + tables["calls"]), *keys["sole_traders"]]
+    rows = await conn.fetch(DECISIONS_SQL, tenant.tid, tenant.mid, refs, DROPPED) if refs else []
+    tables["decisions"] = [r[0] for r in rows]
     current = {str(c): await consent.current(conn, tenant, c) for c in subject.contacts}
     return sign(
         {

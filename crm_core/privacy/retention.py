@@ -46,7 +46,7 @@ CALL_TEXT_KEYS = ["transcript", "segments", "words", "keywords", "turns"]
 class Rule:
     """One kind of expiring data in one table: ``where`` counts rows past the cut-off ($3) that still hold it;
     ``apply`` changes up to $4 of them ($1 tid, $2 mid) — or, a ``SELECT`` of a function, takes mid, cut-off
-    and batch size as $1–$3."""
+    and batch size as $1, $2, $3."""
 
     name: str
     setting: str  # the PrivacySettings field holding the days

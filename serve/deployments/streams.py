@@ -214,6 +214,12 @@ class StreamsHandle(Streams):
     async def call_detail(self, tenant: TenantContext, call_analysis_id: UUID) -> dict[str, Any]:
         return await self._call(self.handle.call_detail.remote(tenant, call_analysis_id))
 
+    async def decision(self, tenant: TenantContext, decision_id: UUID) -> dict[str, Any]:
+        return await self._call(self.handle.decision.remote(tenant, decision_id))
+
+    async def decisions_for(self, tenant: TenantContext, ref_id: UUID) -> list[dict[str, Any]]:
+        return await self._call(self.handle.decisions_for.remote(tenant, ref_id))
+
     async def brands(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
         return await self._call(self.handle.brands.remote(tenant, since=since))
 

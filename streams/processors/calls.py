@@ -36,7 +36,7 @@ from models.text.aspects import AspectMention
 from models.vision.analyzer import VisionAnalysis
 from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis
 from models.voice.profiles import parse_profile
-from streams import store
+from streams import decisions, store
 from streams.processors.base import Context, InvalidEvent, Processor
 from streams.schemas import (
     CallAnalyzed,
@@ -108,6 +108,8 @@ class CallAnalysis:
     aspects: list[AspectMention] = field(default_factory=list)  # the transcript's sentences about an aspect
     passages: list[Passage] = field(default_factory=list)  # the transcript's chunks with their vectors
     not_analysed: str | None = None  # why the recording was stored without being analysed
+    model: tuple[str, str] = ("", "")  # name and version, for the decision record
+    input_digest: str = ""  # SHA-256 of the recording the model read
 
 
 class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysis]):
@@ -120,7 +122,12 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
             return CallAnalysis(None, None, not_analysed=refusal)
         if isinstance(payload, VideoCallRecorded):
             video = await asyncio.to_thread(read_media, self.context, payload.video_path, payload.video_b64)
-            return CallAnalysis(await self.context.models.vision(video, "video", payload.fps), None)
+            return CallAnalysis(
+                await self.context.models.vision(video, "video", payload.fps),
+                None,
+                model=await self.context.models.model_info("vision"),
+                input_digest=decisions.input_hash(video),
+            )
         audio = await asyncio.to_thread(read_media, self.context, payload.audio_path, payload.audio_b64)
         chosen = payload.profile or self.context.voice_profile_by_tenant.get(event.tid)
         options = AnalyzeOptions(
@@ -130,15 +137,17 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
             rep=payload.rep,
         )
         analysis = await self.context.models.voice(audio, options)
+        model = (analysis.model or "voice", (await self.context.models.model_info("voice"))[1])
+        digest = decisions.input_hash(audio)
         if (await self.context.privacy_settings(event.tid, event.mid)).redact_transcripts:
             analysis, _ = redact_voice(analysis)  # before the transcript is embedded or stored
         transcript = analysis.transcript
         if not transcript.strip():
-            return CallAnalysis(analysis, None)
+            return CallAnalysis(analysis, None, model=model, input_digest=digest)
         passages, aspects = await asyncio.gather(
             self.context.models.passages(transcript), self.context.models.aspects([transcript])
         )
-        return CallAnalysis(analysis, mean_vector(passages), aspects[0], passages)
+        return CallAnalysis(analysis, mean_vector(passages), aspects[0], passages, model=model, input_digest=digest)
 
     async def write(
         self,
@@ -223,6 +232,25 @@ class CallProcessor(Processor[VoiceCallRecorded | VideoCallRecorded, CallAnalysi
                 conn, event, "crm.voice.transcribed", transcribed, aggregate_type="call", aggregate_id=event.id
             )
         await store.publish(conn, event, "crm.call.analyzed", analyzed, aggregate_type="call", aggregate_id=event.id)
+        await decisions.record(
+            conn,
+            store.tenant_of(event),
+            kind="call_analysis",
+            ref_id=event.id,
+            model=call.model[0],
+            model_version=call.model[1],
+            input_digest=call.input_digest,
+            output={k: row.get(k) for k in CALL_FIELDS},
+            explanation={
+                "profile": analysis.profile,
+                "speakers": len(analysis.speakers),
+                "no_speech": analysis.no_speech,
+            }
+            if isinstance(analysis, VoiceAnalysis)
+            else None,
+            contact_id=payload.contact_id,
+            account_id=payload.account_id,
+        )
 
 
 CALL_FIELDS = (

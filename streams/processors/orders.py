@@ -24,7 +24,7 @@ from infra.events.envelope import Envelope
 from models.churn.features import Order
 from models.churn.model import ChurnScore
 from models.churn.store import RedisFeatureStore, account_key
-from streams import store
+from streams import decisions, store
 from streams.processors.base import Context, InvalidEvent, Processor
 from streams.schemas import ChurnScored
 
@@ -43,6 +43,7 @@ ON CONFLICT (tid, mid, account_id) DO UPDATE SET
 class Rescored:
     account_id: UUID
     score: ChurnScore | None  # the churn model's answer; None: nothing to score (a delivery, no feature store)
+    features: dict[str, float] | None = None  # what the model read (hashed into the decision record)
 
 
 class OrderProcessor(Processor[SalesOrderCreated | ShipmentDelivered, Rescored]):
@@ -71,7 +72,7 @@ class OrderProcessor(Processor[SalesOrderCreated | ShipmentDelivered, Rescored])
             key, payload.order_id, Order(day, float(payload.total), payload.items_count or 1)
         )
         features = await self.features.features(key, max(date.today(), day))
-        return Rescored(applied.account_id, (await self.context.models.churn([features]))[0])
+        return Rescored(applied.account_id, (await self.context.models.churn([features]))[0], features)
 
     async def write(
         self,
@@ -87,6 +88,21 @@ class OrderProcessor(Processor[SalesOrderCreated | ShipmentDelivered, Rescored])
         previous = await conn.fetchval(PREVIOUS_SQL, event.tid, event.mid, account_id)
         await conn.execute(
             UPSERT_SQL, event.tid, event.whid, event.mid, account_id, score.probability, score.bucket, version
+        )
+        await decisions.record(
+            conn,
+            store.tenant_of(event),
+            kind="churn_score",
+            ref_id=account_id,
+            model="churn",
+            model_version=version,
+            input_digest=decisions.input_hash(rescored.features or {}),
+            output={"probability": score.probability, "bucket": score.bucket},
+            explanation={
+                "top_contributions": [asdict(c) for c in score.top_contributions],
+                "features": rescored.features,
+            },
+            account_id=account_id,
         )
         if previous != score.bucket:
             scored = ChurnScored(

@@ -28,7 +28,7 @@ from infra.events.envelope import Envelope
 from models.privacy.pii import redact
 from models.sentiment.classifier import Sentiment
 from models.text.aspects import AspectMention
-from streams import store
+from streams import decisions, store
 from streams.processors.base import Context, Processor
 from streams.schemas import SentimentDetected, SentimentWindow, SocialPost, aspects_out
 
@@ -69,6 +69,7 @@ class Analysis:
     embedding: list[float]
     aspects: list[AspectMention]
     text: str = ""  # what is stored: the post's text, redacted when the tenant asks for it
+    model: tuple[str, str] = ("sentiment", "unknown")  # name and version, for the decision record
 
 
 class SocialProcessor(Processor[SocialPost, Analysis]):
@@ -96,7 +97,8 @@ class SocialProcessor(Processor[SocialPost, Analysis]):
         text = payload.text
         if (await self.context.privacy_settings(event.tid, event.mid)).redact_mentions:
             text = redact(text).text  # before it is embedded or stored
-        return replace(await self._batcher.submit(text), text=text)
+        analysis = await self._batcher.submit(text)
+        return replace(analysis, text=text, model=await self.context.models.model_info("sentiment"))
 
     async def write(self, conn: asyncpg.Connection, event: Envelope, payload: SocialPost, analysis: Analysis) -> None:
         posted_at = payload.posted_at or event.occurred_at
@@ -157,4 +159,21 @@ class SocialProcessor(Processor[SocialPost, Analysis]):
         )
         await store.publish(
             conn, event, "crm.sentiment.detected", detected, aggregate_type="social_insight", aggregate_id=event.id
+        )
+        await decisions.record(
+            conn,
+            store.tenant_of(event),
+            kind="sentiment",
+            ref_id=event.id,
+            model=analysis.model[0],
+            model_version=analysis.model[1],
+            input_digest=decisions.input_hash(analysis.text),
+            output={"label": s.label, "score": s.score, "language": s.language, "supported": s.supported},
+            explanation={
+                "probabilities": s.probabilities,
+                "chunks": s.chunks,
+                "truncated": s.truncated,
+                "aspects": [{"aspect": a.aspect, "label": a.label, "score": a.score} for a in analysis.aspects],
+            },
+            account_id=payload.account_id,
         )

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from infra.db.tenancy import TenantContext, tenant_transaction
+from streams import decisions
 from streams.pricing import Repricer
 from streams.schemas import PUBLISHED
 from tests.integration.crm_core.api.conftest import Auth
@@ -167,6 +168,11 @@ async def test_auto_mode_applies_inside_the_rails_and_the_explorer_never_leaves_
     assert {e["source"] for e in events} == {"explorer"} and {e["mode"] for e in events} == {"auto"}
     history = (await api.get(f"{URL}/TEA/changes", headers=headers)).json()
     assert {c["status"] for c in history} == {"applied"} and all(c["decided_by"] == "repricer" for c in history)
+    for change in history:  # each change's decision record: the model, its version and the rails that bound it
+        (record,) = await decisions.for_ref(app_pool, tenant, uuid.UUID(change["id"]))
+        assert record["kind"] == "price_change" and record["model"] == "dynamic_pricing:explorer"
+        assert record["output"]["new_price"] == change["new_price"] and record["input_hash"].startswith("sha256:")
+        assert record["explanation"]["guard_rails"]["max_step"] == "0.05" and record["explanation"]["reason"]
 
 
 async def test_rails_edited_under_an_open_proposal_supersede_it_and_must_hold_the_current_price(

@@ -12,6 +12,7 @@ import pytest
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.errors import InvalidInput
 from models.embeddings.encoder import SentenceEncoder
+from streams import decisions
 from streams import recommendations as rec
 from streams.recommendations import CatalogItem, Interaction, InteractionBatch, RecommendationRequest
 
@@ -159,6 +160,12 @@ async def test_consent_unknown_items_and_the_published_event(app_pool: asyncpg.P
     assert event["contact_id"] == str(contact) and event["items"][0] == "socks" and event["personalised"] is True
     withdrawn = await _recommend(app_pool, tenant, contact_id=str(contact), k=2)
     assert not withdrawn.personalised and "withdrew profiling consent" in withdrawn.reason
+    for shown in (personal, withdrawn):  # each list shown has its decision record, with the reason
+        assert shown.decision_id is not None
+        record = await decisions.get(app_pool, tenant, shown.decision_id)
+        assert record["kind"] == "recommendation" and record["contact_id"] == contact
+        assert record["output"]["items"] == [i.external_id for i in shown.items]
+        assert record["explanation"]["reason"] == shown.reason
     assert withdrawn.items[0].signals["collaborative"] == 0 and withdrawn.items[0].signals["content"] == 0
     explored = await _recommend(app_pool, tenant, contact_id=str(contact), k=3, explore=0.5)
     assert len(explored.items) == 3

@@ -139,6 +139,16 @@ async def _seed(
             "@" + person.handle.upper(),
             person.said,
         )
+        for kind, ref, contact in (("sentiment", mention, None), ("recommendation", uuid.uuid4(), cid)):
+            await conn.execute(
+                "INSERT INTO ai.decisions (tid, whid, mid, kind, ref_id, contact_id, model, model_version, "
+                "input_hash, output) VALUES ($1, $2, $3, $4, $5, $6, 'm', 'v1', $7, '{}')",
+                *key,
+                kind,
+                ref,
+                contact,
+                "sha256:" + "0" * 64,
+            )
         call = uuid.uuid4()
         await conn.execute(
             "INSERT INTO ai.call_analyses (tid, whid, mid, id, call_id, kind, recorded_at, transcript, analysis, "
@@ -308,6 +318,7 @@ async def test_a_person_is_gone_from_every_store_and_nobody_else_is_touched(
     ):
         assert removed[store] == 1, (store, removed)
     assert removed["contacts"] == 1 and removed["leads"] == 1 and removed["sole_trader_accounts"] == 1
+    assert removed["mention_decisions"] == 1 and removed["decisions"] == 1  # the AI decision records about them
     assert removed["redis_keys"] >= 2
     # nobody else: the other person in the tenant and the same person in another tenant keep everything
     kept = await _leftovers(admin_pool, tid, other.needles)
@@ -431,6 +442,7 @@ async def test_subject_access_export_holds_every_store_and_is_signed(
     for section in ("calls", "call_passages", "web_behaviour", "journeys", "recommendation_interactions"):
         assert len(tables[section]) == 1, section
     assert tables["sole_trader_accounts"][0]["name"] == ana.shop
+    assert sorted(d["kind"] for d in tables["decisions"]) == ["recommendation", "sentiment"]
     assert tables["calls"][0]["transcript"] == ana.said and tables["calls"][0]["embedding_dims"] == 384
     assert "embedding" not in tables["mentions"][0] and "search_folded" not in tables["contacts"][0]
     assert document["current_consent"][str(cid)]["marketing_email"] is True
