@@ -24,10 +24,11 @@ What goes, step by step (``STEPS``):
 * ``history`` — the personal parts of their audit entries, consent evidence and e-mail event details
   (append-only tables: through ``crm.erase_history``, which writes a tombstone);
 * ``events`` — payloads of already published ``crm.*`` events about them, their mentions or their calls;
-* ``sole_traders`` — name, address, phone and ANAF answer of accounts that are their own business, their churn
+* ``sole_traders`` — name, CUI, address, phone and ANAF answer of accounts that are their own business, their churn
   score, and the Redis churn features and cached ANAF answers for them;
 * ``people`` — the contact rows become anonymous tombstones (kept so anonymous deliveries and opportunities
-  still point somewhere) and their leads lose name, address and phone.
+  still point somewhere) and their leads lose name, address, phone, company name and CUI (a lead is a
+  person's record; the company, if any, stays as an account).
 
 Aggregates stay aggregates (brand sentiment, item popularity, campaign and A/B counts). The suppression list
 keeps a suppressed address: an objection to e-mail must still be honoured if the address comes back. Last, in
@@ -269,7 +270,7 @@ async def _sole_traders(conn: asyncpg.Connection, t: TenantContext, s: Subject, 
     accounts = [UUID(a["account_id"]) for a in s.sole_traders]
     status = await conn.execute(
         "UPDATE crm.accounts SET name = '[erased sole trader]', anaf_data = NULL, address = NULL, phone = NULL, "
-        "domain = NULL, attributes = '{}'::jsonb, updated_at = now(), version = version + 1 "
+        "cui = NULL, compliance_status = 'unchecked', compliance_checked_at = NULL, domain = NULL, attributes = '{}'::jsonb, updated_at = now(), version = version + 1 "
         "WHERE tid = $1 AND mid = $2 AND id = ANY ($3::uuid[]) AND name <> '[erased sole trader]'",
         t.tid,
         t.mid,
@@ -297,12 +298,12 @@ async def _people(conn: asyncpg.Connection, t: TenantContext, s: Subject, _: dic
         s.contacts,
     )
     leads = await conn.execute(
-        "UPDATE crm.leads SET first_name = NULL, last_name = NULL, email = NULL, phone = NULL, "
-        "attributes = '{}'::jsonb, score_reason = NULL, deleted_at = coalesce(deleted_at, now()), "
+        "UPDATE crm.leads SET first_name = NULL, last_name = NULL, email = NULL, phone = NULL, company_name = NULL, "
+        "cui = NULL, attributes = '{}'::jsonb, score_reason = NULL, deleted_at = coalesce(deleted_at, now()), "
         "updated_at = now(), version = version + 1 "
         "WHERE tid = $1 AND mid = $2 AND id = ANY ($3::uuid[]) "
         "AND (first_name IS NOT NULL OR last_name IS NOT NULL OR email IS NOT NULL OR phone IS NOT NULL "
-        "OR attributes <> '{}'::jsonb)",
+        "OR company_name IS NOT NULL OR cui IS NOT NULL OR attributes <> '{}'::jsonb)",
         t.tid,
         t.mid,
         s.leads,

@@ -94,8 +94,10 @@ WHERE a.tid = $1 AND a.mid = $2 AND c.id = ANY ($3::uuid[])
   AND (a.anaf_data ->> 'registration_number') LIKE 'F%'
 """
 SESSIONS_SQL = """
-SELECT DISTINCT session_id FROM ai.item_interactions
+SELECT session_id FROM ai.item_interactions
 WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3::uuid[]) AND session_id IS NOT NULL
+UNION
+SELECT session_id FROM ai.behavior_events WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3::uuid[])
 """
 
 

@@ -20,11 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
+from uuid import UUID
 
 import asyncpg
 import numpy as np
 from numpy.typing import NDArray
 
+from crm_core.privacy import consent
 from crm_core.sequences import enroll
 from infra.db.tenancy import tenant_transaction
 from infra.events.envelope import Envelope
@@ -37,8 +39,8 @@ MAX_JOURNEY_STEPS = 40
 
 INSERT_STEP_SQL = """
 INSERT INTO ai.behavior_events (tid, whid, mid, id, source, session_id, visitor_id, account_id, action, page, value,
-    occurred_at, channel)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    occurred_at, channel, contact_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 """
 
 STEPS_SQL = """
@@ -89,7 +91,7 @@ class PatternRule:
 class Journey:
     steps: list[tuple[str, str | None, datetime]]  # (action, page, time), oldest first, this event's included
     text: str  # what is embedded: ``page_view:/pricing > click:/demo``
-    embedding: NDArray[np.float32]
+    embedding: NDArray[np.float32] | None  # None: an identified visitor who withdrew profiling consent
 
     @property
     def converted(self) -> bool:
@@ -113,8 +115,15 @@ class BehaviorProcessor(Processor[WebBehavior, Journey]):
         steps.append((payload.action, payload.page, event.occurred_at))
         steps.sort(key=lambda step: step[2])
         text = " > ".join(step_label(a, p) for a, p, _ in steps[-MAX_JOURNEY_STEPS:])
+        if payload.contact_id is not None and await self._profiling_withdrawn(event, payload.contact_id):
+            return Journey(steps, text, None)  # the step is stored; no journey profile is built
         vector = (await self.context.models.embed([text]))[0]
         return Journey(steps, text, np.asarray(vector, dtype=np.float32))
+
+    async def _profiling_withdrawn(self, event: Envelope, contact_id: UUID) -> bool:
+        tenant = store.tenant_of(event)
+        async with tenant_transaction(self.context.pool, tenant, readonly=True) as conn:
+            return await consent.latest(conn, tenant, contact_id, "profiling") is False
 
     async def write(self, conn: asyncpg.Connection, event: Envelope, payload: WebBehavior, journey: Journey) -> None:
         steps, embedding, converted = journey.steps, journey.embedding, journey.converted
@@ -133,11 +142,14 @@ class BehaviorProcessor(Processor[WebBehavior, Journey]):
             payload.value,
             event.occurred_at,
             payload.channel,
+            payload.contact_id,
         )
         if payload.contact_id is not None:  # an identified visitor: behaviour-triggered sequences take them
             await enroll.on_behavior(
                 conn, tenant=store.tenant_of(event), contact_id=payload.contact_id, action=payload.action
             )
+        if embedding is None:
+            return  # profiling withdrawn: no pattern, no nearest journeys, no propensity
         previous = await conn.fetchrow(PREVIOUS_SQL, event.tid, event.mid, payload.session_id)
         neighbours = await conn.fetch(
             NEAREST_SQL,
@@ -240,6 +252,7 @@ class PixelProcessor(Processor[PixelEvent, None]):
             payload.value,
             event.occurred_at,
             "facebook",  # the pixel's visits came through Meta's ads or pages
+            None,
         )
         actions = [r["action"] for r in await conn.fetch(PIXEL_SESSION_SQL, event.tid, event.mid, payload.session_id)]
         stage = FUNNEL.get(payload.event_name, 0)

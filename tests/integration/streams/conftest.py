@@ -20,6 +20,7 @@ from streams.models import ServeModels
 from streams.processors.social import SpikeRule
 from tests.integration.conftest import ServeStack
 from tests.integration.crm_core.api.conftest import api, auth  # noqa: F401 - the CRM API, for the repricer's approvals
+from tests.integration.crm_core.conftest import smtp_sink, worker  # noqa: F401 - real delivery, for erasure
 
 LABELS = ("negative", "neutral", "positive")
 

@@ -6,13 +6,23 @@ from __future__ import annotations
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import httpx
+import redis.asyncio as aioredis
 
+from crm_core.anaf.cui import control_digit
+from crm_core.delivery.worker import DeliveryWorker
+from crm_core.privacy.erasure import ErasureRunner
+from crm_core.services.audit_export import load_or_create_key
+from infra.settings import Settings
 from models.voice.evaluate import synthesise
 from streams.core import StreamProcessor
 from streams.processors.base import Outcome
 from tests.integration.conftest import ServeStack
+from tests.integration.crm_core.api.conftest import Auth
+from tests.integration.crm_core.conftest import Sink
 from tests.integration.streams.conftest import envelope
 
 TEXT = "Nu merge nimic, scrieti-mi la ana.pop@exemplu.ro sau sunati la 0722 123 456, CNP 1960529460012"
@@ -174,3 +184,186 @@ async def test_a_call_is_analysed_only_with_the_contacts_call_analysis_consent(
         "SELECT count(*) FROM crm.outbox WHERE tid = $1 AND event_type = 'crm.call.analyzed'", strict["tid"]
     )
     assert published == 1  # only the call that was analysed
+
+
+async def _every_table(admin_pool: asyncpg.Pool, tid: str, needles: list[str]) -> dict[str, list[str]]:
+    """Every row of the tenant in every table of the crm and ai schemas, all columns as text (JSONB, arrays
+    included): which needles occur where."""
+    found: dict[str, list[str]] = {}
+    async with admin_pool.acquire() as conn:
+        tables = await conn.fetch(
+            "SELECT c.table_schema || '.' || c.table_name AS name FROM information_schema.columns c "
+            "JOIN pg_tables t ON t.schemaname = c.table_schema AND t.tablename = c.table_name "
+            "WHERE c.table_schema IN ('crm', 'ai') AND c.column_name = 'tid'"
+        )
+        for t in tables:
+            text = "\n".join(
+                r[0].lower() for r in await conn.fetch(f"SELECT x::text FROM {t['name']} x WHERE tid = $1", tid)
+            )
+            if hits := [n for n in needles if n.lower() in text]:
+                found[t["name"]] = hits
+    return found
+
+
+async def _redis_holds(redis: aioredis.Redis, needles: list[str]) -> list[str]:
+    found: set[str] = set()
+    async for key in redis.scan_iter(count=1000):
+        kind = (await redis.type(key)).decode()
+        if kind == "string":
+            value: Any = await redis.get(key)
+        elif kind == "hash":
+            value = await redis.hgetall(key)
+        elif kind == "zset":
+            value = await redis.zrange(key, 0, -1)
+        elif kind == "set":
+            value = await redis.smembers(key)
+        else:
+            value = kind
+        text = (key.decode() + repr(value)).lower()
+        found |= {n for n in needles if n.lower() in text}
+    return sorted(found)
+
+
+async def test_a_subject_seeded_through_every_path_is_erased_from_every_table_key_and_vector(
+    api: httpx.AsyncClient,
+    auth: Auth,
+    processor: StreamProcessor,
+    app_pool: asyncpg.Pool,
+    worker_pool: asyncpg.Pool,
+    admin_pool: asyncpg.Pool,
+    redis_client: aioredis.Redis,
+    worker: DeliveryWorker,
+    smtp_sink: Sink,
+    serve_stack: ServeStack,
+    test_settings: Settings,
+    tmp_path: Path,
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    tid = f"t-{tag}"
+    tenant = {"tid": tid, "mid": "m-1"}
+    headers = auth(tid=tid, scopes=("crm:read", "crm:write", "crm:admin", "marketing:send"))
+    first, last, email, phone = f"Ioana{tag}", f"Marinescu{tag}", f"ioana.{tag}@ok.test", f"+40731{tag[:3]}555"
+    handle, shop = f"ioana_{tag}", f"MARINESCU {tag} IOANA PFA"
+    said = f"Comanda {tag} a venit sparta, sunt foarte suparata"
+    needles = [first, last, email, phone, handle, shop, said]
+
+    async def post(url: str, body: dict[str, Any]) -> Any:
+        response = await api.post(f"/v1/crm{url}", json=body, headers=headers)
+        assert response.status_code in (200, 201, 202), response.text
+        return response.json()
+
+    # REST: the person, their lead, consents, an activity; their own business as the account
+    body = str(1_000_000 + int(tag, 16) % 8_999_999)
+    account = await post("/accounts", {"name": shop, "cui": body + str(control_digit(body))})
+    contact = await post(
+        "/contacts",
+        {
+            "first_name": first,
+            "last_name": last,
+            "email": email,
+            "phone": phone,
+            "account_id": account["id"],
+            "consent_marketing": True,
+            "attributes": {"twitter": "@" + handle},
+        },
+    )
+    other = await post(
+        "/contacts", {"first_name": f"Radu{tag}", "email": f"radu.{tag}@ok.test", "account_id": account["id"]}
+    )
+    for purpose in ("call_analysis", "profiling"):
+        await post(f"/contacts/{contact['id']}/consents", {"purpose": purpose, "granted": True, "source": "call"})
+    await post("/leads", {"first_name": first, "last_name": last, "email": email, "company_name": shop})
+    await post(
+        f"/accounts/{account['id']}/activities",
+        {"kind": "call", "subject": f"Call with {first}", "contact_id": contact["id"]},
+    )
+    await admin_pool.execute(
+        "UPDATE crm.accounts SET anaf_data = $2 WHERE id = $1",
+        uuid.UUID(account["id"]),
+        {"found": True, "official_name": shop, "registration_number": "F22/1/2019"},
+    )
+    # events on every source: a mention, a recorded call, a web session, orders; all through the processors
+    spoken = synthesise("I would like to order more coffee please.", "en-us", 150, 16000, "wav", tmp_path, 0)
+    recording = serve_stack.media_root / f"erasure-{tag}.wav"
+    shutil.copy(spoken, recording)
+    events = [
+        envelope(
+            "social.twitter.mention",
+            {"post_id": f"p-{tag}", "brand": "acme", "text": said, "author": "@" + handle},
+            tenant,
+        ),
+        envelope(
+            "social.twitter.mention",
+            {"post_id": f"q-{tag}", "brand": "acme", "text": "Radu zice ca e bine", "author": "@radu"},
+            tenant,
+        ),
+        envelope(
+            "media.voice.call.recorded",
+            {"call_id": f"c-{tag}", "audio_path": recording.name, "contact_id": contact["id"]},
+            tenant,
+        ),
+        *(
+            envelope(
+                "web.user.behavior.tracked",
+                {"session_id": f"s-{tag}", "action": action, "page": page, "contact_id": contact["id"]},
+                tenant,
+            )
+            for action, page in (("page_view", "/pricing"), ("click", "/demo"), ("signup", "/signup"))
+        ),
+        *(
+            envelope(
+                "sales.order.created",
+                {"order_id": f"o{i}-{tag}", "account_id": account["id"], "total": "90.00"},
+                tenant,
+            )
+            for i in range(2)
+        ),
+    ]
+    results = await processor.handle_many([e.to_json() for e in events], "test")
+    assert {r.outcome for r in results} == {Outcome.STORED}, results
+    # an e-mail campaign, really delivered over SMTP
+    campaign = await post(
+        "/campaigns", {"name": f"C {tag}", "subject": "Salut {{ contact.first_name }}", "html": "<p>Salut</p>"}
+    )
+    await post(f"/campaigns/{campaign['id']}/send", {})
+    await worker.drain()
+    assert len(smtp_sink.to(email)) == 1
+    await admin_pool.execute("UPDATE crm.outbox SET published_at = now() WHERE tid = $1", tid)  # as the relay would
+    before = await _every_table(admin_pool, tid, needles)
+    assert {"crm.contacts", "crm.leads", "ai.social_insights", "crm.email_deliveries", "crm.audit_log"} <= set(before)
+    call_id = await admin_pool.fetchval(
+        "SELECT id FROM ai.call_analyses WHERE tid = $1 AND contact_id = $2", tid, uuid.UUID(contact["id"])
+    )
+    assert call_id is not None
+
+    erased = await post("/privacy/erasure-requests", {"email": email.upper()})
+    runner = ErasureRunner(
+        app_pool, worker_pool, key=load_or_create_key(test_settings.resolved_audit_key_path), redis=redis_client
+    )
+    await runner.drain()
+
+    state = (await api.get(f"/v1/crm/privacy/erasure-requests/{erased['id']}", headers=headers)).json()
+    assert state["state"] == "done", state
+    assert await _every_table(admin_pool, tid, needles) == {}
+    assert await _redis_holds(redis_client, [shop, account["id"]]) == []  # churn features and ANAF answers
+    vectors = await admin_pool.fetchval(
+        "SELECT (SELECT count(*) FROM ai.social_insights WHERE tid = $1 AND lower(author) = $2)"
+        " + (SELECT count(*) FROM ai.call_passages WHERE tid = $1 AND call_analysis_id = $3)"
+        " + (SELECT count(*) FROM ai.call_analyses WHERE tid = $1 AND id = $3)"
+        " + (SELECT count(*) FROM ai.behavior_patterns WHERE tid = $1 AND session_id = $4)"
+        " + (SELECT count(*) FROM ai.decisions WHERE tid = $1 AND (ref_id = $3 OR account_id = $5))",
+        tid,
+        "@" + handle,
+        call_id,
+        f"s-{tag}",
+        uuid.UUID(account["id"]),
+    )
+    assert vectors == 0
+    # the other person is untouched: their contact and their mention, with its vector
+    assert (await api.get(f"/v1/crm/contacts/{other['id']}", headers=headers)).json()["email"] == f"radu.{tag}@ok.test"
+    assert (
+        await admin_pool.fetchval(
+            "SELECT count(*) FROM ai.social_insights WHERE tid = $1 AND author = '@radu' AND embedding IS NOT NULL", tid
+        )
+        == 1
+    )

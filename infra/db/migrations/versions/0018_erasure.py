@@ -12,6 +12,8 @@ policies, and calls linked to contacts.
 * ``crm.erase_history(entity_ids, contact_ids, tombstone)``: the audit log, the consent ledger and the e-mail
   events are append-only for the application role; this function (owner's rights, the caller's tenant only)
   replaces the personal parts of their rows with a tombstone and returns how many rows it changed.
+* ``ai.behavior_events.contact_id``: the identified visitor of a web step (``contact_id`` in the event), so
+  erasure and export find their sessions.
 * ``ai.call_analyses.contact_id``: whose call a recording is (optional), for the ``call_analysis`` consent
   check and for erasure; ``not_analysed_reason``: why a call was stored without being analysed (no consent);
   ``crm.privacy_settings.require_call_consent`` (default on): whether a grant is needed or only a withdrawal
@@ -185,6 +187,11 @@ def upgrade() -> None:
     for table in DELETABLE:
         op.execute(f"GRANT DELETE ON {table} TO {APP_ROLE}")
     op.execute("ALTER TABLE ai.call_analyses ADD COLUMN contact_id uuid, ADD COLUMN not_analysed_reason text")
+    op.execute("ALTER TABLE ai.behavior_events ADD COLUMN contact_id uuid")
+    op.execute(
+        "CREATE INDEX behavior_events_contact_idx ON ai.behavior_events (tid, mid, contact_id) "
+        "WHERE contact_id IS NOT NULL"
+    )
     op.execute("ALTER TABLE crm.privacy_settings ADD COLUMN require_call_consent boolean NOT NULL DEFAULT true")
     op.execute(
         "CREATE INDEX call_analyses_contact_idx ON ai.call_analyses (tid, mid, contact_id) WHERE contact_id IS NOT NULL"
@@ -225,6 +232,7 @@ def downgrade() -> None:
     op.execute("DROP INDEX crm.audit_log_entity_id_idx")
     op.execute("DROP INDEX ai.social_insights_author_idx")
     op.execute("ALTER TABLE crm.privacy_settings DROP COLUMN require_call_consent")
+    op.execute("ALTER TABLE ai.behavior_events DROP COLUMN contact_id")
     op.execute("ALTER TABLE ai.call_analyses DROP COLUMN contact_id, DROP COLUMN not_analysed_reason")
     for table in DELETABLE:
         op.execute(f"REVOKE DELETE ON {table} FROM {APP_ROLE}")
