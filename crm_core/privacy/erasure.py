@@ -270,7 +270,8 @@ async def _sole_traders(conn: asyncpg.Connection, t: TenantContext, s: Subject, 
     accounts = [UUID(a["account_id"]) for a in s.sole_traders]
     status = await conn.execute(
         "UPDATE crm.accounts SET name = '[erased sole trader]', anaf_data = NULL, address = NULL, phone = NULL, "
-        "cui = NULL, compliance_status = 'unchecked', compliance_checked_at = NULL, domain = NULL, attributes = '{}'::jsonb, updated_at = now(), version = version + 1 "
+        "cui = NULL, compliance_status = 'unchecked', compliance_checked_at = NULL, domain = NULL, "
+        "attributes = '{}'::jsonb, updated_at = now(), version = version + 1 "
         "WHERE tid = $1 AND mid = $2 AND id = ANY ($3::uuid[]) AND name <> '[erased sole trader]'",
         t.tid,
         t.mid,
