@@ -1,4 +1,5 @@
-"""Privacy over the CRM API: the tenant's redaction settings and each contact's consent ledger."""
+"""Privacy over the CRM API: the tenant's redaction settings and each contact's consent ledger, which the next
+campaign send obeys."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import uuid
 
 import httpx
 
+from crm_core.delivery.worker import DeliveryWorker
 from tests.integration.crm_core.api.conftest import Auth
+from tests.integration.crm_core.conftest import Sink
 
 SETTINGS = "/v1/crm/privacy/settings"
 
@@ -113,3 +116,30 @@ async def test_bad_consents_and_other_tenants_contacts(api: httpx.AsyncClient, a
     assert (
         await api.post(url, json={"purpose": "profiling", "granted": True, "source": "x"}, headers=read_only)
     ).status_code == 403
+
+
+async def test_a_withdrawal_in_the_ledger_stops_the_next_send(
+    api: httpx.AsyncClient, auth: Auth, worker: DeliveryWorker, smtp_sink: Sink
+) -> None:
+    headers = auth(tid=f"t-{uuid.uuid4().hex[:8]}", scopes=("crm:read", "crm:write", "marketing:send"))
+    email = f"ana.{uuid.uuid4().hex[:6]}@ok.test"
+    contact = await _contact(api, headers, email=email)
+    consents = f"/v1/crm/contacts/{contact}/consents"
+
+    async def send(name: str) -> httpx.Response:
+        body = {"name": name, "subject": "Salut", "html": "<p>Salut</p>"}
+        made = await api.post("/v1/crm/campaigns", json=body, headers=headers)
+        sent = await api.post(f"/v1/crm/campaigns/{made.json()['id']}/send", json={}, headers=headers)
+        await worker.drain()
+        return sent
+
+    granted = {"purpose": "marketing_email", "granted": True, "source": "web_form"}
+    assert (await api.post(consents, json=granted, headers=headers)).status_code == 201
+    first = await send("first")
+    assert first.status_code == 200 and first.json()["recipients"] == 1, first.text
+    assert len(smtp_sink.to(email)) == 1
+    withdrawn = {**granted, "granted": False, "source": "unsubscribe page"}
+    assert (await api.post(consents, json=withdrawn, headers=headers)).status_code == 201
+    second = await send("second")
+    assert second.status_code == 409 and "no contact with marketing consent" in second.json()["detail"]
+    assert len(smtp_sink.to(email)) == 1  # nothing more reached them
