@@ -210,7 +210,12 @@ def start_serve(
 
 
 def deploy_crm(
-    database_url: str, worker_database_url: str | None, *, consumes_events: bool = True, wait: bool = True
+    database_url: str,
+    worker_database_url: str | None,
+    *,
+    consumes_events: bool = True,
+    wait: bool = True,
+    redis_url: str | None = None,
 ) -> None:
     """The CRM application; ``consumes_events=False`` when the model application's Streams apply orders."""
     from ray import serve
@@ -223,6 +228,7 @@ def deploy_crm(
             "database_url": database_url,
             "worker_database_url": worker_database_url,
             "consumes_events": consumes_events,
+            "redis_url": redis_url,
         }
     )
     _submit(serve.RunTarget(app, name=CRM_APP, route_prefix=ROUTE_PREFIX))

@@ -29,17 +29,27 @@ APP_NAME = "crm"
 )
 @serve.ingress()
 class CrmIngress:
-    def __init__(self, database_url: str, worker_database_url: str | None = None, consumes_events: bool = True) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        worker_database_url: str | None = None,
+        consumes_events: bool = True,
+        redis_url: str | None = None,
+    ) -> None:
         self.database_url = database_url
         self.worker_database_url = worker_database_url
         self.consumes_events = consumes_events
+        self.redis_url = redis_url
 
     def __serve_build_asgi_app__(self) -> Any:
         from crm_core.api.app import create_app
         from infra.settings import Settings
         from streams.recommendations import email_recommendations
 
-        settings = Settings(crm_consumes_events=self.consumes_events)  # this replica's one settings object
+        overrides: dict[str, Any] = {"crm_consumes_events": self.consumes_events}
+        if self.redis_url:  # else VETTIFY_REDIS_URL, as every other setting
+            overrides["redis_url"] = self.redis_url
+        settings = Settings(**overrides)  # this replica's one settings object
         return create_app(
             settings,
             database_url=self.database_url,
@@ -56,6 +66,8 @@ def build_crm(args: dict[str, Any]) -> Any:
     ``VETTIFY_WORKER_DATABASE_URL`` in the pod's environment (a secret, not the config file).
     ``consumes_events`` (default true): the CRM applies orders and deliveries from RabbitMQ itself; false
     where the model application's Streams deployment runs, whose ``orders`` queue applies them.
+    ``redis_url`` (default ``VETTIFY_REDIS_URL``): the Redis the model application's feature store uses, which
+    erasure must reach too.
     """
     from infra.settings import Settings
 
@@ -67,4 +79,5 @@ def build_crm(args: dict[str, Any]) -> Any:
         database_url,
         args.get("worker_database_url") or settings.worker_database_url,
         bool(args.get("consumes_events", True)),
+        args.get("redis_url"),
     )

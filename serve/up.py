@@ -125,13 +125,13 @@ def _say_direct_ingress(app_name: str, host: str) -> None:
     _say(f"direct ingress (experimental, no proxy hop): HTTP {http}, gRPC {grpc}   (model routes)")
 
 
-def _deploy_crm_and_dashboard(urls: DatabaseUrls, *, consumes_events: bool) -> None:
+def _deploy_crm_and_dashboard(urls: DatabaseUrls, *, consumes_events: bool, redis_url: str) -> None:
     """The CRM and the dashboard, deployed side by side (each up in seconds), then waited for."""
     from serve.application import deploy_crm, deploy_dashboard, wait_running
     from serve.crm_app import APP_NAME as CRM_APP
     from serve.dashboard_app import APP_NAME as DASHBOARD_APP
 
-    deploy_crm(urls.app, urls.worker, consumes_events=consumes_events, wait=False)
+    deploy_crm(urls.app, urls.worker, consumes_events=consumes_events, wait=False, redis_url=redis_url)
     deploy_dashboard(urls.app, wait=False)
     wait_running(CRM_APP)
     wait_running(DASHBOARD_APP)
@@ -155,7 +155,7 @@ async def run(settings: Settings, *, models: bool = True) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):  # Ray's core worker installs its own; ours must win
             loop.add_signal_handler(sig, stop.set)
         _say(f"Ray Serve proxies: HTTP {endpoints.http}, gRPC {endpoints.grpc}")
-        await asyncio.to_thread(_deploy_crm_and_dashboard, urls, consumes_events=not models)
+        await asyncio.to_thread(_deploy_crm_and_dashboard, urls, consumes_events=not models, redis_url=redis_url)
         base = endpoints.http
         _say(f"CRM ready in {time.monotonic() - started:.1f}s")
         _say(f"CRM health   {base}/v1/crm/health")

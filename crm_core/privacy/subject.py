@@ -83,6 +83,10 @@ SELECT DISTINCT lower(ltrim(value, '@')) AS handle
 FROM crm.contacts, jsonb_each_text(attributes)
 WHERE tid = $1 AND mid = $2 AND id = ANY ($3::uuid[]) AND key IN ('handle', 'twitter', 'linkedin', 'tiktok')
 """
+CONTACTS_BY_HANDLE_SQL = """
+SELECT DISTINCT id FROM crm.contacts, jsonb_each_text(attributes)
+WHERE tid = $1 AND mid = $2 AND key IN ('handle', 'twitter', 'linkedin', 'tiktok') AND lower(ltrim(value, '@')) = $3
+"""
 LEADS_SQL = """
 SELECT id FROM crm.leads
 WHERE tid = $1 AND mid = $2 AND (lower(email) = ANY ($3::text[]) OR converted_contact_id = ANY ($4::uuid[]))
@@ -155,6 +159,7 @@ async def resolve(conn: asyncpg.Connection, tenant: TenantContext, kind: Subject
         subject.contacts = [r["id"] for r in await conn.fetch(CONTACTS_BY_EMAIL_SQL, *key, normal)]
         subject.emails = [normal]
     else:
+        subject.contacts = [r["id"] for r in await conn.fetch(CONTACTS_BY_HANDLE_SQL, *key, normal)]
         subject.handles = [normal]
     emails = {r["email"] for r in await conn.fetch(EMAILS_SQL, *key, subject.contacts)}
     subject.emails = sorted(emails | set(subject.emails))

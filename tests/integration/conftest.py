@@ -59,7 +59,7 @@ def serve_stack(
                 "media_root": str(media_root),
             }
         )
-        deploy_crm(migrated_database.urls.app, migrated_database.urls.worker, wait=False)
+        deploy_crm(migrated_database.urls.app, migrated_database.urls.worker, wait=False, redis_url=redis_server.url)
         deploy_dashboard(migrated_database.urls.app, wait=False)
         deploy_models(args, timeout_s=420)
     except Exception as exc:

@@ -70,6 +70,10 @@ async function open(id) {
     ctx.h("p", { class: "meta" }, `${call.kind} · ${ctx.when(call.recorded_at)} · ${ctx.num(call.duration_s, 0)} s · `,
       ctx.h("span", { class: `badge ${call.sentiment || ""}` }, call.sentiment ? `${call.sentiment} ${ctx.num(call.sentiment_score)}` : "no sentiment")),
     holder);
+  if (call.not_analysed_reason) { // stored without being analysed: no consent (the recording was never opened)
+    detail.append(ctx.h("p", { class: "alert", "data-testid": "not-analysed" }, `Not analysed: ${call.not_analysed_reason}`));
+    return;
+  }
   const parts = call.kind === "voice" ? voice(call.analysis || {}, holder) : video(call.analysis || {}, holder);
   detail.append(...parts.filter(Boolean));
 }
@@ -81,7 +85,8 @@ export async function refresh() {
     ctx.h("tbody", {}, calls.map((c) => ctx.h("tr", {},
       ctx.h("td", {}, ctx.h("button", { type: "button", class: "link", onclick: () => open(c.id).catch((e) => detail.replaceChildren(ctx.h("p", { class: "alert" }, e.message))) }, c.call_id)),
       ctx.h("td", {}, c.kind), ctx.h("td", {}, ctx.when(c.recorded_at)),
-      ctx.h("td", {}, ctx.h("span", { class: `badge ${c.sentiment || ""}` }, c.sentiment || "–")),
+      ctx.h("td", {}, c.not_analysed_reason ? ctx.h("span", { class: "meta", title: c.not_analysed_reason }, "not analysed")
+        : ctx.h("span", { class: `badge ${c.sentiment || ""}` }, c.sentiment || "–")),
       ctx.h("td", {}, ctx.num(c.talk_ratio)), ctx.h("td", {}, ctx.num(c.engagement))))))) : ctx.empty("No analysed calls yet."));
 }
 
