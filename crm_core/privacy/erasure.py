@@ -388,12 +388,12 @@ class ErasureRunner(PollingLoop):
             tenant = TenantContext(tid=r["tid"], mid=r["mid"], whid=r["whid"])
             try:
                 done += await self.run(tenant, r["id"])
-            except (OSError, asyncpg.PostgresError, ConnectionError) as exc:
+            except Exception as exc:  # one request's failure is recorded and retried; the others go on
                 await self._failed(tenant, r["id"], exc)
         return done
 
     async def _failed(self, tenant: TenantContext, request_id: UUID, exc: Exception) -> None:
-        logger.warning("erasure %s of tenant %s: %s (will retry)", request_id, tenant.tid, exc)
+        logger.warning("erasure %s of tenant %s: %r (will retry)", request_id, tenant.tid, exc, exc_info=exc)
         async with privacy_transaction(self.pool, tenant) as conn:
             state = await conn.fetchval(FAILED_SQL, tenant.tid, tenant.mid, request_id, str(exc)[:500], MAX_ATTEMPTS)
         if state == "failed":

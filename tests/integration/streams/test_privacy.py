@@ -24,6 +24,7 @@ from tests.integration.conftest import ServeStack
 from tests.integration.crm_core.api.conftest import Auth
 from tests.integration.crm_core.conftest import Sink
 from tests.integration.streams.conftest import envelope
+from tests.support.privacy_scan import redis_hits, table_hits
 
 TEXT = "Nu merge nimic, scrieti-mi la ana.pop@exemplu.ro sau sunati la 0722 123 456, CNP 1960529460012"
 
@@ -186,44 +187,6 @@ async def test_a_call_is_analysed_only_with_the_contacts_call_analysis_consent(
     assert published == 1  # only the call that was analysed
 
 
-async def _every_table(admin_pool: asyncpg.Pool, tid: str, needles: list[str]) -> dict[str, list[str]]:
-    """Every row of the tenant in every table of the crm and ai schemas, all columns as text (JSONB, arrays
-    included): which needles occur where."""
-    found: dict[str, list[str]] = {}
-    async with admin_pool.acquire() as conn:
-        tables = await conn.fetch(
-            "SELECT c.table_schema || '.' || c.table_name AS name FROM information_schema.columns c "
-            "JOIN pg_tables t ON t.schemaname = c.table_schema AND t.tablename = c.table_name "
-            "WHERE c.table_schema IN ('crm', 'ai') AND c.column_name = 'tid'"
-        )
-        for t in tables:
-            text = "\n".join(
-                r[0].lower() for r in await conn.fetch(f"SELECT x::text FROM {t['name']} x WHERE tid = $1", tid)
-            )
-            if hits := [n for n in needles if n.lower() in text]:
-                found[t["name"]] = hits
-    return found
-
-
-async def _redis_holds(redis: aioredis.Redis, needles: list[str]) -> list[str]:
-    found: set[str] = set()
-    async for key in redis.scan_iter(count=1000):
-        kind = (await redis.type(key)).decode()
-        if kind == "string":
-            value: Any = await redis.get(key)
-        elif kind == "hash":
-            value = await redis.hgetall(key)
-        elif kind == "zset":
-            value = await redis.zrange(key, 0, -1)
-        elif kind == "set":
-            value = await redis.smembers(key)
-        else:
-            value = kind
-        text = (key.decode() + repr(value)).lower()
-        found |= {n for n in needles if n.lower() in text}
-    return sorted(found)
-
-
 async def test_a_subject_seeded_through_every_path_is_erased_from_every_table_key_and_vector(
     api: httpx.AsyncClient,
     auth: Auth,
@@ -329,7 +292,7 @@ async def test_a_subject_seeded_through_every_path_is_erased_from_every_table_ke
     await worker.drain()
     assert len(smtp_sink.to(email)) == 1
     await admin_pool.execute("UPDATE crm.outbox SET published_at = now() WHERE tid = $1", tid)  # as the relay would
-    before = await _every_table(admin_pool, tid, needles)
+    before = await table_hits(admin_pool, tid, needles)
     assert {"crm.contacts", "crm.leads", "ai.social_insights", "crm.email_deliveries", "crm.audit_log"} <= set(before)
     call_id = await admin_pool.fetchval(
         "SELECT id FROM ai.call_analyses WHERE tid = $1 AND contact_id = $2", tid, uuid.UUID(contact["id"])
@@ -344,8 +307,8 @@ async def test_a_subject_seeded_through_every_path_is_erased_from_every_table_ke
 
     state = (await api.get(f"/v1/crm/privacy/erasure-requests/{erased['id']}", headers=headers)).json()
     assert state["state"] == "done", state
-    assert await _every_table(admin_pool, tid, needles) == {}
-    assert await _redis_holds(redis_client, [shop, account["id"]]) == []  # churn features and ANAF answers
+    assert await table_hits(admin_pool, tid, needles) == {}
+    assert await redis_hits(redis_client, [shop, account["id"]]) == []  # churn features and ANAF answers
     vectors = await admin_pool.fetchval(
         "SELECT (SELECT count(*) FROM ai.social_insights WHERE tid = $1 AND lower(author) = $2)"
         " + (SELECT count(*) FROM ai.call_passages WHERE tid = $1 AND call_analysis_id = $3)"

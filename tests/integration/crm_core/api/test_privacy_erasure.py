@@ -25,6 +25,7 @@ from crm_core.privacy.erasure import ErasureRunner, verify
 from crm_core.services.audit_export import SignatureMismatch, load_or_create_key, verify_export
 from infra.local_servers import RunningServer
 from infra.settings import Settings
+from tests.support.privacy_scan import redis_hits, table_hits
 
 BASE = "/v1/crm"
 Auth = Callable[..., dict[str, str]]
@@ -229,44 +230,6 @@ async def _seed(
     return cid
 
 
-async def _leftovers(admin_pool: asyncpg.Pool, tid: str, needles: list[str]) -> dict[str, list[str]]:
-    """Every table of the crm and ai schemas, every row of the tenant, as text: which needles still occur."""
-    found: dict[str, list[str]] = {}
-    async with admin_pool.acquire() as conn:
-        tables = await conn.fetch(
-            "SELECT table_schema || '.' || table_name AS name FROM information_schema.columns "
-            "WHERE table_schema IN ('crm', 'ai') AND column_name = 'tid' "
-            "AND (table_schema, table_name) IN (SELECT schemaname, tablename FROM pg_tables)"
-        )
-        for t in tables:
-            rows = await conn.fetch(f"SELECT t::text AS row FROM {t['name']} t WHERE tid = $1", tid)
-            text = "\n".join(r["row"].lower() for r in rows)
-            hits = [n for n in needles if n.lower() in text]
-            if hits:
-                found[t["name"]] = hits
-    return found
-
-
-async def _redis_leftovers(redis: aioredis.Redis, needles: list[str], *, besides: str = "\x00") -> list[str]:
-    """Every key in Redis (but those naming tenant ``besides``), its name and its value (string, hash, set,
-    sorted set, list): which needles occur."""
-    found = set()
-    async for key in redis.scan_iter(count=1000):
-        if besides in key.decode():
-            continue
-        kind = (await redis.type(key)).decode()
-        value: Any = {
-            "string": redis.get,
-            "hash": redis.hgetall,
-            "set": redis.smembers,
-            "zset": lambda k: redis.zrange(k, 0, -1),
-            "list": lambda k: redis.lrange(k, 0, -1),
-        }.get(kind, redis.type)
-        text = (key.decode() + repr(await value(key))).lower()
-        found |= {n for n in needles if n.lower() in text}
-    return sorted(found)
-
-
 async def _erase(
     api: httpx.AsyncClient, headers: dict[str, str], runner: ErasureRunner, **subject: str
 ) -> dict[str, Any]:
@@ -292,7 +255,7 @@ async def test_a_person_is_gone_from_every_store_and_nobody_else_is_touched(
         sole_trader = await conn.fetchval("SELECT account_id FROM crm.contacts WHERE id = $1", cid)
     elsewhere = f"t-{uuid.uuid4().hex[:8]}"  # the same person known to another tenant
     await _seed(api, admin_pool, redis, auth(tid=elsewhere, whid="wh-1", scopes=("crm:admin",)), elsewhere, ana)
-    assert set(await _leftovers(admin_pool, tid, ana.needles)) >= {
+    assert set(await table_hits(admin_pool, tid, ana.needles)) >= {
         "crm.contacts",
         "ai.social_insights",
         "ai.call_analyses",
@@ -301,11 +264,11 @@ async def test_a_person_is_gone_from_every_store_and_nobody_else_is_touched(
     result = await _erase(api, admin, runner, contact_id=str(cid))
 
     assert result["state"] == "done", result
-    assert await _leftovers(admin_pool, tid, ana.needles) == {}
+    assert await table_hits(admin_pool, tid, ana.needles) == {}
     assert await redis.get(f"vettify:anaf:v9:{ana.cui}:2026-12-01") is None  # the sole trader's cached answer
     assert await redis.get(f"vettify:churn:{tid}:m-1:{sole_trader}:engagement") is None
-    assert await _redis_leftovers(redis, ana.needles, besides=elsewhere) == []  # there, the same person stays
-    assert await _redis_leftovers(redis, [other.phone, ana.phone]) == sorted([other.phone, ana.phone])
+    assert await redis_hits(redis, ana.needles, besides=elsewhere) == []  # there, the same person stays
+    assert await redis_hits(redis, [other.phone, ana.phone]) == sorted([other.phone, ana.phone])
     removed = result["removed"]
     for store in (
         "mentions",
@@ -321,9 +284,9 @@ async def test_a_person_is_gone_from_every_store_and_nobody_else_is_touched(
     assert removed["mention_decisions"] == 1 and removed["decisions"] == 1  # the AI decision records about them
     assert removed["redis_keys"] >= 2
     # nobody else: the other person in the tenant and the same person in another tenant keep everything
-    kept = await _leftovers(admin_pool, tid, other.needles)
+    kept = await table_hits(admin_pool, tid, other.needles)
     assert {"crm.contacts", "crm.leads", "ai.social_insights", "ai.call_analyses", "crm.activities"} <= set(kept)
-    assert len(await _leftovers(admin_pool, elsewhere, ana.needles)) >= 8
+    assert len(await table_hits(admin_pool, elsewhere, ana.needles)) >= 8
     # the contact is gone for the API (404), the anonymous rows still count in aggregates
     assert (await api.get(f"{BASE}/contacts/{cid}", headers=branch)).status_code == 404
     async with admin_pool.acquire() as conn:
@@ -360,7 +323,7 @@ async def test_a_person_is_gone_from_every_store_and_nobody_else_is_touched(
     again = await _erase(api, admin, runner, contact_id=str(cid))
     assert again["state"] == "done" and again["subject_hash"] == result["subject_hash"]
     assert set(again["removed"].values()) == {0}, again["removed"]
-    assert await _leftovers(admin_pool, tid, other.needles) == kept
+    assert await table_hits(admin_pool, tid, other.needles) == kept
 
 
 async def test_erasure_resumes_after_a_failed_step_without_redoing_the_steps_before(
@@ -395,7 +358,7 @@ async def test_erasure_resumes_after_a_failed_step_without_redoing_the_steps_bef
     done = (await api.get(f"{BASE}/privacy/erasure-requests/{r.json()['id']}", headers=admin)).json()
     assert done["state"] == "done"
     assert done["removed"]["activities"] == 1 and done["removed"]["audit_entries"] >= 2  # not redone, then done
-    assert await _leftovers(admin_pool, tid, [ana.email, ana.first, ana.said]) == {}
+    assert await table_hits(admin_pool, tid, [ana.email, ana.first, ana.said]) == {}
 
 
 async def test_bad_requests_and_other_tenants(api: httpx.AsyncClient, auth: Auth) -> None:

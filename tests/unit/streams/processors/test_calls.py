@@ -20,6 +20,9 @@ class RecordingModels:
     def __init__(self) -> None:
         self.asked: list[AnalyzeOptions | None] = []
 
+    async def model_info(self, kind: str) -> tuple[str, str]:
+        return kind, "test"
+
     async def voice(self, audio: bytes, options: AnalyzeOptions | None = None) -> VoiceAnalysis:
         self.asked.append(options)
         return VoiceAnalysis("", "en", 1.0, [], [], 0.0, 1.0, 0.0, [], 0.0, 0.0, no_speech=True)
