@@ -23,6 +23,7 @@ from uuid import UUID
 
 import asyncpg
 
+from infra.db import rows_changed
 from infra.db.tenancy import TenantContext
 
 ABMetric = Literal["open", "click", "conversion", "revenue"]
@@ -215,7 +216,7 @@ async def reassign_queued(
         uppers.append(running_total)
     uppers[-1] = 2.0  # rounding never leaves a recipient without an arm
     status = await conn.execute(REASSIGN_SQL, tenant.tid, tenant.mid, campaign_id, keys, uppers, epoch)
-    return int(status.split()[-1])
+    return rows_changed(status)
 
 
 async def touch(conn: asyncpg.Connection, *, tenant: TenantContext, campaign_id: UUID, checked_at: datetime) -> None:

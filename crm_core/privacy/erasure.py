@@ -53,6 +53,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from crm_core.privacy.subject import Subject, SubjectKind, privacy_transaction, resolve
 from crm_core.repositories import audit
 from crm_core.services.audit_export import SignatureMismatch, key_id
+from infra.db import rows_changed
 from infra.db.tenancy import TenantContext
 from infra.events import outbox
 from infra.loops import PollingLoop
@@ -98,11 +99,6 @@ WHERE tid = $1 AND mid = $2 AND id = $3
 Step = Callable[[asyncpg.Connection, TenantContext, Subject, dict[str, Any]], Awaitable[dict[str, int]]]
 
 
-def _count(status: str) -> int:
-    """Rows changed, from asyncpg's command tag (``DELETE 3``, ``UPDATE 2``)."""
-    return int(status.rsplit(" ", 1)[-1])
-
-
 async def _scrub_events(conn: asyncpg.Connection, tenant: TenantContext, ids: list[UUID], tombstone: Any) -> int:
     if not ids:
         return 0
@@ -114,7 +110,7 @@ async def _scrub_events(conn: asyncpg.Connection, tenant: TenantContext, ids: li
         ids,
         tombstone,
     )
-    return _count(status)
+    return rows_changed(status)
 
 
 async def _decisions(conn: asyncpg.Connection, tenant: TenantContext, ref_ids: list[UUID]) -> int:
@@ -127,7 +123,7 @@ async def _decisions(conn: asyncpg.Connection, tenant: TenantContext, ref_ids: l
         tenant.mid,
         ref_ids,
     )
-    return _count(status)
+    return rows_changed(status)
 
 
 async def _mentions(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb: dict[str, Any]) -> dict[str, int]:
@@ -181,7 +177,7 @@ async def _journeys(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb
     ids = [r["id"] for r in rows]
     return {
         "behaviour_events": len(ids),
-        "journeys": _count(patterns),
+        "journeys": rows_changed(patterns),
         "journey_events": await _scrub_events(conn, t, ids, tomb),
     }
 
@@ -195,7 +191,7 @@ async def _interactions(conn: asyncpg.Connection, t: TenantContext, s: Subject, 
         s.contacts,
         s.sessions,
     )
-    return {"item_interactions": _count(status)}
+    return {"item_interactions": rows_changed(status)}
 
 
 async def _person_decisions(
@@ -210,7 +206,7 @@ async def _person_decisions(
         s.contacts,
         accounts,
     )
-    return {"decisions": _count(status)}
+    return {"decisions": rows_changed(status)}
 
 
 async def _activities(conn: asyncpg.Connection, t: TenantContext, s: Subject, _: dict[str, Any]) -> dict[str, int]:
@@ -220,7 +216,7 @@ async def _activities(conn: asyncpg.Connection, t: TenantContext, s: Subject, _:
         t.mid,
         s.contacts,
     )
-    return {"activities": _count(status)}
+    return {"activities": rows_changed(status)}
 
 
 async def _deliveries(conn: asyncpg.Connection, t: TenantContext, s: Subject, _: dict[str, Any]) -> dict[str, int]:
@@ -238,7 +234,7 @@ async def _deliveries(conn: asyncpg.Connection, t: TenantContext, s: Subject, _:
         t.mid,
         s.contacts,
     )
-    return {"email_deliveries": _count(deliveries), "campaign_recipients": _count(recipients)}
+    return {"email_deliveries": rows_changed(deliveries), "campaign_recipients": rows_changed(recipients)}
 
 
 async def _history(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb: dict[str, Any]) -> dict[str, int]:
@@ -263,7 +259,7 @@ async def _events(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb: 
         tomb,
         CONTACT_ERASED,
     )
-    return {"crm_events": _count(status)}
+    return {"crm_events": rows_changed(status)}
 
 
 async def _sole_traders(conn: asyncpg.Connection, t: TenantContext, s: Subject, _: dict[str, Any]) -> dict[str, int]:
@@ -283,7 +279,7 @@ async def _sole_traders(conn: asyncpg.Connection, t: TenantContext, s: Subject, 
         t.mid,
         accounts,
     )
-    return {"sole_trader_accounts": _count(status), "churn_scores": _count(scores)}
+    return {"sole_trader_accounts": rows_changed(status), "churn_scores": rows_changed(scores)}
 
 
 async def _people(conn: asyncpg.Connection, t: TenantContext, s: Subject, _: dict[str, Any]) -> dict[str, int]:
@@ -309,7 +305,7 @@ async def _people(conn: asyncpg.Connection, t: TenantContext, s: Subject, _: dic
         t.mid,
         s.leads,
     )
-    return {"contacts": _count(contacts), "leads": _count(leads)}
+    return {"contacts": rows_changed(contacts), "leads": rows_changed(leads)}
 
 
 STEPS: dict[str, Step] = {

@@ -32,6 +32,7 @@ import asyncpg
 from crm_core.privacy import settings as privacy
 from crm_core.privacy.subject import privacy_transaction
 from crm_core.repositories import audit
+from infra.db import rows_changed
 from infra.db.tenancy import TenantContext
 from infra.loops import PollingLoop
 
@@ -238,7 +239,7 @@ class RetentionRunner(PollingLoop):
                         done = int(await conn.fetchval(rule.apply, tenant.mid, cutoff, self.batch_size))
                     else:
                         status = await conn.execute(rule.apply, tenant.tid, tenant.mid, cutoff, self.batch_size)
-                        done = int(status.rsplit(" ", 1)[-1])
+                        done = rows_changed(status)
                 counts[rule.name] = counts.get(rule.name, 0) + done
                 if done < self.batch_size:
                     break

@@ -10,6 +10,7 @@ import asyncpg
 from crm_core.repositories.base import TableSpec
 from crm_core.schemas.campaigns import CampaignPublic, CampaignRecipientPublic
 from crm_core.schemas.enums import RecipientStatus
+from infra.db import rows_changed
 from infra.db.tenancy import TenantContext
 
 CAMPAIGNS: TableSpec[CampaignPublic] = TableSpec(
@@ -65,7 +66,7 @@ async def add_recipients(
 ) -> int:
     """Add contacts to a campaign; already-present ones are skipped. Returns how many were added."""
     status = await conn.execute(ADD_RECIPIENTS_SQL, tenant.tid, tenant.whid, tenant.mid, campaign_id, list(contact_ids))
-    return int(str(status).split()[-1])
+    return rows_changed(status)
 
 
 async def set_recipient_status(

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from crm_core.anaf.cui import InvalidCui, normalize_cui
 from crm_core.schemas.leads import LeadCreate
+from infra.db import rows_changed
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.http.correlation import current_corr_id
 from infra.text import fold
@@ -280,7 +281,7 @@ class LeadImporter:
                     current_corr_id(),
                     [c["fingerprint"] for c in fresh],
                 )
-                summary = {"inserted": int(status.split()[-1]), "lines": [batch[0][0], batch[-1][0]]}
+                summary = {"inserted": rows_changed(status), "lines": [batch[0][0], batch[-1][0]]}
                 await conn.execute(
                     AUDIT_SQL, tenant.tid, tenant.whid, tenant.mid, self.actor, json.dumps(summary), current_corr_id()
                 )

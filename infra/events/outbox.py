@@ -16,6 +16,7 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel
 
+from infra.db import rows_changed
 from infra.db.tenancy import TenantContext
 
 
@@ -135,7 +136,7 @@ async def pending(conn: asyncpg.Connection, *, tenant: TenantContext, limit: int
 
 async def mark_published(conn: asyncpg.Connection, *, ids: Sequence[UUID]) -> int:
     status = await conn.execute(MARK_PUBLISHED_SQL, list(ids))
-    return int(str(status).split()[-1])
+    return rows_changed(status)
 
 
 async def mark_failed(conn: asyncpg.Connection, *, id: UUID, error: str) -> None:
