@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, Field, model_validator
 
+from crm_core.privacy import consent
 from infra.db.tenancy import TenantContext
 from infra.errors import InvalidInput
 from infra.events import outbox
@@ -224,12 +225,6 @@ LEFT JOIN ai.item_stats s ON s.tid = c.tid AND s.mid = c.mid AND s.item_id = c.i
 WHERE c.tid = $1 AND c.mid = $2 AND c.id = ANY($3::uuid[])
 """
 
-PROFILING_SQL = """
-SELECT granted FROM crm.consent_history
-WHERE tid = $1 AND mid = $2 AND contact_id = $3 AND purpose = 'profiling'
-ORDER BY occurred_at DESC, created_at DESC LIMIT 1
-"""
-
 
 async def unchanged(conn: asyncpg.Connection, tenant: TenantContext, items: list[CatalogItem]) -> set[str]:
     """Items already stored with the same text and a vector: they need no new embedding."""
@@ -337,8 +332,7 @@ async def refresh_neighbours(conn: asyncpg.Connection, tenant: TenantContext, ne
 async def _profiling_allowed(conn: asyncpg.Connection, tenant: TenantContext, contact_id: UUID | None) -> bool:
     if contact_id is None:
         return True
-    granted = await conn.fetchval(PROFILING_SQL, tenant.tid, tenant.mid, contact_id)
-    return granted is not False
+    return await consent.latest(conn, tenant, contact_id, "profiling") is not False
 
 
 async def _candidates(
