@@ -126,6 +126,16 @@ async def _decisions(conn: asyncpg.Connection, tenant: TenantContext, ref_ids: l
     return rows_changed(status)
 
 
+async def _outputs_gone(
+    conn: asyncpg.Connection, t: TenantContext, ids: list[UUID], tomb: dict[str, Any], kind: str
+) -> dict[str, int]:
+    """After deleting model outputs (mentions, calls): their published events' payloads and their decisions."""
+    return {
+        f"{kind}_events": await _scrub_events(conn, t, ids, tomb),
+        f"{kind}_decisions": await _decisions(conn, t, ids),
+    }
+
+
 async def _mentions(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb: dict[str, Any]) -> dict[str, int]:
     rows = await conn.fetch(
         "DELETE FROM ai.social_insights WHERE tid = $1 AND mid = $2 AND lower(ltrim(author, '@')) = ANY ($3::text[]) "
@@ -134,12 +144,7 @@ async def _mentions(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb
         t.mid,
         s.handles,
     )
-    ids = [r["id"] for r in rows]
-    return {
-        "mentions": len(ids),
-        "mention_events": await _scrub_events(conn, t, ids, tomb),
-        "mention_decisions": await _decisions(conn, t, ids),
-    }
+    return {"mentions": len(rows), **await _outputs_gone(conn, t, [r["id"] for r in rows], tomb, "mention")}
 
 
 async def _calls(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb: dict[str, Any]) -> dict[str, int]:
@@ -157,13 +162,8 @@ async def _calls(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb: d
         t.mid,
         s.contacts,
     )
-    ids = [r["id"] for r in rows]
-    return {
-        "calls": len(ids),
-        "call_passages": passages,
-        "call_events": await _scrub_events(conn, t, ids, tomb),
-        "call_decisions": await _decisions(conn, t, ids),
-    }
+    gone = await _outputs_gone(conn, t, [r["id"] for r in rows], tomb, "call")
+    return {"calls": len(rows), "call_passages": passages, **gone}
 
 
 async def _journeys(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb: dict[str, Any]) -> dict[str, int]:
@@ -500,7 +500,7 @@ class ErasureRunner(PollingLoop):
 def scrubbed_request(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
     """A request as the API shows it: no identifier, the steps' counts without the resolved subject."""
     steps = dict(row["steps"])
-    resolved = steps.pop("resolve", None)
+    steps.pop("resolve", None)  # who the subject was: never shown
     return {
         "id": row["id"],
         "state": row["state"],
@@ -510,9 +510,7 @@ def scrubbed_request(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
         "completed_at": row["completed_at"],
         "attempts": row["attempts"],
         "last_error": row["last_error"],
-        "steps_done": [
-            name for name in ("resolve", *STEPS, REDIS_STEP) if name in steps or (name == "resolve" and resolved)
-        ],
+        "steps_done": [name for name in ("resolve", *STEPS, REDIS_STEP) if name in row["steps"]],
         "removed": {k: v for result in steps.values() for k, v in result.items()},
         "certificate": row["certificate"],
     }
