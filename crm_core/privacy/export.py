@@ -29,78 +29,82 @@ DROPPED = ["embedding", "name_folded", "search_folded", "first_name_sort", "last
 ROW = "to_jsonb(t) - $4::text[] || jsonb_build_object('embedding_dims', vector_dims(t.embedding))"
 PLAIN = "to_jsonb(t) - $4::text[]"
 
-# (section, SQL): $1 tid, $2 mid, $3 the ids/values the section is found by, $4 the dropped columns.
+# (found by, SQL): $1 tid, $2 mid, $3 the ids or values the section is found by, $4 the dropped columns.
 SECTIONS: dict[str, tuple[str, str]] = {
-    "contacts": ("contacts", f"SELECT {PLAIN} FROM crm.contacts t WHERE tid = $1 AND mid = $2 AND id = ANY ($3)"),
-    "leads": ("leads", f"SELECT {PLAIN} FROM crm.leads t WHERE tid = $1 AND mid = $2 AND id = ANY ($3)"),
+    "contacts": (
+        "contacts",
+        f"SELECT {PLAIN} FROM crm.contacts t WHERE tid = $1 AND mid = $2 AND id = ANY ($3::uuid[])",
+    ),
+    "leads": ("leads", f"SELECT {PLAIN} FROM crm.leads t WHERE tid = $1 AND mid = $2 AND id = ANY ($3::uuid[])"),
     "consents": (
         "contacts",
-        f"SELECT {PLAIN} FROM crm.consent_history t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3) "
+        f"SELECT {PLAIN} FROM crm.consent_history t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3::uuid[]) "
         "ORDER BY occurred_at",
     ),
     "opportunities": (
         "contacts",
-        f"SELECT {PLAIN} FROM crm.opportunities t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3)",
+        f"SELECT {PLAIN} FROM crm.opportunities t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3::uuid[])",
     ),
     "activities": (
         "contacts",
-        f"SELECT {PLAIN} FROM crm.activities t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3) "
+        f"SELECT {PLAIN} FROM crm.activities t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3::uuid[]) "
         "ORDER BY occurred_at",
     ),
     "email_deliveries": (
         "contacts",
-        f"SELECT {PLAIN} FROM crm.email_deliveries t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3)",
+        f"SELECT {PLAIN} FROM crm.email_deliveries t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3::uuid[])",
     ),
     "email_events": (
         "contacts",
-        f"SELECT {PLAIN} FROM crm.email_events t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3) "
+        f"SELECT {PLAIN} FROM crm.email_events t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3::uuid[]) "
         "ORDER BY occurred_at",
     ),
     "sequence_enrollments": (
         "contacts",
-        f"SELECT {PLAIN} FROM crm.sequence_enrollments t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3)",
+        f"SELECT {PLAIN} FROM crm.sequence_enrollments t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3::uuid[])",
     ),
     "mentions": (
         "handles",
         f"SELECT {ROW} FROM ai.social_insights t WHERE tid = $1 AND mid = $2 "
-        "AND lower(ltrim(author, '@')) = ANY ($3) ORDER BY posted_at",
+        "AND lower(ltrim(author, '@')) = ANY ($3::text[]) ORDER BY posted_at",
     ),
     "calls": (
         "contacts",
-        f"SELECT {ROW} FROM ai.call_analyses t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3) "
+        f"SELECT {ROW} FROM ai.call_analyses t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3::uuid[]) "
         "ORDER BY recorded_at",
     ),
     "call_passages": (
         "contacts",
         f"SELECT {ROW} FROM ai.call_passages t WHERE tid = $1 AND mid = $2 AND call_analysis_id IN "
-        "(SELECT id FROM ai.call_analyses WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3))",
+        "(SELECT id FROM ai.call_analyses WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3::uuid[]))",
     ),
     "web_behaviour": (
         "visitors_and_sessions",
         f"SELECT {PLAIN} FROM ai.behavior_events t WHERE tid = $1 AND mid = $2 "
-        "AND (session_id = ANY ($3) OR visitor_id = ANY ($3)) ORDER BY occurred_at",
+        "AND (session_id = ANY ($3::text[]) OR visitor_id = ANY ($3::text[])) ORDER BY occurred_at",
     ),
     "journeys": (
         "visitors_and_sessions",
         f"SELECT {ROW} FROM ai.behavior_patterns t WHERE tid = $1 AND mid = $2 "
-        "AND (session_id = ANY ($3) OR visitor_id = ANY ($3))",
+        "AND (session_id = ANY ($3::text[]) OR visitor_id = ANY ($3::text[]))",
     ),
     "recommendation_interactions": (
         "contacts",
-        f"SELECT {PLAIN} FROM ai.item_interactions t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3) "
+        f"SELECT {PLAIN} FROM ai.item_interactions t WHERE tid = $1 AND mid = $2 AND contact_id = ANY ($3::uuid[]) "
         "ORDER BY occurred_at",
     ),
     "sole_trader_accounts": (
         "sole_traders",
-        f"SELECT {PLAIN} FROM crm.accounts t WHERE tid = $1 AND mid = $2 AND id = ANY ($3)",
+        f"SELECT {PLAIN} FROM crm.accounts t WHERE tid = $1 AND mid = $2 AND id = ANY ($3::uuid[])",
     ),
     "churn_scores": (
         "sole_traders",
-        f"SELECT {PLAIN} FROM ai.churn_scores t WHERE tid = $1 AND mid = $2 AND account_id = ANY ($3)",
+        f"SELECT {PLAIN} FROM ai.churn_scores t WHERE tid = $1 AND mid = $2 AND account_id = ANY ($3::uuid[])",
     ),
     "audit_entries": (
         "people",
-        f"SELECT {PLAIN} FROM crm.audit_log t WHERE tid = $1 AND mid = $2 AND entity_id = ANY ($3) ORDER BY created_at",
+        f"SELECT {PLAIN} FROM crm.audit_log t WHERE tid = $1 AND mid = $2 AND entity_id = ANY ($3::uuid[]) "
+        "ORDER BY created_at",
     ),
 }
 
@@ -110,7 +114,6 @@ SELECT {PLAIN} FROM ai.decisions t WHERE tid = $1 AND mid = $2
   AND (contact_id = ANY ($3::uuid[]) OR ref_id = ANY ($3::uuid[]) OR account_id = ANY ($3::uuid[]))
 ORDER BY created_at
 """
-UUID_KEYS = ("contacts", "leads", "sole_traders", "people")
 
 
 def _keys(subject: Subject) -> dict[str, list[Any]]:
@@ -139,8 +142,7 @@ async def collect(
     tables: dict[str, list[dict[str, Any]]] = {}
     for section, (by, sql) in SECTIONS.items():
         ids = keys[by]
-        typed = sql.replace("ANY ($3)", "ANY ($3::uuid[])" if by in UUID_KEYS else "ANY ($3::text[])")
-        rows = await conn.fetch(typed, tenant.tid, tenant.mid, ids, DROPPED) if ids else []
+        rows = await conn.fetch(sql, tenant.tid, tenant.mid, ids, DROPPED) if ids else []
         tables[section] = [r[0] for r in rows]
     refs = [*subject.contacts, *(UUID(r["id"]) for r in tables["mentions"] + tables["calls"]), *keys["sole_traders"]]
     rows = await conn.fetch(DECISIONS_SQL, tenant.tid, tenant.mid, refs, DROPPED) if refs else []

@@ -228,9 +228,10 @@ class RetentionRunner(PollingLoop):
 
     async def apply(self, tenant: TenantContext, limits: privacy.PrivacySettings) -> int:
         now = self.clock()
+        due = cutoffs(limits, now)
         counts: dict[str, int] = {}
         for rule in RULES:
-            cutoff = cutoffs(limits, now).get(rule.name)
+            cutoff = due.get(rule.name)
             if cutoff is None:
                 continue
             while True:
