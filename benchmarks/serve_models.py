@@ -53,7 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,15 @@ import numpy as np
 
 from infra.net import free_port
 from infra.settings import Settings
+from serve.slo.load import (
+    Outcome,
+    Refused,
+    closed_loop_samples,
+    grpc_text_call,
+    http_outcome,
+    latencies_and_errors,
+    open_loop_samples,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODERATE_CONCURRENCY = 8
@@ -91,16 +100,6 @@ async def embed(body: Body):
 async def health():
     return {"status": "ok"}
 """
-
-
-@dataclass(frozen=True)
-class Refused:
-    """Back-pressure: the server refused the request and said when to come back."""
-
-    retry_after_s: float | None  # None: no Retry-After came with it
-
-
-Outcome = bool | Refused  # True: answered; False: failed otherwise
 
 
 @dataclass
@@ -190,59 +189,17 @@ Send = Callable[[str], Awaitable[Outcome]]
 
 
 async def closed_loop(send: Send, texts: list[str], concurrency: int, duration: float) -> tuple[list[float], int]:
-    """``concurrency`` clients, each sending its next text when the last answer came; latencies of successes.
-
-    A refused client waits the ``Retry-After`` it was given before its next request, as a well-behaved
-    client does (an instant retry would turn back-pressure into a busy loop on the same cores).
-    """
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.monotonic() + duration
-
-    async def client(offset: int) -> None:
-        nonlocal errors
-        i = offset
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            outcome = await send(texts[i % len(texts)])
-            if outcome is True:
-                latencies.append(time.perf_counter() - started)
-            else:
-                errors += 1
-                if isinstance(outcome, Refused):
-                    await asyncio.sleep(min(outcome.retry_after_s or 1.0, max(deadline - time.monotonic(), 0)))
-            i += concurrency
-
-    await asyncio.gather(*(client(k) for k in range(concurrency)))
-    return latencies, errors
+    """``concurrency`` clients, each sending its next text when the last answer came; latencies of successes."""
+    samples = await closed_loop_samples(lambda i: send(texts[i % len(texts)]), concurrency, duration)
+    return latencies_and_errors(samples)
 
 
 async def open_loop(
     send: Send, texts: list[str], rate: float, duration: float, seed: int = 7
 ) -> tuple[list[float], int]:
     """Poisson arrivals at ``rate``/s for ``duration`` s; each latency runs from the request's scheduled time."""
-    gaps = np.random.default_rng(seed).exponential(1.0 / rate, size=int(rate * duration * 2) + 16)
-    offsets = np.cumsum(gaps)
-    offsets = offsets[offsets < duration]
-    latencies: list[float] = []
-    errors = 0
-    start = time.perf_counter()
-
-    async def request(i: int, at: float) -> None:
-        nonlocal errors
-        if await send(texts[i % len(texts)]) is True:
-            latencies.append(time.perf_counter() - (start + at))
-        else:
-            errors += 1
-
-    tasks = []
-    for i, at in enumerate(offsets):
-        delay = start + at - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.ensure_future(request(i, float(at))))
-    await asyncio.gather(*tasks)
-    return latencies, errors
+    samples = await open_loop_samples(lambda i: send(texts[i % len(texts)]), rate, duration, poisson=True, seed=seed)
+    return latencies_and_errors(samples)
 
 
 def _drive(
@@ -251,19 +208,6 @@ def _drive(
     if rate:
         return open_loop(send, texts, rate, duration)
     return closed_loop(send, texts, concurrency, duration)
-
-
-def _http_outcome(status: int, headers: Mapping[str, str]) -> Outcome:
-    """An HTTP answer's outcome (any client's status and case-insensitive headers)."""
-    if status == 200:
-        return True
-    if status == 503:
-        return _refused(headers.get("retry-after"))
-    return False
-
-
-def _refused(retry_after: str | None) -> Refused:
-    return Refused(float(retry_after) if retry_after else None)
 
 
 def _batch_of(texts: list[str], text: str, size: int) -> list[str]:
@@ -291,33 +235,16 @@ async def http_load(
         async def send(text: str) -> Outcome:
             body = {"text": text} if batch == 1 else {"texts": _batch_of(texts, text, batch)}
             response = await http.post(path, json=body)
-            return _http_outcome(response.status_code, response.headers)
+            return http_outcome(response.status_code, response.headers)
 
         return await _drive(send, texts, concurrency, duration, rate)
 
 
-GRPC_METHODS = {"sentiment": ("Sentiment", "SentimentRequest"), "embedding": ("Embed", "EmbedRequest")}
-
-
 def _grpc_sender(channel: Any, model: str, texts: list[str], batch: int = 1) -> Send:
-    import grpc
-
-    from protos import inference_pb2 as pb
-    from protos.inference_pb2_grpc import AnalyticsStub
-
-    method_name, request_name = GRPC_METHODS[model]
-    method = getattr(AnalyticsStub(channel), method_name)  # type: ignore[no-untyped-call]
-    request_type = getattr(pb, request_name)
-    metadata = (("application", "vettify"),)
+    call = grpc_text_call(channel, model)
 
     async def send(text: str) -> Outcome:
-        try:
-            await method(request_type(texts=_batch_of(texts, text, batch)), metadata=metadata)
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
-                return _refused(dict(error.trailing_metadata() or ()).get("retry-after"))
-            return False
-        return True
+        return await call(_batch_of(texts, text, batch))
 
     return send
 
@@ -508,7 +435,7 @@ async def http_burst(base: str, path: str, texts: list[str], n: int) -> list[tup
         async def send(text: str) -> Outcome:
             async with http.post(path, json={"text": text}) as response:
                 await response.read()
-                return _http_outcome(response.status, response.headers)
+                return http_outcome(response.status, response.headers)
 
         return await fire(send, texts, n)
 
