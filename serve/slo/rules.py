@@ -55,6 +55,12 @@ class Sli:
     summary: str
 
 
+def go_float(value: float) -> str:
+    """A float as Prometheus client libraries write a bucket's ``le`` (``1.0``, ``0.25``, ``+Inf``)."""
+    text: str = floatToGoString(value)  # type: ignore[no-untyped-call]
+    return text
+
+
 def bucket_at_most(seconds: float) -> float:
     """The largest latency bucket ≤ ``seconds`` (the smallest bucket when the target is below all of them)."""
     below = [b for b in LATENCY_BUCKETS if b <= seconds + 1e-12]
@@ -86,7 +92,7 @@ def slis(objectives: list[ModelObjective]) -> list[Sli]:
             le = bucket_at_most(target_ms / 1000)
             count = f"sum(rate(vettify_model_request_seconds_count{{{model}}}[$w]))"
             # ``le`` spelled as the client library writes it ("1.0", "0.25"): the label must match exactly
-            fast = f'sum(rate(vettify_model_request_seconds_bucket{{{model},le="{floatToGoString(le)}"}}[$w]))'
+            fast = f'sum(rate(vettify_model_request_seconds_bucket{{{model},le="{go_float(le)}"}}[$w]))'
             out.append(
                 Sli(
                     f"{name}-p{round(100 * q)}", label, window, round(1 - q, 6), f"({count} - {fast})", count,

@@ -102,7 +102,8 @@ def _eval(node: Any, store: Store, t: float) -> Value:
 
 def _between(points: list[tuple[float, float]], after: float, until: float) -> list[tuple[float, float]]:
     """The samples with ``after < t <= until`` (points are in time order)."""
-    return points[bisect.bisect_right(points, after, key=lambda p: p[0]) : bisect.bisect_right(points, until, key=lambda p: p[0])]
+    first = bisect.bisect_right(points, after, key=lambda p: p[0])
+    return points[first : bisect.bisect_right(points, until, key=lambda p: p[0])]
 
 
 def _rate(matrix: Any, store: Store, t: float) -> Vector:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from serve.metrics import GatewayMetrics
-from serve.slo.rules import bucket_at_most, factor, BURN_ALERTS, render, rule_groups
+from serve.slo.rules import BURN_ALERTS, bucket_at_most, factor, render, rule_groups
 from serve.slo.spec import parse_spec
 from tests.support.promql_eval import Store, evaluate, firing
 
