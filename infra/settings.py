@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         default=None, description="Folder call recordings are read from when events name them by path."
     )
 
+    slo_spec: Path | None = Field(
+        default=None,
+        description="The service-level objectives the dashboard's System view tracks (default cluster/slo.yaml).",
+    )
+
     # --- HTTP / gRPC ports -----------------------------------------------------
     host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)

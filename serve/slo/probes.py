@@ -26,6 +26,8 @@ from serve.slo.spec import (
     InsightQueryObjective,
     ModelObjective,
     Percentiles,
+    VisionObjective,
+    VoiceObjective,
 )
 from serve.slo.stats import Estimate, percentile, ratio
 
@@ -393,3 +395,85 @@ async def availability(
 
 class FaultNotPossible(RuntimeError):
     """The objective needs fault injection, which only a local Ray cluster allows; the objective is skipped."""
+
+
+async def _media_run(
+    objective: VoiceObjective | VisionObjective,
+    target: Target,
+    progress: Progress,
+    post: Callable[[httpx.AsyncClient], Any],
+    per_answer: Callable[[dict[str, Any], float], float],
+) -> tuple[list[Sample], list[tuple[float, float]], list[dict[str, Any]]]:
+    """Closed loop of ``concurrency`` callers posting the recording; per answer, the figure ``per_answer``
+    derives from the body and the answer time, with when it was sent."""
+    figures: list[tuple[float, float]] = []
+    bodies: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=target.http, timeout=600, headers=target.headers()) as client:
+
+        async def send(i: int) -> Outcome:
+            sent = time.perf_counter()
+            response = await post(client)
+            if response.status_code != 200:
+                return http_outcome(response.status_code, response.headers)
+            body = response.json()
+            figures.append((sent - started, per_answer(body, time.perf_counter() - sent)))
+            bodies.append(body)
+            return True
+
+        total = objective.warmup_s + objective.duration_s
+        progress(f"{objective.name}: {objective.concurrency} caller(s) for {total:g} s …")
+        samples = await closed_loop_samples(send, objective.concurrency, total)
+    return samples, [f for f in figures if f[0] >= objective.warmup_s], bodies
+
+
+async def voice(objective: VoiceObjective, target: Target, texts: list[str], progress: Progress) -> Observation:
+    """Real-time factor as a caller sees it: answer time over the recording's length (the server's own factor,
+    without the transfer and queueing, is in the figures)."""
+    from serve.slo.media import call_recording
+
+    audio, content_type = await asyncio.to_thread(call_recording, objective.audio_file)
+    params = {"profile": objective.profile} if objective.profile else {}
+
+    def post(client: httpx.AsyncClient) -> Any:
+        return client.post("/v1/voice/analyze", content=audio, params=params, headers={"Content-Type": content_type})
+
+    samples, rtf, bodies = await _media_run(
+        objective, target, progress, post, lambda body, seconds: seconds / max(float(body["duration_s"]), 1e-6)
+    )
+    measured = after_warmup(samples, objective.warmup_s)
+    checks = [
+        at_most("real-time factor p95", "x", percentile([f for _, f in rtf], 0.95), objective.real_time_factor_p95),
+        error_check(measured, objective.error_ratio),
+    ]
+    figures: dict[str, Any] = {**_throughput(measured, objective.duration_s), "audio_bytes": len(audio)}
+    if bodies:
+        figures |= {"audio_s": bodies[-1]["duration_s"], "server_rtf": bodies[-1]["real_time_factor"],
+                    "profile": bodies[-1].get("profile"), "words": len(bodies[-1].get("words", []))}  # fmt: skip
+    return Observation(checks, samples, 0.0, figures)
+
+
+async def vision(objective: VisionObjective, target: Target, texts: list[str], progress: Progress) -> Observation:
+    """Milliseconds per analysed frame as a caller sees them: answer time over the frames the answer covers."""
+    from serve.slo.media import video_call
+
+    video, content_type = await asyncio.to_thread(video_call, objective.video_file)
+
+    def post(client: httpx.AsyncClient) -> Any:
+        return client.post(
+            "/v1/vision/analyze", content=video, params={"fps": objective.fps}, headers={"Content-Type": content_type}
+        )
+
+    samples, per_frame, bodies = await _media_run(
+        objective, target, progress, post,
+        lambda body, seconds: 1000 * seconds / max(int(body["summary"]["frames"]), 1),
+    )  # fmt: skip
+    measured = after_warmup(samples, objective.warmup_s)
+    checks = [
+        at_most("ms per frame p95", "ms", percentile([f for _, f in per_frame], 0.95), objective.ms_per_frame_p95),
+        error_check(measured, objective.error_ratio),
+    ]
+    figures: dict[str, Any] = {**_throughput(measured, objective.duration_s), "video_bytes": len(video)}
+    if bodies:
+        figures |= {"frames": bodies[-1]["summary"]["frames"], "video_s": bodies[-1]["summary"]["duration_s"]}
+    return Observation(checks, samples, 0.0, figures)

@@ -46,13 +46,23 @@ BURN_ALERTS = (
 class Sli:
     """One promise as a bad-event ratio: ``bad(w) / total(w)`` must stay under ``budget``."""
 
-    slo: str  # objective name + the check (e.g. sentiment-http-errors)
-    objective: str
+    slo: str  # the model and the promise (e.g. sentiment-errors, sentiment-p95)
+    objective: str  # the spec's objectives it stands for, comma-separated
     window: str
     budget: float
     bad: str  # PromQL of the bad-event rate over the window written ``$w``
     total: str
     summary: str
+    model: str = ""
+    le: float | None = None  # latency SLIs: requests in this bucket are good; error SLIs: None
+
+    def as_dict(self) -> dict[str, Any]:
+        """What a client computing the budget from ``/metrics`` itself needs (the dashboard's System view)."""
+        return {
+            "slo": self.slo, "objective": self.objective, "model": self.model, "window": self.window,
+            "budget": self.budget, "summary": self.summary, "kind": "errors" if self.le is None else "latency",
+            "le": None if self.le is None else go_float(self.le), "bad_outcomes": SERVER_FAULTS.split("|"),
+        }  # fmt: skip
 
 
 def go_float(value: float) -> str:
@@ -83,7 +93,7 @@ def slis(objectives: list[ModelObjective]) -> list[Sli]:
             Sli(
                 f"{name}-errors", label, window, error_ratio,
                 f'sum(rate(vettify_model_requests_total{{{model},outcome=~"{SERVER_FAULTS}"}}[$w]))', total,
-                f"{name}: refused or failed requests above {100 * error_ratio:g} %",
+                f"{name}: refused or failed requests above {100 * error_ratio:g} %", name,
             )
         )  # fmt: skip
         quantiles = sorted({q for o in group for q in o.latency_ms.targets()})
@@ -96,7 +106,7 @@ def slis(objectives: list[ModelObjective]) -> list[Sli]:
             out.append(
                 Sli(
                     f"{name}-p{round(100 * q)}", label, window, round(1 - q, 6), f"({count} - {fast})", count,
-                    f"{name}: more than {100 * (1 - q):g} % of requests slower than {1000 * le:g} ms",
+                    f"{name}: more than {100 * (1 - q):g} % of requests slower than {1000 * le:g} ms", name, le,
                 )
             )  # fmt: skip
     return out

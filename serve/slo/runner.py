@@ -100,6 +100,8 @@ class RunResult:
             "spec": self.spec,
             "passed": self.passed,
             "failed": self.failed,
+            # one boolean per objective, as every results file in benchmarks/ carries its goals
+            "goals": {f"{o.name}_met": o.status == "pass" for o in self.objectives if o.status != "skipped"},
             "objectives": [o.as_dict() for o in self.objectives],
         }
 
@@ -111,6 +113,8 @@ DRIVERS: dict[str, Driver] = {
     "insight_query": probes.insight_query,
     "crm_rest": probes.crm_rest,
     "availability": probes.availability,
+    "voice": probes.voice,
+    "vision": probes.vision,
 }
 
 
@@ -199,6 +203,8 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{100 * value:.2f} %"
     if unit == "events":
         return f"{value:.0f}"
+    if unit == "x":  # a real-time factor
+        return f"{value:.2f}x"
     return f"{value:.1f} {unit}"
 
 

@@ -142,8 +142,40 @@ class AvailabilityObjective(_Objective):
         return self
 
 
+class VoiceObjective(_Objective):
+    """Call recordings analysed (transcript, speakers, sentiment) by ``concurrency`` callers one after another:
+    the real-time factor a caller sees (answer time over the recording's length)."""
+
+    kind: Literal["voice"]
+    concurrency: Annotated[int, Field(ge=1, le=16)] = 1
+    profile: Literal["fast", "accurate"] | None = None
+    audio_file: Path | None = Field(None, description="A recording to send; default: a call spoken by espeak-ng.")
+    real_time_factor_p95: Positive
+    error_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.01
+    warmup_s: Annotated[float, Field(ge=0, le=120)] = 0.0
+
+
+class VisionObjective(_Objective):
+    """Video-call recordings analysed (faces, emotion, engagement) by ``concurrency`` callers one after another:
+    milliseconds per analysed frame as a caller sees them (answer time over frames)."""
+
+    kind: Literal["vision"]
+    concurrency: Annotated[int, Field(ge=1, le=16)] = 1
+    fps: Annotated[float, Field(gt=0, le=30)] = 2.0
+    video_file: Path | None = Field(None, description="A video to send; default: faces from scikit-image's LFW set.")
+    ms_per_frame_p95: Positive
+    error_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.01
+    warmup_s: Annotated[float, Field(ge=0, le=120)] = 0.0
+
+
 Objective = Annotated[
-    ModelObjective | IngestionObjective | InsightQueryObjective | CrmRestObjective | AvailabilityObjective,
+    ModelObjective
+    | IngestionObjective
+    | InsightQueryObjective
+    | CrmRestObjective
+    | AvailabilityObjective
+    | VoiceObjective
+    | VisionObjective,
     Field(discriminator="kind"),
 ]
 

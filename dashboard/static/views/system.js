@@ -1,6 +1,7 @@
-// System: the engine's own Prometheus metrics per model (rate, p50/p95, batch size, queue depth, errors)
+// System: the engine's own Prometheus metrics per model (rate, p50/p95, batch size, queue depth, errors),
+// each SLO indicator's error budget left (the deployed spec's model objectives, from the same counters)
 // and the tenant's stream lag (event time → stored) per source over the last 15 minutes.
-let ctx, box, lagBox, previous = null;
+let ctx, box, sloBox, lagBox, previous = null, indicators = null;
 
 function parse(text) {
   const series = [];
@@ -59,9 +60,54 @@ export async function refresh() {
       ctx.h("td", {}, m.batchCount ? ctx.num(m.batchSum / m.batchCount, 1) : "–"), ctx.h("td", {}, m.inflight), ctx.h("td", {}, m.errors));
   });
   previous = { at: now, models };
+  renderBudgets(series);
   box.replaceChildren(rows.length ? ctx.h("div", { class: "scroll" }, ctx.h("table", { id: "model-metrics" },
     ctx.h("thead", {}, ctx.h("tr", {}, ["model", "requests", "req/s", "p50 ms", "p95 ms", "mean batch", "queue", "errors"].map((t) => ctx.h("th", { scope: "col" }, t)))),
     ctx.h("tbody", {}, rows))) : ctx.empty("No model calls yet."));
+}
+
+// Budget left = 1 − (bad share ÷ budget) over what this gateway has counted since it started; Prometheus with
+// the rules `vettify slo rules` generates gives the same over the spec's window.
+function budgets(series) {
+  return indicators.indicators.map((i) => {
+    let total = 0, bad = 0;
+    for (const s of series) {
+      if (s.labels.model !== i.model) continue;
+      if (i.kind === "errors" && s.name === "vettify_model_requests_total") {
+        total += s.value;
+        if (i.bad_outcomes.includes(s.labels.outcome)) bad += s.value;
+      } else if (i.kind === "latency" && s.name === "vettify_model_request_seconds_count") total += s.value;
+      else if (i.kind === "latency" && s.name === "vettify_model_request_seconds_bucket" && s.labels.le === i.le) bad -= s.value;
+    }
+    if (i.kind === "latency") bad += total;
+    const share = total ? bad / total : null;
+    return { ...i, total, share, left: share === null ? null : 1 - share / i.budget };
+  });
+}
+
+function renderBudgets(series) {
+  if (!indicators) return;
+  const pct = (x) => `${ctx.num(100 * x, x < 0.01 ? 2 : 1)} %`;
+  const rows = budgets(series).map((b) => {
+    const left = b.left === null ? null : Math.max(-1, Math.min(1, b.left));
+    const state = left === null ? "idle" : left <= 0 ? "exhausted" : left < 0.25 ? "low" : "ok";
+    // <meter> rather than a styled bar: the page's CSP allows no inline styles, and it is accessible as is
+    const bar = ctx.h("meter", { min: "0", max: "1", low: "0.25", optimum: "1", value: String(left === null ? 0 : Math.max(left, 0)),
+      title: left === null ? "no requests yet" : `${pct(Math.max(left, 0))} of the budget left` });
+    return ctx.h("tr", { "data-slo": b.slo, "data-state": state }, ctx.h("th", { scope: "row" }, b.slo),
+      ctx.h("td", {}, b.summary), ctx.h("td", {}, b.total), ctx.h("td", {}, b.share === null ? "–" : pct(b.share)),
+      ctx.h("td", {}, pct(b.budget)),
+      ctx.h("td", { "data-testid": "budget-left" }, left === null ? "–" : left <= 0 ? "exhausted" : pct(left), " ", bar));
+  });
+  const head = ctx.h("thead", {}, ctx.h("tr", {},
+    ["indicator", "alerts when", "requests", "bad", "budget", "budget left"].map((t) => ctx.h("th", { scope: "col" }, t))));
+  sloBox.replaceChildren(
+    ctx.h("h3", {}, `Objectives (${indicators.spec}): error budget left since the gateway started`),
+    indicators.problem ? ctx.empty(indicators.problem)
+      : rows.length ? ctx.h("div", { class: "scroll" }, ctx.h("table", { id: "slo-budgets" }, head, ctx.h("tbody", {}, rows)))
+        : ctx.empty("The spec has no model objectives."),
+    indicators.measured_by_runs_only.length ? ctx.h("p", { class: "summary" },
+      `Measured by \`vettify slo run\` only: ${indicators.measured_by_runs_only.join(", ")}.`) : "");
 }
 
 async function refreshLag() {
@@ -82,8 +128,10 @@ async function refreshLag() {
 export async function mount(c, body) {
   ctx = c;
   box = ctx.h("div", { class: "card" });
+  sloBox = ctx.h("div", { class: "card", id: "slo-card" });
   lagBox = ctx.h("div", { class: "card", "aria-live": "polite" });
-  body.append(box, lagBox);
+  body.append(box, sloBox, lagBox);
+  indicators = await ctx.api("/dashboard/slo");
   await Promise.all([refresh(), refreshLag()]);
   setInterval(() => { if (!body.closest("section").hidden) refreshLag().catch(() => {}); }, 5000);
   setInterval(() => { if (!body.closest("section").hidden) refresh().catch(() => {}); }, 5000);

@@ -15,14 +15,14 @@ RULES = DEFAULT_SPEC.parent / "prometheus" / "vettify-slo-rules.yaml"
 
 def test_the_committed_alert_rules_are_generated_from_the_committed_spec() -> None:
     assert RULES.read_text() == render(load_spec(DEFAULT_SPEC), "cluster/slo.yaml"), (
-        "cluster/prometheus/vettify-slo-rules.yaml is stale: vettify slo rules --out cluster/prometheus/vettify-slo-rules.yaml"
+        f"{RULES} is stale: vettify slo rules --out cluster/prometheus/vettify-slo-rules.yaml"
     )
 
 
 def test_check_lists_the_objectives(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["slo", "check"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("cluster/slo.yaml: 7 objective(s), tenant slo-probe")
+    assert out.startswith("cluster/slo.yaml: 9 objective(s), tenant slo-probe")
     assert "sentiment-replica-kill" in out
 
 

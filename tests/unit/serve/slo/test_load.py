@@ -71,7 +71,7 @@ async def test_closed_loop_users_think_between_requests() -> None:
         return True
 
     samples = await closed_loop_samples(send, clients=4, duration=1.0, think_s=0.2)
-    assert 12 <= len(samples) <= 36  # 4 users, one request per 0.1–0.3 s each
+    assert 12 <= len(samples) <= 36  # 4 users, one request per 0.1 to 0.3 s each
 
 
 async def test_a_refused_user_waits_its_retry_after() -> None:

@@ -11,7 +11,15 @@ from serve.slo.spec import DEFAULT_SPEC, ModelObjective, SpecError, load_spec, p
 
 def test_the_shipped_spec_covers_every_kind_of_objective() -> None:
     spec = load_spec(DEFAULT_SPEC)
-    assert {o.kind for o in spec.objectives} == {"model", "ingestion", "insight_query", "crm_rest", "availability"}
+    assert {o.kind for o in spec.objectives} == {
+        "model",
+        "ingestion",
+        "insight_query",
+        "crm_rest",
+        "availability",
+        "voice",
+        "vision",
+    }
     http = next(o for o in spec.objectives if o.name == "sentiment-http")
     assert isinstance(http, ModelObjective)
     assert http.latency_ms.targets() == {0.5: 100.0, 0.95: 250.0, 0.99: 1000.0}
