@@ -129,7 +129,7 @@ def markdown(document: dict[str, Any]) -> str:
 
 def _svg(figure: Any) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    figure.savefig(buffer, format="svg", bbox_inches="tight", dpi=110)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 
@@ -139,6 +139,7 @@ def plots(objective: dict[str, Any]) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text as text, not glyph outlines: a page a third the size
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -149,11 +150,12 @@ def plots(objective: dict[str, Any]) -> str:
     ok = outcome == "ok"
     warmup = float(objective.get("warmup_s", 0.0))
     measured = ok & (at >= warmup)
-    targets = [c for c in objective["checks"] if c["unit"] == "ms"]
+    # request-level targets only: a per-frame figure is not on the same axis as a request's latency
+    targets = [c for c in objective["checks"] if c["unit"] == "ms" and ("latency" in c["name"] or "lag" in c["name"])]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2))
     if warmup:
         left.axvspan(0, warmup, color="#e5e7eb", label="warm-up (not measured)")
-    left.scatter(at[ok], latency[ok], s=4, color="#2563eb", label="answered")
+    left.scatter(at[ok], latency[ok], s=4, color="#2563eb", label="answered", rasterized=True)
     if (~ok).any():
         top = float(latency[ok].max()) if ok.any() else 1.0
         left.scatter(at[~ok], np.full((~ok).sum(), top), s=10, marker="x", color="#dc2626", label="refused/failed")
@@ -185,9 +187,9 @@ def plots(objective: dict[str, Any]) -> str:
 
 
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:2rem;color:#111827;max-width:1100px}
-table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}td,th{border:1px solid #d1d5db;padding:.3rem .6rem}
-th{background:#f3f4f6;text-align:left}.pass{color:#15803d;font-weight:600}.fail,.error{color:#b91c1c;font-weight:600}
+body{font-family:system-ui,sans-serif;margin:2rem;color:#111827;max-width:1200px}
+table{border-collapse:collapse;margin:1rem 0;font-size:.85rem}td,th{border:1px solid #d1d5db;padding:.3rem .6rem}
+th{background:#f3f4f6;text-align:left}td{white-space:nowrap}.pass{color:#15803d;font-weight:600}.fail,.error{color:#b91c1c;font-weight:600}
 .skipped{color:#6b7280}.banner{padding:.6rem 1rem;border-radius:.4rem;font-size:1.2rem}
 .banner.pass{background:#dcfce7}.banner.fail{background:#fee2e2}.regressed{background:#fef3c7}
 section{margin-top:2rem}small{color:#6b7280}

@@ -31,6 +31,8 @@ objectives:
      latency_ms: {p95: 5000}, recall_at_k: 0.8}
   - {name: crm, kind: crm_rest, clients: 4, think_time_ms: 200, warmup_s: 0.5, duration_s: 3,
      latency_ms: {p95: 5000}, error_ratio: 0.2}
+  - {name: voice, kind: voice, profile: fast, duration_s: 2, real_time_factor_p95: 20}
+  - {name: vision, kind: vision, duration_s: 2, ms_per_frame_p95: 5000}
 """
 OUT_OF_REACH = """
 tenant: slo-it
@@ -58,13 +60,15 @@ def test_a_spec_that_holds_passes_with_every_kind_measured(
     spec = tmp_path / "slo.yaml"
     spec.write_text(HOLDS)
     assert _run(serve_stack, spec, tmp_path / "reports") == 0, capsys.readouterr().out
-    assert "all 5 objective(s) met" in capsys.readouterr().out
+    assert "all 7 objective(s) met" in capsys.readouterr().out
     document = json.loads(next((tmp_path / "reports").glob("slo-*.json")).read_text())
     by_name = {o["name"]: o for o in document["objectives"]}
     assert by_name["ingestion"]["figures"]["stored"] == by_name["ingestion"]["figures"]["sent"] > 0
     assert by_name["similar"]["checks"][-1]["value"] >= 0.8
     assert by_name["crm"]["figures"]["outcomes"]["ok"] > 10
     assert by_name["embedding-grpc"]["figures"]["answered_rps"] > 6
+    assert by_name["voice"]["figures"]["profile"] == "fast" and by_name["voice"]["figures"]["words"] > 10
+    assert by_name["vision"]["figures"]["frames"] == 20
 
 
 def test_an_out_of_reach_target_fails_naming_its_objective_and_the_report_opens_in_a_browser(
