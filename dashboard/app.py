@@ -7,8 +7,8 @@ on the same origin as the APIs it calls (``/v1/...``, ``/v1/crm/...``, ``/metric
 * ``POST /dashboard/session`` — redeem a one-time sign-in ticket for a bearer token;
 * ``GET /dashboard/events`` — the tenant's live insight events (server-sent events; ``insights:read``;
   ``Last-Event-ID`` resumes, ``backfill=N`` starts with the latest N);
-* ``GET /dashboard/slo`` — the model objectives of the deployed SLO spec as the System view's budget table
-  reads them from ``/metrics`` (``insights:read``).
+* ``GET /dashboard/slo`` — the indicators of the deployed SLO spec as the System view's budget table reads
+  them from the engine's metrics pages (``insights:read``).
 """
 
 from __future__ import annotations
@@ -126,21 +126,21 @@ def create_app(
 
     @app.get("/slo", responses=problem_responses(401, 403))
     async def slo(_: Reader) -> dict[str, Any]:
-        """The error-budget indicators of the SLO spec's model objectives (the same ones the alert rules use).
-        A spec that cannot be read is reported in ``problem``; the rest of the dashboard works on."""
-        from serve.slo.rules import slis
-        from serve.slo.spec import DEFAULT_SPEC, ModelObjective, SpecError, load_spec
+        """The error-budget indicators of the SLO spec (the same ones the alert rules use), with the metrics page
+        each is counted on. A spec that cannot be read is reported in ``problem``; the rest works on."""
+        from serve.slo.rules import live, slis
+        from serve.slo.spec import DEFAULT_SPEC, SpecError, load_spec
 
         path = settings.slo_spec or DEFAULT_SPEC
         try:
             spec = load_spec(path)
         except SpecError as exc:
             return {"spec": path.name, "indicators": [], "measured_by_runs_only": [], "problem": str(exc)}
-        models = [o for o in spec.objectives if isinstance(o, ModelObjective)]
+        watched = {o.name for o in live(spec.objectives)}
         return {
             "spec": path.name,
-            "indicators": [sli.as_dict() for sli in slis(models)],
-            "measured_by_runs_only": [o.name for o in spec.objectives if not isinstance(o, ModelObjective)],
+            "indicators": [sli.as_dict() for sli in slis(spec.objectives)],
+            "measured_by_runs_only": [o.name for o in spec.objectives if o.name not in watched],
         }
 
     @app.post("/session", response_model=SessionOut, responses=problem_responses(401, 422))

@@ -15,6 +15,7 @@ from ray import serve
 
 from infra.http.correlation import CorrelationIdMiddleware
 from infra.http.limits import BodySizeLimitMiddleware
+from infra.http.metrics import HttpMetrics, HttpMetricsMiddleware
 from infra.http.problems import install_error_handlers
 from infra.settings import Settings
 from serve import http_api
@@ -97,6 +98,8 @@ class Gateway(AnalyticsMethods):
             },
         )
         app.add_middleware(CorrelationIdMiddleware)
+        # the event and insight routes' SLO indicators; rendered with the models' at /metrics
+        app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics("gateway", self.models.metrics.registry))
         app.include_router(http_api.router)
         app.include_router(http_api.marketing)
         app.include_router(http_api.operations)

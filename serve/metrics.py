@@ -11,7 +11,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+from infra.http.metrics import LATENCY_BUCKETS
+
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
 
@@ -46,4 +47,5 @@ class GatewayMetrics:
         )
 
     def render(self) -> tuple[bytes, str]:
+        """This replica's metrics: the models' and, in the same registry, the HTTP routes' (``infra.http.metrics``)."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

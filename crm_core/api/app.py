@@ -36,6 +36,7 @@ from crm_core.services.audit_export import load_or_create_key
 from infra.db.pool import assert_rls_applies, create_pool
 from infra.http.correlation import CorrelationIdMiddleware
 from infra.http.limits import BodySizeLimitMiddleware
+from infra.http.metrics import HttpMetrics, HttpMetricsMiddleware
 from infra.http.problems import install_error_handlers, problem_responses
 from infra.redis import create_redis
 from infra.settings import Settings, get_settings
@@ -96,6 +97,8 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, overrides={IMPORT_PREFIX: MAX_IMPORT_BYTES})
     app.add_middleware(CorrelationIdMiddleware)
+    app.state.http_metrics = HttpMetrics("crm")
+    app.add_middleware(HttpMetricsMiddleware, metrics=app.state.http_metrics)
     app.include_router(health.router)
     app.state.audit_key = load_or_create_key(settings.resolved_audit_key_path)
     app.state.subject_hash_key = hash_key(app.state.audit_key)

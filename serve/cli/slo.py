@@ -14,6 +14,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 EXIT_FAILED, EXIT_UNUSABLE = 1, 2
 
@@ -83,7 +84,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_UNUSABLE
     settings = settings_from(args)
     http = args.target or f"http://127.0.0.1:{settings.http_port}"
-    grpc = args.grpc or f"127.0.0.1:{settings.grpc_port}"
+    # gRPC on the HTTP target's host unless told otherwise (a remote engine's gRPC is not on this machine)
+    host = urlsplit(http).hostname or "127.0.0.1"
+    grpc = args.grpc or (f"[{host}]" if ":" in host else host) + f":{settings.grpc_port}"
     try:
         check_host(http, args.allow_host)
         check_host(grpc, args.allow_host)
@@ -122,7 +125,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = commands.add_parser("run", help="drive each objective against a running engine; a verdict per objective")
     run.add_argument("--spec", help=spec_help)
     run.add_argument("--target", help="the engine's HTTP base URL (default http://127.0.0.1:$VETTIFY_HTTP_PORT)")
-    run.add_argument("--grpc", help="the engine's gRPC HOST:PORT (default 127.0.0.1:$VETTIFY_GRPC_PORT)")
+    run.add_argument("--grpc", help="the engine's gRPC HOST:PORT (default: the target's host, $VETTIFY_GRPC_PORT)")
     run.add_argument("--token", help="a bearer token for the spec's tenant (default: minted with VETTIFY_JWT_SECRET)")
     run.add_argument("--only", nargs="+", metavar="NAME", help="run only these objectives")
     run.add_argument("--out", default="slo-reports", help="where the JSON, Markdown and HTML reports go")

@@ -282,6 +282,7 @@ async def insight_query(
     checks = [
         *latency_checks(measured, objective.latency_ms),
         at_least(f"known-item recall@{objective.k}", "ratio", ratio(hits, len(found)), objective.recall_at_k),
+        error_check(measured, objective.error_ratio),
     ]
     return Observation(checks, samples, objective.rate_rps, _throughput(measured, objective.duration_s))
 

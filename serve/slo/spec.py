@@ -96,6 +96,9 @@ class IngestionObjective(_Objective):
     rate_rps: Annotated[float, Field(gt=0, le=MAX_RATE_RPS)]
     lag_p95_ms: Positive
     max_lost: Annotated[int, Field(ge=0)] = 0
+    error_ratio: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.001, description="For the live alert rules: the share of POSTs that may fail (the run counts losses)."
+    )
 
 
 class InsightQueryObjective(_Objective):
@@ -108,6 +111,7 @@ class InsightQueryObjective(_Objective):
     latency_ms: Percentiles
     recall_at_k: Annotated[float, Field(ge=0, le=1)] = 0.95
     seed_mentions: Annotated[int, Field(ge=5, le=2000)] = 50
+    error_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.001
 
 
 class CrmRestObjective(_Objective):

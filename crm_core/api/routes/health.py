@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import asyncpg
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -37,3 +37,10 @@ async def health(pool: PoolDep) -> JSONResponse | Health:
         return JSONResponse(body.model_dump(), status_code=503)
     latency = round((time.perf_counter() - started) * 1000, 2)
     return Health(status="ok", version=__version__, database="ok", database_latency_ms=latency)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    """Requests and latency per route in the Prometheus text format (``infra.http.metrics``); scrape every replica."""
+    body, content_type = request.app.state.http_metrics.render()
+    return Response(body, media_type=content_type)

@@ -3,18 +3,26 @@
 // and the tenant's stream lag (event time → stored) per source over the last 15 minutes.
 let ctx, box, sloBox, lagBox, previous = null, indicators = null;
 
+// The Prometheus text format; label values may hold "}" and escaped quotes (route templates, paths).
 function parse(text) {
   const series = [];
+  const label = /\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?/y;
   for (const line of text.split("\n")) {
     if (!line || line.startsWith("#")) continue;
-    const m = line.match(/^([a-z_:]+)(?:\{([^}]*)\})?\s+([^\s]+)/);
-    if (!m) continue;
+    const head = line.match(/^[a-zA-Z_:][a-zA-Z0-9_:]*/);
+    if (!head) continue;
+    let at = head[0].length;
     const labels = {};
-    for (const part of (m[2] || "").match(/[a-z_]+="[^"]*"/g) || []) {
-      const eq = part.indexOf("=");
-      labels[part.slice(0, eq)] = part.slice(eq + 2, -1);
+    if (line[at] === "{") {
+      at += 1;
+      label.lastIndex = at;
+      let m;
+      while ((m = label.exec(line))) { labels[m[1]] = m[2].replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c)); at = label.lastIndex; }
+      if (line[at] !== "}") continue;
+      at += 1;
     }
-    series.push({ name: m[1], labels, value: Number(m[3]) });
+    const value = line.slice(at).trim().split(/\s+/)[0];
+    series.push({ name: head[0], labels, value: Number(value) });
   }
   return series;
 }
@@ -60,24 +68,26 @@ export async function refresh() {
       ctx.h("td", {}, m.batchCount ? ctx.num(m.batchSum / m.batchCount, 1) : "–"), ctx.h("td", {}, m.inflight), ctx.h("td", {}, m.errors));
   });
   previous = { at: now, models };
-  renderBudgets(series);
+  await renderBudgets(series);
   box.replaceChildren(rows.length ? ctx.h("div", { class: "scroll" }, ctx.h("table", { id: "model-metrics" },
     ctx.h("thead", {}, ctx.h("tr", {}, ["model", "requests", "req/s", "p50 ms", "p95 ms", "mean batch", "queue", "errors"].map((t) => ctx.h("th", { scope: "col" }, t)))),
     ctx.h("tbody", {}, rows))) : ctx.empty("No model calls yet."));
 }
 
-// Budget left = 1 − (bad share ÷ budget) over what this gateway has counted since it started; Prometheus with
-// the rules `vettify slo rules` generates gives the same over the spec's window.
-function budgets(series) {
+// Budget left = 1 − (bad share ÷ budget) over what the engine has counted since its replicas started;
+// Prometheus with the rules `vettify slo rules` generates gives the same over the spec's window.
+function budgets(pages) {
   return indicators.indicators.map((i) => {
     let total = 0, bad = 0;
-    for (const s of series) {
-      if (s.labels.model !== i.model) continue;
-      if (i.kind === "errors" && s.name === "vettify_model_requests_total") {
+    const picked = (s) => Object.entries(i.labels).every(([k, v]) => s.labels[k] === v)
+      && Object.entries(i.exclude).every(([k, v]) => s.labels[k] !== v);
+    for (const s of pages[i.scrape] || []) {
+      if (!picked(s)) continue;
+      if (i.kind === "errors" && s.name === i.counter) {
         total += s.value;
-        if (i.bad_outcomes.includes(s.labels.outcome)) bad += s.value;
-      } else if (i.kind === "latency" && s.name === "vettify_model_request_seconds_count") total += s.value;
-      else if (i.kind === "latency" && s.name === "vettify_model_request_seconds_bucket" && s.labels.le === i.le) bad -= s.value;
+        if (i.bad_values.includes(s.labels[i.bad_label])) bad += s.value;
+      } else if (i.kind === "latency" && s.name === `${i.histogram}_count`) total += s.value;
+      else if (i.kind === "latency" && s.name === `${i.histogram}_bucket` && s.labels.le === i.le) bad -= s.value;
     }
     if (i.kind === "latency") bad += total;
     const share = total ? bad / total : null;
@@ -85,10 +95,19 @@ function budgets(series) {
   });
 }
 
-function renderBudgets(series) {
+async function metricsPages(gateway) {
+  const pages = { "/metrics": gateway };
+  for (const path of new Set(indicators.indicators.map((i) => i.scrape))) {
+    if (!(path in pages)) pages[path] = parse(await ctx.api(path, { text: true }).catch(() => ""));
+  }
+  return pages;
+}
+
+async function renderBudgets(series) {
   if (!indicators) return;
+  const pages = await metricsPages(series);
   const pct = (x) => `${ctx.num(100 * x, x < 0.01 ? 2 : 1)} %`;
-  const rows = budgets(series).map((b) => {
+  const rows = budgets(pages).map((b) => {
     const left = b.left === null ? null : Math.max(-1, Math.min(1, b.left));
     const state = left === null ? "idle" : left <= 0 ? "exhausted" : left < 0.25 ? "low" : "ok";
     // <meter> rather than a styled bar: the page's CSP allows no inline styles, and it is accessible as is

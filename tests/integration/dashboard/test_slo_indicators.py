@@ -21,10 +21,13 @@ def test_the_shipped_specs_indicators_need_a_reader(dashboard: Dashboard) -> Non
     by_slo = {i["slo"]: i for i in body["indicators"]}
     assert by_slo["sentiment-p95"]["kind"] == "latency" and by_slo["sentiment-p95"]["le"] == "0.25"
     assert by_slo["sentiment-p95"]["budget"] == 0.05
-    assert by_slo["embedding-errors"]["kind"] == "errors"
-    assert "resource_exhausted" in by_slo["embedding-errors"]["bad_outcomes"]
+    assert by_slo["embedding-errors"]["kind"] == "errors" and by_slo["embedding-errors"]["bad_label"] == "outcome"
+    assert "resource_exhausted" in by_slo["embedding-errors"]["bad_values"]
     assert by_slo["sentiment-errors"]["objective"] == "sentiment-http,sentiment-grpc"
-    assert "crm-users" in body["measured_by_runs_only"]
+    assert by_slo["crm-p95"]["scrape"] == "/v1/crm/metrics" and by_slo["crm-p95"]["exclude"] == {"route": "unmatched"}
+    assert by_slo["events-p95"]["labels"] == {"app": "gateway", "route": "/v1/events", "method": "POST"}
+    assert by_slo["events-p95"]["le"] == "1.0"  # the ingestion lag promise, read as the answer time
+    assert body["measured_by_runs_only"] == ["call-transcription", "video-call-frames", "sentiment-replica-kill"]
 
 
 def test_a_broken_spec_is_reported_not_a_server_error(

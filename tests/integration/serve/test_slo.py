@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,8 @@ def test_a_spec_that_holds_passes_with_every_kind_measured(
     document = json.loads(next((tmp_path / "reports").glob("slo-*.json")).read_text())
     by_name = {o["name"]: o for o in document["objectives"]}
     assert by_name["ingestion"]["figures"]["stored"] == by_name["ingestion"]["figures"]["sent"] > 0
-    assert by_name["similar"]["checks"][-1]["value"] >= 0.8
+    recall = next(c for c in by_name["similar"]["checks"] if c["name"].startswith("known-item recall"))
+    assert recall["value"] >= 0.8
     assert by_name["crm"]["figures"]["outcomes"]["ok"] > 10
     assert by_name["embedding-grpc"]["figures"]["answered_rps"] > 6
     assert by_name["voice"]["figures"]["profile"] == "fast" and by_name["voice"]["figures"]["words"] > 10
@@ -114,3 +116,19 @@ objectives:
     assert math.isfinite(recovery.value) and recovery.value > 0
     # the HTTP path (the gateway's own copy of the model) never depended on the killed replica
     assert next(c for c in objective.checks if c.name == "error ratio").value == 0.0
+    _sentiment_answers_again()
+
+
+def _sentiment_answers_again(within_s: float = 240) -> None:
+    """Healthy is not yet serving: wait until the new replica answers, so later tests find it ready."""
+    from ray import serve
+
+    handle = serve.get_deployment_handle("Sentiment", app_name="vettify")
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            handle.classify.remote(["back again"]).result(timeout_s=30)
+            return
+        except Exception:  # still starting
+            time.sleep(1)
+    pytest.fail(f"the Sentiment deployment did not answer within {within_s} s of the kill")
