@@ -45,6 +45,7 @@ MAX_TOKENS_PER_WINDOW = 200  # a fast talker says ~130 tokens in 30 s; more is a
 COMPRESSION_RATIO_LIMIT = 2.4
 NO_SPEECH_PROBABILITY = 0.6
 LOG_PROB_FLOOR = -1.0
+LOOP_REPETITION_PENALTY = 1.1  # the second decode of a transcript that looped at temperature 0
 INTERRUPTION_GAP_S = 0.2  # a turn starting sooner than this after the other side's (or during it) cuts in
 CHANNEL_CORRELATION_SAME = 0.98  # stereo whose channels correlate this much is mono in a stereo container
 STOPWORDS = frozenset(
@@ -546,29 +547,43 @@ class VoiceAnalyzer:
         ]
         speech = np.concatenate([samples[c["start"] : c["end"]] for c in chunks])
         english_only = profiles.SPECS[chosen].english_only and not (chosen == "accurate" and self.override)
-        segments, info = self.model(chosen).transcribe(
-            speech,
-            beam_size=1 if quick else self.beam_size,
-            temperature=0.0,
-            word_timestamps=words and not quick,
-            language=_language(language, english_only),
-            condition_on_previous_text=False,
-            compression_ratio_threshold=COMPRESSION_RATIO_LIMIT,
-            log_prob_threshold=LOG_PROB_FLOOR,
-            no_speech_threshold=NO_SPEECH_PROBABILITY,
-            max_new_tokens=MAX_TOKENS_PER_WINDOW,
-            vad_filter=False,
-        )
+        options: dict[str, Any] = {
+            "beam_size": 1 if quick else self.beam_size,
+            "temperature": 0.0,
+            "word_timestamps": words and not quick,
+            "language": _language(language, english_only),
+            "condition_on_previous_text": False,
+            "compression_ratio_threshold": COMPRESSION_RATIO_LIMIT,
+            "log_prob_threshold": LOG_PROB_FLOOR,
+            "no_speech_threshold": NO_SPEECH_PROBABILITY,
+            "max_new_tokens": MAX_TOKENS_PER_WINDOW,
+            "vad_filter": False,
+        }
+        out_segments, out_words, found, looped = self._decode(chosen, speech, chunks, options)
+        if looped:
+            # A window ran into a repetition loop ("4,500,000,000,…") at temperature 0. Sampling at a higher
+            # temperature would fix it but not deterministically; a mild repetition penalty does, and is used
+            # only here, so every transcript that decoded cleanly stays exactly what it was.
+            retry = {**options, "repetition_penalty": LOOP_REPETITION_PENALTY}
+            out_segments, out_words, found, _ = self._decode(chosen, speech, chunks, retry)
+        return out_segments, out_words, found
+
+    def _decode(
+        self, profile: Profile, speech: NDArray[np.float32], chunks: list[dict[str, int]], options: dict[str, Any]
+    ) -> tuple[list[Segment], list[Word], str, bool]:
+        """Segments and words with runaway segments dropped, the language, and whether any was dropped."""
         from faster_whisper.transcribe import restore_speech_timestamps
 
-        out_segments, out_words = [], []
+        segments, info = self.model(profile).transcribe(speech, **options)
+        out_segments, out_words, looped = [], [], False
         for segment in restore_speech_timestamps(segments, chunks, SAMPLE_RATE):  # decoding happens here
             if _runaway(segment):
+                looped = looped or segment.compression_ratio > COMPRESSION_RATIO_LIMIT
                 continue
             out_segments.append(Segment(round(segment.start, 2), round(segment.end, 2), segment.text.strip()))
             for w in segment.words or []:
                 out_words.append(Word(w.word.strip(), round(w.start, 2), round(w.end, 2), round(w.probability, 3)))
-        return out_segments, out_words, info.language
+        return out_segments, out_words, info.language, looped
 
     def analyze(
         self, audio: bytes | str | Path, sentiment: Scorer | None = None, options: AnalyzeOptions = AnalyzeOptions()
