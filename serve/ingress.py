@@ -77,6 +77,8 @@ class Gateway(AnalyticsMethods):
         )
         hosted = HostedText(hosted_text) if hosted_text is not None else None
         self.models = ModelCalls(handles, settings, timeout_s=timeout_s, streams=streams, hosted=hosted)
+        # the event and insight routes' SLO indicators; rendered with the models' at /metrics
+        self.http_metrics = HttpMetrics("gateway", self.models.metrics.registry)
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         app = FastAPI(
@@ -98,8 +100,7 @@ class Gateway(AnalyticsMethods):
             },
         )
         app.add_middleware(CorrelationIdMiddleware)
-        # the event and insight routes' SLO indicators; rendered with the models' at /metrics
-        app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics("gateway", self.models.metrics.registry))
+        app.add_middleware(HttpMetricsMiddleware, metrics=self.http_metrics)
         app.include_router(http_api.router)
         app.include_router(http_api.marketing)
         app.include_router(http_api.operations)
