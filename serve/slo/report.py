@@ -1,8 +1,10 @@
 """The run's report: JSON (for pipelines), Markdown (for a pull request or a ticket) and one self-contained HTML
 file (verdicts, latency over time and percentile plots per objective as inline SVG; no script, no network).
 
-A previous run's JSON, when given, is compared check by check: a check that passed and now fails, or whose
-value moved more than ``REGRESSION`` the wrong way, is called out as a regression.
+A previous run's JSON, when given, is compared check by check: a check that passed and now fails is a
+regression; so is one whose value moved more than ``REGRESSION`` the wrong way *and* whose 95 % interval no
+longer overlaps the previous one (figures on a busy machine move by a fifth between runs; only a move the
+intervals cannot explain is called out).
 """
 
 from __future__ import annotations
@@ -39,12 +41,20 @@ def compare(current: dict[str, Any], previous: dict[str, Any] | None) -> list[di
             else:
                 change = 0.0 if value == was else math.inf
             worse = -change if check.get("higher_is_better") else change
-            regressed = (old["passed"] and not check["passed"]) or worse > REGRESSION
+            regressed = (old["passed"] and not check["passed"]) or (worse > REGRESSION and _apart(check, old))
             rows.append({
                 "objective": objective["name"], "check": check["name"], "unit": check["unit"],
                 "previous": was, "current": value, "change": change, "regressed": bool(regressed),
             })  # fmt: skip
     return rows
+
+
+def _apart(now: dict[str, Any], before: dict[str, Any]) -> bool:
+    """The two runs' 95 % intervals do not overlap (an unbounded end counts as overlapping)."""
+    lows, highs = (now["low"], before["low"]), (now["high"], before["high"])
+    if None in lows or None in highs:
+        return False
+    return bool(now["low"] > before["high"] or now["high"] < before["low"])
 
 
 def load_previous(path: Path | None) -> dict[str, Any] | None:

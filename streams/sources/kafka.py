@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from streams.core import StreamProcessor
@@ -56,6 +58,8 @@ class KafkaSource:
             "broker": f"kafka://{bootstrap}",
             "web_enabled": False,
             "store": "memory://",
+            # faust keeps a folder per app; by default in the working directory, which is nobody's to fill
+            "datadir": str(Path(tempfile.gettempdir()) / f"vettify-faust-{app_id}"),
             "topic_allow_declare": True,
             "topic_disable_leader": True,
             "consumer_auto_offset_reset": "earliest",

@@ -41,14 +41,17 @@ def test_verdicts_and_failures_are_named() -> None:
     assert "- crm: RuntimeError: creating accounts failed: 401" in text
 
 
-def test_a_check_that_passed_before_and_fails_now_or_worsened_by_a_fifth_is_a_regression() -> None:
+def test_a_check_that_passed_before_and_fails_now_or_worsened_beyond_noise_is_a_regression() -> None:
     before, now = _result(100.0, 0.99).as_dict(), _result(130.0, 0.90).as_dict()
     rows = {(r["objective"], r["check"]): r for r in report.compare(now, before)}
-    assert rows[("sentiment-http", "p95 latency")]["regressed"]  # +30 %, still within 250 ms
+    assert rows[("sentiment-http", "p95 latency")]["regressed"]  # +30 %, intervals apart, still within 250 ms
     assert rows[("similar", "known-item recall@10")]["regressed"]  # passed, now fails
     assert not rows[("sentiment-http", "error ratio")]["regressed"]  # unchanged
     assert math.isclose(rows[("sentiment-http", "p95 latency")]["change"], 0.3)
     assert report.compare(now, None) == []
+    # +21 % but the intervals (±10 %) overlap: noise on a busy machine, not a regression
+    noisy = {(r["objective"], r["check"]): r for r in report.compare(_result(121.0, 0.99).as_dict(), before)}
+    assert not noisy[("sentiment-http", "p95 latency")]["regressed"]
 
 
 def test_files_written_and_the_newest_is_compared_by_default(tmp_path: Path) -> None:
