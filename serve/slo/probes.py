@@ -197,11 +197,15 @@ def mention_event(target: Target, text: str, n: int, occurred_at: datetime | Non
 
 
 async def _stored_mentions(client: httpx.AsyncClient, target: Target) -> int:
-    """Mentions the engine holds for this run's brands (the insight API's per-brand counts)."""
-    response = await client.get("/v1/insights/brands", params={"hours": 6}, headers=target.headers())
-    response.raise_for_status()
-    prefix = f"slo-{target.run_id}-"
-    return sum(int(row["mentions"]) for row in response.json() if str(row["brand"]).startswith(prefix))
+    """Mentions the engine holds for this run's brands, counted per brand through the insight API's timeline
+    (exact per brand, however many other brands the probe tenant has collected over earlier runs)."""
+    stored = 0
+    for n in range(BRANDS_PER_RUN):
+        params: dict[str, str | int] = {"brand": f"slo-{target.run_id}-{n}", "bucket": "day", "days": 1}
+        response = await client.get("/v1/insights/sentiment", params=params, headers=target.headers())
+        response.raise_for_status()
+        stored += sum(int(row["mentions"]) for row in response.json())
+    return stored
 
 
 async def ingestion(objective: IngestionObjective, target: Target, texts: list[str], progress: Progress) -> Observation:
