@@ -25,6 +25,7 @@ from infra.db.embedded import EmbeddedPostgres
 from infra.db.migrate import upgrade_async
 from infra.net import free_port
 from infra.settings import Settings
+from serve import engine_file
 
 if TYPE_CHECKING:
     from fakeredis import TcpFakeServer
@@ -150,6 +151,9 @@ async def run(settings: Settings, *, models: bool = True) -> int:
     try:
         urls = await engine.start_database()
         redis_url = engine.start_redis()
+        engine_file.write(
+            settings.data_dir, engine_file.EngineFile(urls.app, urls.worker, redis_url, os.getpid())
+        )  # for `vettify batch …` beside this engine
         await asyncio.to_thread(engine.start_mail)
         endpoints = await asyncio.to_thread(start_serve, settings)
         for sig in (signal.SIGINT, signal.SIGTERM):  # Ray's core worker installs its own; ours must win
@@ -192,6 +196,7 @@ async def run(settings: Settings, *, models: bool = True) -> int:
     finally:
         await asyncio.to_thread(stop_serve)
         _say("Ray Serve stopped")
+        engine_file.remove(settings.data_dir)
         engine.stop_redis()
         await asyncio.to_thread(engine.stop_mail)
         await asyncio.to_thread(engine.stop_database)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from serve.cli import anaf, audit, dashboard, db, events, leads, mail, serve_config, slo, text, token, up
+from serve.cli import anaf, audit, batch, dashboard, db, events, leads, mail, serve_config, slo, text, token, up
 
 
 def _cmd_version(_: argparse.Namespace) -> int:
@@ -19,7 +19,7 @@ def _cmd_version(_: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vettify", description="Vettify Engine: real-time AI analytics for CRM.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (up, db, token, dashboard, audit, leads, anaf, events, mail, serve_config, text, slo):
+    for command in (up, db, token, dashboard, audit, leads, anaf, events, mail, serve_config, text, slo, batch):
         command.register(sub)
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=_cmd_version)

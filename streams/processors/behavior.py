@@ -63,15 +63,15 @@ LIMIT $6
 
 UPSERT_PATTERN_SQL = """
 INSERT INTO ai.behavior_patterns (tid, whid, mid, session_id, visitor_id, account_id, journey, steps, started_at,
-    last_seen_at, converted, nearest_session_id, conversion_propensity, embedding)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    last_seen_at, converted, nearest_session_id, conversion_propensity, embedding, embedding_model)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (tid, mid, session_id) DO UPDATE SET
     visitor_id = coalesce(EXCLUDED.visitor_id, ai.behavior_patterns.visitor_id),
     account_id = coalesce(EXCLUDED.account_id, ai.behavior_patterns.account_id),
     journey = EXCLUDED.journey, steps = EXCLUDED.steps, started_at = EXCLUDED.started_at,
     last_seen_at = EXCLUDED.last_seen_at, converted = EXCLUDED.converted,
     nearest_session_id = EXCLUDED.nearest_session_id, conversion_propensity = EXCLUDED.conversion_propensity,
-    embedding = EXCLUDED.embedding, updated_at = now()
+    embedding = EXCLUDED.embedding, embedding_model = EXCLUDED.embedding_model, updated_at = now()
 """
 
 
@@ -92,6 +92,7 @@ class Journey:
     steps: list[tuple[str, str | None, datetime]]  # (action, page, time), oldest first, this event's included
     text: str  # what is embedded: ``page_view:/pricing > click:/demo``
     embedding: NDArray[np.float32] | None  # None: an identified visitor who withdrew profiling consent
+    embedding_model: str | None = None  # the version that computed ``embedding``
 
     @property
     def converted(self) -> bool:
@@ -118,7 +119,8 @@ class BehaviorProcessor(Processor[WebBehavior, Journey]):
         if payload.contact_id is not None and await self._profiling_withdrawn(event, payload.contact_id):
             return Journey(steps, text, None)  # the step is stored; no journey profile is built
         vector = (await self.context.models.embed([text]))[0]
-        return Journey(steps, text, np.asarray(vector, dtype=np.float32))
+        embedder = await self.context.models.model_info("embedding")
+        return Journey(steps, text, np.asarray(vector, dtype=np.float32), embedder[1])
 
     async def _profiling_withdrawn(self, event: Envelope, contact_id: UUID) -> bool:
         tenant = store.tenant_of(event)
@@ -178,6 +180,7 @@ class BehaviorProcessor(Processor[WebBehavior, Journey]):
             nearest["session_id"] if nearest else None,
             propensity,
             embedding,
+            journey.embedding_model,
         )
         changed = (
             previous is None

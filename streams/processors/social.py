@@ -34,8 +34,9 @@ from streams.schemas import SentimentDetected, SentimentWindow, SocialPost, aspe
 
 INSERT_SQL = """
 INSERT INTO ai.social_insights (tid, whid, mid, id, event_type, platform, brand, account_id, author, url, text,
-    posted_at, sentiment, sentiment_score, probabilities, truncated, embedding, language, supported, chunks, aspects)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+    posted_at, sentiment, sentiment_score, probabilities, truncated, embedding, language, supported, chunks, aspects,
+    embedding_model)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 """
 
 WINDOW_SQL = """
@@ -70,6 +71,7 @@ class Analysis:
     aspects: list[AspectMention]
     text: str = ""  # what is stored: the post's text, redacted when the tenant asks for it
     model: tuple[str, str] = ("sentiment", "unknown")  # name and version, for the decision record
+    embedding_model: str | None = None  # the version that computed ``embedding`` (``vettify batch embed`` reads it)
 
 
 class SocialProcessor(Processor[SocialPost, Analysis]):
@@ -98,7 +100,9 @@ class SocialProcessor(Processor[SocialPost, Analysis]):
         if (await self.context.privacy_settings(event.tid, event.mid)).redact_mentions:
             text = redact(text).text  # before it is embedded or stored
         analysis = await self._batcher.submit(text)
-        return replace(analysis, text=text, model=await self.context.models.model_info("sentiment"))
+        model = await self.context.models.model_info("sentiment")
+        embedder = await self.context.models.model_info("embedding")
+        return replace(analysis, text=text, model=model, embedding_model=embedder[1])
 
     async def write(self, conn: asyncpg.Connection, event: Envelope, payload: SocialPost, analysis: Analysis) -> None:
         posted_at = payload.posted_at or event.occurred_at
@@ -128,6 +132,7 @@ class SocialProcessor(Processor[SocialPost, Analysis]):
             s.supported,
             s.chunks,
             [asdict(a) for a in analysis.aspects],
+            analysis.embedding_model,
         )
         counts = await conn.fetchrow(
             WINDOW_SQL, event.tid, event.mid, payload.brand, posted_at - self.rule.window, posted_at
