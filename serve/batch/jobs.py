@@ -267,3 +267,66 @@ def score_churn(
             )
         )
     return report
+
+
+def analyze_calls(
+    endpoints: Endpoints,
+    tenant: TenantContext,
+    folder: Path,
+    *,
+    manifest: dict[str, dict[str, str]] | None = None,
+    voice: dict[str, Any] | None = None,
+    fps: float = 1.0,
+    max_bytes: int = 50 * 1024 * 1024,
+    resources: Resources = Resources(),
+    restart: bool = False,
+    say: Say = _stderr,
+) -> Report:
+    """Analyse every recording under ``folder`` for ``tenant``; ``voice``: the voice model's options."""
+    from serve.batch import calls as job
+
+    root = folder.resolve()
+    if not root.is_dir():
+        raise ValueError(f"{folder} is not a folder")
+    found = job.recordings(root)
+    if not found:
+        raise ValueError(f"no recordings under {folder} (looked for {', '.join(sorted(job.VOICE | job.VIDEO))})")
+    unknown = sorted(set(manifest or {}) - set(found))
+    if unknown:
+        raise ValueError(f"the manifest names files that are not under {folder}: {unknown[:5]}")
+
+    async def plan(conn: asyncpg.Connection) -> list[str]:
+        return found
+
+    def build(run: runs.Run) -> Pipeline:
+        common = {"dsn": endpoints.database_url, "tenant": _tenant_kwargs(tenant)}
+        return Pipeline(
+            reader=Stage(
+                job.Reader,
+                {**common, "folder": str(root), "manifest": manifest or {}, "max_bytes": max_bytes, "fps": fps},
+            ),
+            model=Stage(
+                job.Model,
+                {"voice": voice or {}, "threads": resources.model_threads},
+                concurrency=resources.actors,
+                num_cpus=resources.cpus_per_actor,
+            ),
+            writer=Stage(job.Writer, {**common, "run_id": str(run.id)}),
+        )
+
+    report = Report("analyze-calls")
+    report.outcomes.append(
+        _run_one(
+            endpoints,
+            tenant,
+            job="analyze-calls",
+            target=str(root),
+            params={"files": len(found), "fps": fps},
+            plan=plan,
+            build=build,
+            page_size=resources.page_size,
+            restart=restart,
+            say=say,
+        )
+    )
+    return report

@@ -161,6 +161,40 @@ def _cmd_score_churn(args: argparse.Namespace) -> int:
     return _finish(report, args)
 
 
+def _cmd_analyze_calls(args: argparse.Namespace) -> int:
+    from serve.application import app_args
+    from serve.batch import jobs
+    from serve.batch.calls import read_manifest
+
+    endpoints = endpoints_from(args)
+    tenants = args.tenant or []
+    if len(tenants) != 1:
+        raise SystemExit("vettify batch analyze-calls: the recordings belong to one tenant: give --tenant once")
+    settings = settings_from(args)
+    options = app_args(settings)
+    voice = {
+        "model_path": options.whisper_model_path,
+        "artifacts_dir": options.artifacts_dir,
+        "profile": args.profile or options.voice_profile,
+    }
+    try:
+        manifest = read_manifest(Path(args.manifest)) if args.manifest else None
+        _start_ray(args)
+        report = jobs.analyze_calls(
+            endpoints,
+            tenants[0],
+            Path(args.folder),
+            manifest=manifest,
+            voice=voice,
+            fps=args.fps,
+            resources=_resources(args),
+            restart=args.restart,
+        )
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"vettify batch analyze-calls: {exc}") from exc
+    return _finish(report, args)
+
+
 def _common(parser: argparse.ArgumentParser, *, many_tenants: bool = True) -> None:
     parser.add_argument(
         "--tenant", action="append", type=parse_tenant, help="TID/MID or TID/MID/WHID; repeat for several"
@@ -206,3 +240,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     churn.add_argument("--as-of", help="scoring date, YYYY-MM-DD (default today; a resumed run keeps its own)")
     churn.add_argument("--artifacts-dir", help="trained churn model folder (default <data_dir>/artifacts)")
     churn.set_defaults(func=_cmd_score_churn)
+    calls = jobs.add_parser(
+        "analyze-calls",
+        help="transcribe and analyse a folder of call recordings (voice and video) into ai.call_analyses",
+    )
+    calls.add_argument("folder", help="recordings: .wav .flac .ogg .mp3 .m4a .opus .webm (voice), .mp4 .avi .mov .mkv")
+    _common(calls, many_tenants=False)
+    calls.add_argument(
+        "--manifest",
+        help="CSV: file, and any of call_id, account_id, contact_id, recorded_at, language, speakers, rep, fps",
+    )
+    calls.add_argument(
+        "--profile", choices=["fast", "accurate"], help="Whisper profile (default VETTIFY_VOICE_PROFILE)"
+    )
+    calls.add_argument("--fps", type=float, default=1.0, help="video frames analysed per second (default 1)")
+    calls.set_defaults(func=_cmd_analyze_calls, page_size=8)
