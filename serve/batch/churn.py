@@ -27,10 +27,8 @@ from serve.batch.pipeline import Batch, TenantStage, by_page, page_rows, rows_ba
 
 ACCOUNT_FILTER = "tid = $1 AND mid = $2 AND whid IS NOT DISTINCT FROM $3 AND deleted_at IS NULL"
 KEYS_SQL = f"SELECT id::text FROM crm.accounts WHERE {ACCOUNT_FILTER} ORDER BY id"
-PAGE_SQL = (
-    f"SELECT id::text FROM crm.accounts WHERE {ACCOUNT_FILTER} "
-    "AND ($4::text IS NULL OR id > $4::uuid) AND id <= $5::uuid ORDER BY id"
-)
+FIRST_PAGE_SQL = f"SELECT id::text FROM crm.accounts WHERE {ACCOUNT_FILTER} AND id <= $4::uuid ORDER BY id"
+PAGE_SQL = f"SELECT id::text FROM crm.accounts WHERE {ACCOUNT_FILTER} AND id > $4::uuid AND id <= $5::uuid ORDER BY id"
 PREVIOUS_SQL = (
     "SELECT probability, bucket, model_version FROM ai.churn_scores "
     "WHERE tid = $1 AND mid = $2 AND account_id = $3 FOR UPDATE"
@@ -62,7 +60,11 @@ class Reader(TenantStage):
 
         t = self.tenant
         async with tenant_transaction(self.pool, t, readonly=True) as conn:
-            ids = [r[0] for r in await conn.fetch(PAGE_SQL, t.tid, t.mid, t.whid, page["lo"], page["hi"])]
+            if page["lo"] is None:
+                found = await conn.fetch(FIRST_PAGE_SQL, t.tid, t.mid, t.whid, page["hi"])
+            else:
+                found = await conn.fetch(PAGE_SQL, t.tid, t.mid, t.whid, page["lo"], page["hi"])
+        ids = [r[0] for r in found]
         rows = []
         for account_id in ids:
             features, skip = "", ""

@@ -43,13 +43,13 @@ class Target:
     def keys_sql(self) -> str:
         return f"SELECT {self.key}::text FROM {self.table} WHERE {self._stale} ORDER BY {self._order}"
 
-    @property
-    def page_sql(self) -> str:
-        bound = f"{self._order}" if self.key_type == "text" else self.key
+    def page_sql(self, *, first: bool) -> str:
+        """A page's stale rows; the first page has no lower bound (two statements, so both use the key's index)."""
+        lower = "" if first else f"AND {self._order} > $5::{self.key_type} "
+        upper = "$5" if first else "$6"
         return (
             f"SELECT {self.key}::text AS key, {self.text} AS text FROM {self.table} WHERE {self._stale} "
-            f"AND ($5::text IS NULL OR {bound} > $5::{self.key_type}) AND {bound} <= $6::{self.key_type} "
-            f"ORDER BY {self._order}"
+            f"{lower}AND {self._order} <= {upper}::{self.key_type} ORDER BY {self._order}"
         )
 
     @property
@@ -90,8 +90,10 @@ class Reader(TenantStage):
 
     async def _read(self, page: dict[str, Any]) -> Batch:
         t = self.tenant
+        bounds = [page["hi"]] if page["lo"] is None else [page["lo"], page["hi"]]
         async with tenant_transaction(self.pool, t, readonly=True) as conn:
-            rows = await conn.fetch(self.target.page_sql, t.tid, t.mid, t.whid, self.version, page["lo"], page["hi"])
+            sql = self.target.page_sql(first=page["lo"] is None)
+            rows = await conn.fetch(sql, t.tid, t.mid, t.whid, self.version, *bounds)
         return rows_batch(page["page"], [{"key": r["key"], "text": r["text"]} for r in rows], {"key": "", "text": ""})
 
 

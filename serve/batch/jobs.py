@@ -41,6 +41,7 @@ class Resources:
     cpus_per_actor: float = 1.0
     threads: int | None = None  # inference threads per actor (default: its CPUs, at least 1)
     page_size: int = 256
+    writers: int = 2  # writer actors: PostgreSQL's index maintenance (pgvector HNSW) is most of a write
 
     @property
     def model_threads(self) -> int:
@@ -189,7 +190,9 @@ def embed(
                         concurrency=resources.actors,
                         num_cpus=resources.cpus_per_actor,
                     ),
-                    writer=Stage(job.Writer, {**common, "version": chosen, "run_id": str(run.id)}),
+                    writer=Stage(
+                        job.Writer, {**common, "version": chosen, "run_id": str(run.id)}, concurrency=resources.writers
+                    ),
                 )
 
             report.outcomes.append(
@@ -249,7 +252,7 @@ def score_churn(
                     concurrency=resources.actors,
                     num_cpus=resources.cpus_per_actor,
                 ),
-                writer=Stage(job.Writer, {**common, "run_id": str(run.id)}),
+                writer=Stage(job.Writer, {**common, "run_id": str(run.id)}, concurrency=resources.writers),
             )
 
         report.outcomes.append(
@@ -311,7 +314,7 @@ def analyze_calls(
                 concurrency=resources.actors,
                 num_cpus=resources.cpus_per_actor,
             ),
-            writer=Stage(job.Writer, {**common, "run_id": str(run.id)}),
+            writer=Stage(job.Writer, {**common, "run_id": str(run.id)}, concurrency=resources.writers),
         )
 
     report = Report("analyze-calls")

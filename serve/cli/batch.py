@@ -85,7 +85,11 @@ def _resources(args: argparse.Namespace) -> Any:
     from serve.batch.jobs import Resources
 
     return Resources(
-        actors=args.actors, cpus_per_actor=args.cpus_per_actor, threads=args.threads, page_size=args.page_size
+        actors=args.actors,
+        cpus_per_actor=args.cpus_per_actor,
+        threads=args.threads,
+        page_size=args.page_size,
+        writers=args.writers,
     )
 
 
@@ -208,6 +212,7 @@ def _common(parser: argparse.ArgumentParser, *, many_tenants: bool = True) -> No
     parser.add_argument("--actors", type=int, default=1, help="model actors in the pool (default 1)")
     parser.add_argument("--cpus-per-actor", type=float, default=1.0, help="CPUs each model actor holds (default 1)")
     parser.add_argument("--threads", type=int, help="inference threads per actor (default: its CPUs)")
+    parser.add_argument("--writers", type=int, default=2, help="writer actors (default 2)")
     parser.add_argument("--page-size", type=int, default=256, help="rows per page: the unit of resuming (256)")
     parser.add_argument("--restart", action="store_true", help="close an unfinished run instead of resuming it")
     parser.add_argument("--report", help="write the summary with every bad row's id and reason here (JSON)")
