@@ -12,6 +12,7 @@ speakers, rep, fps``) names what the files cannot say; a call naming a contact i
 
 from __future__ import annotations
 
+import bisect
 import csv
 import hashlib
 import pickle
@@ -86,6 +87,7 @@ class Reader(TenantStage):
         from streams.processors.base import Context
 
         self.folder, self.manifest, self.max_bytes, self.fps = Path(folder), manifest, max_bytes, fps
+        self.keys = recordings(self.folder)  # listed once per actor, not once per page
         self.context = Context(pool=self.pool, models=ServeModels(handles={}), privacy=SettingsCache(self.pool))
 
     def __call__(self, pages: Batch) -> Batch:
@@ -93,7 +95,8 @@ class Reader(TenantStage):
         return self.run(self._read(page))
 
     async def _read(self, page: dict[str, Any]) -> Batch:
-        keys = [k for k in recordings(self.folder) if (page["lo"] is None or k > page["lo"]) and k <= page["hi"]]
+        start = 0 if page["lo"] is None else bisect.bisect_right(self.keys, page["lo"])
+        keys = self.keys[start : bisect.bisect_right(self.keys, page["hi"])]
         rows = [await self._one(key) for key in keys]
         empty = {"key": "", "event": "", "media": b"", "refusal": "", "redact": False, "profile": "", "error": ""}
         return rows_batch(page["page"], rows, empty)

@@ -163,7 +163,7 @@ def execute(pipeline: Pipeline, run: Run, *, label: str, progress: Callable[[str
             fn_constructor_kwargs=stage.kwargs,
             batch_size=batch_size,
             batch_format="numpy",
-            concurrency=stage.concurrency,
+            compute=ray.data.ActorPoolStrategy(size=stage.concurrency),
             num_cpus=stage.num_cpus,
         )
     started = last = time.monotonic()
