@@ -169,6 +169,9 @@ def embed(
     """Re-embed the stale rows of ``targets`` for each tenant with the model at ``model_path``."""
     from serve.batch import embed as job
 
+    unknown = sorted(set(targets) - set(job.TARGETS))
+    if unknown or not targets:
+        raise ValueError(f"unknown targets {unknown}: choose from {', '.join(job.TARGETS)}")
     chosen = version or model_version(model_path)
     report = Report("embed")
     for tenant in tenants:

@@ -129,19 +129,26 @@ def _finish(report: Report, args: argparse.Namespace) -> int:
 
 def _cmd_embed(args: argparse.Namespace) -> int:
     from serve.batch import jobs
+    from serve.batch.embed import TARGETS
 
+    unknown = sorted(set(args.targets) - set(TARGETS))
+    if unknown or not args.targets:
+        raise SystemExit(f"vettify batch embed: unknown --targets {unknown}; choose from {', '.join(TARGETS)}")
     endpoints = endpoints_from(args)
     tenants = _tenants(args, endpoints, "embed")
-    _start_ray(args)
-    report = jobs.embed(
-        endpoints,
-        tenants,
-        targets=args.targets,
-        model_path=args.model_path,
-        version=args.model_version,
-        resources=_resources(args),
-        restart=args.restart,
-    )
+    try:
+        _start_ray(args)
+        report = jobs.embed(
+            endpoints,
+            tenants,
+            targets=args.targets,
+            model_path=args.model_path,
+            version=args.model_version,
+            resources=_resources(args),
+            restart=args.restart,
+        )
+    except ValueError as exc:
+        raise SystemExit(f"vettify batch embed: {exc}") from exc
     return _finish(report, args)
 
 

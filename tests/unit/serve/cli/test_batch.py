@@ -64,6 +64,9 @@ def test_jobs_refuse_to_start_without_a_tenant(monkeypatch: pytest.MonkeyPatch, 
     args = build_parser().parse_args(["batch", "embed", "--dsn", "postgresql://a@h/db"])
     with pytest.raises(SystemExit, match="name a tenant"):
         args.func(args)
+    wrong = build_parser().parse_args(["batch", "embed", "--tenant", "t/m", "--targets", "mentions,tweets"])
+    with pytest.raises(SystemExit, match=r"unknown --targets \['tweets'\]"):
+        wrong.func(wrong)
     calls = build_parser().parse_args(["batch", "analyze-calls", str(tmp_path), "--dsn", "postgresql://a@h/db"])
     with pytest.raises(SystemExit, match="one tenant"):
         calls.func(calls)
