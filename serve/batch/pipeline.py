@@ -43,7 +43,7 @@ class Stage:
     cls: type
     kwargs: dict[str, Any]
     concurrency: int = 1
-    num_cpus: float = 0.1
+    num_cpus: float = 0.0  # readers and writers wait on PostgreSQL: logical CPUs are for the model actors
 
 
 @dataclass(frozen=True)

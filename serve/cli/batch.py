@@ -71,6 +71,7 @@ def _start_ray(args: argparse.Namespace) -> None:
     address = args.address or os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address, log_to_driver=False)
+        _warn_if_actors_do_not_fit(args)
         return
     ray.init(
         address="local",  # a Ray of its own, never a Serve instance running on this machine
@@ -79,6 +80,21 @@ def _start_ray(args: argparse.Namespace) -> None:
         log_to_driver=False,
         object_store_memory=256 * 1024 * 1024,
     )
+    _warn_if_actors_do_not_fit(args)
+
+
+def _warn_if_actors_do_not_fit(args: argparse.Namespace) -> None:
+    """Model actors the cluster has no CPUs for wait (an autoscaler may add nodes): say so, once."""
+    import ray
+
+    cpus = float(ray.cluster_resources().get("CPU", 0.0))
+    wanted = args.actors * args.cpus_per_actor
+    if wanted > cpus:
+        print(
+            f"[batch] {args.actors} model actors x {args.cpus_per_actor:g} CPUs need {wanted:g} CPUs; the cluster has "
+            f"{cpus:g} now: the ones that do not fit wait for room (lower --cpus-per-actor or --actors)",
+            file=sys.stderr,
+        )
 
 
 def _resources(args: argparse.Namespace) -> Any:
