@@ -87,7 +87,7 @@ def _warn_if_actors_do_not_fit(args: argparse.Namespace) -> None:
     """Model actors the cluster has no CPUs for wait (an autoscaler may add nodes): say so, once."""
     import ray
 
-    cpus = float(ray.cluster_resources().get("CPU", 0.0))
+    cpus = float(ray.cluster_resources().get("CPU", 0.0))  # type: ignore[no-untyped-call]
     wanted = args.actors * args.cpus_per_actor
     if wanted > cpus:
         print(
