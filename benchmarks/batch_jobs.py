@@ -336,7 +336,8 @@ def plot(document: dict[str, Any], path: Path) -> None:
         values = [part["raw"]["rows_per_s"], part["loop"]["rows_per_s"], part["ray"]["rows_per_s"]]
         bars = ax.bar(labels, values, color=["#9aa5b1", "#5b7083", "#1f77b4"])
         ax.bar_label(bars, fmt="%.2f" if max(values) < 10 else "%.0f")
-        ax.set_title(f"{name.replace('_', '-')} over {part['rows']:,} rows")
+        stored = f" of {part['stored_mentions']:,} stored" if "stored_mentions" in part else ""
+        ax.set_title(f"{name.replace('_', '-')}: {part['rows']:,} rows{stored}")
         ax.set_ylabel(unit)
     fig.suptitle("vettify batch: Ray Data vs a single-process loop vs the raw model (one 2-core node)")
     fig.tight_layout()
