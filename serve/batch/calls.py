@@ -17,12 +17,12 @@ import csv
 import hashlib
 import pickle
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from infra.db.tenancy import tenant_transaction
 from serve.batch import runs
@@ -57,18 +57,6 @@ def read_manifest(path: Path) -> dict[str, dict[str, str]]:
 
 def call_id_of(tid: str, mid: str, digest: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"{tid}/{mid}/{digest}")
-
-
-@dataclass(frozen=True)
-class Recording:
-    """One file as the reader hands it on: the event it stands for, and its bytes."""
-
-    key: str
-    event: dict[str, Any]  # the envelope, as JSON
-    media: bytes
-    refusal: str  # why it must not be analysed ("" : it may be)
-    redact: bool
-    profile: str | None
 
 
 class Reader(TenantStage):
@@ -113,9 +101,13 @@ class Reader(TenantStage):
             if size > self.max_bytes:
                 return {**row, "error": f"the recording is {size:,} bytes; the limit is {self.max_bytes:,}"}
             media = path.read_bytes()
-            event = self._event(key, media, path)
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
             return {**row, "error": f"cannot read it: {exc}"}
+        try:
+            event = self._event(key, media, path)
+        except ValidationError as exc:  # the manifest's values for this file
+            fields = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            return {**row, "error": f"invalid manifest values: {fields}"}
         t = self.tenant
         async with tenant_transaction(self.pool, t, readonly=True) as conn:
             if await store.seen(conn, event):
@@ -145,7 +137,7 @@ class Reader(TenantStage):
         video = Path(key).suffix.lower() in VIDEO
         payload: dict[str, Any] = {"call_id": given.pop("call_id", key)}
         if video:
-            payload |= {"video_path": key, "fps": float(given.pop("fps", self.fps))}
+            payload |= {"video_path": key, "fps": given.pop("fps", self.fps)}  # checked below, like the rest
         else:
             payload |= {"audio_path": key}
             given.pop("fps", None)

@@ -64,6 +64,7 @@ async def test_a_folder_of_calls_is_analysed_once_like_the_stream_does(
     (folder / "2026/12/broken.wav").write_bytes(b"RIFF\x00\x00not audio at all" * 40)
     (folder / "notes.txt").write_text("not a recording")
     _speak("My number is private, please do not record this.", folder / "2026/12/withdrawn.wav")
+    _speak("This one has a manifest line nobody checked.", folder / "2026/12/typo.wav")
     contact = uuid.uuid4()
     await admin_pool.execute(
         "INSERT INTO crm.contacts (tid, whid, mid, id, first_name) VALUES ($1, NULL, $2, $3, 'Ioana')",
@@ -80,15 +81,19 @@ async def test_a_folder_of_calls_is_analysed_once_like_the_stream_does(
     )
     manifest = tmp_path / "manifest.csv"
     manifest.write_text(
-        f"file,call_id,contact_id,speakers\n2026/12/withdrawn.wav,CALL-7,{contact},\n2026/11/renewal.wav,CALL-1,,1\n"
+        "file,call_id,contact_id,speakers\n"
+        f"2026/12/withdrawn.wav,CALL-7,{contact},\n"
+        "2026/11/renewal.wav,CALL-1,,1\n"
+        "2026/12/typo.wav,CALL-9,,two\n"
     )
 
     summary, stderr = _run(migrated_database, tmp_path, folder, f"{tid}/{mid}", "--manifest", str(manifest))
 
     (run,) = summary["runs"]
-    assert (run["rows"], run["written"], run["unchanged"], run["bad"]) == (6, 5, 0, 1)
+    assert (run["rows"], run["written"], run["unchanged"], run["bad"]) == (7, 5, 0, 2)
     assert run["skipped_reasons"] == {"the contact withdrew call_analysis consent": 1}
     assert "2026/12/broken.wav" in stderr and "cannot analyse it" in stderr
+    assert "2026/12/typo.wav: invalid manifest values: speakers:" in stderr
     calls = {
         r["call_id"]: r
         for r in await admin_pool.fetch(
@@ -120,6 +125,6 @@ async def test_a_folder_of_calls_is_analysed_once_like_the_stream_does(
     again, _ = _run(migrated_database, tmp_path, folder, f"{tid}/{mid}", "--manifest", str(manifest))
 
     (rerun,) = again["runs"]
-    assert (rerun["written"], rerun["unchanged"], rerun["bad"]) == (0, 5, 1)
+    assert (rerun["written"], rerun["unchanged"], rerun["bad"]) == (0, 5, 2)
     assert await admin_pool.fetchval("SELECT count(*) FROM ai.call_analyses WHERE tid = $1", tid) == 5
     assert await admin_pool.fetchval("SELECT count(*) FROM crm.outbox WHERE tid = $1", tid) == len(events)
