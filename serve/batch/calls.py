@@ -262,17 +262,5 @@ class Writer(TenantStage):
                 payload = CONSUMED[event.type].model_validate(event.payload)
                 await self.processor.write(conn, event, payload, call)  # type: ignore[arg-type]
                 written += 1
-            if whole:
-                whole = await runs.page_done(conn, t, self.run_id, page, written=written, unchanged=unchanged, bad=bad)
-            if not whole:
-                await runs.add_bad(conn, t, self.run_id, bad)
-        return {
-            "page": page,
-            "complete": int(whole),
-            "rows": len(live),
-            "written": written,
-            "unchanged": unchanged,
-            "skipped": sum(reasons.values()),
-            "bad": len(bad),
-            "skipped_reasons": reasons,
-        }
+            result = runs.PageResult(page, len(live), written, unchanged, bad, skipped=reasons)
+            return await runs.close_page(conn, t, self.run_id, result, whole=whole)

@@ -175,18 +175,8 @@ class Writer(TenantStage):
                         payload=scored.model_dump(mode="json"),
                         corr_id=f"batch:{self.run_id}",
                     )
-            if whole:
-                whole = await runs.page_done(conn, t, self.run_id, page, written=written, unchanged=unchanged, bad=[])
-        return {
-            "page": page,
-            "complete": int(whole),
-            "rows": len(live),
-            "written": written,
-            "unchanged": unchanged,
-            "skipped": len(skipped),
-            "bad": 0,
-            "skipped_reasons": reasons,
-        }
+            result = runs.PageResult(page, len(live), written, unchanged, skipped=reasons)
+            return await runs.close_page(conn, t, self.run_id, result, whole=whole)
 
 
 def _same(previous: Any, probability: float, bucket: str, version: str) -> bool:

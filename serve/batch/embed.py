@@ -156,12 +156,8 @@ class Writer(TenantStage):
         texts = [str(batch["text"][i]) for i in good]
         async with tenant_transaction(self.pool, t) as conn:
             updated = await conn.fetch(self.target.update_sql, t.tid, t.mid, t.whid, self.version, keys, vectors, texts)
-            counts = {"written": len(updated), "unchanged": len(good) - len(updated)}
-            if whole:
-                whole = await runs.page_done(conn, t, UUID(self.run_id), page, bad=bad, **counts)
-            if not whole:
-                await runs.add_bad(conn, t, UUID(self.run_id), bad)
-        return {"page": page, "complete": int(whole), "rows": len(live), "skipped": 0, "bad": len(bad), **counts}
+            result = runs.PageResult(page, len(live), len(updated), len(good) - len(updated), bad)
+            return await runs.close_page(conn, t, UUID(self.run_id), result, whole=whole)
 
 
 def _vector_text(vector: np.ndarray[Any, Any]) -> str:

@@ -156,6 +156,51 @@ async def add_bad(conn: asyncpg.Connection, tenant: TenantContext, run_id: UUID,
         await conn.execute(BAD_SQL, tenant.tid, tenant.mid, run_id, bad)
 
 
+@dataclass
+class PageResult:
+    """What a writer did with one page, and the summary row it hands the driver."""
+
+    page: int
+    rows: int  # the page's rows the writer saw (placeholders excluded)
+    written: int = 0
+    unchanged: int = 0
+    bad: list[dict[str, str]] = field(default_factory=list)  # {"id", "reason"}
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> rows stored or passed over, not bad
+    complete: bool = False  # marked done in ai.batch_runs
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "page": self.page,
+            "complete": int(self.complete),
+            "rows": self.rows,
+            "written": self.written,
+            "unchanged": self.unchanged,
+            "skipped": sum(self.skipped.values()),
+            "bad": len(self.bad),
+            "skipped_reasons": self.skipped,
+        }
+
+
+async def close_page(
+    conn: asyncpg.Connection, tenant: TenantContext, run_id: UUID, result: PageResult, *, whole: bool
+) -> dict[str, Any]:
+    """Last statement of a page's write transaction: mark the page done when the writer held all of it
+    (its counts and bad rows go on the run with it), else keep just its bad rows. The summary row."""
+    if whole:
+        result.complete = await page_done(
+            conn,
+            tenant,
+            run_id,
+            result.page,
+            written=result.written,
+            unchanged=result.unchanged,
+            bad=result.bad,
+        )
+    if not result.complete:
+        await add_bad(conn, tenant, run_id, result.bad)
+    return result.as_row()
+
+
 async def finish(pool: asyncpg.Pool, run: Run) -> Run:
     async with tenant_transaction(pool, run.tenant) as conn:
         row = await conn.fetchrow(FINISH_SQL, run.tenant.tid, run.tenant.mid, run.id)
