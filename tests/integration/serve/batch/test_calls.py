@@ -7,11 +7,8 @@ changes nothing.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,7 @@ import asyncpg
 import pytest
 
 from serve.slo.media import video_call
+from tests.support.batch_cli import batch_argv, batch_env, run_batch
 from tests.support.databases import ProvisionedDatabase
 
 pytestmark = pytest.mark.slow
@@ -39,17 +37,10 @@ def _speak(text: str, target: Path) -> None:
 
 
 def _run(database: ProvisionedDatabase, tmp: Path, folder: Path, tenant: str, *extra: str) -> Any:
-    env = {**os.environ, "VETTIFY_DATA_DIR": str(tmp / "data"), "RAY_ADDRESS": "", "VETTIFY_VOICE_PROFILE": "fast"}
-    for name in ("VETTIFY_DATABASE_URL", "VETTIFY_WORKER_DATABASE_URL", "VETTIFY_REDIS_URL"):
-        env.pop(name, None)
-    argv = [
-        str(Path(sys.executable).with_name("vettify")),
-        *("batch", "analyze-calls", str(folder), "--tenant", tenant, "--dsn", database.urls.app),
-        *("--num-cpus", "2", "--page-size", "2", *extra),
-    ]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900, check=False)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+    argv = batch_argv(
+        *("analyze-calls", str(folder), "--tenant", tenant, "--dsn", database.urls.app, "--page-size", "2", *extra)
+    )
+    return run_batch(batch_env(tmp, VETTIFY_VOICE_PROFILE="fast"), argv, timeout_s=900)
 
 
 async def test_a_folder_of_calls_is_analysed_once_like_the_stream_does(

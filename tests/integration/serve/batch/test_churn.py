@@ -7,10 +7,6 @@ publish ``crm.churn.scored`` only for bucket changes, record each decision, and 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,6 +21,7 @@ from models.churn.features import Order
 from models.churn.model import ChurnModel
 from models.churn.store import RedisFeatureStore, account_key
 from models.churn.train import ensure_artifact
+from tests.support.batch_cli import batch_argv, batch_env, run_batch
 from tests.support.databases import ProvisionedDatabase
 
 pytestmark = pytest.mark.slow
@@ -40,31 +37,12 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(database: ProvisionedDatabase, tmp: Path, redis_url: str, artifacts: Path, tenant: str) -> Any:
-    env = {**os.environ, "VETTIFY_DATA_DIR": str(tmp / "data"), "RAY_ADDRESS": ""}
-    for name in ("VETTIFY_DATABASE_URL", "VETTIFY_WORKER_DATABASE_URL", "VETTIFY_REDIS_URL"):
-        env.pop(name, None)
-    argv = [
-        str(Path(sys.executable).with_name("vettify")),
-        "batch",
-        "score-churn",
-        "--tenant",
-        tenant,
-        "--dsn",
-        database.urls.app,
-        "--redis-url",
-        redis_url,
-        "--artifacts-dir",
-        str(artifacts),
-        "--as-of",
-        AS_OF.isoformat(),
-        "--page-size",
-        "8",
-        "--num-cpus",
-        "2",
-    ]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    argv = batch_argv(
+        *("score-churn", "--tenant", tenant, "--dsn", database.urls.app, "--redis-url", redis_url),
+        *("--artifacts-dir", str(artifacts), "--as-of", AS_OF.isoformat(), "--page-size", "8"),
+    )
+    summary, _ = run_batch(batch_env(tmp), argv)
+    return summary
 
 
 def _history(k: int) -> list[Order]:

