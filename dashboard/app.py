@@ -34,6 +34,7 @@ from infra.errors import InvalidInput
 from infra.http.auth import RequireScopes
 from infra.http.correlation import CorrelationIdMiddleware
 from infra.http.problems import install_error_handlers, problem_responses
+from infra.http.tracing import FASTAPI_TELEMETRY, TracingMiddleware
 from infra.redis import create_redis
 from infra.security import Principal
 from infra.settings import Settings, get_settings
@@ -100,6 +101,7 @@ def create_app(
             await pool.close()
 
     app = FastAPI(
+        telemetry=FASTAPI_TELEMETRY,
         title="Vettify dashboard",
         version=__version__,
         description="The engine's live dashboard: the page, sign-in and the live insight stream.",
@@ -112,6 +114,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
+    app.add_middleware(TracingMiddleware, service="dashboard")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -15,6 +15,9 @@ otherwise give the timer only a few items per window.)
 ``size`` weighs an item (default 1): a caller that brings several texts counts
 as that many toward ``max_size``, and a batch always takes at least one item.
 
+With tracing on, each batch runs in a span named ``trace_name`` (the batch's size as ``batch.size``), a child
+of its first traced caller and linked to every caller (:func:`infra.tracing.batch_span`).
+
 ``max_pending`` bounds what may wait: past it :meth:`MicroBatcher.submit`
 raises :class:`BatcherFull` at once (back-pressure for the caller to answer,
 never an unbounded queue).
@@ -31,6 +34,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from opentelemetry.trace import SpanContext
+
+from infra import tracing
 from infra.errors import AtCapacity
 
 T = TypeVar("T")
@@ -51,8 +57,10 @@ class MicroBatcher(Generic[T, R]):
         max_in_flight: int = 2,
         max_pending: int | None = None,
         size: Callable[[T], int] | None = None,
+        trace_name: str = "batch",
     ) -> None:
         self.run = run
+        self.trace_name = trace_name
         self.size = size
         self.max_size = max_size
         self.max_wait_s = max_wait_s
@@ -64,12 +72,16 @@ class MicroBatcher(Generic[T, R]):
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self.batch_sizes: list[int] = []  # the last batches' sizes (bounded), for tests and metrics
+        self._callers: dict[asyncio.Future[R], SpanContext] = {}  # waiting callers' spans (tracing on)
 
     async def submit(self, item: T) -> R:
         if self.max_pending is not None and len(self._pending) >= self.max_pending:
             raise BatcherFull(f"{len(self._pending)} items already wait for the model")
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
+        caller = tracing.current_span_context()
+        if caller is not None:
+            self._callers[future] = caller
         self._pending_size += self._size(item)
         if self._in_flight < self.max_in_flight:
             if self._pending_size >= self.max_size:
@@ -113,6 +125,9 @@ class MicroBatcher(Generic[T, R]):
         if all(not future.done() for _, future in self._pending):
             return
         kept = [(item, future) for item, future in self._pending if not future.done()]
+        for _, future in self._pending:
+            if future.done():
+                self._callers.pop(future, None)
         self._pending_size -= sum(self._size(item) for item, future in self._pending if future.done())
         self._pending = kept
 
@@ -128,6 +143,15 @@ class MicroBatcher(Generic[T, R]):
             future.add_done_callback(on_done)
 
     async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        callers = [c for _, f in batch if (c := self._callers.pop(f, None)) is not None] if self._callers else []
+        if callers:
+            size = sum(self._size(item) for item, _ in batch)
+            with tracing.batch_span(self.trace_name, callers, {"batch.size": size, "batch.callers": len(batch)}):
+                await self._run_batch(batch)
+        else:
+            await self._run_batch(batch)
+
+    async def _run_batch(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
             results = await self.run([item for item, _ in batch])
             if len(results) != len(batch):

@@ -98,6 +98,19 @@ class Settings(BaseSettings):
     direct_http_port: int = Field(default=8100, ge=1, le=65535, description="First port for direct HTTP ingress.")
     direct_grpc_port: int = Field(default=9100, ge=1, le=65535, description="First port for direct gRPC ingress.")
 
+    # --- Tracing (infra/tracing.py) ------------------------------------------------
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OpenTelemetry collector for traces, OTLP over HTTP with JSON bodies (e.g. "
+        "http://otel-collector:4318; /v1/traces is appended). Absent: tracing is off and costs nothing.",
+    )
+    trace_sample_ratio: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of new traces recorded; a request whose traceparent is sampled is always recorded.",
+    )
+
     # --- Auth --------------------------------------------------------------
     jwt_secret: SecretStr = Field(
         default=SecretStr("vettify-dev-secret-change-me-0123456789"),
@@ -203,6 +216,7 @@ class Settings(BaseSettings):
         "amqp_url",
         "kafka_bootstrap",
         "smtp_url",
+        "otlp_endpoint",
     )
     @classmethod
     def _blank_is_absent(cls, value: str | None) -> str | None:

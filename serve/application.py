@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from infra import tracing
 from infra.admission import DEFAULT_MAX_WAIT_S
 from infra.settings import Settings
 
@@ -192,6 +193,8 @@ def start_serve(
         ray_env.configure()  # read by Ray's processes when they start
         direct_ingress.configure(settings)
         env = {"RAY_AUTH_MODE": "disabled"}
+        if settings.otlp_endpoint:  # each proxy and replica reads it in infra.tracing.serve_span_processors
+            env[tracing.ENDPOINT_ENV] = settings.otlp_endpoint
         if ray_address:
             ray.init(address=ray_address, log_to_driver=False, runtime_env={"env_vars": env})
         else:
@@ -205,8 +208,24 @@ def start_serve(
     serve.start(
         http_options=HTTPOptions(host=settings.host, port=settings.http_port, request_timeout_s=60),
         grpc_options=gRPCOptions(port=settings.grpc_port, grpc_servicer_functions=[GRPC_SERVICER]),
+        tracing_config=tracing_config(settings),
     )
     return Endpoints(http=f"http://{settings.host}:{settings.http_port}", grpc=f"{settings.host}:{settings.grpc_port}")
+
+
+def tracing_config(settings: Settings) -> Any:
+    """Serve's tracing: on when a collector is configured (``VETTIFY_OTLP_ENDPOINT``), else None (off, no cost).
+
+    Serve carries the trace context from a handle call to the replica it reaches; :mod:`infra.tracing` adds the
+    engine's spans and exports them from every proxy and replica.
+    """
+    if not settings.otlp_endpoint:
+        return None
+    from ray.serve.schema import TracingConfig
+
+    return TracingConfig(
+        enabled=True, exporter_import_path=tracing.SERVE_EXPORTER, sampling_ratio=settings.trace_sample_ratio
+    )
 
 
 def deploy_crm(

@@ -15,8 +15,10 @@ from typing import Any, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel
 
+from infra import tracing
 from infra.errors import InvalidInput
 from models.marketing.ab import ExperimentRequest
 from models.marketing.attribution import AttributionRequest
@@ -30,7 +32,7 @@ from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis
 from models.voice.live import LiveUpdate
 from models.voice.profiles import Profile, parse_profile
 from protos import inference_pb2 as pb
-from serve.errors import abort_with, as_error, validated
+from serve.errors import abort_with, as_error, grpc_status, validated
 from serve.live_voice import live_updates
 from serve.model_calls import MAX_AUDIO_BYTES, ModelCalls, check_audio
 
@@ -159,16 +161,41 @@ def _sentiment_pb(result: Sentiment, aspects: list[AspectMention] | None = None)
     )
 
 
+GRPC_SERVICE = pb.DESCRIPTOR.services_by_name["Analytics"].full_name
+
+
 class AnalyticsMethods:
     """The gRPC methods; the ingress sets ``self.models``."""
 
     models: ModelCalls
 
     async def _answer(self, context: Any, empty: Reply, work: Callable[[], Awaitable[Reply]]) -> Reply:
+        if tracing.is_on():
+            return await self._traced(context, empty, work)
         try:
             return await work()
         except Exception as exc:
             abort_with(context, as_error(exc))  # the engine's own errors pass through as they are
+        return empty
+
+    async def _traced(self, context: Any, empty: Reply, work: Callable[[], Awaitable[Reply]]) -> Reply:
+        """The call in a server span continuing the client's ``traceparent`` metadata (or starting a trace)."""
+        method = work.__qualname__.split(".")[-3]  # "AnalyticsMethods.<Method>.<locals>.work"
+        metadata = dict(context.invocation_metadata()) if context is not None else {}
+        attributes = {"rpc.system": "grpc", "rpc.service": GRPC_SERVICE, "rpc.method": method}
+        with tracing.span(
+            f"{GRPC_SERVICE}/{method}",
+            kind=SpanKind.SERVER,
+            parent=tracing.context_from(metadata),
+            attributes=attributes,
+        ) as span:
+            try:
+                return await work()
+            except Exception as exc:
+                error = as_error(exc)
+                if span is not None:
+                    span.set_attribute("rpc.grpc.status_code", int(grpc_status(error).value[0]))
+                abort_with(context, error)  # the engine's own errors pass through as they are
         return empty
 
     async def Sentiment(self, request: pb.SentimentRequest, grpc_context: Any = None) -> pb.SentimentResponse:

@@ -17,6 +17,7 @@ from infra.http.correlation import CorrelationIdMiddleware
 from infra.http.limits import BodySizeLimitMiddleware
 from infra.http.metrics import HttpMetrics, HttpMetricsMiddleware
 from infra.http.problems import install_error_handlers
+from infra.http.tracing import FASTAPI_TELEMETRY, TracingMiddleware
 from infra.settings import Settings
 from serve import http_api
 from serve.deployments.base import Handle
@@ -82,6 +83,7 @@ class Gateway(AnalyticsMethods):
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         app = FastAPI(
+            telemetry=FASTAPI_TELEMETRY,
             title="Vettify Engine models",
             description="Sentiment, embeddings, churn, pricing, summaries, voice, vision and the marketing models "
             "(A/B tests, attribution, budgets) over Ray Serve "
@@ -100,6 +102,7 @@ class Gateway(AnalyticsMethods):
             },
         )
         app.add_middleware(CorrelationIdMiddleware)
+        app.add_middleware(TracingMiddleware, service="gateway")
         app.add_middleware(HttpMetricsMiddleware, metrics=self.http_metrics)
         app.include_router(http_api.router)
         app.include_router(http_api.marketing)

@@ -114,7 +114,7 @@ def _coalescing(remote: TextCall[T]) -> MicroBatcher[str, Batched[T]]:
         result = await remote(texts)
         return [Batched([value], result.batch_items, result.model_version) for value in result.value]
 
-    return MicroBatcher(per_text, max_size=32, max_wait_s=0.002, max_pending=256)
+    return MicroBatcher(per_text, max_size=32, max_wait_s=0.002, max_pending=256, trace_name="coalesced text call")
 
 
 def _through_deployment(remote: TextCall[T]) -> TextCall[T]:

@@ -28,6 +28,7 @@ import asyncpg
 from pydantic import ValidationError
 
 from crm_core.privacy.settings import SettingsCache
+from infra import tracing
 from infra.db.tenancy import TenantContext
 from infra.events.envelope import Envelope
 from infra.settings import Settings
@@ -118,6 +119,23 @@ class StreamProcessor:
     async def handle(
         self, event: Envelope, source: str, *, raw: bytes | None = None, tenant: TenantContext | None = None
     ) -> Result:
+        if not tracing.is_on():
+            return await self._handle(event, source, raw=raw, tenant=tenant)
+        attributes = {
+            "vettify.event.id": str(event.id),
+            "vettify.event.type": event.type,
+            "vettify.tid": event.tid,
+            "vettify.source": source,
+        }
+        with tracing.span(f"handle {event.type}", attributes=attributes) as span:
+            result = await self._handle(event, source, raw=raw, tenant=tenant)
+            if span is not None:
+                span.set_attribute("vettify.outcome", result.outcome.value)
+                if result.reason:
+                    span.set_attribute("vettify.reason", result.reason[:500])
+            return result
+
+    async def _handle(self, event: Envelope, source: str, *, raw: bytes | None, tenant: TenantContext | None) -> Result:
         body = raw if raw is not None else event.to_json()
         if tenant is not None and (event.tid, event.mid, event.whid) != (tenant.tid, tenant.mid, tenant.whid):
             return await self._dead(

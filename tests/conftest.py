@@ -16,6 +16,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from infra import tracing
 from infra.db.bootstrap import RELAY_ROLE, WORKER_ROLE, DatabaseUrls, ensure_login_role
 from infra.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from infra.db.pool import create_pool
@@ -30,6 +33,17 @@ from tests.support.databases import (
 
 TEST_LOGIN_ROLE = "vettify_test_app"
 TEST_WORKER_ROLE = "vettify_test_worker"
+
+
+# --- Tracing --------------------------------------------------------------------
+# The whole suite runs with tracing on, as a deployment with a collector would, sampling no new traces: only a
+# request that sends a sampled traceparent is recorded. Spans made in this process land in SPANS; the Serve
+# stack's processes export theirs over OTLP to the session's collector (tests/integration/conftest.py).
+SPANS = InMemorySpanExporter()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    tracing.configure(exporter=SPANS, sample_ratio=0.0, batched=False)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -38,6 +38,7 @@ from infra.http.correlation import CorrelationIdMiddleware
 from infra.http.limits import BodySizeLimitMiddleware
 from infra.http.metrics import HttpMetrics, HttpMetricsMiddleware
 from infra.http.problems import install_error_handlers, problem_responses
+from infra.http.tracing import FASTAPI_TELEMETRY, TracingMiddleware
 from infra.redis import create_redis
 from infra.settings import Settings, get_settings
 
@@ -88,6 +89,7 @@ def create_app(
             await pool.close()
 
     app = FastAPI(
+        telemetry=FASTAPI_TELEMETRY,
         title="Vettify CRM core",
         version=__version__,
         description="Accounts, contacts, leads, opportunities and campaigns; multi-tenant with row-level security.",
@@ -97,6 +99,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, overrides={IMPORT_PREFIX: MAX_IMPORT_BYTES})
     app.add_middleware(CorrelationIdMiddleware)
+    app.add_middleware(TracingMiddleware, service="crm")
     app.state.http_metrics = HttpMetrics("crm")
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.http_metrics)
     app.include_router(health.router)

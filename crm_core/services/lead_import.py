@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from crm_core.anaf.cui import InvalidCui, normalize_cui
 from crm_core.schemas.leads import LeadCreate
+from infra import tracing
 from infra.db import rows_changed
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.http.correlation import current_corr_id
@@ -71,11 +72,11 @@ WITH new AS (
         AS r(first_name, last_name, email, phone, company_name, cui, source, attributes, fingerprint)
     RETURNING *
 )
-INSERT INTO crm.outbox (tid, whid, mid, aggregate_type, aggregate_id, event_type, payload, corr_id)
+INSERT INTO crm.outbox (tid, whid, mid, aggregate_type, aggregate_id, event_type, payload, corr_id, traceparent)
 SELECT tid, whid, mid, 'lead', id, 'crm.lead.created',
        jsonb_build_object('lead_id', id, 'email', email, 'company_name', company_name, 'cui', cui,
                           'source', source, 'created_by', $12::text),
-       $13
+       $13, $15
 FROM new
 """
 
@@ -280,6 +281,7 @@ class LeadImporter:
                     self.actor,
                     current_corr_id(),
                     [c["fingerprint"] for c in fresh],
+                    tracing.current_traceparent(),
                 )
                 summary = {"inserted": rows_changed(status), "lines": [batch[0][0], batch[-1][0]]}
                 await conn.execute(

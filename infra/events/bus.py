@@ -2,7 +2,7 @@
 
 Both deliver at least once and in publish order per publisher. RabbitMQ uses a
 durable topic exchange with the event type as routing key, persistent messages,
-publisher confirms, ``message_id`` = event id and ``x-corr-id`` as a header.
+publisher confirms, ``message_id`` = event id, ``x-corr-id`` and (tracing on) ``traceparent`` as headers.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from infra import tracing
 from infra.events.envelope import CORR_HEADER, Envelope
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class RabbitMQBus:
 
         exchange = await self._ensure()
         headers = {CORR_HEADER: event.corr_id or "", "x-event-type": event.type, "x-tid": event.tid}
+        headers.update(tracing.carrier())  # traceparent: the consumer's span continues the publisher's trace
         message = aio_pika.Message(
             event.to_json(),
             content_type="application/json",

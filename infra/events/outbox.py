@@ -1,8 +1,10 @@
 """Transactional outbox: events written in the same transaction as the change.
 
 A committed business row always has its event row; a rolled-back one never
-does. The relay that publishes pending rows to the bus reads them in ``seq``
-order, which preserves per-aggregate order.
+does. Each row keeps the writer's trace context (``traceparent``, tracing on), so
+the event's trace continues through the relay to its consumers. The relay that
+publishes pending rows to the bus reads them in ``seq`` order, which preserves
+per-aggregate order.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel
 
+from infra import tracing
 from infra.db import rows_changed
 from infra.db.tenancy import TenantContext
 
@@ -40,11 +43,13 @@ class OutboxEvent(BaseModel):
     published_at: datetime | None
     attempts: int
     last_error: str | None
+    traceparent: str | None = None  # the writer's trace (infra.tracing), continued by the relay
 
 
 ENQUEUE_SQL = """
-INSERT INTO crm.outbox (tid, whid, mid, aggregate_type, aggregate_id, event_type, schema_version, payload, corr_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO crm.outbox
+    (tid, whid, mid, aggregate_type, aggregate_id, event_type, schema_version, payload, corr_id, traceparent)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 RETURNING *
 """
 
@@ -88,6 +93,7 @@ async def enqueue(
         schema_version,
         payload,
         corr_id,
+        tracing.current_traceparent(),
     )
     return OutboxEvent.model_validate(dict(row))
 
@@ -110,6 +116,7 @@ async def enqueue_many(
 ) -> None:
     """Queue several events in one pipelined round trip (a delivery wave's ``marketing.email.*``)."""
     if events:
+        traceparent = tracing.current_traceparent()
         await conn.executemany(
             ENQUEUE_SQL.replace("RETURNING *", ""),
             [
@@ -123,6 +130,7 @@ async def enqueue_many(
                     schema_version,
                     e.payload,
                     corr_id,
+                    traceparent,
                 )
                 for e in events
             ],

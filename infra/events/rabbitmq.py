@@ -25,11 +25,14 @@ import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
+from infra import tracing
 from infra.errors import InvalidEvent
 from infra.events.bus import EXCHANGE
 from infra.events.envelope import Envelope
@@ -126,7 +129,8 @@ class RabbitMQConsumer:
         headers = dict(message.headers or {})
         routing_key = str(headers.get(ORIGINAL_KEY) or message.routing_key or "")
         try:
-            await self.handler(message.body, routing_key)
+            with self._span(queue, routing_key, message, headers):
+                await self.handler(message.body, routing_key)
         except asyncio.CancelledError:
             raise
         except InvalidEvent as exc:
@@ -139,6 +143,22 @@ class RabbitMQConsumer:
             return
         await message.ack()
         self.stats.handled += 1
+
+    @staticmethod
+    def _span(queue: str, routing_key: str, message: Any, headers: dict[str, Any]) -> AbstractContextManager[Any]:
+        """The handler's consumer span, continuing the publisher's ``traceparent`` header (tracing on)."""
+        if not tracing.is_on():
+            return contextlib.nullcontext()
+        attributes: dict[str, str | int | float | bool] = {
+            "messaging.system": "rabbitmq",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": routing_key,
+            "messaging.consumer.group.name": queue,
+            "messaging.message.id": str(message.message_id or ""),
+            "vettify.attempt": int(headers.get("x-attempt", 1)),
+        }
+        parent = tracing.context_from(headers)
+        return tracing.span(f"process {routing_key}", kind=SpanKind.CONSUMER, parent=parent, attributes=attributes)
 
     async def _retry_or_give_up(
         self, queue: str, message: Any, headers: dict[str, Any], routing_key: str, exc: Exception

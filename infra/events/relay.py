@@ -12,10 +12,14 @@ reading and marking ``crm.outbox`` rows.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import asyncpg
+from opentelemetry.trace import SpanKind
 
+from infra import tracing
 from infra.events import outbox
 from infra.events.bus import EventBus, InProcessBus
 from infra.events.envelope import Envelope
@@ -53,6 +57,25 @@ def envelope_of(row: asyncpg.Record) -> Envelope:
     )
 
 
+@contextmanager
+def publish_span(row: asyncpg.Record) -> Iterator[None]:
+    """Publishing continues the trace of the change that wrote the row (when it was traced): the bus sends
+    this span's ``traceparent`` as a message header."""
+    parent = tracing.context_from({tracing.TRACEPARENT: row["traceparent"]})
+    if parent is None:
+        yield
+        return
+    attributes = {
+        "messaging.system": "vettify",
+        "messaging.operation.type": "publish",
+        "messaging.destination.name": row["event_type"],
+        "messaging.message.id": str(row["id"]),
+        "vettify.tid": row["tid"],
+    }
+    with tracing.span(f"publish {row['event_type']}", kind=SpanKind.PRODUCER, parent=parent, attributes=attributes):
+        yield
+
+
 class OutboxRelay(PollingLoop):
     task_name = "outbox-relay"
 
@@ -74,7 +97,8 @@ class OutboxRelay(PollingLoop):
             done = []
             for row in rows:
                 try:
-                    await self.bus.publish(envelope_of(row))
+                    with publish_span(row):
+                        await self.bus.publish(envelope_of(row))
                 except Exception as exc:
                     logger.warning("outbox relay: publishing %s (%s) failed: %s", row["id"], row["event_type"], exc)
                     await outbox.mark_failed(conn, id=row["id"], error=f"{type(exc).__name__}: {exc}")

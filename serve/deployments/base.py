@@ -161,7 +161,12 @@ class TextModel(BatchedModel, Generic[T]):
     def _start_batching(self, batching: TextBatching = "paced") -> None:
         self.batching = batching
         self.batcher: MicroBatcher[list[str], Batched[T]] = MicroBatcher(
-            self._run_batch, max_size=TEXT_BATCH_TEXTS, max_wait_s=0.0, max_in_flight=1, size=len
+            self._run_batch,
+            max_size=TEXT_BATCH_TEXTS,
+            max_wait_s=0.0,
+            max_in_flight=1,
+            size=len,
+            trace_name=f"{type(self).__name__} pass",
         )
 
     async def _submit(self, texts: list[str]) -> Batched[T]:

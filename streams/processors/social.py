@@ -79,7 +79,9 @@ class SocialProcessor(Processor[SocialPost, Analysis]):
         super().__init__(context)
         self.rule = rule or SpikeRule()
         self.with_aspects = aspects
-        self._batcher: MicroBatcher[str, Analysis] = MicroBatcher(self._analyze, max_size=32, max_wait_s=0.005)
+        self._batcher: MicroBatcher[str, Analysis] = MicroBatcher(
+            self._analyze, max_size=32, max_wait_s=0.005, trace_name="mention analysis"
+        )
 
     async def _analyze(self, texts: list[str]) -> list[Analysis]:
         sentiments, vectors, aspects = await asyncio.gather(

@@ -22,6 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.trace import SpanKind
+
+from infra import tracing
 from streams.core import StreamProcessor
 from streams.schemas import CONSUMED
 
@@ -82,6 +85,22 @@ class KafkaSource:
             await quiet.ack(event)
 
     async def _process(self, event: Any) -> None:
+        if not tracing.is_on():
+            await self._process_until_done(event)
+            return
+        message = event.message
+        attributes = {
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": message.topic,
+            "messaging.destination.partition.id": str(message.partition),
+            "messaging.kafka.offset": int(message.offset),
+        }
+        parent = tracing.context_from(dict(message.headers or {}))  # the producer's traceparent, if it sent one
+        with tracing.span(f"process {message.topic}", kind=SpanKind.CONSUMER, parent=parent, attributes=attributes):
+            await self._process_until_done(event)
+
+    async def _process_until_done(self, event: Any) -> None:
         delay = self.retry_delay_s
         source = f"kafka:{event.message.topic}"
         while True:

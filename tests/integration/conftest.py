@@ -17,6 +17,7 @@ from infra.local_servers import RunningServer
 from infra.net import free_port
 from infra.settings import Settings
 from tests.support.databases import ProvisionedDatabase
+from tests.support.otlp_collector import OtlpCollector
 
 # Small queues on Sentiment so a burst can show load shedding on this 2-core machine.
 SENTIMENT_LIMITS = {"max_ongoing_requests": 8, "max_queued_requests": 8}
@@ -30,11 +31,22 @@ class ServeStack:
     redis_url: str
     database: ProvisionedDatabase
     media_root: Path
+    collector: OtlpCollector
+
+
+@pytest.fixture(scope="session")
+def otlp_collector() -> Iterator[OtlpCollector]:
+    """Where the Serve stack's proxies and replicas export their spans (OTLP/HTTP JSON)."""
+    with OtlpCollector() as collector:
+        yield collector
 
 
 @pytest.fixture(scope="session")
 def serve_stack(
-    tmp_path_factory: pytest.TempPathFactory, migrated_database: ProvisionedDatabase, redis_server: RunningServer
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated_database: ProvisionedDatabase,
+    redis_server: RunningServer,
+    otlp_collector: OtlpCollector,
 ) -> Iterator[ServeStack]:
     from serve.application import app_args, deploy_crm, deploy_dashboard, deploy_models, start_serve
     from serve.application import stop as stop_serve
@@ -47,6 +59,9 @@ def serve_stack(
         grpc_port=free_port(),
         torch_threads=1,
         db_pool_min_size=1,
+        # Tracing on, as with a collector in production, recording only requests that send a sampled traceparent.
+        otlp_endpoint=otlp_collector.url,
+        trace_sample_ratio=0.0,
         _env_file=None,  # type: ignore[call-arg]
     )
     try:
@@ -72,6 +87,7 @@ def serve_stack(
         redis_url=redis_server.url,
         database=migrated_database,
         media_root=media_root,
+        collector=otlp_collector,
     )
     stop_serve()
 
