@@ -36,13 +36,15 @@ class TracingMiddleware:
             return
         headers = {k.decode("latin-1"): v for k, v in scope["headers"] if k in (b"traceparent", b"tracestate")}
         method = scope.get("method", "GET")
+        prefix = scope.get("root_path", "")  # an app mounted under a route prefix (the CRM: /v1/crm)
+        path = _under(prefix, scope.get("path", ""))
         attributes: dict[str, str | int | float | bool] = {
             "http.request.method": method,
-            "url.path": scope.get("path", ""),
+            "url.path": path,
             "vettify.app": self.service,
         }
         with tracing.span(
-            f"{method} {scope.get('path', '')}",
+            f"{method} {path}",
             kind=SpanKind.SERVER,
             parent=tracing.context_from(headers),
             attributes=attributes,
@@ -69,5 +71,10 @@ class TracingMiddleware:
                 route = scope.get("route")
                 template = getattr(route, "path", None)
                 if template:
-                    span.update_name(f"{method} {template}")
-                    span.set_attribute("http.route", template)
+                    span.update_name(f"{method} {_under(prefix, template)}")
+                    span.set_attribute("http.route", _under(prefix, template))
+
+
+def _under(prefix: str, path: str) -> str:
+    """``path`` as the client sent it: ASGI servers differ on whether ``path`` already holds ``root_path``."""
+    return path if not prefix or path.startswith(prefix) else f"{prefix}{path}"
