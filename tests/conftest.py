@@ -15,7 +15,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from infra import tracing

@@ -71,10 +71,25 @@ class TracingMiddleware:
                 route = scope.get("route")
                 template = getattr(route, "path", None)
                 if template:
-                    span.update_name(f"{method} {_under(prefix, template)}")
-                    span.set_attribute("http.route", _under(prefix, template))
+                    route_template = _full_route(path, template)
+                    span.update_name(f"{method} {route_template}")
+                    span.set_attribute("http.route", route_template)
 
 
 def _under(prefix: str, path: str) -> str:
     """``path`` as the client sent it: ASGI servers differ on whether ``path`` already holds ``root_path``."""
     return path if not prefix or path.startswith(prefix) else f"{prefix}{path}"
+
+
+def _full_route(path: str, template: str) -> str:
+    """The matched route's template with the prefixes it was mounted or included under (``/v1/crm/leads/{id}``).
+
+    The route knows only its own part; the prefix is what the request path has before it. A template
+    with a ``{…:path}`` parameter spans any number of segments and is returned as it is.
+    """
+    if ":path}" in template:
+        return template
+    segments = [part for part in path.split("/") if part]
+    own = [part for part in template.split("/") if part]
+    prefix = segments[: max(len(segments) - len(own), 0)]
+    return "/" + "/".join([*prefix, *own]) if prefix or own else "/"

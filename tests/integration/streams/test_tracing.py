@@ -7,20 +7,12 @@ consumer, whose span continues the same trace.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from typing import Any
-
 import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 
-from infra.events.bus import RabbitMQBus
-from infra.events.rabbitmq import RabbitMQConsumer
-from infra.events.relay import envelope_of, publish_span
 from infra.http.correlation import CorrelationIdMiddleware
 from infra.http.problems import install_error_handlers
 from infra.http.tracing import FASTAPI_TELEMETRY, TracingMiddleware
@@ -33,26 +25,9 @@ from streams.service import StreamsService
 from tests.conftest import SPANS
 from tests.integration.conftest import ServeStack
 from tests.integration.streams.conftest import Tweet, mention
+from tests.support.traces import chain, hex_id, new_traceparent, of_trace, publish_and_consume
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def _hex(value: int, width: int) -> str:
-    return format(value, f"0{width}x")
-
-
-def of_trace(trace_id: str) -> list[ReadableSpan]:
-    return [s for s in SPANS.get_finished_spans() if _hex(s.context.trace_id, 32) == trace_id]
-
-
-def chain(spans: list[ReadableSpan], span: ReadableSpan) -> list[str]:
-    """The names from ``span`` up to the trace's root, as far as the spans were recorded here."""
-    by_id = {s.context.span_id: s for s in spans}
-    names, current = [span.name], span
-    while current.parent is not None and current.parent.span_id in by_id:
-        current = by_id[current.parent.span_id]
-        names.append(current.name)
-    return names
 
 
 def streams_app(stack: ServeStack, processor: StreamProcessor, models: ServeModels) -> FastAPI:
@@ -76,7 +51,7 @@ async def test_an_event_is_one_trace_from_the_request_to_its_consumer(
     tenant: dict[str, str],
 ) -> None:
     SPANS.clear()
-    trace_id, client_span = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    trace_id, client_span, header = new_traceparent()
     event = mention(labeled_tweets[0], tenant, 0)
     token = mint_token(serve_stack.settings, sub="producer", scopes=("events:write",), **tenant)
     transport = httpx.ASGITransport(app=streams_app(serve_stack, processor, serve_models))
@@ -84,7 +59,7 @@ async def test_an_event_is_one_trace_from_the_request_to_its_consumer(
         answer = await http.post(
             "/v1/events",
             content=event.to_json(),
-            headers={"authorization": f"Bearer {token}", "traceparent": f"00-{trace_id}-{client_span}-01"},
+            headers={"authorization": f"Bearer {token}", "traceparent": header},
         )
     assert answer.status_code == 202 and answer.json()["stored"] == 1, answer.text
     assert answer.headers["traceparent"].startswith(f"00-{trace_id}-")
@@ -92,7 +67,7 @@ async def test_an_event_is_one_trace_from_the_request_to_its_consumer(
     spans = of_trace(trace_id)
     (server,) = [s for s in spans if s.kind is SpanKind.SERVER]
     assert server.name == "POST /v1/events" and server.parent is not None
-    assert _hex(server.parent.span_id, 16) == client_span
+    assert hex_id(server.parent.span_id, 16) == client_span
     (handled,) = [s for s in spans if s.name == "handle social.twitter.mention"]
     assert dict(handled.attributes or {})["vettify.outcome"] == "stored"
     assert chain(spans, handled)[-1] == "POST /v1/events"
@@ -113,28 +88,10 @@ async def test_an_event_is_one_trace_from_the_request_to_its_consumer(
     )
     assert row is not None and row["traceparent"] is not None
     _, stored_trace, writer_span, _ = row["traceparent"].split("-")
-    assert stored_trace == trace_id and writer_span in {_hex(s.context.span_id, 16) for s in spans}
+    assert stored_trace == trace_id and writer_span in {hex_id(s.context.span_id, 16) for s in spans}
 
-    consumed: list[dict[str, Any]] = []
-    received = asyncio.Event()
-
-    async def handler(body: bytes, routing_key: str) -> None:
-        consumed.append({"key": routing_key, "body": body})
-        received.set()
-
-    consumer = RabbitMQConsumer(
-        rabbitmq_server.url, queues={f"test.trace.{uuid.uuid4().hex[:6]}": ["crm.sentiment.detected"]}, handler=handler
-    )
-    await consumer.start()
-    bus = RabbitMQBus(rabbitmq_server.url)
-    try:
-        with publish_span(row):
-            await bus.publish(envelope_of(row))
-        await asyncio.wait_for(received.wait(), timeout=30)
-        await asyncio.sleep(0.2)  # the consumer's span ends once the handler returned
-    finally:
-        await bus.close()
-        await consumer.stop()
+    message = await publish_and_consume(row, rabbitmq_server.url)
+    assert message["key"] == "crm.sentiment.detected"
 
     spans = of_trace(trace_id)
     (publish,) = [s for s in spans if s.kind is SpanKind.PRODUCER]

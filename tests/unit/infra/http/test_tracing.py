@@ -12,7 +12,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from infra import tracing
 from infra.http.correlation import CorrelationIdMiddleware
-from infra.http.tracing import FASTAPI_TELEMETRY, TracingMiddleware
+from infra.http.tracing import FASTAPI_TELEMETRY, TracingMiddleware, _full_route
 from tests.conftest import SPANS
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -89,3 +89,16 @@ async def test_off_the_request_passes_through(monkeypatch: pytest.MonkeyPatch) -
     assert "traceparent" not in answer.headers
     assert answer.json() == {"id": 3, "traceparent": None}
     assert SPANS.get_finished_spans() == ()
+
+
+@pytest.mark.parametrize(
+    ("path", "template", "route"),
+    [
+        ("/v1/crm/leads/3", "/leads/{lead_id}", "/v1/crm/leads/{lead_id}"),  # an included router's own part
+        ("/v1/events", "/v1/events", "/v1/events"),
+        ("/", "/", "/"),
+        ("/media/a/b.wav", "/media/{file:path}", "/media/{file:path}"),
+    ],
+)
+def test_a_route_is_named_with_the_prefix_it_was_reached_under(path: str, template: str, route: str) -> None:
+    assert _full_route(path, template) == route
