@@ -32,6 +32,9 @@ Each Serve path also answers one request of 32 texts from one client (against th
 texts), and a **burst**: ten seconds' worth of its best throughput sent at once (``--skip-burst`` leaves it
 out), counting the accepted, the refused (503 / RESOURCE_EXHAUSTED) and whether each refusal said when to
 retry. ``--model-hop`` adds the layout where the text models sit behind their own deployments.
+``--tracing-ab`` runs the default path again with tracing on, every request sampled and its spans exported over
+OTLP to a local sink that only counts them; goals: one client p50 at most 10 % over the untraced path's, best
+throughput at least 90 % of it.
 
 Every system gets the same torch thread count (``--threads``). Prints a table (with each row's req/s and
 p95 as multiples of the naive server's at the same load) and writes ``benchmarks/results/serve_models.json``
@@ -507,10 +510,12 @@ class Variant:
     batching: str = "paced"
     hosted: bool = True  # the text models inside the gateway (the default) or behind a hop
     proxy_transport: str | None = None  # RAY_SERVE_PROXY_USE_GRPC for this run ("1", "0"; None: the default)
+    traced: bool = False  # tracing on, every request sampled, spans exported to a local OTLP sink
 
     def systems(self) -> tuple[str, str, str]:
         http, grpc = ("serve-direct-http", "serve-direct-grpc") if self.direct else ("serve-http", "serve-grpc")
         suffix = ("" if self.batching == "paced" else "+serve.batch") + ("" if self.hosted else "+model-hop")
+        suffix += "+traced" if self.traced else ""
         if self.proxy_transport is not None:
             suffix += "+proxy-grpc" if self.proxy_transport == "1" else "+proxy-objref"
         return http + suffix, grpc + suffix, "serve-handle" + suffix
@@ -555,6 +560,40 @@ def serve_model(
         bursts.append(summarise_burst(system, model, answers))
 
 
+TRACING_EXPORTS: dict[str, int] = {}  # what the traced variant's sink received
+
+
+class SpanSink:
+    """A local OTLP/HTTP endpoint that takes span exports as a collector would and only counts them: the
+    traced variant pays for making and sending its spans, not for a collector's work on this machine."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.spans = self.requests = self.bytes = 0
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                sink.spans += body.count(b'"spanId"')  # a span's own id; parents and links use other keys
+                sink.requests, sink.bytes = sink.requests + 1, sink.bytes + len(body)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
 def run_serve(
     args: argparse.Namespace, texts: list[str], naive_runs: list[Run], variant: Variant
 ) -> tuple[list[Run], list[Burst]]:
@@ -568,7 +607,10 @@ def run_serve(
     from serve.application import stop as stop_serve
 
     threads = args.serve_threads or args.threads
+    sink = SpanSink() if variant.traced else None
     settings = Settings(  # type: ignore[call-arg]
+        otlp_endpoint=sink.url if sink is not None else None,
+        trace_sample_ratio=1.0,
         http_port=free_port(),
         grpc_port=free_port(),
         torch_threads=threads,
@@ -622,6 +664,11 @@ def run_serve(
                 serve_run(handle_name, model, c, handle_load(handle, method, texts, c, args.duration))
     finally:
         stop_serve()
+        if sink is not None:
+            sink.close()
+            traced = sum(r.requests for r in runs)
+            _say(f"tracing: {sink.spans} spans in {sink.requests} exports for {traced} requests")
+            TRACING_EXPORTS.update(spans=sink.spans, exports=sink.requests, bytes=sink.bytes, requests=traced)
         if previous is None:
             os.environ.pop(PROXY_TRANSPORT, None)
         else:
@@ -659,6 +706,11 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="run the default path twice: Serve's proxy reaching the gateway over gRPC and over Ray object refs",
     )
+    parser.add_argument(
+        "--tracing-ab",
+        action="store_true",
+        help="run the default path again with tracing on (every request sampled, spans exported over OTLP)",
+    )
     parser.add_argument("--skip-naive", action="store_true", help="no naive baseline (tuning runs only)")
     parser.add_argument("--skip-direct", action="store_true", help="no run with Serve's direct ingress")
     parser.add_argument("--skip-burst", action="store_true", help="no burst beyond capacity")
@@ -679,6 +731,8 @@ def main(argv: list[str] | None = None) -> None:
     variants = [Variant(batching=batching) for batching in args.text_batching]
     if args.proxy_transport_ab:
         variants = [Variant(proxy_transport="0"), Variant(proxy_transport="1")]
+    if args.tracing_ab:
+        variants.append(Variant(traced=True))
     if args.model_hop:
         variants.append(Variant(hosted=False))
     if not args.skip_direct:
@@ -693,6 +747,8 @@ def main(argv: list[str] | None = None) -> None:
         report["batching"] = compare_batching(runs)
     if args.proxy_transport_ab:
         report["proxy_transport"] = compare_proxy_transport(runs)
+    if args.tracing_ab:
+        report["tracing"] = compare_tracing(runs)
     print_table(runs, bursts, limits, report)
     RESULTS.mkdir(parents=True, exist_ok=True)
     document = {
@@ -707,12 +763,58 @@ def main(argv: list[str] | None = None) -> None:
             for model in ("sentiment", "embedding")
             for goal, met in report[model].get("proxy", {}).get("goals", {}).items()
         }
-        | report.get("proxy_transport", {}).get("goals", {}),
+        | report.get("proxy_transport", {}).get("goals", {})
+        | report.get("tracing", {}).get("goals", {}),
         "report": report,
     }
     (RESULTS / f"{args.name}.json").write_text(json.dumps(document, indent=2) + "\n")
     plot(runs, limits, RESULTS / f"{args.name}.png")
     _say(f"wrote {RESULTS / args.name}.json and .png")
+
+
+TRACING_P50_OVERHEAD = 0.10  # one client: at most 10 % slower with every request traced
+TRACING_RPS_SHARE = 0.90  # best throughput: at least 90 % of the untraced path's
+
+
+def _one_client_p50(runs: list[Run], model: str, system: str) -> float | None:
+    ones = [r.p50_ms for r in _singles(runs, model, system) if r.concurrency == 1 and not r.offered_rps]
+    return ones[0] if ones else None
+
+
+def compare_tracing(runs: list[Run]) -> dict[str, Any]:
+    """The default path with tracing on (every request sampled and exported) against it off, same run."""
+    figures: dict[str, Any] = {}
+    p50_ok, rps_ok = True, True
+    for model in ("sentiment", "embedding"):
+        for protocol in ("http", "grpc"):
+            plain, traced = f"serve-{protocol}", f"serve-{protocol}+traced"
+            one = {
+                name: next(
+                    (r.p50_ms for r in _singles(runs, model, name) if r.concurrency == 1 and not r.offered_rps), None
+                )
+                for name in (plain, traced)
+            }
+            best = {name: _best_rps(runs, model, name) for name in (plain, traced)}
+            if one[plain] is None or one[traced] is None or not best[plain]:
+                continue
+            p50_overhead = one[traced] / one[plain] - 1
+            rps_share = best[traced] / best[plain]
+            figures[f"{model}_{protocol}"] = {
+                "one_client_p50_ms": [one[plain], one[traced]],
+                "one_client_p50_overhead": round(p50_overhead, 4),
+                "best_rps": [best[plain], best[traced]],
+                "best_rps_share": round(rps_share, 4),
+            }
+            p50_ok &= p50_overhead <= TRACING_P50_OVERHEAD
+            rps_ok &= rps_share >= TRACING_RPS_SHARE
+    return {
+        "figures": figures,
+        "exports": dict(TRACING_EXPORTS),
+        "goals": {
+            "tracing_one_client_p50_overhead_le_10pct": p50_ok and bool(figures),
+            "tracing_best_rps_ge_90pct_of_untraced": rps_ok and bool(figures),
+        },
+    }
 
 
 def compare_batching(runs: list[Run]) -> dict[str, Any]:
@@ -960,6 +1062,18 @@ def print_table(runs: list[Run], bursts: list[Burst], limits: dict[str, float], 
             print(f"{pair} proxy transport (object refs -> gRPC): {compared}")
     for model, compared in report.get("batching", {}).items():
         print(f"{model} text batching, proxy path: paced {compared['paced']} vs @serve.batch {compared['serve_batch']}")
+    tracing = report.get("tracing", {})
+    for pair, f in tracing.get("figures", {}).items():
+        print(
+            f"{pair} tracing off -> on (every request sampled): one client p50 {f['one_client_p50_ms'][0]} -> "
+            f"{f['one_client_p50_ms'][1]} ms ({f['one_client_p50_overhead']:+.1%}); best {f['best_rps'][0]} -> "
+            f"{f['best_rps'][1]} req/s ({f['best_rps_share']:.1%})"
+        )
+    if tracing:
+        print(
+            f"tracing: {tracing['exports']}; "
+            + ", ".join(f"{g} {'met' if v else 'NOT met'}" for g, v in tracing["goals"].items())
+        )
 
 
 if __name__ == "__main__":
