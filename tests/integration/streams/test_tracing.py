@@ -7,9 +7,13 @@ consumer, whose span continues the same trace.
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from opentelemetry.trace import SpanKind
 
@@ -22,9 +26,10 @@ from streams import api as streams_api
 from streams.core import StreamProcessor
 from streams.models import ServeModels
 from streams.service import StreamsService
+from streams.sources.kafka import KafkaSource
 from tests.conftest import SPANS
 from tests.integration.conftest import ServeStack
-from tests.integration.streams.conftest import Tweet, mention
+from tests.integration.streams.conftest import Tweet, count, eventually, mention
 from tests.support.traces import chain, hex_id, new_traceparent, of_trace, publish_and_consume
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -101,3 +106,41 @@ async def test_an_event_is_one_trace_from_the_request_to_its_consumer(
     assert chain(spans, process)[:2] == ["process crm.sentiment.detected", "publish crm.sentiment.detected"]
     assert chain(spans, process)[-1] == "POST /v1/events"
     assert dict(process.attributes or {})["messaging.message.id"] == str(row["id"])
+
+
+async def test_a_kafka_event_continues_its_producers_trace(
+    kafka_broker: RunningServer,
+    processor: StreamProcessor,
+    admin_pool: asyncpg.Pool,
+    labeled_tweets: list[Tweet],
+    tenant: dict[str, str],
+) -> None:
+    """A producer that traces sends ``traceparent`` as a Kafka header; the source's span continues it."""
+    SPANS.clear()
+    trace_id, producer_span, header = new_traceparent()
+    event = mention(labeled_tweets[1], tenant, 1)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_broker.url, acks="all")
+    await producer.start()
+    source = KafkaSource(
+        kafka_broker.url, processor, app_id=f"vettify-trace-{uuid.uuid4().hex[:6]}", fast_rebalance=True
+    )
+    await source.start()
+    try:
+        await producer.send_and_wait(
+            event.type, event.to_json(), key=b"acme", headers=[("traceparent", header.encode())]
+        )
+        await eventually(lambda: _stored(admin_pool, tenant), what="the traced mention")
+        await asyncio.sleep(0.5)  # the consumer's span ends after the store
+    finally:
+        await source.stop()
+        await producer.stop()
+    spans = of_trace(trace_id)
+    (process,) = [s for s in spans if s.kind is SpanKind.CONSUMER]
+    assert process.name == "process social.twitter.mention"
+    assert process.parent is not None and hex_id(process.parent.span_id, 16) == producer_span
+    (handled,) = [s for s in spans if s.name == "handle social.twitter.mention"]
+    assert chain(spans, handled) == ["handle social.twitter.mention", "process social.twitter.mention"]
+
+
+async def _stored(admin_pool: asyncpg.Pool, tenant: dict[str, str]) -> bool:
+    return await count(admin_pool, "ai.social_insights", tenant) == 1
