@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     )
     direct_http_port: int = Field(default=8100, ge=1, le=65535, description="First port for direct HTTP ingress.")
     direct_grpc_port: int = Field(default=9100, ge=1, le=65535, description="First port for direct gRPC ingress.")
+    deployment_overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Serve options per model deployment for `vettify up`, as JSON: deployment name -> "
+        '.options(...) keywords, e.g. {"Sentiment": {"num_replicas": 2}}. Unknown names fail the deployment.',
+    )
 
     # --- Tracing (infra/tracing.py) ------------------------------------------------
     otlp_endpoint: str | None = Field(

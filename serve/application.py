@@ -164,6 +164,7 @@ def app_args(settings: Settings) -> AppArgs:
         redis_url=settings.redis_url,
         torch_threads=settings.torch_threads,
         inference_dtype=settings.inference_dtype,
+        deployment_overrides=settings.deployment_overrides,
     )
 
 
@@ -190,12 +191,15 @@ def start_serve(
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if not ray.is_initialized():
-        ray_env.configure()  # read by Ray's processes when they start
+        ray_env.configure()  # read by Ray's processes when they start (a joined cluster's nodes need their own)
         direct_ingress.configure(settings)
         env = {"RAY_AUTH_MODE": "disabled"}
         if settings.otlp_endpoint:  # each proxy and replica reads it in infra.tracing.serve_span_processors
             env[tracing.ENDPOINT_ENV] = settings.otlp_endpoint
         if ray_address:
+            # A cluster's processes do not inherit this one's environment: the engine's settings travel in the
+            # job's runtime_env, which Serve gives every replica of the applications deployed from here.
+            env.update(engine_environment())
             ray.init(address=ray_address, log_to_driver=False, runtime_env={"env_vars": env})
         else:
             ray.init(
@@ -211,6 +215,13 @@ def start_serve(
         tracing_config=tracing_config(settings),
     )
     return Endpoints(http=f"http://{settings.host}:{settings.http_port}", grpc=f"{settings.host}:{settings.grpc_port}")
+
+
+def engine_environment() -> dict[str, str]:
+    """This process's ``VETTIFY_*`` variables: the settings, and the URLs ``vettify up`` set for the services it
+    started (Redis, the SMTP sink, the public URL). A joined cluster's replicas get them through the job's
+    runtime_env; a local Ray's processes inherit them."""
+    return {name: value for name, value in os.environ.items() if name.startswith("VETTIFY_")}
 
 
 def tracing_config(settings: Settings) -> Any:

@@ -4,7 +4,8 @@ It starts PostgreSQL (embedded unless ``VETTIFY_DATABASE_URL`` is set) and
 applies migrations, an in-memory Redis that every process shares (fakeredis's
 TCP server, unless ``VETTIFY_REDIS_URL`` is set), a local SMTP sink for campaign
 e-mail (a Maildir under the data dir, unless ``VETTIFY_SMTP_URL`` is set), starts
-local Ray with Serve's HTTP and gRPC proxies, deploys the CRM core (``/v1/crm``, ready in seconds) and then the model
+local Ray (or joins a cluster: ``--address`` / ``RAY_ADDRESS``) with Serve's HTTP and gRPC proxies, deploys
+the CRM core (``/v1/crm``, ready in seconds) and then the model
 application (gateway + model deployments; ready when the models are loaded).
 SIGINT/SIGTERM shut Serve and Ray down, then the database, and exit 0.
 """
@@ -138,7 +139,18 @@ def _deploy_crm_and_dashboard(urls: DatabaseUrls, *, consumes_events: bool, redi
     wait_running(DASHBOARD_APP)
 
 
-async def run(settings: Settings, *, models: bool = True) -> int:
+def _say_joined(address: str) -> None:
+    import ray
+
+    nodes = [node for node in ray.nodes() if node.get("Alive")]  # type: ignore[no-untyped-call]
+    cpus = sum(float(node.get("Resources", {}).get("CPU", 0.0)) for node in nodes)
+    _say(
+        f"joined the Ray cluster at {address}: {len(nodes)} nodes, {cpus:g} CPUs; a proxy runs on every node "
+        "that holds a replica (cluster/README.md#a-cluster-on-one-machine)"
+    )
+
+
+async def run(settings: Settings, *, models: bool = True, ray_address: str | None = None) -> int:
     from serve.application import APP_NAME, app_args, deploy_models, start_serve, wait_running
     from serve.application import stop as stop_serve
 
@@ -155,7 +167,9 @@ async def run(settings: Settings, *, models: bool = True) -> int:
             settings.data_dir, engine_file.EngineFile(urls.app, urls.worker, redis_url, os.getpid())
         )  # for `vettify batch …` beside this engine
         await asyncio.to_thread(engine.start_mail)
-        endpoints = await asyncio.to_thread(start_serve, settings)
+        endpoints = await asyncio.to_thread(start_serve, settings, ray_address=ray_address)
+        if ray_address:
+            await asyncio.to_thread(_say_joined, ray_address)
         for sig in (signal.SIGINT, signal.SIGTERM):  # Ray's core worker installs its own; ours must win
             loop.add_signal_handler(sig, stop.set)
         _say(f"Ray Serve proxies: HTTP {endpoints.http}, gRPC {endpoints.grpc}")
@@ -202,10 +216,10 @@ async def run(settings: Settings, *, models: bool = True) -> int:
         await asyncio.to_thread(engine.stop_database)
 
 
-def main(settings: Settings, *, models: bool = True) -> int:
+def main(settings: Settings, *, models: bool = True, ray_address: str | None = None) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return asyncio.run(run(settings, models=models))
+        return asyncio.run(run(settings, models=models, ray_address=ray_address))
     except KeyboardInterrupt:  # a second Ctrl-C before handlers were installed
         return 130
     except Exception as exc:

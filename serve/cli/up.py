@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from serve.cli.common import settings_from
 
@@ -10,7 +11,8 @@ from serve.cli.common import settings_from
 def _cmd_up(args: argparse.Namespace) -> int:
     from serve.up import main as up_main
 
-    return up_main(settings_from(args), models=not args.no_models)
+    address = args.address or os.environ.get("RAY_ADDRESS") or None
+    return up_main(settings_from(args), models=not args.no_models, ray_address=address)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,4 +22,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up.add_argument("--data-dir", help="embedded services' data (default ~/.local/share/vettify)")
     up.add_argument("--grpc-port", type=int, help="gRPC port (default 9000, VETTIFY_GRPC_PORT)")
     up.add_argument("--no-models", action="store_true", help="serve the CRM core only (no model deployments)")
+    up.add_argument(
+        "--address",
+        help="join this Ray cluster (host:port of its head, or auto) instead of starting a local Ray "
+        "(default RAY_ADDRESS); its nodes must reach the database, Redis and SMTP URLs (cluster/README.md)",
+    )
     up.set_defaults(func=_cmd_up)

@@ -51,3 +51,26 @@ def test_deployment_overrides_must_name_real_deployments() -> None:
 
     with pytest.raises(ValueError, match="unknown deployments"):
         build({"deployment_overrides": {"Sentimnet": {"max_queued_requests": 1}}})
+
+
+def test_vettify_up_takes_deployment_overrides_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra.settings import Settings
+    from serve.application import app_args
+
+    monkeypatch.setenv("VETTIFY_DEPLOYMENT_OVERRIDES", '{"Sentiment": {"num_replicas": 2}}')
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert app_args(settings).deployment_overrides == {"Sentiment": {"num_replicas": 2}}
+    monkeypatch.setenv("VETTIFY_DEPLOYMENT_OVERRIDES", "[1, 2]")
+    with pytest.raises(ValueError, match="deployment_overrides"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_a_joined_cluster_gets_the_engines_settings_and_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
+    from serve.application import engine_environment
+
+    monkeypatch.setenv("VETTIFY_REDIS_URL", "redis://127.0.0.1:6390")
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:6379")
+    monkeypatch.setenv("HOME_SECRET_TOKEN", "x")
+    forwarded = engine_environment()
+    assert forwarded["VETTIFY_REDIS_URL"] == "redis://127.0.0.1:6390"
+    assert all(name.startswith("VETTIFY_") for name in forwarded)

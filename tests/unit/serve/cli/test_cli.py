@@ -9,7 +9,9 @@ from serve.cli import build_parser, main
 
 def test_cli_parses_up_options() -> None:
     args = build_parser().parse_args(["up", "--port", "8123", "--data-dir", "data"])
-    assert (args.command, args.port, args.data_dir) == ("up", 8123, "data")
+    assert (args.command, args.port, args.data_dir, args.address) == ("up", 8123, "data", None)
+    joined = build_parser().parse_args(["up", "--address", "10.0.0.5:6379"])
+    assert joined.address == "10.0.0.5:6379"
 
 
 def test_cli_version(capsys: pytest.CaptureFixture[str]) -> None:
