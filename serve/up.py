@@ -139,11 +139,22 @@ def _deploy_crm_and_dashboard(urls: DatabaseUrls, *, consumes_events: bool, redi
     wait_running(DASHBOARD_APP)
 
 
-def _say_joined(address: str) -> None:
+def _say_joined(address: str, settings: Settings) -> None:
     import ray
 
     nodes = [node for node in ray.nodes() if node.get("Alive")]  # type: ignore[no-untyped-call]
     cpus = sum(float(node.get("Resources", {}).get("CPU", 0.0)) for node in nodes)
+    hosts = {node.get("NodeManagerAddress") for node in nodes}
+    embedded = [
+        name
+        for name, url in (("VETTIFY_DATABASE_URL", settings.database_url), ("VETTIFY_REDIS_URL", settings.redis_url))
+        if not url
+    ]
+    if len(hosts) > 1 and embedded:
+        _say(
+            f"warning: the cluster spans {len(hosts)} hosts but the embedded services listen on 127.0.0.1 here; "
+            f"replicas on other hosts cannot reach them: set {' and '.join(embedded)} (and VETTIFY_SMTP_URL)"
+        )
     _say(
         f"joined the Ray cluster at {address}: {len(nodes)} nodes, {cpus:g} CPUs; a proxy runs on every node "
         "that holds a replica (cluster/README.md#a-cluster-on-one-machine)"
@@ -169,7 +180,7 @@ async def run(settings: Settings, *, models: bool = True, ray_address: str | Non
         await asyncio.to_thread(engine.start_mail)
         endpoints = await asyncio.to_thread(start_serve, settings, ray_address=ray_address)
         if ray_address:
-            await asyncio.to_thread(_say_joined, ray_address)
+            await asyncio.to_thread(_say_joined, ray_address, settings)
         for sig in (signal.SIGINT, signal.SIGTERM):  # Ray's core worker installs its own; ours must win
             loop.add_signal_handler(sig, stop.set)
         _say(f"Ray Serve proxies: HTTP {endpoints.http}, gRPC {endpoints.grpc}")

@@ -139,7 +139,11 @@ def _finish(report: Report, args: argparse.Namespace) -> int:
     }
     if args.report:
         Path(args.report).write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    print(json.dumps({k: v for k, v in summary.items() if k != "bad"} | {"bad": len(bad)}))
+    import ray
+
+    if ray.is_initialized():  # before the summary: what Ray says as it disconnects must not follow it
+        ray.shutdown()
+    print(json.dumps({k: v for k, v in summary.items() if k != "bad"} | {"bad": len(bad)}), flush=True)
     return 0
 
 

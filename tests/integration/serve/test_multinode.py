@@ -456,13 +456,16 @@ def test_a_batch_job_survives_losing_the_worker_node(engine: Engine, tmp_path: P
         )
         engine.probe.wait_for("the first pages written", lambda: any("pages" in line for line in progress), 240, 0.5)
         engine.cluster.kill_worker(worker)
-        out, _ = job.communicate(timeout=480)
+        job.wait(timeout=480)
     finally:
         if job.poll() is None:
             job.kill()
     reader.join(timeout=10)
+    out = job.stdout.read() if job.stdout else ""
     assert job.returncode == 0, "".join(progress)[-4000:]
-    summary = json.loads(out.strip().splitlines()[-1])
+    lines = out.strip().splitlines()
+    assert lines and lines[-1].startswith("{"), f"the JSON summary is not the last line of stdout:\n{out[-3000:]}"
+    summary = json.loads(lines[-1])
     mentions = next(r for r in summary["runs"] if r["target"] == "mentions")
     assert mentions["written"] == len(texts) and mentions["bad"] == 0, mentions
     assert asyncio.run(_embedding_models(engine.urls.admin, tid)) == {"all-MiniLM-L6-v2": len(texts)}
