@@ -58,7 +58,8 @@ def test_an_event_posted_to_the_gateway_is_one_trace_through_every_process(serve
     def complete(spans: list[ReceivedSpan]) -> bool:
         return bool(named(spans, "publish crm.sentiment.detected")) and bool(named(spans, "SentimentService pass"))
 
-    spans = serve_stack.collector.wait_for(trace_id, complete, timeout_s=60)
+    # Each process exports in its own batches: wait until every span's parent has arrived too.
+    spans = serve_stack.collector.wait_for(trace_id, lambda s: complete(s) and is_connected(s), timeout_s=60)
     names = sorted({s.name for s in spans})
     assert complete(spans), names
     assert is_connected(spans), names
@@ -97,7 +98,7 @@ def test_a_crm_write_is_one_trace_to_its_relayed_event(serve_stack: ServeStack) 
     assert answer.headers["traceparent"].startswith(f"00-{trace_id}-")
 
     spans = serve_stack.collector.wait_for(
-        trace_id, lambda spans: bool(named(spans, "publish crm.lead.created")), timeout_s=60
+        trace_id, lambda spans: bool(named(spans, "publish crm.lead.created")) and is_connected(spans), timeout_s=60
     )
     assert is_connected(spans), sorted(s.name for s in spans)
     (server,) = named(spans, "POST /v1/crm/leads")
@@ -118,7 +119,7 @@ def test_a_grpc_call_continues_the_clients_trace_into_the_model_pass(serve_stack
         )
     assert len(reply.results) == 1
     spans = serve_stack.collector.wait_for(
-        trace_id, lambda spans: bool(named(spans, "SentimentService pass")), timeout_s=60
+        trace_id, lambda spans: bool(named(spans, "SentimentService pass")) and is_connected(spans), timeout_s=60
     )
     (call,) = named(spans, "vettify.analytics.v1.Analytics/Sentiment")
     assert call.kind == SERVER and call.attributes["rpc.method"] == "Sentiment"
