@@ -199,6 +199,17 @@ class RayProbe:
         """Class names of the live actors on that node."""
         return list(self.ask("actors_on", node_id))
 
+    def actors(self, class_substring: str) -> list[dict[str, Any]]:
+        """Every actor whose class name contains the substring, in any state: class, state, node_id, restarts, death."""
+        return list(self.ask("actors", class_substring))
+
+    def hold_cpus(self, node_id: str) -> float:
+        """Take the node's free CPUs with an idle actor until :meth:`release`; the CPUs taken."""
+        return float(self.ask("hold_cpus", node_id))
+
+    def release(self) -> None:
+        self.ask("release")
+
     def wait_for(
         self,
         what: str,

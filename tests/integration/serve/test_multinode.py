@@ -434,23 +434,40 @@ def test_a_batch_job_survives_losing_the_worker_node(engine: Engine, tmp_path: P
         "embed", "--address", engine.cluster.address, "--tenant", f"{tid}/m1", "--dsn", engine.urls.app,
         "--targets", "mentions", "--page-size", "50", "--actors", "2", "--cpus-per-actor", "0.5", "--writers", "1",
     )  # fmt: skip
+    # Ray spreads the job's actors over the nodes with room, and the head's room varies with what the engine runs;
+    # the head's free CPUs are held until the worker is gone, so the model actors (0.5 CPU each) start on the
+    # worker, and their restarts after the loss find room on the head.
+    held = engine.probe.hold_cpus(engine.head_id)
     job = subprocess.Popen(argv, env=batch_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     progress: list[str] = []
     reader = threading.Thread(target=lambda: progress.extend(job.stderr or []), daemon=True)
     reader.start()
+
+    def diagnosis(what: str) -> str:
+        actors = json.dumps(engine.probe.actors("MapWorker"), indent=1)
+        return f"{what} (held {held} CPUs on the head)\njob's stderr:\n{''.join(progress)[-3000:]}\nactors: {actors}"
+
+    def started() -> bool:
+        on_worker = [a for a in engine.probe.actors_on(worker_id) if "MapWorker" in a]
+        return job.poll() is not None or (bool(on_worker) and any("pages" in line for line in progress))
+
     try:
-        on_worker = engine.probe.wait_for(
-            "the job's model actors running on the worker node",
-            lambda: [a for a in engine.probe.actors_on(worker_id) if "MapWorker" in a],
-            240,
-            every_s=0.5,
-        )
-        engine.probe.wait_for("the first pages written", lambda: any("pages" in line for line in progress), 240, 0.5)
+        deadline = time.monotonic() + 240
+        while not started():
+            assert time.monotonic() < deadline, diagnosis("no model actor on the worker node with pages written")
+            time.sleep(0.5)
+        assert job.poll() is None, diagnosis(f"the job exited ({job.returncode}) before the worker node was lost")
+        on_worker = [a for a in engine.probe.actors_on(worker_id) if "MapWorker" in a]
         engine.cluster.kill_worker(worker)
-        job.wait(timeout=480)
+        engine.probe.release()
+        try:
+            job.wait(timeout=480)
+        except subprocess.TimeoutExpired:
+            pytest.fail(diagnosis("the job did not finish within 480 s of the node loss"))
     finally:
         if job.poll() is None:
             job.kill()
+        engine.probe.release()
     reader.join(timeout=10)
     out = job.stdout.read() if job.stdout else ""
     assert job.returncode == 0, "".join(progress)[-4000:]
