@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from infra.net import cluster_address_problem
 from serve.cli.common import settings_from
 
 if TYPE_CHECKING:
@@ -70,6 +71,8 @@ def _start_ray(args: argparse.Namespace) -> None:
 
     address = args.address or os.environ.get("RAY_ADDRESS")
     if address:
+        if problem := cluster_address_problem(address):
+            raise SystemExit(f"vettify batch: cannot join the Ray cluster at {address}: {problem}")
         ray.init(address=address, log_to_driver=False)
         _warn_if_actors_do_not_fit(args)
         return

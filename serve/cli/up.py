@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from infra.net import cluster_address_problem
 from serve.cli.common import settings_from
 
 
@@ -12,6 +13,11 @@ def _cmd_up(args: argparse.Namespace) -> int:
     from serve.up import main as up_main
 
     address = args.address or os.environ.get("RAY_ADDRESS") or None
+    if address and (problem := cluster_address_problem(address)):
+        raise SystemExit(
+            f"vettify up: cannot join the Ray cluster at {address}: {problem}. Start its head first "
+            "(`ray start --head`, cluster/README.md), or leave out --address and RAY_ADDRESS for a local Ray."
+        )
     return up_main(settings_from(args), models=not args.no_models, ray_address=address)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from infra.net import free_port
 from serve.cli import build_parser, main
 
 
@@ -45,3 +46,16 @@ def test_dead_letters_refuses_a_page_size_out_of_range_before_connecting(
     with pytest.raises(SystemExit) as exited:
         main(["events", "dead-letters", "--tid", "t1", "--mid", "m1", "--limit", limit])
     assert exited.value.code == 2 and "--limit" in capsys.readouterr().err
+
+
+def test_up_refuses_a_cluster_address_nobody_answers_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    port = free_port()  # free, so nothing listens on it
+    with pytest.raises(SystemExit, match=rf"cannot join the Ray cluster at 127.0.0.1:{port}: nothing answers"):
+        main(["up", "--address", f"127.0.0.1:{port}"])
+
+
+def test_batch_refuses_a_malformed_cluster_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAY_ADDRESS", "head-without-port")
+    with pytest.raises(SystemExit, match="is not host:port"):
+        main(["batch", "embed", "--tenant", "t1/m1", "--dsn", "postgresql://nobody@127.0.0.1:1/none"])
