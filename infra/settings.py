@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     retention_interval_s: float = Field(
         default=3600.0, gt=0, description="How often the retention job applies each tenant's storage limits."
     )
+    lead_scoring_retrain_s: float = Field(
+        default=86_400.0,
+        ge=60,
+        description="How old a tenant's lead-scoring training may get before it is retrained (tenants that "
+        "trained once through POST /v1/crm/lead-scoring/train).",
+    )
 
     # --- Campaign delivery (e-mail) ----------------------------------------------
     smtp_url: str | None = Field(

@@ -20,6 +20,7 @@ from crm_core.api.routes import (
     campaigns,
     contacts,
     health,
+    lead_scoring,
     leads,
     mail,
     opportunities,
@@ -119,6 +120,7 @@ def create_app(
         spend,
         pricing,
         privacy,
+        lead_scoring,
     ):
         app.include_router(module.router, prefix=api_prefix, responses=problem_responses(404, 409, 412))
     return app

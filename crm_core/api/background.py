@@ -6,6 +6,8 @@
 * the sequence runner (automations), when a worker DSN is known;
 * the erasure runner (right to be forgotten) and the retention job (every ``VETTIFY_RETENTION_INTERVAL_S``),
   when a worker DSN is known;
+* the lead-scoring retrainer (tenants whose last training is older than ``VETTIFY_LEAD_SCORING_RETRAIN_S``),
+  when a worker DSN is known;
 * the campaign delivery worker, when a worker DSN and ``VETTIFY_SMTP_URL`` are known (``vettify up`` starts a
   local SMTP sink and sets it);
 * the consumer of ``sales.order.created`` / ``wms.shipment.delivered``, unless the streams' ``orders`` queue
@@ -32,6 +34,7 @@ from crm_core.privacy.erasure import ErasureRunner
 from crm_core.privacy.retention import RetentionRunner
 from crm_core.sequences.runner import SequenceRunner
 from crm_core.services.compliance import ComplianceWorker
+from crm_core.services.lead_models import LeadScoringRetrainer
 from infra.db.pool import create_pool
 from infra.events.bus import EventBus, InProcessBus, RabbitMQBus
 from infra.events.rabbitmq import RabbitMQConsumer, envelope_handler
@@ -68,6 +71,7 @@ async def background_services(
             if audit_key is not None:
                 loops.append(ErasureRunner(pool, worker_pool, key=audit_key, redis=redis))
             loops.append(RetentionRunner(pool, worker_pool, idle_sleep_s=settings.retention_interval_s))
+            loops.append(LeadScoringRetrainer(pool, worker_pool, every_s=settings.lead_scoring_retrain_s))
             if settings.smtp_url:
                 delivery = build_worker(settings, pool, worker_pool, redis, personaliser=personaliser)
                 stack.push_async_callback(delivery.smtp.close)

@@ -13,18 +13,39 @@ from models.leadscore.facts import LeadFacts
 from models.leadscore.rules import QUALIFY_THRESHOLD, RuleScore, rule_score
 
 LeadScore = RuleScore
-__all__ = ["QUALIFY_THRESHOLD", "LeadScore", "lead_facts", "score_lead"]
+__all__ = ["QUALIFY_THRESHOLD", "LeadScore", "lead_facts", "record_facts", "score_lead"]
+
+
+def record_facts(
+    *,
+    email: str | None,
+    phone: str | None,
+    company_name: str | None,
+    cui: str | None,
+    source: str,
+    first_name: str | None,
+    last_name: str | None,
+) -> LeadFacts:
+    """What a lead's record says; firmographics and engagement stay unknown until they are joined in."""
+    return LeadFacts(
+        email_domain=email.rsplit("@", 1)[-1].lower() if email else None,
+        has_phone=bool(phone),
+        company_named=bool(company_name),
+        valid_cui=bool(cui and is_valid_cui(cui)),
+        source=source.lower(),
+        full_name=bool(first_name and last_name),
+    )
 
 
 def lead_facts(lead: LeadPublic) -> LeadFacts:
-    """What the CRM record says; firmographics and engagement stay unknown until they are joined in."""
-    return LeadFacts(
-        email_domain=lead.email.rsplit("@", 1)[-1].lower() if lead.email else None,
-        has_phone=bool(lead.phone),
-        company_named=bool(lead.company_name),
-        valid_cui=bool(lead.cui and is_valid_cui(lead.cui)),
-        source=lead.source.lower(),
-        full_name=bool(lead.first_name and lead.last_name),
+    return record_facts(
+        email=lead.email,
+        phone=lead.phone,
+        company_name=lead.company_name,
+        cui=lead.cui,
+        source=lead.source,
+        first_name=lead.first_name,
+        last_name=lead.last_name,
     )
 
 

@@ -25,10 +25,9 @@ from crm_core.repositories.opportunities import OPPORTUNITIES
 from crm_core.schemas.enums import LeadStatus
 from crm_core.schemas.leads import LeadPublic
 from crm_core.sequences import enroll
-from crm_core.services import events, timeline
+from crm_core.services import events, lead_models, timeline
 from crm_core.services.accounts import checked_cui
 from crm_core.services.crud import EntityService, audit_view
-from crm_core.services.lead_scoring import QUALIFY_THRESHOLD, score_lead
 from infra.errors import Conflict, InvalidInput
 from infra.security import Principal
 
@@ -82,15 +81,15 @@ class LeadService(EntityService[LeadPublic]):
         reason: str | None,
         disqualify: bool = False,
     ) -> LeadPublic:
-        """Set score and status. Without ``score`` the rule-based score decides
-        (qualified at >= 50); ``disqualify`` always disqualifies."""
+        """Set score and status. Without ``score`` the score in force decides: the tenant's model once its
+        training adopted one (qualified from its threshold), else the rule (qualified at >= 50);
+        ``disqualify`` always disqualifies."""
         lead = await self.get_locked(conn, user=user, id=id)
         if lead.status is LeadStatus.CONVERTED:
             raise Conflict("the lead is already converted; qualify a new lead instead")
         if score is None:
-            computed = score_lead(lead)
-            score, auto_reason = computed.score, computed.reason
-            qualified = computed.score >= QUALIFY_THRESHOLD
+            scored = await lead_models.score(conn, user.tenant, lead)
+            score, auto_reason, qualified = scored.score.score, scored.score.reason, scored.qualified
         else:
             auto_reason, qualified = "score given by user", True
         status = LeadStatus.DISQUALIFIED if disqualify or not qualified else LeadStatus.QUALIFIED

@@ -40,6 +40,7 @@ TABLES = (
     "price_book",
     "price_sales",
     "price_changes",
+    "lead_scoring_models",
 )
 CONTEXTS = list(itertools.product(TENANTS, WAREHOUSES))
 PRIVACY_SCOPED = {  # migration 0018: the tables a data subject's rows can be in
@@ -177,6 +178,11 @@ async def _seed_one(conn: asyncpg.Connection, tid: str, whid: str | None) -> Non
         *key,
         contact,
     )
+    await conn.execute(
+        "INSERT INTO crm.lead_scoring_models (tid, whid, mid, uses, reason, outcomes, converted, trained_by) "
+        "VALUES ($1, $2, $3, 'rule', 'seed', 0, 0, 'seed')",
+        *key,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -246,7 +252,7 @@ async def test_connection_without_tenant_sees_nothing(app_pool: asyncpg.Pool, ta
         assert await conn.fetchval(f"SELECT count(*) FROM crm.{table}") == 0
 
 
-APPEND_ONLY = ("audit_log", "email_events", "consent_history")
+APPEND_ONLY = ("audit_log", "email_events", "consent_history", "lead_scoring_models")
 MUTABLE_TABLES = tuple(t for t in TABLES if t not in APPEND_ONLY)  # append-only ones: tested below
 
 
@@ -317,6 +323,8 @@ async def test_tenant_wide_rows_insertable_from_a_warehouse(app_pool: asyncpg.Po
         "UPDATE crm.email_events SET machine = true",
         "DELETE FROM crm.consent_history",
         "UPDATE crm.consent_history SET granted = true",
+        "DELETE FROM crm.lead_scoring_models",
+        "UPDATE crm.lead_scoring_models SET uses = 'rule'",
     ],
 )
 async def test_logs_are_append_only_for_the_app(app_pool: asyncpg.Pool, statement: str) -> None:
@@ -363,6 +371,7 @@ async def test_every_crm_table_forces_the_standard_policy(admin_pool: asyncpg.Po
         ("accounts", ["vettify_worker"]),
         ("email_deliveries", ["vettify_worker"]),
         ("erasure_requests", ["vettify_worker"]),
+        ("lead_scoring_models", ["vettify_worker"]),
         ("outbox", ["vettify_relay"]),
         ("price_book", ["vettify_worker"]),
         ("privacy_settings", ["vettify_worker"]),
