@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     retention_interval_s: float = Field(
         default=3600.0, gt=0, description="How often the retention job applies each tenant's storage limits."
     )
+    reach_use_text: bool = Field(
+        default=False,
+        description="Score posts' reach with their text embedding too: the model is trained once at the Streams "
+        "deployment's first start after encoding 20,736 posts (about 90 s on 2 cores); off: history, timing and "
+        "the text's form only (trained in seconds).",
+    )
     lead_scoring_retrain_s: float = Field(
         default=86_400.0,
         ge=60,

@@ -99,6 +99,8 @@ def build(args: dict[str, Any]) -> Any:
         amqp_url=options.amqp_url or env.amqp_url,
         kafka_bootstrap=options.kafka_bootstrap or env.kafka_bootstrap,
         media_root=options.media_root or (str(env.media_root) if env.media_root else None),
+        artifacts_dir=options.artifacts_dir,
+        reach_use_text=env.reach_use_text,
     )
     hosted = None
     if options.text_models_in_gateway:

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from infra.errors import InvalidInput, MalformedRequest, PayloadTooLarge
 from infra.http.auth import RequireScopes
@@ -28,6 +28,7 @@ from infra.security import Principal
 from streams.core import Result
 from streams.insights import MAX_DEAD_LETTER_PAGE
 from streams.recommendations import CatalogUpsert, InteractionBatch, RecommendationRequest, Recommendations
+from streams.schemas import MAX_TEXT_CHARS, ReachOut
 from streams.service import Streams
 
 EVENTS_SCOPE = "events:write"
@@ -179,6 +180,27 @@ async def sentiment_timeline(
         bucket=bucket,
         brand=brand,
         account_id=account_id,
+    )
+
+
+class DraftPost(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    platform: Literal["twitter", "linkedin", "tiktok"]
+    author: str | None = Field(default=None, max_length=200, description="the handle whose stored posts are history")
+    text: str = Field(default="", max_length=MAX_TEXT_CHARS, description="empty: scored on history and timing")
+    publish_at: datetime | None = Field(default=None, description="when it would go out (default: now)")
+
+
+@router.post("/v1/insights/reach", tags=["insights"], response_model=ReachOut)
+async def draft_reach(body: DraftPost, principal: Reader, streams: StreamsDep) -> dict[str, Any]:
+    """A draft post's reach score before it is published: the same model and author history as the score every
+    stored post gets, at the planned time. Nothing is stored."""
+    when = body.publish_at or datetime.now(UTC)
+    if when.tzinfo is None:
+        raise InvalidInput("publish_at needs a time zone (e.g. 2026-12-03T18:00:00+02:00)")
+    return await streams.draft_reach(
+        principal.tenant, platform=body.platform, author=body.author, text=body.text, publish_at=when
     )
 
 

@@ -32,6 +32,7 @@ from infra import tracing
 from infra.db.tenancy import TenantContext
 from infra.events.envelope import Envelope
 from infra.settings import Settings
+from models.reach.scorer import ReachScorer
 from streams import store
 from streams.models import ModelClient
 from streams.ordering import KeyedSequencer
@@ -39,7 +40,7 @@ from streams.processors.base import Context, InvalidEvent, Outcome, Processor
 from streams.processors.behavior import BehaviorProcessor, PixelProcessor
 from streams.processors.calls import CallProcessor
 from streams.processors.orders import OrderProcessor
-from streams.processors.social import SocialProcessor, SpikeRule
+from streams.processors.social import EngagementProcessor, SocialProcessor, SpikeRule
 from streams.schemas import CONSUMED, SOCIAL_TYPES
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class StreamProcessor:
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         spike_rule: SpikeRule | None = None,
         voice_profile_by_tenant: dict[str, str] | None = None,
+        reach: ReachScorer | None = None,
     ) -> None:
         self.pool = pool
         self.max_event_bytes = max_event_bytes
@@ -86,12 +88,15 @@ class StreamProcessor:
             media_root=media_root,
             voice_profile_by_tenant=voice_profile_by_tenant,
             privacy=SettingsCache(pool),
+            reach=reach,
         )
         social = SocialProcessor(context, spike_rule)
+        self.social = social
         calls = CallProcessor(context)
         orders = OrderProcessor(context)
         self.processors: dict[str, Processor[Any, Any]] = {
             **dict.fromkeys(SOCIAL_TYPES, social),
+            "social.post.engagement": EngagementProcessor(context),
             "media.voice.call.recorded": calls,
             "media.video.call.recorded": calls,
             "web.user.behavior.tracked": BehaviorProcessor(context),

@@ -24,12 +24,12 @@ import numpy as np
 
 from crm_core.pricing import book
 from crm_core.schemas.pricing import ChangeSource, Product
+from infra import decisions
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.errors import InvalidInput
 from infra.loops import PollingLoop
 from models.pricing.live import GuardRails, LiveProposal, ProductState, SalesPeriod, propose
 from models.pricing.service import PricingService
-from streams import decisions
 
 logger = logging.getLogger(__name__)
 

@@ -32,11 +32,11 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, Field, model_validator
 
 from crm_core.privacy import consent
+from infra import decisions
 from infra.db.tenancy import TenantContext
 from infra.errors import InvalidInput
 from infra.events import outbox
 from models.marketing.recommend import Recommender, Weights, blend, recency_weights, top_k, unit
-from streams import decisions
 from streams.insights import _tune_search
 
 Kind = Literal["article", "offer", "product", "email_block", "other"]

@@ -50,6 +50,20 @@ class SocialPost(_Payload):
     posted_at: datetime | None = None
     account_id: UUID | None = None
     lang: str | None = Field(default=None, max_length=16)
+    likes: int | None = Field(
+        default=None,
+        ge=0,
+        description="Engagement so far, when the producer knows it (an import of old posts); later counts arrive "
+        "as social.post.engagement.",
+    )
+    shares: int | None = Field(default=None, ge=0)
+    comments: int | None = Field(default=None, ge=0)
+
+    @property
+    def engagement(self) -> int | None:
+        """likes + shares + comments, or ``None`` when none of them is given."""
+        counts = [c for c in (self.likes, self.shares, self.comments) if c is not None]
+        return sum(counts) if counts else None
 
 
 class TwitterMention(SocialPost):
@@ -66,7 +80,27 @@ class TikTokContent(SocialPost):
     """``social.tiktok.content``: ``text`` is the caption (or the video's transcript when the producer has it)."""
 
     views: int | None = Field(default=None, ge=0)
-    likes: int | None = Field(default=None, ge=0)
+
+
+class PostEngagement(_Payload):
+    """``social.post.engagement``: a stored post's engagement counts as the platform reports them later.
+
+    The newest observation wins; the counts feed the author's history, which the reach score of their next
+    posts reads. A post not stored yet goes to the dead letters with that reason (replay it after the post)."""
+
+    platform: Literal["twitter", "linkedin", "tiktok"]
+    post_id: str = Field(min_length=1, max_length=200)
+    likes: int = Field(default=0, ge=0)
+    shares: int = Field(default=0, ge=0)
+    comments: int = Field(default=0, ge=0)
+    views: int | None = Field(default=None, ge=0)
+    observed_at: datetime | None = Field(
+        default=None, description="When the counts were read; absent: the event's time."
+    )
+
+    @property
+    def engagement(self) -> int:
+        return self.likes + self.shares + self.comments
 
 
 class PixelEvent(_Payload):
@@ -158,6 +192,7 @@ CONSUMED: dict[str, type[BaseModel]] = {
     "social.twitter.mention": TwitterMention,
     "social.linkedin.activity": LinkedInActivity,
     "social.tiktok.content": TikTokContent,
+    "social.post.engagement": PostEngagement,
     "social.facebook.pixel.event": PixelEvent,
     "web.user.behavior.tracked": WebBehavior,
     "media.voice.call.recorded": VoiceCallRecorded,
@@ -193,6 +228,18 @@ def aspects_out(mentions: list[AspectMention]) -> list[AspectOut]:
     ]
 
 
+class ReachOut(BaseModel):
+    """The post's predicted engagement at publish (``models.reach``), against its author's own posts."""
+
+    expected_engagement: float | None = Field(description="likes + shares + comments; null: no author history")
+    author_typical: float | None = Field(description="what the author's last 20 known posts got (geometric mean)")
+    lift: float = Field(description="against the author's typical post: 1 as usual, 2 twice as much")
+    history_posts: int = Field(description="the author's posts with known engagement the score read")
+    text_used: bool
+    note: str | None = None
+    model: str
+
+
 class SentimentDetected(_Published):
     """``crm.sentiment.detected``: one analysed mention, with its brand's sliding window."""
 
@@ -211,6 +258,7 @@ class SentimentDetected(_Published):
     window: SentimentWindow
     spike: bool = Field(description="The brand's negative share is over the threshold in the window.")
     spike_started: bool = Field(description="This mention tipped the brand into a spike (first event of it).")
+    reach: ReachOut | None = Field(default=None, description="predicted engagement (posts with an author)")
 
 
 class VoiceTranscribed(_Published):

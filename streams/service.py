@@ -15,10 +15,11 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from infra import decisions
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.errors import InvalidInput, Unavailable
 from infra.settings import Settings
-from streams import decisions, insights, recommendations
+from streams import insights, recommendations
 from streams.core import Result, StreamProcessor
 from streams.insights import Bucket
 from streams.models import ModelClient
@@ -66,6 +67,10 @@ class Streams(Protocol):
     async def decisions_for(self, tenant: TenantContext, ref_id: UUID) -> list[dict[str, Any]]: ...
 
     async def brands(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]: ...
+
+    async def draft_reach(
+        self, tenant: TenantContext, *, platform: str, author: str | None, text: str, publish_at: datetime
+    ) -> dict[str, Any]: ...
 
     async def stream_lag(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]: ...
 
@@ -172,6 +177,13 @@ class StreamsService:
 
     async def brands(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
         return await insights.brands(self._processor().pool, tenant, since=since)
+
+    async def draft_reach(
+        self, tenant: TenantContext, *, platform: str, author: str | None, text: str, publish_at: datetime
+    ) -> dict[str, Any]:
+        return await self._processor().social.draft_reach(
+            tenant, platform=platform, author=author, text=text, publish_at=publish_at
+        )
 
     async def stream_lag(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
         return await insights.stream_lag(self._processor().pool, tenant, since=since)

@@ -198,13 +198,14 @@ async def _person_decisions(
     conn: asyncpg.Connection, t: TenantContext, s: Subject, _: dict[str, Any]
 ) -> dict[str, int]:
     accounts = [UUID(a["account_id"]) for a in s.sole_traders]
-    status = await conn.execute(
+    status = await conn.execute(  # ref_id: a sole trader's churn scores, a lead's model scores
         "DELETE FROM ai.decisions WHERE tid = $1 AND mid = $2 "
-        "AND (contact_id = ANY ($3::uuid[]) OR account_id = ANY ($4::uuid[]) OR ref_id = ANY ($4::uuid[]))",
+        "AND (contact_id = ANY ($3::uuid[]) OR account_id = ANY ($4::uuid[]) OR ref_id = ANY ($5::uuid[]))",
         t.tid,
         t.mid,
         s.contacts,
         accounts,
+        [*accounts, *s.leads],
     )
     return {"decisions": rows_changed(status)}
 

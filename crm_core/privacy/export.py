@@ -144,7 +144,12 @@ async def collect(
         ids = keys[by]
         rows = await conn.fetch(sql, tenant.tid, tenant.mid, ids, DROPPED) if ids else []
         tables[section] = [r[0] for r in rows]
-    refs = [*subject.contacts, *(UUID(r["id"]) for r in tables["mentions"] + tables["calls"]), *keys["sole_traders"]]
+    refs = [
+        *subject.contacts,
+        *subject.leads,
+        *(UUID(r["id"]) for r in tables["mentions"] + tables["calls"]),
+        *keys["sole_traders"],
+    ]
     rows = await conn.fetch(DECISIONS_SQL, tenant.tid, tenant.mid, refs, DROPPED) if refs else []
     tables["decisions"] = [r[0] for r in rows]
     current = {str(c): await consent.current(conn, tenant, c) for c in subject.contacts}

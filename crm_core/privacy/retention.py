@@ -102,7 +102,8 @@ RULES: tuple[Rule, ...] = (
         _batch(
             "ai.social_insights",
             MENTIONS_WHERE,
-            "UPDATE ai.social_insights SET text = '', author = NULL, url = NULL, aspects = '[]'::jsonb, "
+            "UPDATE ai.social_insights SET text = '', author = NULL, url = NULL, post_id = NULL, "
+            "aspects = '[]'::jsonb, "
             "embedding = NULL",
         ),
     ),

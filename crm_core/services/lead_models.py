@@ -22,15 +22,17 @@ import asyncio
 import json
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import numpy as np
 
 from crm_core.schemas.leads import LeadPublic
 from crm_core.services.lead_scoring import QUALIFY_THRESHOLD, LeadScore, lead_facts, record_facts, score_lead
+from infra import decisions
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.loops import PollingLoop
 from models.leadscore.facts import LeadFacts
@@ -213,6 +215,7 @@ async def history(conn: asyncpg.Connection, tenant: TenantContext, limit: int = 
 class Scored:
     score: LeadScore
     qualified: bool
+    decision: dict[str, Any] | None = None  # the model's output and explanation (None: the rule scored it)
 
 
 async def score(conn: asyncpg.Connection, tenant: TenantContext, lead: LeadPublic) -> Scored:
@@ -234,7 +237,25 @@ async def score(conn: asyncpg.Connection, tenant: TenantContext, lead: LeadPubli
         f"{comparison['holdout']} held-out leads): P(convert) {probability:.2f}",
         f"strongest: {pushes}",
     )
-    return Scored(LeadScore(round(100 * probability), reasons), probability >= float(current["threshold"]))
+    qualified = probability >= float(current["threshold"])
+    decision = {
+        "model_version": f"lead-scoring:{current['id']}",
+        "input_digest": decisions.input_hash(asdict(facts)),
+        "output": {"probability": round(probability, 4), "qualified": qualified},
+        "explanation": {
+            "contributions": [asdict(c) for c in model.contributions(facts, top=10)],
+            "threshold": current["threshold"],
+            "comparison": comparison,
+        },
+    }
+    return Scored(LeadScore(round(100 * probability), reasons), qualified, decision)
+
+
+async def record(conn: asyncpg.Connection, tenant: TenantContext, lead_id: UUID, scored: Scored) -> None:
+    """The decision record of a lead scored by the tenant's model, in the transaction storing the score."""
+    if scored.decision is None:
+        return
+    await decisions.record(conn, tenant, kind="lead_score", ref_id=lead_id, model="lead-scoring", **scored.decision)
 
 
 class LeadScoringRetrainer(PollingLoop):

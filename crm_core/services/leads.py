@@ -90,6 +90,7 @@ class LeadService(EntityService[LeadPublic]):
         if score is None:
             scored = await lead_models.score(conn, user.tenant, lead)
             score, auto_reason, qualified = scored.score.score, scored.score.reason, scored.qualified
+            await lead_models.record(conn, user.tenant, lead.id, scored)
         else:
             auto_reason, qualified = "score given by user", True
         status = LeadStatus.DISQUALIFIED if disqualify or not qualified else LeadStatus.QUALIFIED

@@ -60,6 +60,27 @@ def surface(post: Post) -> list[float]:
     ]
 
 
+def history_row(
+    known_values: Sequence[float], known_count: int, days_since_post: float | None, posts_24h: int, prior_mean: float
+) -> list[float]:
+    """:data:`HISTORY` for one post. ``known_values``: the ``log1p`` engagement of the author's last known posts
+    (up to 100, oldest first), ``known_count`` how many are known in all; ``days_since_post``: since the
+    author's previous post (``None``: none); ``posts_24h``: their posts in the 24 hours before this one."""
+    values = np.asarray(known_values[-100:], dtype=np.float64)
+    last20 = values[-20:]
+    known = len(values) > 0
+    return [
+        math.log1p(known_count),
+        float(last20.mean()) if known else prior_mean,
+        float(values.mean()) if known else prior_mean,
+        float(values.std()) if len(values) > 1 else 0.0,
+        float(np.median(values)) if known else prior_mean,
+        float(values[-1]) if known else prior_mean,
+        min(days_since_post, 30.0) if days_since_post is not None else 30.0,
+        float(posts_24h),
+    ]
+
+
 def history_matrix(posts: Sequence[Post], prior_mean: float) -> NDArray[np.float64]:
     """One row of :data:`HISTORY` per post (``posts`` oldest first, one author).
 
@@ -70,18 +91,9 @@ def history_matrix(posts: Sequence[Post], prior_mean: float) -> NDArray[np.float
     day_ago = np.searchsorted(times, times - 86400.0, side="left")
     rows = np.zeros((len(posts), len(HISTORY)))
     for i, known in enumerate(known_until):
-        last20 = values[max(0, known - 20) : known]
-        last100 = values[max(0, known - 100) : known]
-        rows[i] = [
-            math.log1p(known),
-            last20.mean() if known else prior_mean,
-            last100.mean() if known else prior_mean,
-            last100.std() if known > 1 else 0.0,
-            float(np.median(last100)) if known else prior_mean,
-            values[known - 1] if known else prior_mean,
-            min((times[i] - times[i - 1]) / 86400.0, 30.0) if i else 30.0,
-            float(i - day_ago[i]),
-        ]
+        since = (times[i] - times[i - 1]) / 86400.0 if i else None
+        recent = values[max(0, known - 100) : known].tolist()
+        rows[i] = history_row(recent, int(known), since, int(i - day_ago[i]), prior_mean)
     return rows
 
 

@@ -189,11 +189,11 @@ class Model:
     def _analyze(self, batch: Batch, i: int) -> Any:
         import json
 
+        from infra import decisions
         from models.embeddings.encoder import mean_vector
         from models.privacy.transcripts import redact_voice
         from models.voice.analyzer import AnalyzeOptions
         from models.voice.profiles import parse_profile
-        from streams import decisions
         from streams.processors.calls import CallAnalysis
 
         if batch["refusal"][i]:

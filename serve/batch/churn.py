@@ -115,7 +115,7 @@ class Writer(TenantStage):
         return summary_batch([self.run(self._write(batch, page, rows, whole)) for page, rows, whole in by_page(batch)])
 
     async def _write(self, batch: Batch, page: int, indexes: list[int], whole: bool) -> dict[str, Any]:
-        from streams import decisions
+        from infra import decisions
         from streams.processors.orders import UPSERT_SQL
         from streams.schemas import ChurnScored
 

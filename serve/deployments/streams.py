@@ -10,6 +10,7 @@ keep working.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable
@@ -37,11 +38,23 @@ from streams.service import Streams, StreamsService
 from streams.sources.rabbitmq import RabbitMQSource
 
 if TYPE_CHECKING:
+    from models.reach.scorer import ReachScorer
     from streams.sources.kafka import KafkaSource  # faust: imported only where Kafka is configured
 
 logger = logging.getLogger("ray.serve")
 
 T = TypeVar("T")
+
+
+def _reach_scorer(artifacts_dir: Path, use_text: bool) -> ReachScorer | None:
+    """The reach model (trained at the first start); without it posts are stored unscored, with the reason logged."""
+    from models.reach.scorer import ensure
+
+    try:
+        return ensure(artifacts_dir, use_text=use_text)
+    except Exception:
+        logger.exception("Streams: no reach model; posts are stored without a reach score")
+        return None
 
 
 @serve.deployment(
@@ -68,6 +81,8 @@ class StreamsDeployment(StreamsService):
         kafka_bootstrap: str | None = None,
         media_root: str | None = None,
         worker_database_url: str | None = None,
+        artifacts_dir: str | None = None,
+        reach_use_text: bool = False,
     ) -> None:
         from streams.models import ServeModels
 
@@ -84,7 +99,9 @@ class StreamsDeployment(StreamsService):
         if database_url is None:
             logger.warning("Streams: no database configured; /v1/events and /v1/insights answer 503")
             return
-        await self._start(database_url, redis_url, amqp_url, kafka_bootstrap, media_root)
+        artifacts = Path(artifacts_dir) if artifacts_dir else Settings().resolved_artifacts_dir
+        reach = await asyncio.to_thread(_reach_scorer, artifacts, reach_use_text)
+        await self._start(database_url, redis_url, amqp_url, kafka_bootstrap, media_root, reach)
         if worker_database_url:
             await self._start_optimizer(worker_database_url)
 
@@ -95,6 +112,7 @@ class StreamsDeployment(StreamsService):
         amqp_url: str | None,
         kafka_bootstrap: str | None,
         media_root: str | None,
+        reach: ReachScorer | None,
     ) -> None:
         settings = Settings(database_url=database_url, redis_url=redis_url)  # this replica's one settings object
         self._pool = await create_pool(database_url, settings, min_size=1, max_size=10)
@@ -102,7 +120,11 @@ class StreamsDeployment(StreamsService):
         # No Redis URL: fakeredis in this replica (churn features are then per replica: set one to share them).
         self._redis = create_redis(settings)
         processor = StreamProcessor(
-            self._pool, self.models, redis=self._redis, media_root=Path(media_root) if media_root else None
+            self._pool,
+            self.models,
+            redis=self._redis,
+            media_root=Path(media_root) if media_root else None,
+            reach=reach,
         )
         if amqp_url:
             rabbit = RabbitMQSource(amqp_url, processor)
@@ -219,6 +241,13 @@ class StreamsHandle(Streams):
 
     async def decisions_for(self, tenant: TenantContext, ref_id: UUID) -> list[dict[str, Any]]:
         return await self._call(self.handle.decisions_for.remote(tenant, ref_id))
+
+    async def draft_reach(
+        self, tenant: TenantContext, *, platform: str, author: str | None, text: str, publish_at: datetime
+    ) -> dict[str, Any]:
+        return await self._call(
+            self.handle.draft_reach.remote(tenant, platform=platform, author=author, text=text, publish_at=publish_at)
+        )
 
     async def brands(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
         return await self._call(self.handle.brands.remote(tenant, since=since))

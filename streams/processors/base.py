@@ -24,6 +24,7 @@ from crm_core.privacy.settings import PrivacySettings, SettingsCache
 from infra.db.tenancy import tenant_transaction
 from infra.errors import InvalidEvent, InvalidInput, cause_of
 from infra.events.envelope import Envelope
+from models.reach.scorer import ReachScorer
 from streams import store
 from streams.models import ModelClient
 from streams.ordering import Ticket
@@ -51,6 +52,7 @@ class Context:
     max_media_bytes: int = 50 * 1024 * 1024
     voice_profile_by_tenant: dict[str, str] = field(default_factory=dict)  # tid -> Whisper profile
     privacy: SettingsCache | None = None  # each tenant's redaction settings; None: the defaults for everyone
+    reach: ReachScorer | None = None  # scores each post's engagement at publish; None: not scored
 
     async def privacy_settings(self, tid: str, mid: str) -> PrivacySettings:
         return DEFAULT_PRIVACY if self.privacy is None else await self.privacy.get(tid, mid)

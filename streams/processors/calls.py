@@ -28,6 +28,7 @@ import asyncpg
 import numpy as np
 
 from crm_core.privacy import consent
+from infra import decisions
 from infra.db.tenancy import tenant_transaction
 from infra.events.envelope import Envelope
 from models.embeddings.encoder import Passage, mean_vector
@@ -36,7 +37,7 @@ from models.text.aspects import AspectMention
 from models.vision.analyzer import VisionAnalysis
 from models.voice.analyzer import AnalyzeOptions, VoiceAnalysis
 from models.voice.profiles import parse_profile
-from streams import decisions, store
+from streams import store
 from streams.processors.base import Context, InvalidEvent, Processor
 from streams.schemas import (
     CallAnalyzed,

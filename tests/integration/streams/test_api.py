@@ -115,3 +115,44 @@ def test_the_cli_lists_a_tenants_dead_letters(serve_stack: ServeStack, tenant: d
         check=True,
     )
     assert "http" in listing.stdout and "Invalid JSON" in listing.stdout, listing.stdout
+
+
+async def test_a_draft_posts_reach_is_scored_over_http_against_the_stored_history(
+    serve_stack: ServeStack, tenant: dict[str, str]
+) -> None:
+    """``POST /v1/insights/reach``: an author's stored posts with engagement are the history; nothing is stored."""
+    history = [
+        envelope(
+            "social.tiktok.content",
+            {
+                "post_id": f"h{i}",
+                "brand": "acme",
+                "text": f"Colecția {i}",
+                "author": "@ana",
+                "likes": 50 + 10 * i,
+                "posted_at": f"2026-11-{10 + i:02d}T12:00:00+00:00",
+            },
+            tenant,
+        )
+        for i in range(4)
+    ]
+    body = "[" + ",".join(e.model_dump_json() for e in history) + "]"
+    write = _headers(serve_stack, tenant, ("events:write",))
+    read = _headers(serve_stack, tenant, ("insights:read",))
+    draft = {"platform": "tiktok", "author": "@ana", "text": "Reduceri de iarnă!", "publish_at": "2026-12-01T18:00:00Z"}
+    async with httpx.AsyncClient(base_url=serve_stack.http, timeout=120) as http:
+        stored = await http.post("/v1/events", content=body, headers=write | {"content-type": "application/json"})
+        assert stored.json()["stored"] == 4, stored.text
+        assert (await http.post("/v1/insights/reach", json=draft)).status_code == 401
+        scored = await http.post("/v1/insights/reach", json=draft, headers=read)
+        assert scored.status_code == 200, scored.text
+        reach = scored.json()
+        assert reach["history_posts"] == 4 and reach["expected_engagement"] > 0 and reach["lift"] > 0
+        stranger = await http.post("/v1/insights/reach", json=draft | {"author": "@nobody"}, headers=read)
+        assert stranger.json()["expected_engagement"] is None and stranger.json()["history_posts"] == 0
+        naive = await http.post("/v1/insights/reach", json=draft | {"publish_at": "2026-12-01T18:00:00"}, headers=read)
+        assert naive.status_code == 422 and "time zone" in naive.json()["detail"]
+        unknown = await http.post("/v1/insights/reach", json=draft | {"likes": 3}, headers=read)
+        assert unknown.status_code == 422
+        other = _headers(serve_stack, {"tid": f"t-{uuid.uuid4().hex[:8]}", "mid": "m-1"}, ("insights:read",))
+        assert (await http.post("/v1/insights/reach", json=draft, headers=other)).json()["history_posts"] == 0

@@ -1,4 +1,4 @@
-"""AI decision records: a mention's sentiment, a call's analysis and an account's churn score each record
+"""AI decision records: a mention's sentiment and reach, a call's analysis and an account's churn score each record
 the model, its version, the hash of what it read and the model's explanation, in the output's transaction;
 another tenant never sees them."""
 
@@ -13,10 +13,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from infra import decisions
 from infra.db.tenancy import TenantContext
 from infra.errors import NotFound
 from models.voice.evaluate import synthesise
-from streams import decisions
 from streams.core import StreamProcessor
 from streams.processors.base import Outcome
 from tests.integration.streams.conftest import create_account, envelope
@@ -51,7 +51,11 @@ async def test_every_stored_model_output_has_its_decision_record(
     for event in (post, call, *orders):
         assert (await processor.handle(event, "test")).outcome is Outcome.STORED
 
-    (sentiment,) = await decisions.for_ref(app_pool, ctx, post.id)
+    by_kind = {d["kind"]: d for d in await decisions.for_ref(app_pool, ctx, post.id)}
+    assert set(by_kind) == {"sentiment", "reach"}  # the mention's two model outputs
+    sentiment, reach = by_kind["sentiment"], by_kind["reach"]
+    assert reach["model"] == "reach" and reach["model_version"].startswith("reach-v1-")
+    assert reach["input_hash"] == _sha(TEXT.encode()) and reach["output"]["lift"] > 0
     stored = await admin_pool.fetchrow(
         "SELECT sentiment, sentiment_score FROM ai.social_insights WHERE id = $1", post.id
     )

@@ -15,8 +15,8 @@ import httpx
 import numpy as np
 import pytest
 
+from infra import decisions
 from infra.db.tenancy import TenantContext, tenant_transaction
-from streams import decisions
 from streams.pricing import Repricer
 from streams.schemas import PUBLISHED
 from tests.integration.crm_core.api.conftest import Auth

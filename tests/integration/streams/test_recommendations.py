@@ -9,10 +9,10 @@ import asyncpg
 import numpy as np
 import pytest
 
+from infra import decisions
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.errors import InvalidInput
 from models.embeddings.encoder import SentenceEncoder
-from streams import decisions
 from streams import recommendations as rec
 from streams.recommendations import CatalogItem, Interaction, InteractionBatch, RecommendationRequest
 

@@ -129,6 +129,19 @@ async def test_a_tenant_whose_outcomes_the_rule_misjudges_gets_its_own_model(
     assert good_q["score"] > bad_q["score"]
     assert good_q["score_reason"].startswith(f"tenant model (AUC {comparison['model_auc']:.3f} vs rule")
     assert "strongest: " in good_q["score_reason"] and "source" in good_q["score_reason"]
+    conn = await asyncpg.connect(migrated_database.urls.admin)
+    try:
+        decision = await conn.fetchrow(
+            "SELECT model, model_version, output::text, explanation::text FROM ai.decisions "
+            "WHERE tid = $1 AND kind = 'lead_score' AND ref_id = $2",
+            tid,
+            uuid.UUID(good),
+        )
+    finally:
+        await conn.close()
+    assert decision is not None and decision["model_version"] == f"lead-scoring:{body['id']}"
+    assert json.loads(decision["output"])["qualified"] is True
+    assert json.loads(decision["explanation"])["comparison"] == comparison
 
     # Another tenant sees none of it; the history keeps every decision.
     other = (await api.get(URL, headers=auth(tid=f"t-{uuid.uuid4().hex[:8]}", mid=mid))).json()

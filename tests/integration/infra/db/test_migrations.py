@@ -34,11 +34,13 @@ async def test_upgrade_on_an_empty_database_creates_schema(empty_database: Provi
     objects = await _objects(dsn)
     assert objects["schemas"] == ["ai", "crm"]
     # 9 CRM tables, 5 of campaign delivery (0009), 2 of sequences (0010), A/B (0011), channel spend (0012),
-    # the price book with its sales and changes (0014), privacy settings (0017), erasure requests (0018)
-    assert objects["crm_tables"] == 23
+    # the price book with its sales and changes (0014), privacy settings (0017), erasure requests (0018), lead
+    # scoring models (0022)
+    assert objects["crm_tables"] == 24
     # one per table + outbox relay, compliance, delivery, sequence, A/B, repricing, erasure and retention scans
-    # + the privacy scope of the 13 crm tables a data subject's rows can be in (0018)
-    assert objects["policies"] == 44
+    # + the privacy scope of the 13 crm tables a data subject's rows can be in (0018) + the lead-scoring
+    # retrainer's scan (0022)
+    assert objects["policies"] == 46
     assert objects["vector"] == 1
 
 
@@ -60,7 +62,7 @@ async def test_downgrade_removes_everything_and_upgrade_again_works(empty_databa
     assert objects["schemas"] is None
     assert objects["crm_tables"] == 0
     await migrate.upgrade_async(dsn)
-    assert (await _objects(dsn))["crm_tables"] == 23
+    assert (await _objects(dsn))["crm_tables"] == 24
 
 
 async def test_vector_type_is_usable_after_migration(empty_database: ProvisionedDatabase) -> None:

@@ -19,7 +19,7 @@ import asyncpg
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.errors import NotFound
 
-Kind = Literal["sentiment", "call_analysis", "churn_score", "price_change", "recommendation"]
+Kind = Literal["sentiment", "call_analysis", "churn_score", "price_change", "recommendation", "reach", "lead_score"]
 
 INSERT_SQL = """
 INSERT INTO ai.decisions (tid, whid, mid, kind, ref_id, contact_id, account_id, model, model_version, input_hash,
