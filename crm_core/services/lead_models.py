@@ -181,10 +181,11 @@ async def train(
     """Decide and store which score the tenant's leads get; the stored row."""
     found = await outcomes(conn, tenant, stale_days=stale_days)
     decision = await asyncio.to_thread(decide, found.facts, found.converted)  # a second of CPU at most
-    model_json = threshold = None
+    model_json: dict[str, Any] | None = None
+    threshold: float | None = None
     if decision.model is not None:
         threshold = _threshold(decision.model, found.facts)
-        model_json = json.dumps(decision.model.to_json())
+        model_json = decision.model.to_json()
     row = await conn.fetchrow(
         INSERT_SQL,
         tenant.tid,
@@ -194,7 +195,7 @@ async def train(
         decision.reason,
         len(found.converted),
         sum(found.converted),
-        json.dumps(_decision_json(decision)) if decision.comparison else None,
+        _decision_json(decision),  # jsonb: the pool's codec encodes it
         model_json,
         threshold,
         by,

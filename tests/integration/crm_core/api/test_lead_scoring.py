@@ -105,7 +105,7 @@ async def test_a_tenant_without_outcomes_keeps_the_rule_and_is_told_why(api: htt
 
 
 async def test_a_tenant_whose_outcomes_the_rule_misjudges_gets_its_own_model(
-    api: httpx.AsyncClient, auth: Auth, migrated_database: ProvisionedDatabase
+    api: httpx.AsyncClient, auth: Auth, migrated_database: ProvisionedDatabase, app_pool: asyncpg.Pool
 ) -> None:
     tid, mid = f"t-{uuid.uuid4().hex[:8]}", "m-1"
     reader, admin = auth(tid=tid, mid=mid), auth(tid=tid, mid=mid, scopes=("crm:admin",), sub="admin-1")
@@ -142,6 +142,13 @@ async def test_a_tenant_whose_outcomes_the_rule_misjudges_gets_its_own_model(
     assert decision is not None and decision["model_version"] == f"lead-scoring:{body['id']}"
     assert json.loads(decision["output"])["qualified"] is True
     assert json.loads(decision["explanation"])["comparison"] == comparison
+    async with tenant_transaction(app_pool, TenantContext(tid=tid, mid=mid)) as tx:  # stored as objects, not strings
+        kinds = await tx.fetchrow(
+            "SELECT jsonb_typeof(comparison) AS comparison, jsonb_typeof(model) AS model "
+            "FROM crm.lead_scoring_models WHERE tid = $1",
+            tid,
+        )
+    assert dict(kinds) == {"comparison": "object", "model": "object"}
 
     # Another tenant sees none of it; the history keeps every decision.
     other = (await api.get(URL, headers=auth(tid=f"t-{uuid.uuid4().hex[:8]}", mid=mid))).json()
