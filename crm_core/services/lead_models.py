@@ -19,10 +19,9 @@ tenant's leads, the ones it ranks highest (its ``threshold``).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -109,7 +108,7 @@ def _number(value: Any) -> float | None:
 
 def facts_of(row: asyncpg.Record, now: datetime) -> LeadFacts:
     """The lead's facts from one :data:`FACTS_SQL` row, as known at its outcome (or ``now``)."""
-    base = record_facts(
+    record = record_facts(
         email=row["email"],
         phone=row["phone"],
         company_name=row["company_name"],
@@ -118,21 +117,15 @@ def facts_of(row: asyncpg.Record, now: datetime) -> LeadFacts:
         first_name=row["first_name"],
         last_name=row["last_name"],
     )
-    attributes = row["attributes"] if isinstance(row["attributes"], dict) else json.loads(row["attributes"] or "{}")
-    anaf = row["anaf_data"] if isinstance(row["anaf_data"], dict | None) else json.loads(row["anaf_data"])
+    attributes, anaf = row["attributes"], row["anaf_data"] or {}  # jsonb: decoded by the pool's codec
     employees = _number(attributes.get("employees"))
     until = _outcome_at(row, now)
     last = row["last_event"]
-    return LeadFacts(
-        email_domain=base.email_domain,
-        has_phone=base.has_phone,
-        company_named=base.company_named,
-        valid_cui=base.valid_cui,
-        source=base.source,
-        full_name=base.full_name,
+    return replace(
+        record,
         employees=int(employees) if employees is not None else None,
         turnover_ron=_number(attributes.get("turnover_ron")),
-        vat_registered=(anaf or {}).get("vat_registered"),
+        vat_registered=anaf.get("vat_registered"),
         emails_opened=int(row["opened"]),
         emails_clicked=int(row["clicked"]),
         days_since_activity=max(0.0, (until - last).total_seconds() / 86400) if last else None,
@@ -225,18 +218,17 @@ async def score(conn: asyncpg.Connection, tenant: TenantContext, lead: LeadPubli
     if current is None or current["uses"] != "model":
         computed = score_lead(lead)
         return Scored(computed, computed.score >= QUALIFY_THRESHOLD)
-    stored = current["model"] if isinstance(current["model"], dict) else json.loads(current["model"])
-    model = LeadScoringModel.from_json(stored)
+    model = LeadScoringModel.from_json(current["model"])
     now = datetime.now(UTC)
     row = await conn.fetchrow(ONE_SQL, tenant.tid, tenant.mid, now, lead.id)
     facts = facts_of(row, now) if row is not None else lead_facts(lead)
     probability = float(model.predict([facts])[0])
-    pushes = ", ".join(f"{c.name} {c.log_odds:+.2f}" for c in model.contributions(facts, top=3))
-    comparison = current["comparison"] if isinstance(current["comparison"], dict) else json.loads(current["comparison"])
+    comparison = current["comparison"]
+    contributions = model.contributions(facts, top=10)
     reasons = (
         f"tenant model (AUC {comparison['model_auc']:.3f} vs rule {comparison['rule_auc']:.3f} on "
         f"{comparison['holdout']} held-out leads): P(convert) {probability:.2f}",
-        f"strongest: {pushes}",
+        "strongest: " + ", ".join(f"{c.name} {c.log_odds:+.2f}" for c in contributions[:3]),
     )
     qualified = probability >= float(current["threshold"])
     decision = {
@@ -244,7 +236,7 @@ async def score(conn: asyncpg.Connection, tenant: TenantContext, lead: LeadPubli
         "input_digest": decisions.input_hash(asdict(facts)),
         "output": {"probability": round(probability, 4), "qualified": qualified},
         "explanation": {
-            "contributions": [asdict(c) for c in model.contributions(facts, top=10)],
+            "contributions": [asdict(c) for c in contributions],
             "threshold": current["threshold"],
             "comparison": comparison,
         },

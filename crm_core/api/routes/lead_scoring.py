@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -50,9 +49,7 @@ class LeadScoringOut(BaseModel):
 
 
 def _out(row: dict[str, Any]) -> DecisionOut:
-    comparison = row["comparison"]
-    if isinstance(comparison, str):
-        comparison = json.loads(comparison)
+    comparison = row["comparison"]  # jsonb: decoded by the pool's codec
     return DecisionOut(
         id=row["id"],
         trained_at=row["created_at"],
