@@ -23,6 +23,7 @@ class View:
 VIEWS: tuple[View, ...] = (
     View("overview", "Overview", "Mentions per minute, sentiment per brand, spikes, calls, at-risk accounts."),
     View("mentions", "Mentions", "New mentions as they arrive, and mentions similar to one or to your text."),
+    View("brands", "Brands", "Crisis alerts, share of voice against competitors, topics with emerging ones first."),
     View("calls", "Calls", "Analysed calls: transcript, per-segment sentiment, talk ratio, video timeline."),
     View("accounts", "Accounts", "Account 360: churn risk and why, ANAF status, timeline."),
     View("journeys", "Journeys", "Web journeys similar to a path, with their conversion propensity."),

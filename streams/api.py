@@ -25,6 +25,7 @@ from infra.errors import InvalidInput, MalformedRequest, PayloadTooLarge
 from infra.http.auth import RequireScopes
 from infra.http.problems import problem_responses
 from infra.security import Principal
+from streams.brand_watch import WatchList
 from streams.core import Result
 from streams.insights import MAX_DEAD_LETTER_PAGE
 from streams.recommendations import CatalogUpsert, InteractionBatch, RecommendationRequest, Recommendations
@@ -38,6 +39,7 @@ MAX_BATCH = 500
 
 Writer = Annotated[Principal, Depends(RequireScopes(EVENTS_SCOPE))]
 Reader = Annotated[Principal, Depends(RequireScopes(INSIGHTS_SCOPE))]
+Admin = Annotated[Principal, Depends(RequireScopes(INSIGHTS_SCOPE, "crm:admin"))]
 
 router = APIRouter(responses=problem_responses(503, 504))
 
@@ -211,6 +213,68 @@ async def brands(
     """Each brand's mentions in the last ``hours`` by sentiment, its mean score and latest mention, and
     whether a negative spike is on now; busiest first (at most 50)."""
     return await streams.brands(principal.tenant, since=datetime.now(UTC) - timedelta(hours=hours))
+
+
+@router.get("/v1/insights/topics", tags=["insights"])
+async def brand_topics(
+    principal: Reader,
+    streams: StreamsDep,
+    brand: Annotated[str, Query(min_length=1, max_length=200)],
+    hours: Annotated[float, Query(ge=1, le=24 * 31)] = 24,
+    baseline_days: Annotated[float, Query(ge=1, le=90)] = 7,
+    min_size: Annotated[int, Query(ge=1, le=10_000)] = 3,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    until: datetime | None = None,
+) -> dict[str, Any]:
+    """The brand's topics (online clusters of its mentions) with readable labels, emerging ones first: each
+    topic's mentions in the last ``hours`` against what its own rate over the ``baseline_days`` before
+    predicts, its recent sentiment and latest mention. Topics under ``min_size`` mentions are left out."""
+    end = _aware(until) or datetime.now(UTC)
+    return await streams.brand_topics(
+        principal.tenant, brand, until=end, hours=hours, baseline_days=baseline_days, min_size=min_size, limit=limit
+    )
+
+
+@router.get("/v1/insights/watched-brands", tags=["insights"])
+async def watch_list(principal: Reader, streams: StreamsDep) -> list[dict[str, Any]]:
+    """The tenant's watched brands: its own and its competitors, with their aliases."""
+    return await streams.watch_list(principal.tenant)
+
+
+@router.put("/v1/insights/watched-brands", tags=["insights"], responses=problem_responses(403, 422))
+async def replace_watch_list(body: WatchList, principal: Admin, streams: StreamsDep) -> dict[str, Any]:
+    """Replace the watched brands (``crm:admin``) and re-match the mentions of the last ``rematch_days``
+    against them; a name or alias matches as a whole word, ignoring case and diacritics."""
+    return await streams.replace_watch_list(principal.tenant, body)
+
+
+@router.get("/v1/insights/share-of-voice", tags=["insights"])
+async def share_of_voice(
+    principal: Reader,
+    streams: StreamsDep,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+    bucket: Literal["hour", "day", "week"] = "day",
+    until: datetime | None = None,
+) -> dict[str, Any]:
+    """Per watched brand over the last ``days``: the mentions naming it, its share of the watched brands'
+    mentions, its sentiment, and the same per ``bucket``."""
+    end = _aware(until) or datetime.now(UTC)
+    return await streams.share_of_voice(principal.tenant, since=end - timedelta(days=days), until=end, bucket=bucket)
+
+
+@router.get("/v1/insights/crises", tags=["insights"])
+async def crises(
+    principal: Reader, streams: StreamsDep, hours: Annotated[int, Query(ge=1, le=24 * 90)] = 72
+) -> list[dict[str, Any]]:
+    """Brands in crisis now (unusual volume, mostly negative, reaching far: all three at once), then brands
+    whose crisis began or ended in the last ``hours``, with which of the three held at their latest mention."""
+    return await streams.crises(principal.tenant, since=datetime.now(UTC) - timedelta(hours=hours))
+
+
+def _aware(when: datetime | None) -> datetime | None:
+    if when is not None and when.tzinfo is None:
+        raise InvalidInput("until needs a time zone (e.g. 2026-12-03T18:00:00+02:00)")
+    return when
 
 
 @router.get("/v1/insights/stream-lag", tags=["insights"])

@@ -28,11 +28,11 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import numpy as np
-from numpy.typing import NDArray
 from pydantic import BaseModel, Field, model_validator
 
 from crm_core.privacy import consent
 from infra import decisions
+from infra.db.pool import stored_vector
 from infra.db.tenancy import TenantContext
 from infra.errors import InvalidInput
 from infra.events import outbox
@@ -295,11 +295,6 @@ async def add_interactions(conn: asyncpg.Connection, tenant: TenantContext, batc
     return len(rows)
 
 
-def _array(value: Any) -> NDArray[np.float32]:
-    """A stored vector as numpy (pgvector's codec gives a ``Vector``; older ones an array)."""
-    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
-
-
 def _neighbour_rows(pairs: list[tuple[str, UUID]], neighbours: int) -> tuple[list[UUID], list[UUID], list[float]]:
     """The model's item-item cosine on these (person, item) interactions: each item's top ``neighbours``."""
     items = sorted({item for _, item in pairs})
@@ -357,7 +352,7 @@ async def _candidates(
     vectors = [(n, r["embedding"]) for n, r in enumerate(history) if r["embedding"] is not None]
     if vectors:
         kept = recency[[n for n, _ in vectors]]
-        profile = (kept[:, None] * np.stack([_array(v) for _, v in vectors])).sum(axis=0)
+        profile = (kept[:, None] * np.stack([stored_vector(v) for _, v in vectors])).sum(axis=0)
         profile = profile / max(float(np.linalg.norm(profile)), 1e-12)
         await _tune_search(conn)
         add(await conn.fetch(CONTENT_SQL, *key, profile.astype(np.float32), CANDIDATES), 1, "score")

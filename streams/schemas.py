@@ -240,6 +240,26 @@ class ReachOut(BaseModel):
     model: str
 
 
+class TopicOut(BaseModel):
+    """The brand topic a mention joined or started (``models.topics.online``)."""
+
+    id: UUID
+    started: bool = Field(description="true: the mention started this topic")
+    similarity: float = Field(description="cosine similarity to the topic it joined (1 when it started one)")
+    merged: list[UUID] = Field(default_factory=list, description="topics merged into this one by this mention")
+
+
+class CrisisOut(BaseModel):
+    """The brand's crisis assessment at this mention (``models.topics.crisis``)."""
+
+    on: bool = Field(description="volume, negativity and reach all hold")
+    started: bool = Field(description="this mention started a crisis alert (not in crisis within the last window)")
+    holds: list[Literal["volume", "negativity", "reach"]]
+    volume_ratio: float = Field(description="the window's mentions against the brand's own rate")
+    negative_share: float
+    reach_ratio: float = Field(description="the negatives' summed reach against their usual per window")
+
+
 class SentimentDetected(_Published):
     """``crm.sentiment.detected``: one analysed mention, with its brand's sliding window."""
 
@@ -259,6 +279,9 @@ class SentimentDetected(_Published):
     spike: bool = Field(description="The brand's negative share is over the threshold in the window.")
     spike_started: bool = Field(description="This mention tipped the brand into a spike (first event of it).")
     reach: ReachOut | None = Field(default=None, description="predicted engagement (posts with an author)")
+    topic: TopicOut | None = None
+    brands_named: list[str] = Field(default_factory=list, description="the watched brands the mention names")
+    crisis: CrisisOut | None = None
 
 
 class VoiceTranscribed(_Published):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -19,7 +19,9 @@ from infra import decisions
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.errors import InvalidInput, Unavailable
 from infra.settings import Settings
-from streams import insights, recommendations
+from streams import brand_watch, crisis, insights, recommendations, topics
+from streams.brand_watch import Bucket as SovBucket
+from streams.brand_watch import WatchList
 from streams.core import Result, StreamProcessor
 from streams.insights import Bucket
 from streams.models import ModelClient
@@ -71,6 +73,21 @@ class Streams(Protocol):
     async def draft_reach(
         self, tenant: TenantContext, *, platform: str, author: str | None, text: str, publish_at: datetime
     ) -> dict[str, Any]: ...
+
+    async def brand_topics(
+        self, tenant: TenantContext, brand: str, *, until: datetime, hours: float, baseline_days: float,
+        min_size: int, limit: int,
+    ) -> dict[str, Any]: ...  # fmt: skip
+
+    async def watch_list(self, tenant: TenantContext) -> list[dict[str, Any]]: ...
+
+    async def replace_watch_list(self, tenant: TenantContext, body: WatchList) -> dict[str, Any]: ...
+
+    async def share_of_voice(
+        self, tenant: TenantContext, *, since: datetime, until: datetime, bucket: SovBucket
+    ) -> dict[str, Any]: ...
+
+    async def crises(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]: ...
 
     async def stream_lag(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]: ...
 
@@ -184,6 +201,27 @@ class StreamsService:
         return await self._processor().social.draft_reach(
             tenant, platform=platform, author=author, text=text, publish_at=publish_at
         )
+
+    async def brand_topics(
+        self, tenant: TenantContext, brand: str, *, until: datetime, hours: float, baseline_days: float,
+        min_size: int, limit: int,
+    ) -> dict[str, Any]:  # fmt: skip
+        return await topics.brand_topics(self._processor().pool, tenant, brand, until=until, hours=hours,
+                                         baseline_days=baseline_days, min_size=min_size, limit=limit)  # fmt: skip
+
+    async def watch_list(self, tenant: TenantContext) -> list[dict[str, Any]]:
+        return await brand_watch.watch_list(self._processor().pool, tenant)
+
+    async def replace_watch_list(self, tenant: TenantContext, body: WatchList) -> dict[str, Any]:
+        return await brand_watch.replace_watch_list(self._processor().pool, tenant, body, now=datetime.now(UTC))
+
+    async def share_of_voice(
+        self, tenant: TenantContext, *, since: datetime, until: datetime, bucket: SovBucket
+    ) -> dict[str, Any]:
+        return await brand_watch.share_of_voice(self._processor().pool, tenant, since=since, until=until, bucket=bucket)
+
+    async def crises(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
+        return await crisis.crises(self._processor().pool, tenant, since=since)
 
     async def stream_lag(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
         return await insights.stream_lag(self._processor().pool, tenant, since=since)

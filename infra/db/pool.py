@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import asyncpg
+import numpy as np
+from numpy.typing import NDArray
 from pgvector.asyncpg import register_vector
 
 from infra.settings import Settings
@@ -55,3 +57,8 @@ async def assert_rls_applies(pool: asyncpg.Pool) -> None:
             "isolation would not apply. Point VETTIFY_DATABASE_URL at a role that is a "
             "member of 'vettify_app' (see README, 'Running against your own PostgreSQL')."
         )
+
+
+def stored_vector(value: Any) -> NDArray[np.float32]:
+    """A ``vector`` column's value as numpy (pgvector's codec gives a ``Vector``; older ones an array)."""
+    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)

@@ -29,6 +29,8 @@ from infra.redis import create_redis
 from infra.settings import Settings
 from serve.deployments.base import Handle
 from serve.errors import as_error
+from streams.brand_watch import Bucket as SovBucket
+from streams.brand_watch import WatchList
 from streams.core import Result, StreamProcessor
 from streams.experiments import ExperimentOptimizer
 from streams.insights import Bucket
@@ -251,6 +253,27 @@ class StreamsHandle(Streams):
 
     async def brands(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
         return await self._call(self.handle.brands.remote(tenant, since=since))
+
+    async def brand_topics(
+        self, tenant: TenantContext, brand: str, *, until: datetime, hours: float, baseline_days: float,
+        min_size: int, limit: int,
+    ) -> dict[str, Any]:  # fmt: skip
+        return await self._call(self.handle.brand_topics.remote(tenant, brand, until=until, hours=hours,
+                                baseline_days=baseline_days, min_size=min_size, limit=limit))  # fmt: skip
+
+    async def watch_list(self, tenant: TenantContext) -> list[dict[str, Any]]:
+        return await self._call(self.handle.watch_list.remote(tenant))
+
+    async def replace_watch_list(self, tenant: TenantContext, body: WatchList) -> dict[str, Any]:
+        return await self._call(self.handle.replace_watch_list.remote(tenant, body))
+
+    async def share_of_voice(
+        self, tenant: TenantContext, *, since: datetime, until: datetime, bucket: SovBucket
+    ) -> dict[str, Any]:
+        return await self._call(self.handle.share_of_voice.remote(tenant, since=since, until=until, bucket=bucket))
+
+    async def crises(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
+        return await self._call(self.handle.crises.remote(tenant, since=since))
 
     async def stream_lag(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
         return await self._call(self.handle.stream_lag.remote(tenant, since=since))

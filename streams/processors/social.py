@@ -38,16 +38,25 @@ from models.privacy.pii import redact
 from models.reach.scorer import AuthorHistory, Prepared, ReachScore
 from models.sentiment.classifier import Sentiment
 from models.text.aspects import AspectMention
-from streams import store
+from streams import brand_watch, crisis, store, topics
 from streams.processors.base import Context, Processor
-from streams.schemas import PostEngagement, ReachOut, SentimentDetected, SentimentWindow, SocialPost, aspects_out
+from streams.schemas import (
+    CrisisOut,
+    PostEngagement,
+    ReachOut,
+    SentimentDetected,
+    SentimentWindow,
+    SocialPost,
+    TopicOut,
+    aspects_out,
+)
 
 INSERT_SQL = """
 INSERT INTO ai.social_insights (tid, whid, mid, id, event_type, platform, brand, account_id, author, url, text,
     posted_at, sentiment, sentiment_score, probabilities, truncated, embedding, language, supported, chunks, aspects,
-    embedding_model, post_id, engagement, engagement_at, reach)
+    embedding_model, post_id, engagement, engagement_at, reach, topic_id, brands_named)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-    $24, $25, $26)
+    $24, $25, $26, $27, $28)
 """
 
 # The author's history at publish: engagement of their posts a day old or more (the last 100, oldest first, and
@@ -166,6 +175,10 @@ class SocialProcessor(Processor[SocialPost, Analysis]):
         s = analysis.sentiment
         # Lock the brand's state first: the window below then sees every earlier writer's committed rows.
         was_spike = bool(await conn.fetchval(STATE_SQL, event.tid, event.whid, event.mid, payload.brand))
+        topic = await topics.place(
+            conn, event.tid, event.mid, payload.brand, analysis.embedding, analysis.text, posted_at
+        )
+        named = await brand_watch.named(conn, event.tid, event.mid, analysis.text, payload.brand)
         await conn.execute(
             INSERT_SQL,
             event.tid,
@@ -194,7 +207,16 @@ class SocialProcessor(Processor[SocialPost, Analysis]):
             payload.engagement,
             event.occurred_at if payload.engagement is not None else None,
             self._reach_out(analysis.reach),
+            topic.topic_id,
+            named,
         )
+        reach: float | None = payload.engagement
+        if reach is None and analysis.reach is not None:
+            reach = analysis.reach.expected_engagement
+        assessed, crisis_started = await crisis.assess_brand(
+            conn, event.tid, event.mid, payload.brand, posted_at, negative=s.label == "negative" and s.supported,
+            reach=reach,
+        )  # fmt: skip
         counts = await conn.fetchrow(
             WINDOW_SQL, event.tid, event.mid, payload.brand, posted_at - self.rule.window, posted_at
         )
@@ -223,6 +245,18 @@ class SocialProcessor(Processor[SocialPost, Analysis]):
             spike=spike,
             spike_started=spike and not was_spike,
             reach=ReachOut.model_validate(self._reach_out(analysis.reach)) if analysis.reach else None,
+            topic=TopicOut(
+                id=topic.topic_id, started=topic.started, similarity=topic.similarity, merged=list(topic.merged)
+            ),
+            brands_named=named,
+            crisis=CrisisOut(
+                on=assessed.on,
+                started=crisis_started,
+                holds=assessed.reasons(),
+                volume_ratio=assessed.volume_ratio,
+                negative_share=assessed.negative_share,
+                reach_ratio=assessed.reach_ratio,
+            ),
         )
         await store.publish(
             conn, event, "crm.sentiment.detected", detected, aggregate_type="social_insight", aggregate_id=event.id

@@ -156,3 +156,48 @@ async def test_a_draft_posts_reach_is_scored_over_http_against_the_stored_histor
         assert unknown.status_code == 422
         other = _headers(serve_stack, {"tid": f"t-{uuid.uuid4().hex[:8]}", "mid": "m-1"}, ("insights:read",))
         assert (await http.post("/v1/insights/reach", json=draft, headers=other)).json()["history_posts"] == 0
+
+
+async def test_watched_brands_topics_share_of_voice_and_crises_over_http(
+    serve_stack: ServeStack, tenant: dict[str, str]
+) -> None:
+    """The four brand routes through Serve's proxy: scopes, bad input, the caller's tenant only."""
+    texts = ["Comanda de la eMAG a ajuns azi, super", "La Altex e mai scump decât la emag.ro", "eMAG livrare rapidă"]
+    posts = [
+        {"post_id": f"b{i}", "brand": "emag", "text": text, "posted_at": f"2026-12-0{1 + i}T10:00:00+00:00"}
+        for i, text in enumerate(texts)
+    ]
+    events = [envelope("social.twitter.mention", post, tenant) for post in posts]
+    body = "[" + ",".join(e.model_dump_json() for e in events) + "]"
+    write = _headers(serve_stack, tenant, ("events:write",))
+    read = _headers(serve_stack, tenant, ("insights:read",))
+    admin = _headers(serve_stack, tenant, ("insights:read", "crm:admin"))
+    watch = {"brands": [{"name": "eMAG", "aliases": ["emag.ro"], "own": True}, {"name": "Altex"}], "rematch_days": 365}
+    async with httpx.AsyncClient(base_url=serve_stack.http, timeout=120) as http:
+        stored = await http.post("/v1/events", content=body, headers=write | {"content-type": "application/json"})
+        assert stored.json()["stored"] == 3, stored.text
+        assert (await http.put("/v1/insights/watched-brands", json=watch)).status_code == 401
+        assert (await http.put("/v1/insights/watched-brands", json=watch, headers=read)).status_code == 403
+        bad = await http.put("/v1/insights/watched-brands", json={"brands": [{"name": "  "}]}, headers=admin)
+        assert bad.status_code == 422
+        put = await http.put("/v1/insights/watched-brands", json=watch, headers=admin)
+        assert put.status_code == 200 and put.json()["rematched_mentions"] == 3, put.text
+        assert [b["name"] for b in (await http.get("/v1/insights/watched-brands", headers=read)).json()] == [
+            "eMAG",
+            "Altex",
+        ]
+        share = await http.get("/v1/insights/share-of-voice",
+                               params={"days": 10, "until": "2026-12-05T00:00:00+00:00"}, headers=read)  # fmt: skip
+        assert share.status_code == 200, share.text
+        assert {b["name"]: b["mentions"] for b in share.json()["brands"]} == {"eMAG": 3, "Altex": 1}
+        naive = await http.get("/v1/insights/share-of-voice", params={"until": "2026-12-05T00:00:00"}, headers=read)
+        assert naive.status_code == 422
+        topics = await http.get("/v1/insights/topics", params={"brand": "emag", "min_size": 1,
+                                "until": "2026-12-05T00:00:00+00:00"}, headers=read)  # fmt: skip
+        assert topics.status_code == 200 and sum(t["size"] for t in topics.json()["topics"]) == 3, topics.text
+        assert (await http.get("/v1/insights/topics", headers=read)).status_code == 422  # brand is required
+        crises = await http.get("/v1/insights/crises", headers=read)
+        assert crises.status_code == 200 and crises.json() == []
+        other = _headers(serve_stack, {"tid": f"t-{uuid.uuid4().hex[:8]}", "mid": "m-1"}, ("insights:read",))
+        assert (await http.get("/v1/insights/watched-brands", headers=other)).json() == []
+        assert (await http.get("/v1/insights/topics", params={"brand": "emag"}, headers=other)).json()["topics"] == []
