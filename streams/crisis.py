@@ -5,13 +5,14 @@ from ``ai.social_insights``; the baseline (the week before the window) from ``ai
 stored mention adds itself to, so a busy brand's check reads at most 169 small rows rather than a week of
 mentions. A mention's reach is its reported engagement, else the reach model's expectation; a negative
 mention with neither counts as the brand's typical negative (so an unscored mention neither hides nor
-fakes a crisis). Runs inside the social processor's write transaction, under the brand's lock.
+fakes a crisis). Runs inside the social processor's write transaction, under the brand's lock; the window's
+counts of supported and negative mentions are the spike rule's too, so the window is scanned once.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,15 +46,6 @@ VALUES ($1, NULL, $2, $3, date_trunc('hour', $4::timestamptz), 1, $5, $6, $7)
 ON CONFLICT (tid, mid, brand, hour) DO UPDATE SET mentions = h.mentions + 1, negative = h.negative + $5,
     negative_reach = h.negative_reach + $6, negative_log_reach = h.negative_log_reach + $7
 """
-STATE_SQL = """
-UPDATE ai.brand_sentiment_state
-SET in_crisis = $4, crisis = $5, crisis_changed_at = CASE WHEN in_crisis <> $4 THEN $6 ELSE crisis_changed_at END
-WHERE tid = $1 AND mid = $2 AND brand = $3
-RETURNING in_crisis
-"""
-PREVIOUS_SQL = """
-SELECT in_crisis, crisis_changed_at FROM ai.brand_sentiment_state WHERE tid = $1 AND mid = $2 AND brand = $3
-"""
 
 
 def typical_negative_reach(baseline: asyncpg.Record) -> float:
@@ -61,6 +53,16 @@ def typical_negative_reach(baseline: asyncpg.Record) -> float:
     if not baseline["negative"]:
         return 0.0
     return math.expm1(float(baseline["negative_log"]) / int(baseline["negative"]))
+
+
+@dataclass(frozen=True)
+class BrandCheck:
+    """A brand's crisis assessment at one mention, and the window counts the spike rule shares."""
+
+    crisis: Crisis
+    started: bool  # this assessment starts an alert (:func:`models.topics.crisis.starts`)
+    figures: WindowFigures
+    state: dict[str, Any]  # what ``ai.brand_sentiment_state.crisis`` stores
 
 
 async def assess_brand(
@@ -72,11 +74,14 @@ async def assess_brand(
     *,
     negative: bool,
     reach: float | None,
+    was_on: bool,
+    changed_at: datetime | None,
     rule: CrisisRule = DEFAULT_RULE,
-) -> tuple[Crisis, bool]:
-    """Count this (already stored) mention into its hour, assess the brand at ``at``, store the state.
+) -> BrandCheck:
+    """Count this (already stored) mention into its hour and assess the brand at ``at``.
 
-    Returns the assessment and whether it starts an alert (:func:`models.topics.crisis.starts`)."""
+    ``was_on`` and ``changed_at`` are the brand's crisis state as the caller locked it; the caller stores
+    the new state (with the spike rule's, in one update)."""
     window_start = at - rule.window
     window = await conn.fetchrow(WINDOW_SQL, tid, mid, brand, window_start, at)
     baseline = await conn.fetchrow(BASELINE_SQL, tid, mid, brand, window_start - rule.baseline, window_start)
@@ -99,11 +104,8 @@ async def assess_brand(
     mine = max(reach, 0.0) if reach is not None else typical
     await conn.execute(HOURLY_SQL, tid, mid, brand, at, int(negative), mine if negative else 0.0,
                        math.log1p(mine) if negative else 0.0)  # fmt: skip
-    previous = await conn.fetchrow(PREVIOUS_SQL, tid, mid, brand)
-    since_change = at - previous["crisis_changed_at"] if previous["crisis_changed_at"] else None
-    started = starts(crisis.on, bool(previous["in_crisis"]), since_change, rule)
-    await conn.execute(STATE_SQL, tid, mid, brand, crisis.on, crisis_out(crisis, figures, at), at)
-    return crisis, started
+    started = starts(crisis.on, was_on, at - changed_at if changed_at else None, rule)
+    return BrandCheck(crisis, started, figures, crisis_out(crisis, figures, at))
 
 
 def crisis_out(crisis: Crisis, figures: WindowFigures, at: datetime) -> dict[str, Any]:

@@ -42,6 +42,12 @@ UPDATE ai.topics SET centroid = $4, size = $5, terms = $6, last_mention_at = gre
     created_at = least(created_at, $7)
 WHERE tid = $1 AND mid = $2 AND id = $3
 """
+COUNT_SQL = "SELECT count(*) FROM ai.topics WHERE tid = $1 AND mid = $2 AND brand = $3"
+RETIRE_SQL = """
+SELECT id FROM ai.topics WHERE tid = $1 AND mid = $2 AND brand = $3 ORDER BY size, last_mention_at, id LIMIT 1
+"""
+UNASSIGN_SQL = "UPDATE ai.social_insights SET topic_id = NULL WHERE tid = $1 AND mid = $2 AND topic_id = $3"
+MAX_TOPICS_PER_BRAND = 1000  # past it, a new topic retires the brand's smallest, stalest one
 REASSIGN_SQL = "UPDATE ai.social_insights SET topic_id = $4 WHERE tid = $1 AND mid = $2 AND topic_id = $3"
 DROP_SQL = "DELETE FROM ai.topics WHERE tid = $1 AND mid = $2 AND id = $3"
 
@@ -52,18 +58,37 @@ class TopicPlacement:
     started: bool
     similarity: float
     merged: tuple[UUID, ...] = ()
+    retired: tuple[UUID, ...] = ()  # a topic dropped to keep the brand under its cap
 
 
 async def place(
-    conn: asyncpg.Connection, tid: str, mid: str, brand: str, vector: list[float], text: str, at: datetime
+    conn: asyncpg.Connection,
+    tid: str,
+    mid: str,
+    brand: str,
+    vector: list[float],
+    text: str,
+    at: datetime,
+    *,
+    max_topics: int = MAX_TOPICS_PER_BRAND,
 ) -> TopicPlacement:
-    """The topic a mention joins or starts (the caller holds the brand's lock)."""
+    """The topic a mention joins or starts (the caller holds the brand's lock).
+
+    A brand keeps at most ``max_topics``: a mention starting one more retires the smallest topic (the
+    stalest among equals), whose mentions are left without a topic. Singletons of stray mentions go first,
+    and every mention's nearest-topic query stays a scan of a bounded set."""
     v = unit(vector)
     terms = add_terms({}, text)
     nearest = await conn.fetchrow(NEAREST_SQL, tid, mid, brand, v)
     if nearest is None or float(nearest["similarity"]) < JOIN_SIMILARITY:
+        retired: tuple[UUID, ...] = ()
+        if int(await conn.fetchval(COUNT_SQL, tid, mid, brand)) >= max_topics:
+            oldest: UUID = await conn.fetchval(RETIRE_SQL, tid, mid, brand)
+            await conn.execute(UNASSIGN_SQL, tid, mid, oldest)
+            await conn.execute(DROP_SQL, tid, mid, oldest)
+            retired = (oldest,)
         topic_id: UUID = await conn.fetchval(START_SQL, tid, mid, brand, v, terms, at)
-        return TopicPlacement(topic_id, True, 1.0)
+        return TopicPlacement(topic_id, True, 1.0, retired=retired)
     topic_id, size = nearest["id"], int(nearest["size"])
     centroid = moved_centroid(stored_vector(nearest["centroid"]), size, v)
     size += 1

@@ -263,7 +263,11 @@ def simulate_brand(rng: np.random.Generator, episode: str) -> BrandRun:
 
 def crisis_quality(brands_per_episode: int, seed: int) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
-    runs = [simulate_brand(rng, e) for e in EPISODES for _ in range(brands_per_episode)]
+    runs = []
+    for episode in EPISODES:
+        runs += [simulate_brand(rng, episode) for _ in range(brands_per_episode)]
+        print(f"[topics] crisis runs: {brands_per_episode} brands with episode {episode!r} done", file=sys.stderr,
+              flush=True)  # fmt: skip
     out: dict[str, Any] = {"brands_per_episode": brands_per_episode, "brand_weeks": len(runs)}
     for name in ("crisis_rule", "spike_rule"):
         caught, delays, false_by = 0, [], Counter[str]()
@@ -318,13 +322,16 @@ def plot(report: dict[str, Any], path: Path) -> None:
         axes[1].bar(x + offset * 0.27, values, 0.27, label=label)
     axes[1].set_xticks(x + 0.27, ["precision", "recall ≤ 48 h"])
     axes[1].set_ylim(0, 1)
-    axes[1].legend(fontsize=8)
+    axes[1].legend(fontsize=8, loc="lower center")
     axes[1].set_title("Emerging topics (simulated counts)")
     crisis = report["crisis"]
     episodes = list(EPISODES)
     for offset, key in enumerate(("crisis_rule", "spike_rule")):
         false = [crisis[key]["false_alerts_by_episode"][e] for e in episodes]
-        axes[2].bar(np.arange(len(episodes)) + offset * 0.38, false, 0.38, label=key.replace("_", " "))
+        bars = axes[2].bar(np.arange(len(episodes)) + offset * 0.38, false, 0.38, label=key.replace("_", " "))
+        axes[2].bar_label(bars, fontsize=7)
+    axes[2].set_yscale("symlog")
+    axes[2].set_ylabel("false alerts (symlog)")
     axes[2].set_xticks(np.arange(len(episodes)) + 0.19, [e.replace("_", " ") for e in episodes], fontsize=8)
     axes[2].set_title(f"False alerts by episode (recall: crisis rule {crisis['crisis_rule']['crisis_recall']:.0%}, "
                       f"spike {crisis['spike_rule']['crisis_recall']:.0%})", fontsize=9)  # fmt: skip

@@ -84,11 +84,13 @@ WHERE tid = $1 AND mid = $2 AND brand = $3 AND posted_at > $4 AND posted_at <= $
 STATE_SQL = """
 INSERT INTO ai.brand_sentiment_state (tid, whid, mid, brand) VALUES ($1, $2, $3, $4)
 ON CONFLICT (tid, mid, brand) DO UPDATE SET brand = EXCLUDED.brand
-RETURNING in_spike
+RETURNING in_spike, in_crisis, crisis_changed_at
 """
 
 SET_STATE_SQL = """
-UPDATE ai.brand_sentiment_state SET in_spike = $4, changed_at = now()
+UPDATE ai.brand_sentiment_state
+SET in_spike = $4, changed_at = CASE WHEN in_spike <> $4 THEN now() ELSE changed_at END,
+    in_crisis = $5, crisis = $6, crisis_changed_at = CASE WHEN in_crisis <> $5 THEN $7 ELSE crisis_changed_at END
 WHERE tid = $1 AND mid = $2 AND brand = $3
 """
 
@@ -174,7 +176,8 @@ class SocialProcessor(Processor[SocialPost, Analysis]):
         posted_at = payload.posted_at or event.occurred_at
         s = analysis.sentiment
         # Lock the brand's state first: the window below then sees every earlier writer's committed rows.
-        was_spike = bool(await conn.fetchval(STATE_SQL, event.tid, event.whid, event.mid, payload.brand))
+        state = await conn.fetchrow(STATE_SQL, event.tid, event.whid, event.mid, payload.brand)
+        was_spike = bool(state["in_spike"])
         topic = await topics.place(
             conn, event.tid, event.mid, payload.brand, analysis.embedding, analysis.text, posted_at
         )
@@ -213,18 +216,22 @@ class SocialProcessor(Processor[SocialPost, Analysis]):
         reach: float | None = payload.engagement
         if reach is None and analysis.reach is not None:
             reach = analysis.reach.expected_engagement
-        assessed, crisis_started = await crisis.assess_brand(
+        check = await crisis.assess_brand(
             conn, event.tid, event.mid, payload.brand, posted_at, negative=s.label == "negative" and s.supported,
-            reach=reach,
+            reach=reach, was_on=bool(state["in_crisis"]), changed_at=state["crisis_changed_at"],
         )  # fmt: skip
-        counts = await conn.fetchrow(
-            WINDOW_SQL, event.tid, event.mid, payload.brand, posted_at - self.rule.window, posted_at
-        )
-        mentions, negative = int(counts["mentions"]), int(counts["negative"])
+        assessed, crisis_started = check.crisis, check.started
+        if self.rule.window == crisis.DEFAULT_RULE.window:  # the same window: its counts are already read
+            mentions, negative = check.figures.supported, check.figures.negative
+        else:
+            counts = await conn.fetchrow(
+                WINDOW_SQL, event.tid, event.mid, payload.brand, posted_at - self.rule.window, posted_at
+            )
+            mentions, negative = int(counts["mentions"]), int(counts["negative"])
         share = negative / mentions if mentions else 0.0
         spike = mentions >= self.rule.min_mentions and share >= self.rule.negative_share
-        if spike != was_spike:
-            await conn.execute(SET_STATE_SQL, event.tid, event.mid, payload.brand, spike)
+        await conn.execute(SET_STATE_SQL, event.tid, event.mid, payload.brand, spike, assessed.on, check.state,
+                           posted_at)  # fmt: skip
         detected = SentimentDetected(
             insight_id=event.id,
             platform=event.type.split(".")[1],

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from infra.db.tenancy import TenantContext
+from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.errors import InvalidInput
 from streams import brand_watch, crisis, topics
 from streams.brand_watch import BrandIn, WatchList
@@ -199,3 +199,20 @@ async def test_a_far_reaching_negative_burst_is_a_crisis_and_an_unread_one_is_no
         "SELECT sum(mentions) FROM ai.brand_hourly WHERE tid = $1 AND brand = 'quiet-air'", tenant["tid"]
     )
     assert hourly == 26
+
+
+async def test_a_brand_over_its_topic_cap_retires_its_smallest_stalest_topic(
+    processor: StreamProcessor, admin_pool: asyncpg.Pool, tenant: dict[str, str]
+) -> None:
+    axes = [[1.0 if i == k else 0.0 for i in range(384)] for k in range(3)]  # three unrelated directions
+    key = (tenant["tid"], tenant["mid"], "capped")
+    async with tenant_transaction(processor.pool, _tenant(tenant)) as conn:
+        first = await topics.place(conn, *key, axes[0], "alpha", NOW - timedelta(hours=3))
+        again = await topics.place(conn, *key, axes[0], "alpha", NOW - timedelta(hours=2))
+        second = await topics.place(conn, *key, axes[1], "beta", NOW - timedelta(hours=1), max_topics=2)
+        third = await topics.place(conn, *key, axes[2], "gamma", NOW, max_topics=2)
+    assert again.topic_id == first.topic_id and not again.started
+    assert second.started and second.retired == ()
+    assert third.started and third.retired == (second.topic_id,)  # size 1 goes before size 2
+    left = await admin_pool.fetch("SELECT id, size FROM ai.topics WHERE tid = $1 ORDER BY size", tenant["tid"])
+    assert [(r["id"], r["size"]) for r in left] == [(third.topic_id, 1), (first.topic_id, 2)]
