@@ -22,6 +22,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from infra.text import fold
 
 _ROMANIAN = (
+    "azi ieri maine decat dupa langa niste doar cumva oricum "
     "acea aceasta aceea acei aceia acel acela acele acelea acest acesta aceste acestea acestei acestui acolo acum "
     "adica ai aia aici al ala ale alt alta alte altele altfel altul am apoi ar are as asa asta astea astfel "
     "asupra atat atata atunci au avea avem aveti avut ba bine ca cand care careia carora caruia cat cate cati "
