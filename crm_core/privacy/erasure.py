@@ -57,6 +57,7 @@ from infra.db import rows_changed
 from infra.db.tenancy import TenantContext
 from infra.events import outbox
 from infra.loops import PollingLoop
+from models.topics.keywords import remove_terms
 
 logger = logging.getLogger(__name__)
 
@@ -139,12 +140,49 @@ async def _outputs_gone(
 async def _mentions(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb: dict[str, Any]) -> dict[str, int]:
     rows = await conn.fetch(
         "DELETE FROM ai.social_insights WHERE tid = $1 AND mid = $2 AND lower(ltrim(author, '@')) = ANY ($3::text[]) "
-        "RETURNING id",
+        "RETURNING id, topic_id, text",
         t.tid,
         t.mid,
         s.handles,
     )
-    return {"mentions": len(rows), **await _outputs_gone(conn, t, [r["id"] for r in rows], tomb, "mention")}
+    return {
+        "mentions": len(rows),
+        "mention_topics": await _topic_words_gone(conn, t, rows),
+        **await _outputs_gone(conn, t, [r["id"] for r in rows], tomb, "mention"),
+    }
+
+
+async def _topic_words_gone(conn: asyncpg.Connection, t: TenantContext, mentions: list[asyncpg.Record]) -> int:
+    """Take the erased mentions' words out of their topics' label counts (and them out of the topics' sizes);
+    a topic left with no mention goes. The centroid keeps its direction: a mean of many, no one's words."""
+    texts: dict[UUID, list[str]] = {}
+    for row in mentions:
+        if row["topic_id"] is not None:
+            texts.setdefault(row["topic_id"], []).append(row["text"] or "")
+    if not texts:
+        return 0
+    topics = await conn.fetch(
+        "SELECT id, size, terms FROM ai.topics WHERE tid = $1 AND mid = $2 AND id = ANY ($3::uuid[]) FOR UPDATE",
+        t.tid,
+        t.mid,
+        list(texts),
+    )
+    for topic in topics:
+        gone = texts[topic["id"]]
+        if topic["size"] <= len(gone):
+            await conn.execute(
+                "DELETE FROM ai.topics WHERE tid = $1 AND mid = $2 AND id = $3", t.tid, t.mid, topic["id"]
+            )
+        else:
+            await conn.execute(
+                "UPDATE ai.topics SET size = $4, terms = $5 WHERE tid = $1 AND mid = $2 AND id = $3",
+                t.tid,
+                t.mid,
+                topic["id"],
+                topic["size"] - len(gone),
+                remove_terms(topic["terms"], gone),
+            )
+    return len(topics)
 
 
 async def _calls(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb: dict[str, Any]) -> dict[str, int]:

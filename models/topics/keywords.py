@@ -59,6 +59,15 @@ def add_terms(terms: Mapping[str, int], text: str, *, keep: int = MAX_TERMS) -> 
     return merge_terms(counts, {}, keep=keep)
 
 
+def remove_terms(terms: Mapping[str, int], texts: Iterable[str]) -> dict[str, int]:
+    """``terms`` without the words ``texts`` added (each once per text, as :func:`add_terms` counted them);
+    a word whose count reaches 0 goes. Words trimmed off the top-``MAX_TERMS`` earlier are simply absent."""
+    counts = Counter(terms)
+    for text in texts:
+        counts.subtract(set(words(text)))
+    return {w: c for w, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c > 0}
+
+
 def merge_terms(a: Mapping[str, int], b: Mapping[str, int], *, keep: int = MAX_TERMS) -> dict[str, int]:
     counts = Counter(a)
     counts.update(b)

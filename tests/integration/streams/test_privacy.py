@@ -19,6 +19,7 @@ from crm_core.delivery.worker import DeliveryWorker
 from crm_core.privacy.erasure import ErasureRunner
 from crm_core.services.audit_export import load_or_create_key
 from infra.settings import Settings
+from models.topics.keywords import words
 from models.voice.evaluate import synthesise
 from streams.core import StreamProcessor
 from streams.processors.base import Outcome
@@ -335,6 +336,9 @@ async def test_a_subject_seeded_through_every_path_is_erased_from_every_table_ke
         uuid.UUID(account["id"]),
     )
     assert vectors == 0
+    # the topic the two mentions share keeps only the other person's words, and counts one mention
+    (topic,) = await admin_pool.fetch("SELECT size, terms FROM ai.topics WHERE tid = $1", tid)
+    assert topic["size"] == 1 and set(topic["terms"]) == set(words("Radu zice ca e bine")), topic
     # the other person is untouched: their contact and their mention, with its vector
     assert (await api.get(f"/v1/crm/contacts/{other['id']}", headers=headers)).json()["email"] == f"radu.{tag}@ok.test"
     assert (

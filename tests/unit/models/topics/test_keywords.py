@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from models.topics.keywords import MAX_TERMS, add_terms, label_text, labels, merge_terms, words
+from models.topics.keywords import MAX_TERMS, add_terms, label_text, labels, merge_terms, remove_terms, words
 
 
 def test_words_are_folded_and_leave_out_people_links_numbers_and_stop_words() -> None:
@@ -26,3 +26,10 @@ def test_labels_favour_the_words_that_set_a_topic_apart() -> None:
     assert named["app"] == ["app", "crash"]
     assert label_text(named["app"]) == "app · crash"
     assert labels({}) == {}
+
+
+def test_removing_a_mention_takes_back_exactly_the_words_it_added() -> None:
+    before = add_terms({}, "delayed flight again")
+    terms = add_terms(before, "Ioana Vasilescu: flight delayed, flight cancelled")
+    assert remove_terms(terms, ["Ioana Vasilescu: flight delayed, flight cancelled"]) == before
+    assert remove_terms(before, ["delayed flight again", "unrelated words"]) == {}
