@@ -138,8 +138,13 @@ def ancestry(spans: list[ReceivedSpan], span: ReceivedSpan) -> Iterator[Received
             yield current
 
 
-def is_connected(spans: list[ReceivedSpan]) -> bool:
-    """One tree: exactly one span without a received parent, and every other span's parent was received."""
+def is_connected(spans: list[ReceivedSpan], caller: str | None = None) -> bool:
+    """One tree: exactly one span without a received parent, and every other span's parent was received.
+
+    With ``caller`` (the client's span id from its ``traceparent``), the root must be the child of that span:
+    a process exports its spans in batches, so without it a subtree that arrived before its server span would
+    pass for the whole trace.
+    """
     ids = {s.span_id for s in spans}
     roots = [s for s in spans if s.parent_id is None or s.parent_id not in ids]
-    return len(spans) > 0 and len(roots) == 1
+    return len(roots) == 1 and (caller is None or roots[0].parent_id == caller)

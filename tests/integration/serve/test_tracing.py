@@ -24,9 +24,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SERVER, PRODUCER = 2, 4  # OTLP span kinds
 
 
-def traceparent() -> tuple[str, str]:
-    trace_id = uuid.uuid4().hex
-    return trace_id, f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
+def traceparent() -> tuple[str, str, str]:
+    """A sampled client trace: its id, the client's span id (the root's parent) and the header."""
+    trace_id, client_span = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    return trace_id, client_span, f"00-{trace_id}-{client_span}-01"
 
 
 def named(spans: list[ReceivedSpan], name: str) -> list[ReceivedSpan]:
@@ -38,7 +39,7 @@ def statements(spans: list[ReceivedSpan], needle: str) -> list[ReceivedSpan]:
 
 
 def test_an_event_posted_to_the_gateway_is_one_trace_through_every_process(serve_stack: ServeStack) -> None:
-    trace_id, header = traceparent()
+    trace_id, client_span, header = traceparent()
     tenant = {"tid": f"t-{uuid.uuid4().hex[:8]}", "mid": "m-1"}
     token = mint_token(serve_stack.settings, sub="producer", scopes=("events:write",), **tenant)
     event = {
@@ -59,10 +60,12 @@ def test_an_event_posted_to_the_gateway_is_one_trace_through_every_process(serve
         return bool(named(spans, "publish crm.sentiment.detected")) and bool(named(spans, "SentimentService pass"))
 
     # Each process exports in its own batches: wait until every span's parent has arrived too.
-    spans = serve_stack.collector.wait_for(trace_id, lambda s: complete(s) and is_connected(s), timeout_s=60)
+    spans = serve_stack.collector.wait_for(
+        trace_id, lambda s: complete(s) and is_connected(s, client_span), timeout_s=60
+    )
     names = sorted({s.name for s in spans})
     assert complete(spans), names
-    assert is_connected(spans), names
+    assert is_connected(spans, client_span), names
 
     (server,) = named(spans, "POST /v1/events")
     assert server.kind == SERVER and server.attributes["http.response.status_code"] == 202
@@ -84,7 +87,7 @@ def test_an_event_posted_to_the_gateway_is_one_trace_through_every_process(serve
 
 
 def test_a_crm_write_is_one_trace_to_its_relayed_event(serve_stack: ServeStack) -> None:
-    trace_id, header = traceparent()
+    trace_id, client_span, header = traceparent()
     token = mint_token(
         serve_stack.settings, sub="user-1", tid=f"t-{uuid.uuid4().hex[:8]}", mid="m-1", scopes=("crm:write",)
     )
@@ -98,9 +101,11 @@ def test_a_crm_write_is_one_trace_to_its_relayed_event(serve_stack: ServeStack) 
     assert answer.headers["traceparent"].startswith(f"00-{trace_id}-")
 
     spans = serve_stack.collector.wait_for(
-        trace_id, lambda spans: bool(named(spans, "publish crm.lead.created")) and is_connected(spans), timeout_s=60
+        trace_id,
+        lambda spans: bool(named(spans, "publish crm.lead.created")) and is_connected(spans, client_span),
+        timeout_s=60,
     )
-    assert is_connected(spans), sorted(s.name for s in spans)
+    assert is_connected(spans, client_span), sorted(s.name for s in spans)
     (server,) = named(spans, "POST /v1/crm/leads")
     assert server.attributes["http.route"] == "/v1/crm/leads"
     (publish,) = named(spans, "publish crm.lead.created")
@@ -109,7 +114,7 @@ def test_a_crm_write_is_one_trace_to_its_relayed_event(serve_stack: ServeStack) 
 
 
 def test_a_grpc_call_continues_the_clients_trace_into_the_model_pass(serve_stack: ServeStack) -> None:
-    trace_id, header = traceparent()
+    trace_id, client_span, header = traceparent()
     with grpc.insecure_channel(serve_stack.grpc) as channel:
         stub = pb_grpc.AnalyticsStub(channel)
         reply = stub.Sentiment(
@@ -119,13 +124,15 @@ def test_a_grpc_call_continues_the_clients_trace_into_the_model_pass(serve_stack
         )
     assert len(reply.results) == 1
     spans = serve_stack.collector.wait_for(
-        trace_id, lambda spans: bool(named(spans, "SentimentService pass")) and is_connected(spans), timeout_s=60
+        trace_id,
+        lambda spans: bool(named(spans, "SentimentService pass")) and is_connected(spans, client_span),
+        timeout_s=60,
     )
     (call,) = named(spans, "vettify.analytics.v1.Analytics/Sentiment")
     assert call.kind == SERVER and call.attributes["rpc.method"] == "Sentiment"
     (model_pass,) = named(spans, "SentimentService pass")
     assert call in ancestry(spans, model_pass)
-    assert is_connected(spans)
+    assert is_connected(spans, client_span)
 
 
 def test_requests_without_a_sampled_traceparent_export_nothing(serve_stack: ServeStack) -> None:
