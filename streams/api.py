@@ -28,6 +28,7 @@ from infra.security import Principal
 from streams.brand_watch import WatchList
 from streams.core import Result
 from streams.insights import MAX_DEAD_LETTER_PAGE
+from streams.prospects import ProspectMatch, ProspectQuery, ProspectUpkeep
 from streams.recommendations import CatalogUpsert, InteractionBatch, RecommendationRequest, Recommendations
 from streams.schemas import MAX_TEXT_CHARS, ReachOut
 from streams.service import Streams
@@ -269,6 +270,49 @@ async def crises(
     """Brands in crisis now (unusual volume, mostly negative, reaching far: all three at once), then brands
     whose crisis began or ended in the last ``hours``, with which of the three held at their latest mention."""
     return await streams.crises(principal.tenant, since=datetime.now(UTC) - timedelta(hours=hours))
+
+
+@router.get("/v1/insights/prospects", tags=["insights"])
+async def prospects(principal: Reader, streams: StreamsDep, query: Annotated[ProspectQuery, Query()]) -> dict[str, Any]:
+    """LinkedIn prospects by intent now (highest first), with their CRM match and top signals, and which weights
+    score them: the prior, or the tenant's own learned from its leads' outcomes (with the reason)."""
+    return await streams.prospects(principal.tenant, query)
+
+
+@router.get("/v1/insights/prospects/{prospect_id}", tags=["insights"], responses=problem_responses(404))
+async def prospect(prospect_id: UUID, principal: Reader, streams: StreamsDep) -> dict[str, Any]:
+    """One prospect: score, top signals, activities, match (or the conflicting candidates) and relationships."""
+    return await streams.prospect(principal.tenant, prospect_id)
+
+
+@router.post(
+    "/v1/insights/prospects/{prospect_id}/match", tags=["insights"], responses=problem_responses(403, 404, 422)
+)
+async def confirm_prospect(
+    prospect_id: UUID, body: ProspectMatch, principal: Admin, streams: StreamsDep
+) -> dict[str, Any]:
+    """Say which contact or lead a prospect is (``crm:admin``): resolves a conflict; never re-matched after."""
+    return await streams.confirm_prospect(principal.tenant, prospect_id, body)
+
+
+@router.post("/v1/insights/prospects/{action}", tags=["insights"], responses=problem_responses(403))
+async def prospect_upkeep(action: ProspectUpkeep, principal: Admin, streams: StreamsDep) -> dict[str, Any]:
+    """``rematch``: match every unmatched or conflicting prospect again (after importing contacts or leads);
+    ``retrain``: learn the intent weights from the leads' outcomes now and rescore every prospect."""
+    return await streams.prospect_upkeep(principal.tenant, action)
+
+
+@router.get("/v1/insights/relationships", tags=["insights"])
+async def relationships(
+    principal: Reader,
+    streams: StreamsDep,
+    account_id: UUID | None = None,
+    user: Annotated[str | None, Query(max_length=200)] = None,
+    days: Annotated[int, Query(ge=1, le=366)] = 180,
+) -> list[dict[str, Any]]:
+    """The relationship map: which of our users each prospect interacted with, how strongly lately (recent
+    interactions weigh more; a reply three times a view) and whether it is rising or cooling."""
+    return await streams.relationships(principal.tenant, account_id=account_id, user=user, days=days)
 
 
 def _aware(when: datetime | None) -> datetime | None:

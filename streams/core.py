@@ -40,6 +40,7 @@ from streams.processors.base import Context, InvalidEvent, Outcome, Processor
 from streams.processors.behavior import BehaviorProcessor, PixelProcessor
 from streams.processors.calls import CallProcessor
 from streams.processors.orders import OrderProcessor
+from streams.processors.prospects import ProspectProcessor
 from streams.processors.social import EngagementProcessor, SocialProcessor, SpikeRule
 from streams.schemas import CONSUMED, SOCIAL_TYPES
 
@@ -97,6 +98,7 @@ class StreamProcessor:
         self.processors: dict[str, Processor[Any, Any]] = {
             **dict.fromkeys(SOCIAL_TYPES, social),
             "social.post.engagement": EngagementProcessor(context),
+            "social.linkedin.signal": ProspectProcessor(context),
             "media.voice.call.recorded": calls,
             "media.video.call.recorded": calls,
             "web.user.behavior.tracked": BehaviorProcessor(context),

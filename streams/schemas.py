@@ -23,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from crm_core.events.payloads import SalesOrderCreated, ShipmentDelivered
 from crm_core.schemas.pricing import PricingAdjusted
 from infra.events.envelope import EVENT_NAME, Envelope
+from models.prospects.matching import Person
+from models.prospects.signals import SignalKind
 from models.text.aspects import AspectMention
 
 MAX_TEXT_CHARS = 100_000
@@ -101,6 +103,66 @@ class PostEngagement(_Payload):
     @property
     def engagement(self) -> int:
         return self.likes + self.shares + self.comments
+
+
+class ProspectIn(_Payload):
+    """The person who acted, as the feed shows them: at least a profile URL, an e-mail, or a name with a company."""
+
+    profile_url: str | None = Field(default=None, max_length=2000, description="linkedin.com/in/… (any form)")
+    email: str | None = Field(default=None, max_length=320)
+    name: str | None = Field(default=None, max_length=300)
+    company: str | None = Field(default=None, max_length=300, description="where they work now")
+    headline: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _recognisable(self) -> Self:
+        if self.person().key() is None:
+            raise ValueError(
+                "the prospect needs a LinkedIn profile URL, an e-mail, or a full name with a company, to be "
+                "recognised again"
+            )
+        return self
+
+    def person(self) -> Person:
+        return Person(profile_url=self.profile_url, email=self.email, name=self.name, company=self.company)
+
+
+class LinkedInSignal(_Payload):
+    """``social.linkedin.signal``: one thing a prospect did that a sales team sees on LinkedIn.
+
+    Each kind carries its own details: ``post_reaction`` and ``post_comment`` the post (``post_url``), a
+    reaction its ``reaction``, a comment its ``comment``; ``job_change`` the ``new_company`` (and
+    ``new_title``); ``event_signup`` the ``event_name``; ``message_reply`` the ``thread_id``; ``company_follow``
+    the ``company_page``. ``user``: the user of ours it involved (whose profile was viewed, whose post, whose
+    message, who hosts the event): the relationship map counts it."""
+
+    kind: SignalKind
+    prospect: ProspectIn
+    user: str | None = Field(default=None, max_length=200)
+    occurred_at: datetime | None = Field(default=None, description="when it happened; absent: the event's time")
+    post_url: str | None = Field(default=None, max_length=2000)
+    reaction: Literal["like", "celebrate", "support", "love", "insightful", "funny"] | None = None
+    comment: str | None = Field(default=None, max_length=5000)
+    new_company: str | None = Field(default=None, max_length=300)
+    new_title: str | None = Field(default=None, max_length=300)
+    event_name: str | None = Field(default=None, max_length=300)
+    thread_id: str | None = Field(default=None, max_length=200)
+    company_page: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _details(self) -> Self:
+        required = {"job_change": "new_company", "event_signup": "event_name"}
+        if (name := required.get(self.kind)) is not None and not getattr(self, name):
+            raise ValueError(f"a {self.kind} needs {name}")
+        if self.reaction is not None and self.kind != "post_reaction":
+            raise ValueError("reaction is for a post_reaction")
+        return self
+
+    def details(self) -> dict[str, Any]:
+        """The kind's own fields that were given (stored with the signal)."""
+        names = ("post_url", "reaction", "comment", "new_company", "new_title", "event_name", "thread_id",
+                 "company_page")  # fmt: skip
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 
 class PixelEvent(_Payload):
@@ -193,6 +255,7 @@ CONSUMED: dict[str, type[BaseModel]] = {
     "social.linkedin.activity": LinkedInActivity,
     "social.tiktok.content": TikTokContent,
     "social.post.engagement": PostEngagement,
+    "social.linkedin.signal": LinkedInSignal,
     "social.facebook.pixel.event": PixelEvent,
     "web.user.behavior.tracked": WebBehavior,
     "media.voice.call.recorded": VoiceCallRecorded,
@@ -390,6 +453,22 @@ class ABTestOptimized(_Published):
     arms: list[ArmSummary]
 
 
+class ProspectScored(_Published):
+    """``crm.linkedin.prospect.scored``: a prospect's intent crossed the threshold or rose sharply."""
+
+    prospect_id: UUID
+    contact_id: UUID | None
+    lead_id: UUID | None
+    account_id: UUID | None
+    name: str | None
+    score: float = Field(description="0-100: the intent model's conversion probability times 100, now")
+    previous_score: float = Field(description="the score just before this activity (faded to now)")
+    reason: Literal["crossed_threshold", "sharp_rise"]
+    threshold: float
+    model: Literal["prior", "learned"]
+    top_signals: list[dict[str, Any]]
+
+
 PUBLISHED: dict[str, type[BaseModel]] = {
     "crm.sentiment.detected": SentimentDetected,
     "crm.voice.transcribed": VoiceTranscribed,
@@ -399,6 +478,7 @@ PUBLISHED: dict[str, type[BaseModel]] = {
     "crm.churn.scored": ChurnScored,
     "crm.ab.test.optimized": ABTestOptimized,
     "crm.pricing.adjusted": PricingAdjusted,
+    "crm.linkedin.prospect.scored": ProspectScored,
 }
 
 

@@ -19,12 +19,13 @@ from infra import decisions
 from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.errors import InvalidInput, Unavailable
 from infra.settings import Settings
-from streams import brand_watch, crisis, insights, recommendations, topics
+from streams import brand_watch, crisis, insights, prospects, recommendations, topics
 from streams.brand_watch import Bucket as SovBucket
 from streams.brand_watch import WatchList
 from streams.core import Result, StreamProcessor
 from streams.insights import Bucket
 from streams.models import ModelClient
+from streams.prospects import ProspectMatch, ProspectQuery, ProspectUpkeep
 from streams.recommendations import CatalogUpsert, InteractionBatch, RecommendationRequest, Recommendations
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,20 @@ class Streams(Protocol):
     ) -> dict[str, Any]: ...
 
     async def crises(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]: ...
+
+    async def prospects(self, tenant: TenantContext, query: ProspectQuery) -> dict[str, Any]: ...
+
+    async def prospect(self, tenant: TenantContext, prospect_id: UUID) -> dict[str, Any]: ...
+
+    async def relationships(
+        self, tenant: TenantContext, *, account_id: UUID | None, user: str | None, days: int
+    ) -> list[dict[str, Any]]: ...
+
+    async def confirm_prospect(
+        self, tenant: TenantContext, prospect_id: UUID, body: ProspectMatch
+    ) -> dict[str, Any]: ...
+
+    async def prospect_upkeep(self, tenant: TenantContext, action: ProspectUpkeep) -> dict[str, Any]: ...
 
     async def stream_lag(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]: ...
 
@@ -222,6 +237,30 @@ class StreamsService:
 
     async def crises(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
         return await crisis.crises(self._processor().pool, tenant, since=since)
+
+    async def prospects(self, tenant: TenantContext, query: ProspectQuery) -> dict[str, Any]:
+        async with tenant_transaction(self._processor().pool, tenant, readonly=True) as conn:
+            return await prospects.listing(conn, tenant, **query.model_dump())
+
+    async def prospect(self, tenant: TenantContext, prospect_id: UUID) -> dict[str, Any]:
+        async with tenant_transaction(self._processor().pool, tenant, readonly=True) as conn:
+            return await prospects.detail(conn, tenant, prospect_id)
+
+    async def relationships(
+        self, tenant: TenantContext, *, account_id: UUID | None, user: str | None, days: int
+    ) -> list[dict[str, Any]]:
+        async with tenant_transaction(self._processor().pool, tenant, readonly=True) as conn:
+            return await prospects.relationships(conn, tenant, account_id=account_id, user=user, days=days)
+
+    async def confirm_prospect(self, tenant: TenantContext, prospect_id: UUID, body: ProspectMatch) -> dict[str, Any]:
+        async with tenant_transaction(self._processor().pool, tenant) as conn:
+            return await prospects.confirm(conn, tenant, prospect_id, contact_id=body.contact_id, lead_id=body.lead_id)
+
+    async def prospect_upkeep(self, tenant: TenantContext, action: ProspectUpkeep) -> dict[str, Any]:
+        async with tenant_transaction(self._processor().pool, tenant) as conn:
+            if action == "rematch":
+                return await prospects.rematch(conn, tenant)
+            return await prospects.retrain(conn, tenant)
 
     async def stream_lag(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
         return await insights.stream_lag(self._processor().pool, tenant, since=since)

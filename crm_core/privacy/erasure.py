@@ -50,7 +50,7 @@ from uuid import UUID
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from crm_core.privacy.subject import Subject, SubjectKind, privacy_transaction, resolve
+from crm_core.privacy.subject import PROSPECTS_OF, Subject, SubjectKind, privacy_transaction, prospect_keys, resolve
 from crm_core.repositories import audit
 from crm_core.services.audit_export import SignatureMismatch, key_id
 from infra.db import rows_changed
@@ -232,6 +232,21 @@ async def _interactions(conn: asyncpg.Connection, t: TenantContext, s: Subject, 
     return {"item_interactions": rows_changed(status)}
 
 
+async def _prospects(conn: asyncpg.Connection, t: TenantContext, s: Subject, tomb: dict[str, Any]) -> dict[str, int]:
+    """The subject's LinkedIn prospects (matched to them, or recognised by their e-mail or profile) and their
+    activities; the ``crm.linkedin.prospect.scored`` events that named them keep only the tombstone."""
+    rows = await conn.fetch(
+        f"DELETE FROM ai.prospects WHERE {PROSPECTS_OF} RETURNING id",
+        t.tid,
+        t.mid,
+        [*s.contacts, *s.leads],
+        prospect_keys(s),
+        s.emails,
+    )
+    ids = [r["id"] for r in rows]  # their activities go with them (ON DELETE CASCADE)
+    return {"prospects": len(ids), "prospect_events": await _scrub_events(conn, t, ids, tomb)}
+
+
 async def _person_decisions(
     conn: asyncpg.Connection, t: TenantContext, s: Subject, _: dict[str, Any]
 ) -> dict[str, int]:
@@ -352,6 +367,7 @@ STEPS: dict[str, Step] = {
     "calls": _calls,
     "journeys": _journeys,
     "interactions": _interactions,
+    "prospects": _prospects,
     "decisions": _person_decisions,
     "activities": _activities,
     "deliveries": _deliveries,

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from crm_core.privacy import consent
 from crm_core.privacy.erasure import sign
-from crm_core.privacy.subject import Subject, SubjectKind, resolve
+from crm_core.privacy.subject import PROSPECTS_OF, Subject, SubjectKind, prospect_keys, resolve
 from infra.db.tenancy import TenantContext
 
 DROPPED = ["embedding", "name_folded", "search_folded", "first_name_sort", "last_name_sort", "name_sort", "tid", "mid"]
@@ -109,6 +109,14 @@ SECTIONS: dict[str, tuple[str, str]] = {
 }
 
 
+# The subject's LinkedIn prospects and their activities ($3-$5 as PROSPECTS_OF says, $6 the dropped columns).
+PROSPECTS_SQL = f"SELECT to_jsonb(t) - $6::text[] FROM ai.prospects t WHERE {PROSPECTS_OF} ORDER BY first_seen"
+PROSPECT_SIGNALS_SQL = f"""
+SELECT to_jsonb(t) - $6::text[] FROM ai.prospect_signals t
+WHERE t.tid = $1 AND t.mid = $2 AND t.prospect_id IN (SELECT id FROM ai.prospects WHERE {PROSPECTS_OF})
+ORDER BY t.occurred_at
+"""
+
 DECISIONS_SQL = f"""
 SELECT {PLAIN} FROM ai.decisions t WHERE tid = $1 AND mid = $2
   AND (contact_id = ANY ($3::uuid[]) OR ref_id = ANY ($3::uuid[]) OR account_id = ANY ($3::uuid[]))
@@ -144,6 +152,16 @@ async def collect(
         ids = keys[by]
         rows = await conn.fetch(sql, tenant.tid, tenant.mid, ids, DROPPED) if ids else []
         tables[section] = [r[0] for r in rows]
+    found_by = (
+        tenant.tid,
+        tenant.mid,
+        [*subject.contacts, *subject.leads],
+        prospect_keys(subject),
+        subject.emails,
+        DROPPED,
+    )
+    tables["prospects"] = [r[0] for r in await conn.fetch(PROSPECTS_SQL, *found_by)]
+    tables["prospect_activities"] = [r[0] for r in await conn.fetch(PROSPECT_SIGNALS_SQL, *found_by)]
     refs = [
         *subject.contacts,
         *subject.leads,

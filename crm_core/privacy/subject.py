@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from infra.db.tenancy import TenantContext, apply_tenant
 from infra.errors import InvalidInput
+from models.prospects.matching import profile_key
 
 SubjectKind = Literal["contact", "email", "handle"]
 SCOPE_SQL = "SELECT set_config('app.privacy_scope', 'tenant', true)"
@@ -172,3 +173,18 @@ async def resolve(conn: asyncpg.Connection, tenant: TenantContext, kind: Subject
         for r in await conn.fetch(SOLE_TRADERS_SQL, *key, subject.contacts)
     ]
     return subject
+
+
+# A subject's LinkedIn prospects: matched to their contacts or leads, or recognised by their e-mail or profile
+# ($3: contact and lead ids, $4: prospect keys from prospect_keys(), $5: e-mail addresses).
+PROSPECTS_OF = (
+    "tid = $1 AND mid = $2 AND (contact_id = ANY ($3::uuid[]) OR lead_id = ANY ($3::uuid[]) "
+    "OR person_key = ANY ($4::text[]) OR lower(email) = ANY ($5::text[]))"
+)
+
+
+def prospect_keys(subject: Subject) -> list[str]:
+    """The keys a prospect of this subject is stored under when it was recognised by an identifier."""
+    keys = [f"email:{e}" for e in subject.emails]
+    keys += [f"profile:{k}" for h in subject.handles if (k := profile_key(h)) is not None]
+    return keys

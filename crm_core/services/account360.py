@@ -17,7 +17,7 @@ from crm_core.schemas.activities import ActivityPublic
 from crm_core.schemas.contacts import ContactPublic
 from crm_core.schemas.enums import ComplianceStatus
 from crm_core.schemas.opportunities import OpportunityPublic
-from infra.db.ai_reads import latest_churn_score
+from infra.db.ai_reads import latest_churn_score, prospect_intent
 from infra.errors import InvalidInput, NotFound
 from infra.security import Principal
 
@@ -57,6 +57,9 @@ class Account360(BaseModel):
     compliance: Compliance
     churn_risk: Insight
     sentiment_trend: Insight
+    prospect_intent: Insight = Field(
+        description="The account's LinkedIn prospects by intent now (score 0-100, top signals, match status)."
+    )
 
 
 async def _has_table(conn: asyncpg.Connection, table: str) -> bool:
@@ -75,6 +78,13 @@ async def _sentiment_trend(conn: asyncpg.Connection, tid: str, mid: str, account
         return Insight(available=False)
     rows = await conn.fetch(SENTIMENT_SQL, tid, mid, account_id)
     return Insight(available=bool(rows), data=[dict(r) for r in rows])
+
+
+async def _prospect_intent(conn: asyncpg.Connection, tid: str, mid: str, account_id: UUID) -> Insight:
+    if not await _has_table(conn, "ai.prospects"):
+        return Insight(available=False)
+    rows = await prospect_intent(conn, tid, mid, account_id=account_id)
+    return Insight(available=bool(rows), data=rows)
 
 
 async def account_360(
@@ -115,4 +125,5 @@ async def account_360(
         ),
         churn_risk=await _churn_risk(conn, *keys),
         sentiment_trend=await _sentiment_trend(conn, *keys),
+        prospect_intent=await _prospect_intent(conn, *keys),
     )

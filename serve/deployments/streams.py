@@ -35,6 +35,7 @@ from streams.core import Result, StreamProcessor
 from streams.experiments import ExperimentOptimizer
 from streams.insights import Bucket
 from streams.pricing import Repricer
+from streams.prospects import ProspectMatch, ProspectQuery, ProspectUpkeep
 from streams.recommendations import CatalogUpsert, InteractionBatch, RecommendationRequest, Recommendations
 from streams.service import Streams, StreamsService
 from streams.sources.rabbitmq import RabbitMQSource
@@ -274,6 +275,23 @@ class StreamsHandle(Streams):
 
     async def crises(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
         return await self._call(self.handle.crises.remote(tenant, since=since))
+
+    async def prospects(self, tenant: TenantContext, query: ProspectQuery) -> dict[str, Any]:
+        return await self._call(self.handle.prospects.remote(tenant, query))
+
+    async def prospect(self, tenant: TenantContext, prospect_id: UUID) -> dict[str, Any]:
+        return await self._call(self.handle.prospect.remote(tenant, prospect_id))
+
+    async def relationships(
+        self, tenant: TenantContext, *, account_id: UUID | None, user: str | None, days: int
+    ) -> list[dict[str, Any]]:
+        return await self._call(self.handle.relationships.remote(tenant, account_id=account_id, user=user, days=days))
+
+    async def confirm_prospect(self, tenant: TenantContext, prospect_id: UUID, body: ProspectMatch) -> dict[str, Any]:
+        return await self._call(self.handle.confirm_prospect.remote(tenant, prospect_id, body))
+
+    async def prospect_upkeep(self, tenant: TenantContext, action: ProspectUpkeep) -> dict[str, Any]:
+        return await self._call(self.handle.prospect_upkeep.remote(tenant, action))
 
     async def stream_lag(self, tenant: TenantContext, *, since: datetime) -> list[dict[str, Any]]:
         return await self._call(self.handle.stream_lag.remote(tenant, since=since))

@@ -10,13 +10,14 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from crm_core.api.deps import ConnDep, CurrentUser, PoolDep, Writers
+from crm_core.api.deps import ConnDep, CurrentUser, PoolDep, Readers, Writers
 from crm_core.api.routes.crud import ListParams, add_crud_routes
 from crm_core.schemas.common import Currency, Name, WriteModel
 from crm_core.schemas.enums import LeadStatus
 from crm_core.schemas.leads import LeadCreate, LeadPublic, LeadUpdate
 from crm_core.services.lead_import import ImportFormatError, LeadImporter, load_mapping
 from crm_core.services.leads import leads_service
+from infra.db.ai_reads import prospect_intent
 from infra.errors import InvalidInput, VettifyError
 
 router = APIRouter(prefix="/leads", tags=["leads"])
@@ -117,6 +118,23 @@ class ConvertResponse(BaseModel):
     contact_id: UUID
     opportunity_id: UUID | None
     already_converted: bool = Field(description="True when this was a retry of a finished conversion.")
+
+
+class LeadIntent(BaseModel):
+    available: bool = Field(description="False until LinkedIn activity of the lead's person has been matched to it.")
+    prospects: list[dict[str, Any]] = Field(
+        description="The lead's prospect (normally one): intent score now (0-100), top signals, match status."
+    )
+
+
+@router.get("/{lead_id}/intent", response_model=LeadIntent, dependencies=[Readers])
+async def lead_intent(lead_id: UUID, conn: ConnDep, user: CurrentUser) -> LeadIntent:
+    """The lead's LinkedIn intent: its matched prospect's score now and the activities that add most to it."""
+    await leads_service.get(conn, user=user, id=lead_id)  # 404 unless the lead is this tenant's
+    if not await conn.fetchval("SELECT to_regclass('ai.prospects') IS NOT NULL"):
+        return LeadIntent(available=False, prospects=[])
+    rows = await prospect_intent(conn, user.tenant.tid, user.tenant.mid, lead_id=lead_id)
+    return LeadIntent(available=bool(rows), prospects=rows)
 
 
 @router.post("/{lead_id}/qualify", response_model=LeadPublic, dependencies=[Writers])

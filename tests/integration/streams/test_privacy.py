@@ -287,6 +287,15 @@ async def test_a_subject_seeded_through_every_path_is_erased_from_every_table_ke
             )
             for action, page in (("page_view", "/pricing"), ("click", "/demo"), ("signup", "/signup"))
         ),
+        envelope(  # LinkedIn: a prospect recognised by their e-mail, matched to the contact
+            "social.linkedin.signal",
+            {
+                "kind": "message_reply",
+                "user": "rep-1",
+                "prospect": {"name": f"{first} {last}", "email": email, "company": shop},
+            },
+            tenant,
+        ),
         *(
             envelope(
                 "sales.order.created",
@@ -307,7 +316,8 @@ async def test_a_subject_seeded_through_every_path_is_erased_from_every_table_ke
     assert len(smtp_sink.to(email)) == 1
     await admin_pool.execute("UPDATE crm.outbox SET published_at = now() WHERE tid = $1", tid)  # as the relay would
     before = await table_hits(admin_pool, tid, needles)
-    assert {"crm.contacts", "crm.leads", "ai.social_insights", "crm.email_deliveries", "crm.audit_log"} <= set(before)
+    assert {"crm.contacts", "crm.leads", "ai.social_insights", "crm.email_deliveries", "crm.audit_log",
+            "ai.prospects"} <= set(before)  # fmt: skip
     call_id = await admin_pool.fetchval(
         "SELECT id FROM ai.call_analyses WHERE tid = $1 AND contact_id = $2", tid, uuid.UUID(contact["id"])
     )
