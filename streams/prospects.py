@@ -220,6 +220,14 @@ async def model(conn: asyncpg.Connection, tenant: TenantContext, *, retrain_s: f
     return await train(conn, tenant)
 
 
+async def stored_model(conn: asyncpg.Connection, tenant: TenantContext) -> IntentModel:
+    """The tenant's stored weights, or the prior when none were stored yet (read-only: never trains)."""
+    row = await conn.fetchrow(MODEL_SQL, tenant.tid, tenant.mid)
+    if row is None:
+        return intent.fit([], [])  # the prior, with the reason
+    return IntentModel.from_json(row["model"])
+
+
 async def train(conn: asyncpg.Connection, tenant: TenantContext) -> IntentModel:
     """Learn the tenant's weights from its leads' outcomes (the prior, with the reason, when too few) and store."""
     rows = await conn.fetch(OUTCOMES_SQL, tenant.tid, tenant.mid)
@@ -293,7 +301,7 @@ async def listing(
     limit: int = 50,
 ) -> dict[str, Any]:
     """Prospects by their score now, highest first, with the model that scores them."""
-    weights = await model(conn, tenant, retrain_s=float("inf"))
+    weights = await stored_model(conn, tenant)
     rows = await conn.fetch(
         f"""SELECT {COLUMNS} FROM ai.prospects WHERE tid = $1 AND mid = $2
             AND ($3::text IS NULL OR match_status = $3) AND ($4::uuid IS NULL OR account_id = $4)
@@ -318,7 +326,7 @@ async def detail(conn: asyncpg.Connection, tenant: TenantContext, prospect_id: U
     )  # fmt: skip
     if row is None:
         raise NotFound(f"no prospect with id {prospect_id}")
-    weights = await model(conn, tenant, retrain_s=float("inf"))
+    weights = await stored_model(conn, tenant)
     now = datetime.now(UTC)
     signals = await conn.fetch(
         "SELECT kind, occurred_at, user_ref, detail FROM ai.prospect_signals WHERE tid = $1 AND mid = $2 "

@@ -201,3 +201,51 @@ async def test_watched_brands_topics_share_of_voice_and_crises_over_http(
         other = _headers(serve_stack, {"tid": f"t-{uuid.uuid4().hex[:8]}", "mid": "m-1"}, ("insights:read",))
         assert (await http.get("/v1/insights/watched-brands", headers=other)).json() == []
         assert (await http.get("/v1/insights/topics", params={"brand": "emag"}, headers=other)).json()["topics"] == []
+
+
+async def test_prospects_relationships_and_intent_over_http(
+    serve_stack: ServeStack, admin_pool: asyncpg.Pool, tenant: dict[str, str]
+) -> None:
+    """LinkedIn activity in over /v1/events; prospects, relationships, the lead's and Account 360's intent out."""
+    account = await create_account(admin_pool, tenant, "Dealu Vinuri SRL")
+    lead = await admin_pool.fetchval(
+        "INSERT INTO crm.leads (tid, mid, first_name, last_name, email, company_name, converted_account_id) "
+        "VALUES ($1, $2, 'Ana', 'Pop', 'ana@dealu.ro', 'Dealu Vinuri', $3) RETURNING id",
+        tenant["tid"], tenant["mid"], account,
+    )  # fmt: skip
+    who = {"email": "ana@dealu.ro", "name": "Ana Pop", "company": "Dealu Vinuri"}
+    kinds = [("profile_view", {}), ("event_signup", {"event_name": "Vinexpo"}), ("message_reply", {})]
+    events = [
+        envelope("social.linkedin.signal", {"kind": k, "prospect": who, "user": "mihai", **extra}, tenant)
+        for k, extra in kinds
+    ]
+    events.append(envelope("social.linkedin.signal", {"kind": "job_change", "prospect": who}, tenant))  # no company
+    body = "[" + ",".join(e.model_dump_json() for e in events) + "]"
+    write = _headers(serve_stack, tenant, ("events:write",))
+    read = _headers(serve_stack, tenant, ("insights:read", "crm:read"))
+    admin = _headers(serve_stack, tenant, ("insights:read", "crm:admin"))
+    async with httpx.AsyncClient(base_url=serve_stack.http, timeout=120) as http:
+        stored = await http.post("/v1/events", content=body, headers=write | {"content-type": "application/json"})
+        assert (stored.json()["stored"], stored.json()["dead_lettered"]) == (3, 1), stored.text
+        answer = await http.get("/v1/insights/prospects", headers=read)
+        assert answer.status_code == 200, answer.text
+        listed = answer.json()
+        (mine,) = listed["prospects"]
+        assert (mine["match_status"], mine["lead_id"], mine["account_id"]) == ("matched", str(lead), str(account))
+        assert mine["score"] >= listed["threshold"] and listed["model"]["source"] == "prior"
+        one = await http.get(f"/v1/insights/prospects/{mine['id']}", headers=read)
+        assert one.status_code == 200 and one.json()["top_signals"][0]["kind"] == "message_reply"
+        edges = (await http.get("/v1/insights/relationships", params={"account_id": str(account)}, headers=read)).json()
+        assert [(e["user"], e["interactions"], e["trend"]) for e in edges] == [("mihai", 3, "new")]
+        intent = (await http.get(f"/v1/crm/leads/{lead}/intent", headers=read)).json()
+        assert intent["available"] and intent["prospects"][0]["id"] == mine["id"]
+        view = (await http.get(f"/v1/crm/accounts/{account}/360", headers=read)).json()
+        assert view["prospect_intent"]["data"][0]["id"] == mine["id"]
+        assert (await http.post("/v1/insights/prospects/rematch", headers=read)).status_code == 403
+        rematch = await http.post("/v1/insights/prospects/rematch", headers=admin)
+        assert rematch.status_code == 200 and rematch.json()["checked"] == 0, rematch.text
+        bad = await http.post(f"/v1/insights/prospects/{mine['id']}/match", json={}, headers=admin)
+        assert bad.status_code == 422
+        other = _headers(serve_stack, {"tid": f"t-{uuid.uuid4().hex[:8]}", "mid": "m-1"}, ("insights:read",))
+        assert (await http.get(f"/v1/insights/prospects/{mine['id']}", headers=other)).status_code == 404
+        assert (await http.get("/v1/insights/prospects", headers=other)).json()["prospects"] == []
