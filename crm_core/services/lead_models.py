@@ -8,7 +8,10 @@ facts are what the CRM knew *before* its outcome, so the model never learns from
 * the company's ANAF record (VAT registration), from an account with the same CUI;
 * ``employees`` and ``turnover_ron`` when the integrator put them in the lead's ``attributes``;
 * e-mail engagement: opens and clicks of campaign e-mails sent to the lead's address, and days since the last
-  one, all counted up to the outcome (or now, for a lead being scored).
+  one, all counted up to the outcome (or now, for a lead being scored);
+* LinkedIn intent, when the lead's person is a matched prospect: the score their activities up to the outcome
+  give under the *prior* intent weights (:mod:`models.prospects`; the tenant's learned intent weights come from
+  these same outcomes, so using them here would leak the outcome into the feature).
 
 :func:`train` runs :func:`models.leadscore.model.decide` on them and stores the decision, with its held-out
 comparison, in ``crm.lead_scoring_models``; :func:`score` answers with the model in force when the decision
@@ -36,6 +39,8 @@ from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.loops import PollingLoop
 from models.leadscore.facts import LeadFacts
 from models.leadscore.model import Decision, LeadScoringModel, decide, rule_scores
+from models.prospects import intent
+from models.prospects.intent import Signal
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +49,8 @@ STALE_DAYS = 180
 FACTS_SQL = """
 SELECT l.id, l.created_at, l.status, l.email, l.phone, l.company_name, l.cui, l.source, l.first_name, l.last_name,
        l.attributes, l.converted_at, l.updated_at, a.anaf_data,
-       coalesce(e.opened, 0) AS opened, coalesce(e.clicked, 0) AS clicked, e.last_event
+       coalesce(e.opened, 0) AS opened, coalesce(e.clicked, 0) AS clicked, e.last_event,
+       coalesce(i.tracked, false) AS tracked, i.intent_kinds, i.intent_times
 FROM crm.leads l
 LEFT JOIN LATERAL (
     SELECT anaf_data FROM crm.accounts a
@@ -61,6 +67,14 @@ LEFT JOIN LATERAL (
     WHERE l.email IS NOT NULL AND d.tid = l.tid AND d.mid = l.mid AND lower(d.email) = lower(l.email)
       AND ev.occurred_at < {until}
 ) e ON true
+LEFT JOIN LATERAL (
+    SELECT p.id IS NOT NULL AS tracked, s.kinds AS intent_kinds, s.times AS intent_times
+    FROM (SELECT id FROM ai.prospects p WHERE p.tid = l.tid AND p.mid = l.mid AND p.lead_id = l.id LIMIT 1) p
+    LEFT JOIN LATERAL (
+        SELECT array_agg(s.kind) AS kinds, array_agg(s.occurred_at) AS times FROM ai.prospect_signals s
+        WHERE s.tid = l.tid AND s.mid = l.mid AND s.prospect_id = p.id AND s.occurred_at <= {until}
+    ) s ON true
+) i ON true
 WHERE l.tid = $1 AND l.mid = $2 AND l.deleted_at IS NULL {which}
 """
 # When a lead's outcome happened: engagement after it is not known to a model scoring the lead before it.
@@ -129,7 +143,17 @@ def facts_of(row: asyncpg.Record, now: datetime) -> LeadFacts:
         emails_opened=int(row["opened"]),
         emails_clicked=int(row["clicked"]),
         days_since_activity=max(0.0, (until - last).total_seconds() / 86400) if last else None,
+        intent=_intent(row, until),
     )
+
+
+def _intent(row: asyncpg.Record, until: datetime) -> float | None:
+    """The prior intent score of the lead's prospect at ``until``; None when no prospect is matched to it."""
+    if not row["tracked"]:
+        return None
+    kinds, times = row["intent_kinds"] or [], row["intent_times"] or []
+    x = intent.features([Signal(k, t) for k, t in zip(kinds, times, strict=True)], until)
+    return round(intent.score_of(intent.PRIOR, intent.weighted(intent.PRIOR, x)), 2)
 
 
 def _outcome_at(row: asyncpg.Record, now: datetime) -> datetime:

@@ -21,6 +21,7 @@ from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.settings import Settings
 from models.leadscore.facts import LeadFacts
 from models.leadscore.simulate import simulate
+from models.prospects.intent import PRIOR
 from tests.integration.crm_core.api.conftest import Auth
 from tests.support.databases import ProvisionedDatabase
 
@@ -184,11 +185,22 @@ async def test_engagement_after_a_leads_outcome_is_not_among_its_facts(
     conn = await asyncpg.connect(migrated_database.urls.admin)
     try:
         key = (tenant.tid, tenant.mid)
-        await conn.fetchval(
+        lead = await conn.fetchval(
             "INSERT INTO crm.leads (tid, mid, email, source, status, created_at, converted_at, updated_at) "
             "VALUES ($1, $2, 'ana@firma.ro', 'web', 'converted', $3, $4, $4) RETURNING id",
             *key, won_at - timedelta(days=20), won_at,
         )  # fmt: skip
+        prospect = await conn.fetchval(  # her LinkedIn activity: a reply 14 days before the win, one after it
+            "INSERT INTO ai.prospects (tid, mid, person_key, email, lead_id, match_status, first_seen, last_seen) "
+            "VALUES ($1, $2, 'email:ana@firma.ro', 'ana@firma.ro', $3, 'matched', $4, $4) RETURNING id",
+            *key, lead, won_at,
+        )  # fmt: skip
+        for kind, days in (("message_reply", -14), ("event_signup", 2)):
+            await conn.execute(
+                "INSERT INTO ai.prospect_signals (tid, mid, prospect_id, event_id, kind, occurred_at) "
+                "VALUES ($1, $2, $3, gen_random_uuid(), $4, $5)",
+                *key, prospect, kind, won_at + timedelta(days=days),
+            )  # fmt: skip
         contact = await conn.fetchval(
             "INSERT INTO crm.contacts (tid, mid, first_name, email) VALUES ($1, $2, 'Ana', 'ana@firma.ro') "
             "RETURNING id",
@@ -216,3 +228,6 @@ async def test_engagement_after_a_leads_outcome_is_not_among_its_facts(
     facts = found.facts[0]
     assert (facts.emails_opened, facts.emails_clicked) == (1, 1)  # the three events after the win are not counted
     assert facts.days_since_activity is not None and 1.9 < facts.days_since_activity < 2.1
+    # intent at the win: the reply, at half weight 14 days on (prior weights); the sign-up after it is not known
+    expected = 100 / (1 + math.exp(-(PRIOR.bias + PRIOR.weights["message_reply"] * 0.5)))
+    assert facts.intent is not None and abs(facts.intent - expected) < 0.01
