@@ -15,7 +15,7 @@ from streams.core import StreamProcessor
 from streams.schemas import SOCIAL_TYPES
 
 GROUPS: dict[str, tuple[str, ...]] = {
-    "social": (*SOCIAL_TYPES, "social.post.engagement"),
+    "social": (*SOCIAL_TYPES, "social.post.engagement", "social.linkedin.signal"),
     "behavior": ("web.user.behavior.tracked", "social.facebook.pixel.event"),
     "calls": ("media.voice.call.recorded", "media.video.call.recorded"),
     "orders": ("sales.order.created", "wms.shipment.delivered"),

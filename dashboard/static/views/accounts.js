@@ -1,4 +1,4 @@
-// Accounts: Account 360 with the churn badge, ANAF compliance, pipeline and the timeline.
+// Accounts: Account 360 with the churn badge, ANAF compliance, pipeline, LinkedIn intent and the timeline.
 let ctx, list, detail;
 const factors = new Map(); // account id -> latest churn factors seen live
 
@@ -7,8 +7,9 @@ async function open(id) {
   const a = await ctx.api(`/v1/crm/accounts/${encodeURIComponent(id)}/360`);
   const churn = a.churn_risk.available ? a.churn_risk.data : null;
   const trend = a.sentiment_trend.available ? a.sentiment_trend.data : [];
+  const intent = a.prospect_intent && a.prospect_intent.available ? a.prospect_intent.data : [];
   const live = factors.get(id) || [];
-  detail.replaceChildren(
+  detail.replaceChildren(...[
     ctx.h("h3", { "data-testid": "account-name" }, a.account.name),
     ctx.h("p", {},
       ctx.h("span", { class: `badge ${churn ? churn.bucket : ""}`, "data-testid": "churn-badge" },
@@ -20,9 +21,14 @@ async function open(id) {
     ctx.h("p", {}, `Open pipeline: ${Object.entries(a.pipeline_value).map(([c, v]) => `${v} ${c}`).join(", ") || "none"}`),
     ctx.h("p", {}, `Contacts: ${a.contacts.map((c) => [c.first_name, c.last_name].filter(Boolean).join(" ")).join(", ") || "none"}`),
     ctx.h("p", {}, `Sentiment (days with mentions): ${Array.isArray(trend) ? trend.length : 0}`),
+    ctx.h("h4", {}, "LinkedIn intent"),
+    intent.length ? ctx.h("ul", { "data-testid": "account-intent" }, intent.map((p) => ctx.h("li", {},
+      ctx.h("strong", {}, `${ctx.num(p.score, 0)}`), ` ${p.name || "–"}${p.headline ? ` (${p.headline})` : ""}: `,
+      ctx.h("span", { class: "meta" }, (p.top_signals || []).map((s) => s.label).join(" · ") || "no recent activity")))) : ctx.empty("No LinkedIn prospect matched to this account."),
     ctx.h("h4", {}, "Timeline"),
     a.timeline.items.length ? ctx.h("ul", {}, a.timeline.items.map((t) => ctx.h("li", {},
-      ctx.h("span", { class: "meta" }, ctx.when(t.occurred_at)), ` ${t.type}: ${t.subject || t.body || ""}`))) : ctx.empty("No activities."));
+      ctx.h("span", { class: "meta" }, ctx.when(t.occurred_at)), ` ${t.type}: ${t.subject || t.body || ""}`))) : ctx.empty("No activities."),
+  ].filter(Boolean)); // replaceChildren would write a null as the text "null"
 }
 
 export async function refresh() {

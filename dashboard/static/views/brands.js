@@ -23,7 +23,8 @@ function voice(share) {
   voiceBox.replaceChildren(rows.length ? table("share-of-voice", ["brand", "mentions (30 d)", "share", "", "negative", "mean score"],
     rows.map((b) => ctx.h("tr", {}, ctx.h("th", { scope: "row" }, b.own ? `${b.name} (yours)` : b.name),
       ctx.h("td", {}, b.mentions), ctx.h("td", {}, b.share == null ? "–" : `${ctx.num(b.share * 100, 1)} %`),
-      ctx.h("td", { style: "min-width:120px" }, ctx.h("div", { class: "bar", style: `width:${Math.round((b.share || 0) * 100)}%` })),
+      // <meter>, not a styled bar: the page's CSP allows no inline styles
+      ctx.h("td", {}, ctx.h("meter", { min: "0", max: "1", value: String(b.share || 0), title: "share of voice" })),
       ctx.h("td", {}, b.negative_share == null ? "–" : `${ctx.num(b.negative_share * 100, 0)} %`),
       ctx.h("td", {}, ctx.num(b.mean_score))))) : ctx.empty("No watched brands yet: PUT /v1/insights/watched-brands (crm:admin)."));
 }

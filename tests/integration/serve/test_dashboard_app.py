@@ -74,6 +74,11 @@ def _pixel(tid: str, session: str, event_name: str) -> Envelope:
     return Envelope(type="social.facebook.pixel.event", tid=tid, mid="m-1", payload=payload)
 
 
+def _linkedin(tid: str, kind: str, **extra: str) -> Envelope:
+    payload = {"kind": kind, "prospect": {"email": "ana@ceramica.ro", "name": "Ana Bihor"}, "user": "mihai", **extra}
+    return Envelope(type="social.linkedin.signal", tid=tid, mid="m-1", payload=payload)
+
+
 def _post_call(stack: ServeStack, tid: str, tmp: Path) -> str:
     spoken = synthesise(
         "Thanks for the demo. The pricing looks great and we want to sign next week.",
@@ -132,6 +137,20 @@ def test_the_dashboard_live_in_a_browser(serve_stack: ServeStack, browser: WebDr
         timeout=30,
     )
     assert account.status_code == 201, account.text
+    contact = httpx.post(
+        f"{serve_stack.http}/v1/crm/contacts",
+        json={
+            "first_name": "Ana",
+            "last_name": "Bihor",
+            "email": "ana@ceramica.ro",
+            "account_id": account.json()["id"],
+        },
+        headers=_headers(serve_stack, tid, "crm:write"),
+        timeout=30,
+    )
+    assert contact.status_code == 201, contact.text
+    _post_events(serve_stack, tid, [_linkedin(tid, kind, **extra) for kind, extra in (
+        ("profile_view", {}), ("event_signup", {"event_name": "Ceramica Expo"}), ("message_reply", {}))])  # fmt: skip
     _post_mention(serve_stack, tid, "Already here before the page opened: slow delivery again")
     call_id = _post_call(serve_stack, tid, tmp_path)
     _post_events(
@@ -205,7 +224,18 @@ def test_the_dashboard_live_in_a_browser(serve_stack: ServeStack, browser: WebDr
     WebDriverWait(browser, 20).until(lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="account-name"]').text)
     assert browser.find_element(By.CSS_SELECTOR, '[data-testid="account-name"]').text == "Ceramica Bihor SRL"
     assert "ANAF" in browser.find_element(By.ID, "account-detail").text
+    intent = browser.find_element(By.CSS_SELECTOR, '[data-testid="account-intent"]').text
+    assert "Ana Bihor" in intent and "replied to a message" in intent
     _shot(browser, "accounts")
+    # Prospects: by intent, matched to the contact; one opened shows its relationship with our user.
+    _view(browser, "prospects")
+    WebDriverWait(browser, 20).until(ec.element_to_be_clickable((By.XPATH, "//button[text()='Ana Bihor']"))).click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="prospect-name"]').text)
+    opened = browser.find_element(By.ID, "prospect-detail").text
+    assert "matched" in opened and "mihai: strength" in opened and "signed up for an event" in opened
+    assert "null" not in opened and "null" not in browser.find_element(By.ID, "account-detail").text
+    assert "prior" in browser.find_element(By.ID, "intent-model").text
+    _shot(browser, "prospects")
     # Calls: one call in full, its transcript segments with sentiment and the timeline chart.
     _view(browser, "calls")
     WebDriverWait(browser, 20).until(ec.element_to_be_clickable((By.XPATH, "//button[text()='call-ana-1']"))).click()
@@ -227,7 +257,9 @@ def test_the_dashboard_live_in_a_browser(serve_stack: ServeStack, browser: WebDr
     browser.find_element(By.CSS_SELECTOR, "#view-campaigns form.inline button").click()
     WebDriverWait(browser, 60).until(lambda d: "no channel spend" in d.find_element(By.ID, "view-campaigns").text)
     _shot(browser, "campaigns")
-    for key in ("journeys", "campaigns"):
+    _view(browser, "brands")
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "share-of-voice").text)
+    for key in ("journeys", "campaigns", "prospects", "brands"):
         assert "Could not load" not in browser.find_element(By.ID, f"view-{key}").text
 
     # System: the engine's own metrics, with requests counted.
