@@ -198,6 +198,12 @@ class Settings(BaseSettings):
     ab_alpha: float = Field(
         default=0.05, gt=0, lt=0.5, description="A/B tests' false-positive rate, valid however often they are read."
     )
+    prospect_rematch_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="How often a LinkedIn prospect not matched to the CRM (or in conflict) is matched again, so "
+        "contacts and leads created since are found without waiting for the prospect's next activity.",
+    )
     pricing_scan_interval_s: float = Field(
         default=30.0,
         gt=0,

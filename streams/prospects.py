@@ -3,7 +3,8 @@
 A prospect is recognised across activities by :meth:`~models.prospects.matching.Person.key`. Until matched
 to the CRM it is kept (``unmatched``, or ``conflict`` with the candidate records) and matched again with each
 new activity, or for all of a tenant's prospects at once by :func:`rematch` (after an import of contacts).
-A person's choice (:func:`confirm`) is final: ``confirmed`` is never re-matched.
+A person's choice (:func:`confirm`) is final: ``confirmed`` is never re-matched. :class:`ProspectMatcher` (in
+every Streams replica) matches the unmatched and conflicting ones again every ``VETTIFY_PROSPECT_REMATCH_S``.
 
 The intent score is computed from the prospect's activities when one arrives and stored with the model's
 weighted sum; reads fade it to now (:func:`models.prospects.intent.faded`). The tenant's weights are learned
@@ -22,8 +23,9 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
-from infra.db.tenancy import TenantContext
+from infra.db.tenancy import TenantContext, tenant_transaction
 from infra.errors import InvalidInput, NotFound
+from infra.loops import PollingLoop
 from models.prospects import intent
 from models.prospects.intent import IntentModel, Signal
 from models.prospects.matching import Candidate, Match, Person, email_key, match, name_key, profile_key
@@ -83,7 +85,7 @@ ON CONFLICT (tid, mid, person_key) DO UPDATE SET
     profile_url = coalesce(EXCLUDED.profile_url, ai.prospects.profile_url),
     email = coalesce(EXCLUDED.email, ai.prospects.email),
     name = coalesce(EXCLUDED.name, ai.prospects.name),
-    company = coalesce(EXCLUDED.company, ai.prospects.company),
+    company = CASE WHEN $10 THEN EXCLUDED.company ELSE coalesce(ai.prospects.company, EXCLUDED.company) END,
     headline = coalesce(EXCLUDED.headline, ai.prospects.headline),
     first_seen = least(ai.prospects.first_seen, EXCLUDED.first_seen),
     last_seen = greatest(ai.prospects.last_seen, EXCLUDED.last_seen)
@@ -190,6 +192,7 @@ async def record(
     tenant: TenantContext,
     *,
     person: Person,
+    key: str | None = None,
     headline: str | None,
     event_id: UUID,
     kind: str,
@@ -197,13 +200,17 @@ async def record(
     at: datetime,
     detail: dict[str, Any],
 ) -> asyncpg.Record:
-    """Store the activity under its prospect (created if new) and match the prospect if it is not yet."""
-    key = person.key()
+    """Store the activity under its prospect (created if new) and match the prospect if it is not yet.
+
+    ``key``: how the prospect is recognised when ``person`` is not what it was (a job change: the new company
+    is stored, the prospect stays the one recognised at the old one). Only a job change replaces a stored
+    company: feeds keep showing the old one for a while."""
+    key = key or person.key()
     if key is None:
         raise InvalidInput("the prospect cannot be recognised: give a profile URL, an e-mail or a name with company")
     row = await conn.fetchrow(
         UPSERT_SQL, tenant.tid, tenant.mid, key, person.profile_url, person.email, person.name, person.company,
-        headline, at,
+        headline, at, kind == "job_change",
     )  # fmt: skip
     assert row is not None
     if row["match_status"] in ("unmatched", "conflict"):
@@ -367,17 +374,59 @@ async def relationships(
     return [{**e.as_json(), **people[e.prospect]} for e in found]
 
 
-async def rematch(conn: asyncpg.Connection, tenant: TenantContext, limit: int = 5000) -> dict[str, int]:
-    """Match again every prospect not matched yet (after an import of contacts or leads)."""
+async def rematch(
+    conn: asyncpg.Connection, tenant: TenantContext, limit: int = 5000, *, older_than_s: float = 0.0
+) -> dict[str, int]:
+    """Match again every prospect not matched yet (after an import of contacts or leads); with ``older_than_s``,
+    only those last matched longer ago than that. Rows another transaction holds are left for the next round."""
     rows = await conn.fetch(
         "SELECT id, profile_url, email, name, company FROM ai.prospects WHERE tid = $1 AND mid = $2 "
-        "AND match_status IN ('unmatched', 'conflict') ORDER BY last_seen DESC LIMIT $3 FOR UPDATE",
-        tenant.tid, tenant.mid, limit,
+        "AND match_status IN ('unmatched', 'conflict') "
+        "AND (matched_at IS NULL OR matched_at < now() - make_interval(secs => $4::float8)) "
+        "ORDER BY last_seen DESC LIMIT $3 FOR UPDATE SKIP LOCKED",
+        tenant.tid, tenant.mid, limit, older_than_s,
     )  # fmt: skip
     counts = {"checked": len(rows), "matched": 0, "conflict": 0, "unmatched": 0}
     for row in rows:
         counts[(await match_prospect(conn, tenant, row)).status] += 1
     return counts
+
+
+DUE_SQL = """
+SELECT DISTINCT tid, mid FROM ai.prospects
+WHERE match_status IN ('unmatched', 'conflict')
+  AND (matched_at IS NULL OR matched_at < now() - make_interval(secs => $1))
+LIMIT $2
+"""
+
+
+class ProspectMatcher(PollingLoop):
+    """Matches again, every ``every_s``, the prospects the CRM did not know (or could not tell apart) when
+    they were last matched: a contact or lead created since links them without waiting for their next
+    activity. ``scan_pool`` is the worker role's, which sees only which tenants have such prospects."""
+
+    task_name = "prospect-matcher"
+
+    def __init__(
+        self, pool: asyncpg.Pool, scan_pool: asyncpg.Pool, *, every_s: float, batch: int = 20, per_tenant: int = 500
+    ) -> None:
+        self.pool = pool
+        self.scan_pool = scan_pool
+        self.every_s = every_s
+        self.batch = batch
+        self.per_tenant = per_tenant
+        self.idle_sleep_s = min(every_s, 60.0)
+
+    async def run_once(self) -> int:
+        async with self.scan_pool.acquire() as conn:
+            due = await conn.fetch(DUE_SQL, self.every_s, self.batch)
+        for r in due:
+            tenant = TenantContext(tid=r["tid"], mid=r["mid"])
+            async with tenant_transaction(self.pool, tenant) as conn:
+                counts = await rematch(conn, tenant, self.per_tenant, older_than_s=self.every_s)
+            if counts["matched"]:
+                logger.info("prospects matched for %s/%s: %s", tenant.tid, tenant.mid, counts)
+        return len(due)
 
 
 async def confirm(

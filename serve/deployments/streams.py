@@ -35,7 +35,7 @@ from streams.core import Result, StreamProcessor
 from streams.experiments import ExperimentOptimizer
 from streams.insights import Bucket
 from streams.pricing import Repricer
-from streams.prospects import ProspectMatch, ProspectQuery, ProspectUpkeep
+from streams.prospects import ProspectMatch, ProspectMatcher, ProspectQuery, ProspectUpkeep
 from streams.recommendations import CatalogUpsert, InteractionBatch, RecommendationRequest, Recommendations
 from streams.service import Streams, StreamsService
 from streams.sources.rabbitmq import RabbitMQSource
@@ -99,6 +99,7 @@ class StreamsDeployment(StreamsService):
         self._scan_pool: asyncpg.Pool | None = None
         self.optimizer: ExperimentOptimizer | None = None
         self.repricer: Repricer | None = None
+        self.matcher: ProspectMatcher | None = None
         if database_url is None:
             logger.warning("Streams: no database configured; /v1/events and /v1/insights answer 503")
             return
@@ -156,6 +157,8 @@ class StreamsDeployment(StreamsService):
         self.optimizer.start()
         self.repricer = Repricer(self._pool, self._scan_pool, interval_s=settings.pricing_scan_interval_s)
         self.repricer.start()
+        self.matcher = ProspectMatcher(self._pool, self._scan_pool, every_s=settings.prospect_rematch_s)
+        self.matcher.start()
 
     async def ready(self) -> dict[str, str]:
         return {"model": "streams", "version": "database" if self.processor is not None else "no database"}
@@ -166,7 +169,7 @@ class StreamsDeployment(StreamsService):
                 await conn.fetchval("SELECT 1")
 
     async def __del__(self) -> None:
-        for loop in (self.optimizer, self.repricer):
+        for loop in (self.optimizer, self.repricer, self.matcher):
             if loop is not None:
                 with contextlib.suppress(Exception):
                     await loop.stop()

@@ -43,10 +43,11 @@ class ProspectProcessor(Processor[LinkedInSignal, None]):
         if payload.kind == "job_change" and payload.new_title:
             headline = f"{payload.new_title} at {payload.new_company}"
         person = payload.prospect.person()
-        if payload.kind == "job_change":  # where they work from now on, for matching and display
+        key = person.key()  # who they are: recognised as the payload shows them
+        if payload.kind == "job_change":  # where they work from now on, stored for display and matching
             person = replace(person, company=payload.new_company)
         row = await prospects.record(
-            conn, tenant, person=person, headline=headline, event_id=event.id, kind=payload.kind,
+            conn, tenant, person=person, key=key, headline=headline, event_id=event.id, kind=payload.kind,
             user=payload.user, at=at, detail=payload.details(),
         )  # fmt: skip
         weights = await prospects.model(conn, tenant)

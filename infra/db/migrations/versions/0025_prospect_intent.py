@@ -8,6 +8,7 @@
   ``weighted`` (the model's weighted sum of decayed activity at ``scored_at``, which fades with time on read),
   ``score`` then, ``top_signals``, and the last score published as ``crm.linkedin.prospect.scored``.
 * ``ai.prospect_signals``: each activity (kind, when, the user of ours it involved, the payload's details).
+  ``vettify_worker`` may read which tenants have prospects due a new match (``match_status``, ``matched_at``).
 * ``ai.intent_models``: the tenant's intent weights (:class:`models.prospects.intent.IntentModel`) and when
   they were learned.
 
@@ -30,6 +31,7 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 APP_ROLE = "vettify_app"
+WORKER_ROLE = "vettify_worker"
 TENANT_POLICY = "tid = current_setting('app.tid', true) AND (whid = current_setting('app.whid', true) OR whid IS NULL)"
 TENANT = """
     tid text NOT NULL CHECK (tid <> ''),
@@ -103,10 +105,16 @@ def upgrade() -> None:
     op.execute("CREATE INDEX prospects_lead_idx ON ai.prospects (tid, mid, lead_id) WHERE lead_id IS NOT NULL")
     op.execute("CREATE INDEX prospects_account_idx ON ai.prospects (tid, mid, account_id) WHERE account_id IS NOT NULL")
     op.execute("CREATE INDEX prospects_status_idx ON ai.prospects (tid, mid, match_status)")
+    # the matcher's scan (streams.prospects.ProspectMatcher): which tenants have prospects due a new match
+    op.execute(f"GRANT SELECT (tid, whid, mid, match_status, matched_at) ON ai.prospects TO {WORKER_ROLE}")
+    op.execute(f"CREATE POLICY prospects_rematch_scan ON ai.prospects FOR SELECT TO {WORKER_ROLE} USING (true)")
+    op.execute("CREATE INDEX prospects_rematch_idx ON ai.prospects (matched_at) "
+               "WHERE match_status IN ('unmatched', 'conflict')")  # fmt: skip
     op.execute("CREATE INDEX prospect_signals_prospect_idx ON ai.prospect_signals (tid, mid, prospect_id, occurred_at)")
     op.execute("CREATE INDEX prospect_signals_user_idx ON ai.prospect_signals (tid, mid, user_ref, occurred_at)")
 
 
 def downgrade() -> None:
+    op.execute(f"REVOKE ALL ON ai.prospects FROM {WORKER_ROLE}")
     for table in reversed(TABLES):
         op.execute(f"DROP TABLE {table}")
