@@ -17,7 +17,7 @@ from crm_core.schemas.activities import ActivityPublic
 from crm_core.schemas.contacts import ContactPublic
 from crm_core.schemas.enums import ComplianceStatus
 from crm_core.schemas.opportunities import OpportunityPublic
-from infra.db.ai_reads import latest_churn_score, prospect_intent
+from infra.db.ai_reads import account_intent, latest_churn_score, prospect_intent
 from infra.errors import InvalidInput, NotFound
 from infra.security import Principal
 
@@ -58,7 +58,9 @@ class Account360(BaseModel):
     churn_risk: Insight
     sentiment_trend: Insight
     prospect_intent: Insight = Field(
-        description="The account's LinkedIn prospects by intent now (score 0-100, top signals, match status)."
+        description="LinkedIn intent: the account's score (0-100: the chance at least one of its people converts, "
+        "as their scores say), how many of its people are tracked, and the top five by intent now with their top "
+        "signals."
     )
 
 
@@ -83,8 +85,9 @@ async def _sentiment_trend(conn: asyncpg.Connection, tid: str, mid: str, account
 async def _prospect_intent(conn: asyncpg.Connection, tid: str, mid: str, account_id: UUID) -> Insight:
     if not await _has_table(conn, "ai.prospects"):
         return Insight(available=False)
-    rows = await prospect_intent(conn, tid, mid, account_id=account_id)
-    return Insight(available=bool(rows), data=rows)
+    rows = await prospect_intent(conn, tid, mid, account_id=account_id, limit=1000)
+    data = {"score": account_intent(rows), "prospects_tracked": len(rows), "prospects": rows[:5]}
+    return Insight(available=bool(rows), data=data)
 
 
 async def account_360(

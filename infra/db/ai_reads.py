@@ -54,3 +54,12 @@ async def prospect_intent(
     """The prospects of an account (or the one of a lead) by intent now: score, top signals, match status."""
     rows = await conn.fetch(PROSPECT_INTENT_SQL, tid, mid, account_id, lead_id, limit)
     return [dict(r) for r in rows]
+
+
+def account_intent(prospects: list[dict[str, Any]]) -> float:
+    """An account's intent from its prospects' scores: the chance, as the scores say, that at least one of its
+    people converts (so three warm people outrank one, and one hot person is enough)."""
+    remaining = 1.0
+    for p in prospects:
+        remaining *= 1.0 - min(max(float(p["score"]) / 100.0, 0.0), 1.0)
+    return round(100.0 * (1.0 - remaining), 2)

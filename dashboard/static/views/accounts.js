@@ -7,7 +7,8 @@ async function open(id) {
   const a = await ctx.api(`/v1/crm/accounts/${encodeURIComponent(id)}/360`);
   const churn = a.churn_risk.available ? a.churn_risk.data : null;
   const trend = a.sentiment_trend.available ? a.sentiment_trend.data : [];
-  const intent = a.prospect_intent && a.prospect_intent.available ? a.prospect_intent.data : [];
+  const intent = a.prospect_intent && a.prospect_intent.available ? a.prospect_intent.data.prospects : [];
+  const accountIntent = intent.length ? a.prospect_intent.data : null;
   const live = factors.get(id) || [];
   detail.replaceChildren(...[
     ctx.h("h3", { "data-testid": "account-name" }, a.account.name),
@@ -21,7 +22,7 @@ async function open(id) {
     ctx.h("p", {}, `Open pipeline: ${Object.entries(a.pipeline_value).map(([c, v]) => `${v} ${c}`).join(", ") || "none"}`),
     ctx.h("p", {}, `Contacts: ${a.contacts.map((c) => [c.first_name, c.last_name].filter(Boolean).join(" ")).join(", ") || "none"}`),
     ctx.h("p", {}, `Sentiment (days with mentions): ${Array.isArray(trend) ? trend.length : 0}`),
-    ctx.h("h4", {}, "LinkedIn intent"),
+    ctx.h("h4", {}, accountIntent ? `LinkedIn intent ${ctx.num(accountIntent.score, 0)} (${accountIntent.prospects_tracked} people tracked)` : "LinkedIn intent"),
     intent.length ? ctx.h("ul", { "data-testid": "account-intent" }, intent.map((p) => ctx.h("li", {},
       ctx.h("strong", {}, `${ctx.num(p.score, 0)}`), ` ${p.name || "–"}${p.headline ? ` (${p.headline})` : ""}: `,
       ctx.h("span", { class: "meta" }, (p.top_signals || []).map((s) => s.label).join(" · ") || "no recent activity")))) : ctx.empty("No LinkedIn prospect matched to this account."),

@@ -240,7 +240,9 @@ async def test_prospects_relationships_and_intent_over_http(
         intent = (await http.get(f"/v1/crm/leads/{lead}/intent", headers=read)).json()
         assert intent["available"] and intent["prospects"][0]["id"] == mine["id"]
         view = (await http.get(f"/v1/crm/accounts/{account}/360", headers=read)).json()
-        assert view["prospect_intent"]["data"][0]["id"] == mine["id"]
+        account_intent = view["prospect_intent"]["data"]
+        assert account_intent["prospects"][0]["id"] == mine["id"] and account_intent["prospects_tracked"] == 1
+        assert account_intent["score"] == pytest.approx(mine["score"], abs=0.5)  # one person: their score
         assert (await http.post("/v1/insights/prospects/rematch", headers=read)).status_code == 403
         rematch = await http.post("/v1/insights/prospects/rematch", headers=admin)
         assert rematch.status_code == 200 and rematch.json()["checked"] == 0, rematch.text
