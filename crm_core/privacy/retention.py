@@ -6,8 +6,10 @@ A tenant sets days per kind in its privacy settings (null: kept):
   platform and time stay, so brand timelines and share of voice still add up;
 * ``transcript_days`` — a call's transcript, segments, words, keywords, aspects, passages and vectors go;
   its figures (duration, sentiment, pace, talk ratio, engagement, emotion) stay;
-* ``tracking_days`` — web behaviour events and journeys, recommendation interactions, and the details
-  (IP, user agent, clicked link) of e-mail events go; the events themselves stay counted.
+* ``tracking_days`` — web behaviour events and journeys, recommendation interactions, the details (IP, user
+  agent, clicked link) of e-mail events, and the details of LinkedIn activities (a comment's text, post links,
+  thread ids) go; the e-mail events and LinkedIn activities themselves stay counted (a prospect's intent
+  still reads their kind and time).
 
 Published ``crm.*`` events that carried the expiring data (mentions, calls, journeys) keep their type and
 time; their payload becomes ``{"expired": true}``.
@@ -92,6 +94,7 @@ def _events_rule(name: str, setting: str, *aggregate_types: str) -> Rule:
     )
 
 
+PROSPECT_DETAILS_WHERE = "tid = $1 AND mid = $2 AND occurred_at < $3 AND detail <> '{}'::jsonb"
 EMAIL_EVENTS_WHERE = "tid = $1 AND mid = $2 AND occurred_at < $3 AND (detail <> '{}'::jsonb OR url IS NOT NULL)"
 
 RULES: tuple[Rule, ...] = (
@@ -152,6 +155,12 @@ RULES: tuple[Rule, ...] = (
         "SELECT crm.expire_email_event_details($1, $2, $3)",  # append-only: the owner's function (mid, cut-off, n)
     ),
     _events_rule("journey_events", "tracking_days", "session", "pixel_session"),
+    Rule(
+        "prospect_activity_details",
+        "tracking_days",
+        f"SELECT count(*) FROM ai.prospect_signals WHERE {PROSPECT_DETAILS_WHERE}",
+        _batch("ai.prospect_signals", PROSPECT_DETAILS_WHERE, "UPDATE ai.prospect_signals SET detail = '{}'::jsonb"),
+    ),
 )
 
 TENANTS_SQL = """

@@ -78,6 +78,19 @@ async def _seed(conn: asyncpg.Connection, tid: str, days_ago: int) -> None:
         item,
         session,
     )
+    prospect = await conn.fetchval(  # a LinkedIn comment: its text goes, the activity stays counted
+        "INSERT INTO ai.prospects (tid, mid, person_key, first_seen, last_seen) "
+        f"VALUES ($1, 'm-1', $2, {at}, {at}) RETURNING id",
+        tid,
+        f"email:dan{uuid.uuid4().hex[:6]}@acme.ro",
+    )
+    await conn.execute(
+        "INSERT INTO ai.prospect_signals (tid, mid, prospect_id, event_id, kind, occurred_at, detail) "
+        f"VALUES ($1, 'm-1', $2, gen_random_uuid(), 'post_comment', {at}, $3)",
+        tid,
+        prospect,
+        {"comment": "Buna ziua, ma intereseaza oferta", "post_url": "https://lnkd.in/p"},
+    )
     contact = await conn.fetchval(
         "INSERT INTO crm.contacts (tid, mid, first_name) VALUES ($1, 'm-1', 'Dan') RETURNING id", tid
     )
@@ -133,6 +146,8 @@ async def _state(conn: asyncpg.Connection, tid: str) -> dict[str, Any]:
         "email_events": await q("SELECT count(*) FROM crm.email_events WHERE tid = $1"),
         "email_details": await q("SELECT count(*) FROM crm.email_events WHERE tid = $1 AND detail <> '{}'::jsonb"),
         "expired_events": await q("SELECT count(*) FROM crm.outbox WHERE tid = $1 AND payload ? 'expired'"),
+        "linkedin_activities": await q("SELECT count(*) FROM ai.prospect_signals WHERE tid = $1"),
+        "linkedin_details": await q("SELECT count(*) FROM ai.prospect_signals WHERE tid = $1 AND detail <> '{}'"),
     }
 
 
@@ -171,6 +186,7 @@ async def test_the_dry_run_counts_and_the_job_removes_exactly_what_the_limits_na
         "item_interactions": 1,
         "email_event_details": 1,
         "journey_events": 1,
+        "prospect_activity_details": 1,
     }
     async with admin_pool.acquire() as conn:
         before = await _state(conn, tid)
@@ -199,6 +215,7 @@ async def test_the_dry_run_counts_and_the_job_removes_exactly_what_the_limits_na
         "interactions": 3,
         "email_details": 3,
         "expired_events": 2 + 3 + 1,
+        "linkedin_details": 3,  # the activity stays (linkedin_activities unchanged), its comment goes
     }
     # aggregates stay: every mention still counts with its sentiment, every call with its figures, every e-mail event
     assert after["mentions"] == after["negative_mentions"] == 4 and after["call_durations"] == 4
