@@ -230,6 +230,9 @@ class Settings(BaseSettings):
     inference_dtype: Literal["auto", "float32", "bfloat16"] = Field(
         default="auto", description="Text encoders' precision; auto: bfloat16 where the CPU has it natively."
     )
+    inference_runtime: Literal["auto", "torch", "onnx"] = Field(
+        default="auto", description="What computes the text encoders; auto: ONNX Runtime for float32 where installed."
+    )
 
     @field_validator(
         "database_url",

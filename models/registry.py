@@ -25,6 +25,7 @@ class ModelOptions(BaseModel):
     model_path: Path | None = None
     threads: int = Field(default=1, ge=1, le=64)
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"  # the text encoders' precision (models.precision)
+    runtime: Literal["auto", "torch", "onnx"] = "auto"  # what computes them (models.text.encoder_runtime)
     artifacts_dir: Path | None = None  # where assembled/trained artifacts live (voice: the Whisper base folder)
     profile: str | None = None  # voice: the default Whisper profile (models.voice.profiles)
 
@@ -178,7 +179,7 @@ class ModelRegistry:
 def _load_embedding(options: ModelOptions) -> Any:
     from models.embeddings.encoder import SentenceEncoder
 
-    return SentenceEncoder(options.model_path, threads=options.threads, dtype=options.dtype)
+    return SentenceEncoder(options.model_path, threads=options.threads, dtype=options.dtype, runtime=options.runtime)
 
 
 def _load_churn(options: ModelOptions) -> Any:
@@ -198,7 +199,7 @@ def _warm_churn(model: Any) -> None:
 def _load_sentiment(options: ModelOptions) -> Any:
     from models.sentiment.classifier import load_analyzer
 
-    return load_analyzer(options.model_path, threads=options.threads, dtype=options.dtype)
+    return load_analyzer(options.model_path, threads=options.threads, dtype=options.dtype, runtime=options.runtime)
 
 
 def _load_voice(options: ModelOptions) -> Any:

@@ -46,6 +46,7 @@ class AppArgs(BaseModel):
     text_models_in_gateway: bool = True
     text_max_queue_wait_s: float = Field(default=DEFAULT_MAX_WAIT_S, gt=0)
     inference_dtype: Literal["auto", "float32", "bfloat16"] | None = None  # absent: VETTIFY_INFERENCE_DTYPE
+    inference_runtime: Literal["auto", "torch", "onnx"] | None = None  # absent: VETTIFY_INFERENCE_RUNTIME
     redis_url: str | None = None  # the churn feature store (scoring by account id); absent: VETTIFY_REDIS_URL
     # Streams: the database it writes insights to (absent: VETTIFY_DATABASE_URL; neither: /v1/events answers 503),
     # and the bus sources each Streams replica consumes when set.
@@ -75,8 +76,9 @@ def build(args: dict[str, Any]) -> Any:
     env = Settings()  # the builder's process: the cluster's environment fills what the args leave out
     threads = options.torch_threads or env.torch_threads
     dtype = options.inference_dtype or env.inference_dtype
-    embedding = tuned(embedder).bind(options.embedding_model_path, threads, options.text_batching, dtype)
-    sentiment = tuned(sentimenter).bind(options.sentiment_model_path, threads, options.text_batching, dtype)
+    runtime = options.inference_runtime or env.inference_runtime
+    embedding = tuned(embedder).bind(options.embedding_model_path, threads, options.text_batching, dtype, runtime)
+    sentiment = tuned(sentimenter).bind(options.sentiment_model_path, threads, options.text_batching, dtype, runtime)
     churn = tuned(churner).bind(options.artifacts_dir)
     voice = tuned(voicer).bind(
         sentiment,
@@ -109,6 +111,7 @@ def build(args: dict[str, Any]) -> Any:
             embedding_model_path=options.embedding_model_path,
             threads=threads,
             dtype=dtype,
+            runtime=runtime,
             max_queue_wait_s=options.text_max_queue_wait_s,
         )
     return tuned(gateway).bind(
@@ -166,6 +169,7 @@ def app_args(settings: Settings) -> AppArgs:
         redis_url=settings.redis_url,
         torch_threads=settings.torch_threads,
         inference_dtype=settings.inference_dtype,
+        inference_runtime=settings.inference_runtime,
         deployment_overrides=settings.deployment_overrides,
     )
 

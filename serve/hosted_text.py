@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from infra.admission import DEFAULT_MAX_WAIT_S
 from models.runtime import inference_executor
-from serve.deployments.base import Precision
+from serve.deployments.base import Precision, Runtime
 from serve.deployments.embedding import EmbeddingService
 from serve.deployments.sentiment import SentimentService
 
@@ -34,6 +34,7 @@ class HostedTextOptions:
     embedding_model_path: str | None = None
     threads: int = 1
     dtype: Precision = "auto"
+    runtime: Runtime = "auto"
     max_queue_wait_s: float = DEFAULT_MAX_WAIT_S
 
 
@@ -48,7 +49,12 @@ class HostedText:
 
         def load(service: type[S], model_path: str | None) -> S:
             return service(
-                model_path, options.threads, dtype=options.dtype, pool=pool, max_queue_wait_s=options.max_queue_wait_s
+                model_path,
+                options.threads,
+                dtype=options.dtype,
+                runtime=options.runtime,
+                pool=pool,
+                max_queue_wait_s=options.max_queue_wait_s,
             )
 
         self.sentiment = load(SentimentService, options.sentiment_model_path)

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from models.errors import ArtifactNotFound, InvalidInput
 from models.precision import resolve_dtype, torch_dtype
 from models.text.chunks import chunk_texts
+from models.text.encoder_runtime import encoder_forward, resolve_runtime
 
 DIMENSIONS = 384
 MAX_TEXT_CHARS = 100_000
@@ -122,6 +123,7 @@ class SentenceEncoder:
         max_tokens: int = 256,
         batch_size: int = 32,
         dtype: str | None = None,
+        runtime: str | None = None,
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -138,6 +140,10 @@ class SentenceEncoder:
         self.dtype = resolve_dtype(dtype)  # models.precision: bfloat16 where the CPU has it natively
         self.model: Any = AutoModel.from_pretrained(self.path, local_files_only=True)
         self.model.to(torch_dtype(self.dtype)).eval()
+        # models.text.encoder_runtime: ONNX Runtime for float32 where it is installed and matches PyTorch.
+        self._forward, self.runtime = encoder_forward(
+            self.model, self.tokenizer, resolve_runtime(runtime, self.dtype), threads=threads
+        )
         self.max_tokens = min(max_tokens, int(getattr(self.tokenizer, "model_max_length", max_tokens)))
         self.batch_size = batch_size
         self.dimensions = int(self.model.config.hidden_size)
@@ -180,7 +186,7 @@ class SentenceEncoder:
             encoded, cut = tokenize_truncated(self.tokenizer, texts[start : start + self.batch_size], self.max_tokens)
             truncated += cut
             with self._torch.inference_mode():
-                hidden = self.model(**encoded).last_hidden_state.float()
+                hidden = self._forward(encoded).float()
             mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
             pooled = self._torch.nn.functional.normalize(pooled, p=2, dim=1)

@@ -26,6 +26,7 @@ from models.embeddings.encoder import check_texts, packaged_model_path, tokenize
 from models.errors import ArtifactNotFound
 from models.precision import resolve_dtype, torch_dtype
 from models.sentiment.data import LABELS
+from models.text.encoder_runtime import encoder_forward, resolve_runtime
 
 ARTIFACT_FORMAT = 1
 DEFAULT_ARTIFACT = Path(__file__).parent / "weights" / "minilm-lora-v2"
@@ -104,6 +105,7 @@ class MiniLMSentiment:
         threads: int | None = None,
         batch_size: int = 64,
         dtype: str | None = None,
+        runtime: str | None = None,
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
@@ -132,6 +134,10 @@ class MiniLMSentiment:
         load_adapters(self.encoder, state["adapters"], rank=self.meta["rank"], alpha=self.meta["alpha"])
         self.dtype = resolve_dtype(dtype)  # adapters merge in float32 first, then the encoder is cast
         self.encoder.to(torch_dtype(self.dtype)).eval()
+        # models.text.encoder_runtime: ONNX Runtime for float32 where it is installed and matches PyTorch.
+        self._forward, self.runtime = encoder_forward(
+            self.encoder, self.tokenizer, resolve_runtime(runtime, self.dtype), threads=threads
+        )
         self.head = torch.nn.Linear(self.encoder.config.hidden_size, len(LABELS))  # float32: reads the pooled mean
         self.head.load_state_dict(state["head"])
         self.head.eval()
@@ -155,7 +161,7 @@ class MiniLMSentiment:
             for i, flag in zip(index, cut, strict=True):
                 truncated[i] = flag
             with self._torch.inference_mode():
-                hidden = self.encoder(**encoded).last_hidden_state
+                hidden = self._forward(encoded)
                 logits = self.head(mean_pool(hidden, encoded["attention_mask"]))
                 out[index] = self._torch.softmax(logits.float(), dim=-1).numpy()
         return out, truncated
@@ -227,29 +233,36 @@ class HFSequenceClassifier:
         return np.concatenate(rows).astype(np.float32), truncated
 
 
-def load_sentiment(path: Path | None = None, *, threads: int | None = None, dtype: str | None = None) -> SentimentModel:
+def load_sentiment(
+    path: Path | None = None, *, threads: int | None = None, dtype: str | None = None, runtime: str | None = None
+) -> SentimentModel:
     """The bare model (one window of its languages); :func:`load_analyzer` is what serves."""
-    return _load_model(path, threads=threads, dtype=dtype)
+    return _load_model(path, threads=threads, dtype=dtype, runtime=runtime)
 
 
-def load_analyzer(path: Path | None = None, *, threads: int | None = None, dtype: str | None = None) -> Any:
+def load_analyzer(
+    path: Path | None = None, *, threads: int | None = None, dtype: str | None = None, runtime: str | None = None
+) -> Any:
     """The model wrapped in :class:`~models.sentiment.analyzer.SentimentAnalyzer`: long texts, language, aspects."""
     from models.sentiment.analyzer import SentimentAnalyzer
 
-    model = _load_model(path, threads=threads, dtype=dtype)
+    model = _load_model(path, threads=threads, dtype=dtype, runtime=runtime)
     return SentimentAnalyzer(model, languages=model.languages)
 
 
-def _load_model(path: Path | None = None, *, threads: int | None = None, dtype: str | None = None) -> SentimentModel:
+def _load_model(
+    path: Path | None = None, *, threads: int | None = None, dtype: str | None = None, runtime: str | None = None
+) -> SentimentModel:
     """The packaged model, a project artifact folder (``meta.json``) or a local HF classifier (``config.json``).
 
-    ``dtype``: ``float32``, ``bfloat16`` or ``auto`` (:mod:`models.precision`; default from the environment).
+    ``dtype``: ``float32``, ``bfloat16`` or ``auto`` (:mod:`models.precision`); ``runtime``: ``torch``, ``onnx``
+    or ``auto`` (:mod:`models.text.encoder_runtime`; a local HF classifier always runs in PyTorch).
     """
     if path is None:
-        return MiniLMSentiment(threads=threads, dtype=dtype)
+        return MiniLMSentiment(threads=threads, dtype=dtype, runtime=runtime)
     path = Path(path)
     if (path / "meta.json").exists():
-        return MiniLMSentiment(path, threads=threads, dtype=dtype)
+        return MiniLMSentiment(path, threads=threads, dtype=dtype, runtime=runtime)
     if (path / "config.json").exists():
         return HFSequenceClassifier(path, threads=threads, dtype=dtype)
     raise ArtifactNotFound(f"{path} holds neither a sentiment artifact (meta.json) nor a HF checkpoint (config.json)")

@@ -36,6 +36,7 @@ from models.runtime import inference_executor, run_in
 TEXT_BATCH_TEXTS = 32  # texts per pass: 70 ms in bfloat16, 250-450 ms in float32 on 2 cores; every caller in it waits
 
 Precision = Literal["auto", "float32", "bfloat16"]  # the text encoders' (models.precision)
+Runtime = Literal["auto", "torch", "onnx"]  # what computes them (models.text.encoder_runtime)
 
 TextBatching = Literal["paced", "serve_batch"]
 """``paced``: :class:`~infra.batching.MicroBatcher`, one pass in flight, the next takes every call that waited.
@@ -128,11 +129,12 @@ class TextModel(BatchedModel, Generic[T]):
         threads: int = 1,
         batching: TextBatching = "paced",
         dtype: Precision = "auto",
+        runtime: Runtime = "auto",
         *,
         pool: ThreadPoolExecutor | None = None,
         max_queue_wait_s: float | None = None,
     ) -> None:
-        options = ModelOptions(model_path=as_path(model_path), threads=threads, dtype=dtype)
+        options = ModelOptions(model_path=as_path(model_path), threads=threads, dtype=dtype, runtime=runtime)
         self.model = registry.load(self.name, options)
         self.version = self._version()
         self.pool = pool or inference_executor(threads, self.name)
