@@ -32,6 +32,9 @@ Each Serve path also answers one request of 32 texts from one client (against th
 texts), and a **burst**: ten seconds' worth of its best throughput sent at once (``--skip-burst`` leaves it
 out), counting the accepted, the refused (503 / RESOURCE_EXHAUSTED) and whether each refusal said when to
 retry. ``--model-hop`` adds the layout where the text models sit behind their own deployments.
+``--runtime-ab`` runs the default path with the text encoders in PyTorch and then in ONNX Runtime
+(:mod:`models.text.encoder_runtime`): goals, per model and protocol, one client's p50 lower with ONNX and
+best throughput at least 95 % of PyTorch's.
 ``--tracing-ab`` starts the default path once more with tracing on (spans exported over OTLP to a local sink that
 only counts them) and sends requests with a sampled ``traceparent`` and without one in turns, so both see the
 same machine: goals, per model and protocol, one client p50 at most 10 % over the untraced requests', and 16
@@ -511,12 +514,15 @@ class Variant:
     batching: str = "paced"
     hosted: bool = True  # the text models inside the gateway (the default) or behind a hop
     proxy_transport: str | None = None  # RAY_SERVE_PROXY_USE_GRPC for this run ("1", "0"; None: the default)
+    runtime: str | None = None  # the text encoders' runtime ("torch", "onnx"; None: the default, auto)
 
     def systems(self) -> tuple[str, str, str]:
         http, grpc = ("serve-direct-http", "serve-direct-grpc") if self.direct else ("serve-http", "serve-grpc")
         suffix = ("" if self.batching == "paced" else "+serve.batch") + ("" if self.hosted else "+model-hop")
         if self.proxy_transport is not None:
             suffix += "+proxy-grpc" if self.proxy_transport == "1" else "+proxy-objref"
+        if self.runtime is not None:
+            suffix += f"+{self.runtime}"
         return http + suffix, grpc + suffix, "serve-handle" + suffix
 
 
@@ -628,6 +634,7 @@ def run_serve(
                 torch_threads=threads,
                 text_batching=variant.batching,  # type: ignore[arg-type]  # checked by argparse's choices
                 text_models_in_gateway=variant.hosted,
+                inference_runtime=variant.runtime,  # type: ignore[arg-type]  # "torch" or "onnx", set below
             )
         )
         if variant.direct:  # the proxy still runs; these requests go straight to the gateway's own ports
@@ -668,6 +675,20 @@ def run_serve(
     return runs, bursts
 
 
+def variants_of(args: argparse.Namespace) -> list[Variant]:
+    """The Serve deployments this run measures, in order."""
+    variants = [Variant(batching=batching) for batching in args.text_batching]
+    if args.proxy_transport_ab:
+        variants = [Variant(proxy_transport="0"), Variant(proxy_transport="1")]
+    if args.runtime_ab:  # the text encoders in PyTorch, then in ONNX Runtime (what auto runs in float32)
+        variants = [Variant(runtime="torch"), Variant(runtime="onnx")]
+    if args.model_hop:
+        variants.append(Variant(hosted=False))
+    if not args.skip_direct:
+        variants.append(Variant(direct=True))
+    return variants
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per load level")
@@ -695,6 +716,11 @@ def main(argv: list[str] | None = None) -> None:
         help="run the default path twice: Serve's proxy reaching the gateway over gRPC and over Ray object refs",
     )
     parser.add_argument(
+        "--runtime-ab",
+        action="store_true",
+        help="run the default path twice: the text encoders in PyTorch, then in ONNX Runtime",
+    )
+    parser.add_argument(
         "--tracing-ab",
         action="store_true",
         help="the default path with tracing on: traced and untraced requests interleaved (tracing overhead)",
@@ -716,14 +742,7 @@ def main(argv: list[str] | None = None) -> None:
     _say(f"raw: {limits}")
 
     runs += run_naive(args, texts)
-    variants = [Variant(batching=batching) for batching in args.text_batching]
-    if args.proxy_transport_ab:
-        variants = [Variant(proxy_transport="0"), Variant(proxy_transport="1")]
-    if args.model_hop:
-        variants.append(Variant(hosted=False))
-    if not args.skip_direct:
-        variants.append(Variant(direct=True))
-    for variant in variants:
+    for variant in variants_of(args):
         more, shed = run_serve(args, texts, runs, variant)
         runs += more
         bursts += shed
@@ -733,6 +752,8 @@ def main(argv: list[str] | None = None) -> None:
         report["batching"] = compare_batching(runs)
     if args.proxy_transport_ab:
         report["proxy_transport"] = compare_proxy_transport(runs)
+    if args.runtime_ab:
+        report["runtime"] = compare_runtime(runs)
     if args.tracing_ab:
         report["tracing"] = tracing_overhead(args, texts)
     print_table(runs, bursts, limits, report)
@@ -750,6 +771,7 @@ def main(argv: list[str] | None = None) -> None:
             for goal, met in report[model].get("proxy", {}).get("goals", {}).items()
         }
         | report.get("proxy_transport", {}).get("goals", {})
+        | report.get("runtime", {}).get("goals", {})
         | report.get("tracing", {}).get("goals", {}),
         "report": report,
     }
@@ -940,6 +962,32 @@ def compare_proxy_transport(runs: list[Run]) -> dict[str, Any]:
             goals[f"{model}_{protocol}_proxy_cpu_per_answer_lower_over_grpc"] = after["proxy"] < before["proxy"]
             goals[f"{model}_{protocol}_best_rps_over_grpc_ge_object_refs"] = grpc.throughput_rps >= refs.throughput_rps
     return {**figures, "goals": goals}
+
+
+def compare_runtime(runs: list[Run]) -> dict[str, Any]:
+    """The text encoders in PyTorch against ONNX Runtime, both through the default path in this run: one client's
+    p50, p95 at the moderate rate, best throughput, and the gateway's CPU per answer at one client."""
+    figures: dict[str, Any] = {}
+    goals: dict[str, bool] = {}
+    for model in ("sentiment", "embedding"):
+        for protocol in ("http", "grpc"):
+            pair = [_singles(runs, model, f"serve-{protocol}+{runtime}") for runtime in ("torch", "onnx")]
+            one = [next((r for r in rs if r.concurrency == 1), None) for rs in pair]
+            opened = [next((r for r in rs if r.offered_rps), None) for rs in pair]
+            best = [_best_run(runs, model, f"serve-{protocol}+{runtime}") for runtime in ("torch", "onnx")]
+            if None in one or None in opened or None in best:
+                continue
+            figures[f"{model}_{protocol}"] = {
+                "one_client_p50_ms": [r.p50_ms for r in one if r],
+                "p95_ms_at_moderate_rate": [r.p95_ms for r in opened if r],
+                "best_rps": [r.throughput_rps for r in best if r],
+                "gateway_cpu_ms_per_answer_one_client": [(r.cpu_ms_per_request or {}).get("gateway") for r in one if r],
+            }
+            torch_one, onnx_one = (r.p50_ms for r in one if r)
+            torch_best, onnx_best = (r.throughput_rps for r in best if r)
+            goals[f"{model}_{protocol}_one_client_p50_lower_with_onnx"] = onnx_one < torch_one
+            goals[f"{model}_{protocol}_best_rps_with_onnx_ge_95pct_of_torch"] = onnx_best >= 0.95 * torch_best
+    return {**figures, "goals": goals, "order": ["torch", "onnx"]}
 
 
 def _singles(runs: list[Run], model: str, system: str) -> list[Run]:

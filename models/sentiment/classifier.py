@@ -132,12 +132,11 @@ class MiniLMSentiment:
         self.encoder: Any = AutoModel.from_pretrained(base, local_files_only=True)
         state = torch.load(self.artifact / "weights.pt", map_location="cpu", weights_only=True)
         load_adapters(self.encoder, state["adapters"], rank=self.meta["rank"], alpha=self.meta["alpha"])
-        self.dtype = resolve_dtype(dtype)  # adapters merge in float32 first, then the encoder is cast
+        # Adapters merge in float32 first, then the encoder is cast (ONNX Runtime computes in float32).
+        runtime, self.dtype = resolve_runtime(runtime, dtype)
         self.encoder.to(torch_dtype(self.dtype)).eval()
         # models.text.encoder_runtime: ONNX Runtime for float32 where it is installed and matches PyTorch.
-        self._forward, self.runtime = encoder_forward(
-            self.encoder, self.tokenizer, resolve_runtime(runtime, self.dtype), threads=threads
-        )
+        self._forward, self.runtime = encoder_forward(self.encoder, self.tokenizer, runtime, threads=threads)
         self.head = torch.nn.Linear(self.encoder.config.hidden_size, len(LABELS))  # float32: reads the pooled mean
         self.head.load_state_dict(state["head"])
         self.head.eval()

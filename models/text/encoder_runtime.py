@@ -43,20 +43,26 @@ def onnx_available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime"))
 
 
-def resolve_runtime(requested: str | None, dtype: str) -> str:
-    """``torch`` or ``onnx`` for a requested choice and the encoder's resolved dtype.
+def resolve_runtime(requested: str | None, dtype: str | None) -> tuple[str, str]:
+    """``(runtime, dtype)`` to compute in, for a requested runtime and a requested dtype (:mod:`models.precision`).
 
-    ``auto``: ONNX for float32 when it is installed, PyTorch otherwise (bfloat16 stays in PyTorch).
-    An explicit ``onnx`` with bfloat16 is refused: the export computes in float32.
+    ``auto``: the dtype as :func:`~models.precision.resolve_dtype` picks it, in ONNX Runtime when that is float32 and
+    ONNX is installed, else PyTorch (bfloat16 stays in PyTorch). ``onnx`` computes in float32, so it takes the
+    dtype ``auto`` as float32 and refuses an explicit ``bfloat16``.
     """
+    from models.precision import resolve_dtype
+
     choice = (requested or "auto").strip().lower()
     if choice not in RUNTIMES:
         raise ValueError(f"inference runtime must be one of {', '.join(RUNTIMES)}; got {choice!r}")
-    if choice == "onnx" and dtype != "float32":
-        raise ValueError(f"the ONNX runtime computes in float32; the encoder's dtype is {dtype}")
-    if choice == "auto":
-        return "onnx" if dtype == "float32" and onnx_available() else "torch"
-    return choice
+    if choice == "onnx":
+        if resolve_dtype(dtype) != "float32" and (dtype or "auto").strip().lower() != "auto":
+            raise ValueError(f"the ONNX runtime computes in float32; the requested dtype is {dtype}")
+        return "onnx", "float32"
+    resolved = resolve_dtype(dtype)
+    if choice == "auto" and resolved == "float32" and onnx_available():
+        return "onnx", resolved
+    return "torch", resolved
 
 
 class _LastHiddenState:

@@ -24,15 +24,26 @@ TEXTS = [
 @pytest.mark.parametrize(
     ("requested", "dtype", "expected"),
     [
-        (None, "float32", "onnx"),
-        ("auto", "float32", "onnx"),
-        ("auto", "bfloat16", "torch"),
-        ("torch", "float32", "torch"),
-        ("ONNX", "float32", "onnx"),
+        (None, "float32", ("onnx", "float32")),
+        ("auto", "float32", ("onnx", "float32")),
+        ("auto", "bfloat16", ("torch", "bfloat16")),
+        ("torch", "float32", ("torch", "float32")),
+        ("ONNX", "float32", ("onnx", "float32")),
+        ("onnx", "auto", ("onnx", "float32")),  # ONNX computes in float32 even where bfloat16 is native
+        ("onnx", None, ("onnx", "float32")),
     ],
 )
-def test_auto_picks_onnx_only_for_float32(requested: str | None, dtype: str, expected: str) -> None:
+def test_auto_picks_onnx_only_for_float32(requested: str | None, dtype: str | None, expected: tuple[str, str]) -> None:
     assert resolve_runtime(requested, dtype) == expected
+
+
+def test_auto_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    import models.precision
+
+    monkeypatch.setattr(models.precision, "native_bfloat16", lambda: True)
+    assert resolve_runtime("auto", "auto") == ("torch", "bfloat16")
+    monkeypatch.setattr(models.precision, "native_bfloat16", lambda: False)
+    assert resolve_runtime("auto", "auto") == ("onnx", "float32")
 
 
 def test_bad_choices_are_refused_by_name() -> None:
@@ -44,7 +55,7 @@ def test_bad_choices_are_refused_by_name() -> None:
 
 def test_auto_is_torch_without_onnx(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(encoder_runtime, "onnx_available", lambda: False)
-    assert resolve_runtime("auto", "float32") == "torch"
+    assert resolve_runtime("auto", "float32") == ("torch", "float32")
 
 
 @pytest.fixture(scope="module")
