@@ -89,7 +89,7 @@ def judge(report: dict[str, Any]) -> dict[str, bool]:
 
 def print_table(report: dict[str, Any], goals: dict[str, bool]) -> None:
     torch_row = report["torch"]
-    print(f"{'runtime':<11}{'model':<11}" + "".join(f"{f'{b} text(s) ms':>15}" for b in BATCHES) + "  quality")
+    print(f"{'runtime':<16}{'model':<11}" + "".join(f"{f'{b} text(s) ms':>15}" for b in BATCHES) + "  quality")
     for runtime, row in report.items():
         for model in ("sentiment", "embedding"):
             timed, base = row[f"{model}_pass_p50_ms"], torch_row[f"{model}_pass_p50_ms"]
@@ -99,7 +99,7 @@ def print_table(report: dict[str, Any], goals: dict[str, bool]) -> None:
                 if model == "sentiment"
                 else f"cosine to torch min {row['embedding_cosine_to_torch_min']:.5f}"
             )
-            print(f"{runtime:<11}{model:<11}{cells}  {quality}")
+            print(f"{runtime:<16}{model:<11}{cells}  {quality}")
     print("(x: PyTorch float32's time over this runtime's, same run)")
     for name, met in goals.items():
         print(f"  {'MET ' if met else 'MISS'} {name}")

@@ -231,7 +231,8 @@ class Settings(BaseSettings):
         default="auto", description="Text encoders' precision; auto: bfloat16 where the CPU has it natively."
     )
     inference_runtime: Literal["auto", "torch", "onnx"] = Field(
-        default="auto", description="What computes the text encoders; auto: ONNX Runtime for float32 where installed."
+        default="auto",
+        description="What computes the text encoders; auto: PyTorch, and ONNX Runtime for single texts.",
     )
 
     @field_validator(

@@ -14,6 +14,7 @@ normalisation and softmax run in float32 either way.
 
 The choice is the caller's: ``VETTIFY_INFERENCE_DTYPE`` = ``auto`` | ``float32`` | ``bfloat16`` is read once by
 :class:`infra.settings.Settings` and passed down (``ModelOptions.dtype``); this module reads no environment.
+What computes the chosen dtype (PyTorch, and ONNX Runtime for single texts) is :mod:`models.text.encoder_runtime`'s.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.errors import ArtifactNotFound, InvalidInput
-from models.precision import torch_dtype
 from models.text.chunks import chunk_texts
 from models.text.encoder_runtime import encoder_forward, resolve_runtime
 
@@ -140,9 +139,11 @@ class SentenceEncoder:
         # models.precision: bfloat16 where the CPU has it natively; ONNX Runtime computes in float32
         runtime, self.dtype = resolve_runtime(runtime, dtype)
         self.model: Any = AutoModel.from_pretrained(self.path, local_files_only=True)
-        self.model.to(torch_dtype(self.dtype)).eval()
-        # models.text.encoder_runtime: ONNX Runtime for float32 where it is installed and matches PyTorch.
-        self._forward, self.runtime = encoder_forward(self.model, self.tokenizer, runtime, threads=threads)
+        self.model.eval()
+        # models.text.encoder_runtime: casts to the dtype; ONNX Runtime for single texts where it matches PyTorch.
+        self._forward, self.runtime = encoder_forward(
+            self.model, self.tokenizer, runtime, dtype=self.dtype, threads=threads
+        )
         self.max_tokens = min(max_tokens, int(getattr(self.tokenizer, "model_max_length", max_tokens)))
         self.batch_size = batch_size
         self.dimensions = int(self.model.config.hidden_size)

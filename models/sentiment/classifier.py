@@ -134,9 +134,11 @@ class MiniLMSentiment:
         load_adapters(self.encoder, state["adapters"], rank=self.meta["rank"], alpha=self.meta["alpha"])
         # Adapters merge in float32 first, then the encoder is cast (ONNX Runtime computes in float32).
         runtime, self.dtype = resolve_runtime(runtime, dtype)
-        self.encoder.to(torch_dtype(self.dtype)).eval()
-        # models.text.encoder_runtime: ONNX Runtime for float32 where it is installed and matches PyTorch.
-        self._forward, self.runtime = encoder_forward(self.encoder, self.tokenizer, runtime, threads=threads)
+        self.encoder.eval()
+        # models.text.encoder_runtime: casts to the dtype; ONNX Runtime for single texts where it matches PyTorch.
+        self._forward, self.runtime = encoder_forward(
+            self.encoder, self.tokenizer, runtime, dtype=self.dtype, threads=threads
+        )
         self.head = torch.nn.Linear(self.encoder.config.hidden_size, len(LABELS))  # float32: reads the pooled mean
         self.head.load_state_dict(state["head"])
         self.head.eval()

@@ -1,16 +1,18 @@
-"""Which runtime computes the MiniLM encoders' forward pass: PyTorch, or ONNX Runtime.
+"""Which runtime computes the MiniLM encoders' forward pass: PyTorch, ONNX Runtime, or each where it is faster.
 
-A single short text through PyTorch's eager BERT costs ~15 ms on 2 cores in float32, most of it
-Python dispatch around small matrix products; the same graph in ONNX Runtime costs ~6-7 ms, and a
-batch of 32 costs the same in both (``python -m benchmarks.text_runtime`` measures it on the machine
-it runs on). So where the encoders compute in float32 (CPUs without native bfloat16,
-:mod:`models.precision`), ``auto`` exports the loaded encoder (LoRA adapters already merged) to ONNX
-once at load and runs that. The exported graph is checked against PyTorch on probe texts of several
-lengths before it is used; if ONNX is missing or the check fails, PyTorch runs and ``runtime`` says so.
-Where bfloat16 is native, PyTorch in bfloat16 is faster than either in float32, and it stays.
+One short text through PyTorch's eager BERT costs 17-22 ms on 2 cores in float32 (17-22 ms in bfloat16 where it
+is native), much of it Python dispatch around small matrix products; the same graph in ONNX Runtime costs
+10-13 ms. From four texts up, PyTorch is as fast or faster (ONNX Runtime 0.92-1.06x of PyTorch float32, and
+bfloat16 is about twice float32 at 32 texts): ``python -m benchmarks.text_runtime`` measures it on the machine
+it runs on. So ``auto`` keeps the encoder in PyTorch, in the dtype :mod:`models.precision` picks, and also
+exports it (float32, LoRA adapters already merged) to ONNX once at load for passes of a single text: what a
+lone request, a dashboard lookup or an idle stream runs. ``onnx`` runs every pass in ONNX Runtime (float32),
+``torch`` none.
 
-Only the encoder's last hidden state moves to ONNX: tokenisation, pooling, heads and softmax are the
-callers' own code either way, so both runtimes give the same vectors and probabilities to ~1e-5.
+The exported graph is checked against PyTorch float32 on probe texts of several lengths before it is used; if
+ONNX is missing or the check fails, PyTorch runs every pass and ``runtime`` says so. Only the encoder's last
+hidden state moves: tokenisation, pooling, heads and softmax are the callers' own code either way, so ONNX
+Runtime gives PyTorch float32's vectors and probabilities to ~1e-5 (bfloat16's to its rounding: cosine > 0.999).
 """
 
 from __future__ import annotations
@@ -46,9 +48,9 @@ def onnx_available() -> bool:
 def resolve_runtime(requested: str | None, dtype: str | None) -> tuple[str, str]:
     """``(runtime, dtype)`` to compute in, for a requested runtime and a requested dtype (:mod:`models.precision`).
 
-    ``auto``: the dtype as :func:`~models.precision.resolve_dtype` picks it, in ONNX Runtime when that is float32 and
-    ONNX is installed, else PyTorch (bfloat16 stays in PyTorch). ``onnx`` computes in float32, so it takes the
-    dtype ``auto`` as float32 and refuses an explicit ``bfloat16``.
+    ``auto``: PyTorch in the dtype :func:`~models.precision.resolve_dtype` picks, with ONNX Runtime for single
+    texts when ONNX is installed (else plain ``torch``). ``onnx`` computes in float32, so it takes the dtype
+    ``auto`` as float32 and refuses an explicit ``bfloat16``.
     """
     from models.precision import resolve_dtype
 
@@ -60,8 +62,8 @@ def resolve_runtime(requested: str | None, dtype: str | None) -> tuple[str, str]
             raise ValueError(f"the ONNX runtime computes in float32; the requested dtype is {dtype}")
         return "onnx", "float32"
     resolved = resolve_dtype(dtype)
-    if choice == "auto" and resolved == "float32" and onnx_available():
-        return "onnx", resolved
+    if choice == "auto" and onnx_available():
+        return "auto", resolved
     return "torch", resolved
 
 
@@ -125,6 +127,10 @@ def export_session(encoder: Any, tokenizer: Any, *, threads: int, int8: bool = F
     options.intra_op_num_threads = max(1, threads)
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # Idle pool threads sleep instead of spinning. In a Serve replica the cores they would spin on are the ones the
+    # proxy, the event loop and PyTorch's batches need: spinning raised the gateway's CPU per answer by 12-24 ms at
+    # one client and cost 6-20 % of best throughput in three of four rows (benchmarks/README.md, the encoders' runtime).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     with tempfile.TemporaryDirectory(prefix="vettify-onnx-") as folder:
         path = Path(folder) / "encoder.onnx"
         _export(encoder, tokenizer, path)
@@ -166,24 +172,52 @@ def max_difference(encoder: Any, tokenizer: Any, forward: Forward) -> float:
     return float(((got - expected).abs() * mask).max())
 
 
-def encoder_forward(encoder: Any, tokenizer: Any, runtime: str, *, threads: int | None = None) -> tuple[Forward, str]:
-    """The forward pass to run and the runtime it is in (``torch`` when ONNX could not be used)."""
+class SingleTextInOnnx:
+    """ONNX Runtime for a pass of one text, PyTorch for more (``auto``: each where it is faster)."""
+
+    def __init__(self, onnx: Forward, torch_forward: Forward) -> None:
+        self.onnx = onnx
+        self.torch_forward = torch_forward
+
+    def __call__(self, encoded: Any) -> Any:
+        if int(encoded["input_ids"].shape[0]) == 1:
+            return self.onnx(encoded)
+        return self.torch_forward(encoded)
+
+
+def encoder_forward(
+    encoder: Any, tokenizer: Any, runtime: str, *, dtype: str = "float32", threads: int | None = None
+) -> tuple[Forward, str]:
+    """Casts the (float32) ``encoder`` to ``dtype`` and returns the forward pass to run with the runtime it is in:
+    ``torch``, ``onnx``, or ``auto`` (ONNX for one text); ``torch`` when ONNX could not be used.
+
+    The export and its check run before the cast: ONNX Runtime computes in float32 whatever PyTorch's dtype.
+    """
     import torch
+
+    from models.precision import torch_dtype
 
     def torch_forward(encoded: Any) -> Any:
         return encoder(**encoded).last_hidden_state
 
-    if runtime != "onnx":
+    def in_torch() -> tuple[Forward, str]:
+        encoder.to(torch_dtype(dtype)).eval()
         return torch_forward, "torch"
+
+    if runtime not in ("onnx", "auto"):
+        return in_torch()
     try:
         onnx = OnnxEncoder(export_session(encoder, tokenizer, threads=threads or torch.get_num_threads()))
         difference = max_difference(encoder, tokenizer, onnx)
     except Exception as error:  # any export failure means: compute in PyTorch
         log.warning("ONNX export of the encoder failed (%s); PyTorch computes it", error)
-        return torch_forward, "torch"
+        return in_torch()
     if not difference <= MAX_ABS_DIFF:
         log.warning(
             "the ONNX encoder differs from PyTorch by %.2g (limit %g); PyTorch computes it", difference, MAX_ABS_DIFF
         )
-        return torch_forward, "torch"
-    return onnx, "onnx"
+        return in_torch()
+    if runtime == "onnx":
+        return onnx, "onnx"
+    in_torch()
+    return SingleTextInOnnx(onnx, torch_forward), "auto"

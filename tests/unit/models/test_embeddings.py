@@ -44,8 +44,9 @@ def test_batching_does_not_change_vectors(encoder: SentenceEncoder, float32_enco
     for model in (encoder, float32_encoder):
         together = model.encode(TEXTS).vectors
         one_by_one = np.vstack([model.encode([t]).vectors for t in TEXTS])
-        # bfloat16 rounds each pass a little differently with the padding: same direction, not same bits
-        assert np.einsum("ij,ij->i", together, one_by_one).min() > 0.9999
+        # bfloat16 rounds each pass a little differently with the padding, and a lone text is computed in
+        # float32 by ONNX Runtime (models.text.encoder_runtime): same direction, not same bits
+        assert np.einsum("ij,ij->i", together, one_by_one).min() > 0.999
     exact = float32_encoder.encode(TEXTS).vectors
     np.testing.assert_allclose(exact, np.vstack([float32_encoder.encode([t]).vectors for t in TEXTS]), atol=1e-5)
 

@@ -24,16 +24,18 @@ TEXTS = [
 @pytest.mark.parametrize(
     ("requested", "dtype", "expected"),
     [
-        (None, "float32", ("onnx", "float32")),
-        ("auto", "float32", ("onnx", "float32")),
-        ("auto", "bfloat16", ("torch", "bfloat16")),
+        (None, "float32", ("auto", "float32")),
+        ("auto", "float32", ("auto", "float32")),
+        ("auto", "bfloat16", ("auto", "bfloat16")),
         ("torch", "float32", ("torch", "float32")),
         ("ONNX", "float32", ("onnx", "float32")),
         ("onnx", "auto", ("onnx", "float32")),  # ONNX computes in float32 even where bfloat16 is native
         ("onnx", None, ("onnx", "float32")),
     ],
 )
-def test_auto_picks_onnx_only_for_float32(requested: str | None, dtype: str | None, expected: tuple[str, str]) -> None:
+def test_choices_resolve_to_a_runtime_and_a_dtype(
+    requested: str | None, dtype: str | None, expected: tuple[str, str]
+) -> None:
     assert resolve_runtime(requested, dtype) == expected
 
 
@@ -41,9 +43,9 @@ def test_auto_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     import models.precision
 
     monkeypatch.setattr(models.precision, "native_bfloat16", lambda: True)
-    assert resolve_runtime("auto", "auto") == ("torch", "bfloat16")
+    assert resolve_runtime("auto", "auto") == ("auto", "bfloat16")
     monkeypatch.setattr(models.precision, "native_bfloat16", lambda: False)
-    assert resolve_runtime("auto", "auto") == ("onnx", "float32")
+    assert resolve_runtime("auto", "auto") == ("auto", "float32")
 
 
 def test_bad_choices_are_refused_by_name() -> None:
@@ -77,10 +79,25 @@ def test_onnx_embeddings_are_pytorchs(encoders: tuple[SentenceEncoder, SentenceE
 
 
 def test_onnx_sentiment_gives_pytorchs_probabilities() -> None:
-    onnx = MiniLMSentiment(threads=2, dtype="float32", runtime="auto")
+    onnx = MiniLMSentiment(threads=2, dtype="float32", runtime="onnx")
     torch = MiniLMSentiment(threads=2, dtype="float32", runtime="torch")
     assert onnx.runtime == "onnx"
     np.testing.assert_allclose(onnx.predict_proba(TEXTS), torch.predict_proba(TEXTS), atol=1e-4)
+
+
+def test_auto_runs_a_lone_text_in_onnx_and_batches_in_pytorchs_dtype(
+    encoders: tuple[SentenceEncoder, SentenceEncoder],
+) -> None:
+    onnx, torch = encoders
+    mixed = SentenceEncoder(threads=2, dtype="bfloat16", runtime="auto")
+    assert (mixed.runtime, mixed.dtype) == ("auto", "bfloat16")
+    assert str(next(mixed.model.parameters()).dtype) == "torch.bfloat16"
+    alone = mixed.encode(TEXTS[1:2]).vectors[0]
+    np.testing.assert_allclose(alone, onnx.encode(TEXTS[1:2]).vectors[0], atol=1e-5)  # float32, in ONNX Runtime
+    batch = mixed.encode(TEXTS[:3]).vectors
+    bfloat16 = SentenceEncoder(threads=2, dtype="bfloat16", runtime="torch").encode(TEXTS[:3]).vectors
+    np.testing.assert_allclose(batch, bfloat16, atol=1e-6)  # PyTorch in bfloat16, as without ONNX
+    assert float((batch * torch.encode(TEXTS[:3]).vectors).sum(axis=1).min()) > 0.999
 
 
 def test_an_export_that_differs_from_pytorch_is_not_used(
