@@ -514,7 +514,7 @@ class Variant:
     batching: str = "paced"
     hosted: bool = True  # the text models inside the gateway (the default) or behind a hop
     proxy_transport: str | None = None  # RAY_SERVE_PROXY_USE_GRPC for this run ("1", "0"; None: the default)
-    runtime: str | None = None  # the text encoders' runtime ("torch", "onnx"; None: the default, auto)
+    runtime: str | None = None  # the text encoders' runtime ("torch", "auto"; None: the default, auto)
 
     def systems(self) -> tuple[str, str, str]:
         http, grpc = ("serve-direct-http", "serve-direct-grpc") if self.direct else ("serve-http", "serve-grpc")
@@ -634,7 +634,7 @@ def run_serve(
                 torch_threads=threads,
                 text_batching=variant.batching,  # type: ignore[arg-type]  # checked by argparse's choices
                 text_models_in_gateway=variant.hosted,
-                inference_runtime=variant.runtime,  # type: ignore[arg-type]  # "torch" or "onnx", set below
+                inference_runtime=variant.runtime,  # type: ignore[arg-type]  # "torch" or "auto": variants_of
             )
         )
         if variant.direct:  # the proxy still runs; these requests go straight to the gateway's own ports
