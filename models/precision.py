@@ -20,9 +20,10 @@ What computes the chosen dtype (PyTorch, and ONNX Runtime for single texts) is :
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Literal
 
-CHOICES = ("auto", "float32", "bfloat16")
+Precision = Literal["auto", "float32", "bfloat16"]
+CHOICES: tuple[str, ...] = ("auto", "float32", "bfloat16")
 
 
 @functools.cache

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from models.errors import ModelError
+from models.precision import Precision
 from models.summary.extractive import SummarySentence
+from models.text.encoder_runtime import Runtime
 
 
 class ModelOptions(BaseModel):
@@ -24,8 +26,8 @@ class ModelOptions(BaseModel):
 
     model_path: Path | None = None
     threads: int = Field(default=1, ge=1, le=64)
-    dtype: Literal["auto", "float32", "bfloat16"] = "auto"  # the text encoders' precision (models.precision)
-    runtime: Literal["auto", "torch", "onnx"] = "auto"  # what computes them (models.text.encoder_runtime)
+    dtype: Precision = "auto"  # the text encoders' precision (models.precision)
+    runtime: Runtime = "auto"  # what computes them (models.text.encoder_runtime)
     artifacts_dir: Path | None = None  # where assembled/trained artifacts live (voice: the Whisper base folder)
     profile: str | None = None  # voice: the default Whisper profile (models.voice.profiles)
 

@@ -22,6 +22,8 @@ from pydantic import BaseModel, Field
 from infra import tracing
 from infra.admission import DEFAULT_MAX_WAIT_S
 from infra.settings import Settings
+from models.precision import Precision
+from models.text.encoder_runtime import Runtime
 
 APP_NAME = "vettify"
 GRPC_SERVICER = "protos.inference_pb2_grpc.add_AnalyticsServicer_to_server"
@@ -45,8 +47,8 @@ class AppArgs(BaseModel):
     # request that would wait longer than text_max_queue_wait_s; False: through the model deployments.
     text_models_in_gateway: bool = True
     text_max_queue_wait_s: float = Field(default=DEFAULT_MAX_WAIT_S, gt=0)
-    inference_dtype: Literal["auto", "float32", "bfloat16"] | None = None  # absent: VETTIFY_INFERENCE_DTYPE
-    inference_runtime: Literal["auto", "torch", "onnx"] | None = None  # absent: VETTIFY_INFERENCE_RUNTIME
+    inference_dtype: Precision | None = None  # absent: VETTIFY_INFERENCE_DTYPE
+    inference_runtime: Runtime | None = None  # absent: VETTIFY_INFERENCE_RUNTIME
     redis_url: str | None = None  # the churn feature store (scoring by account id); absent: VETTIFY_REDIS_URL
     # Streams: the database it writes insights to (absent: VETTIFY_DATABASE_URL; neither: /v1/events answers 503),
     # and the bus sources each Streams replica consumes when set.

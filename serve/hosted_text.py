@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from infra.admission import DEFAULT_MAX_WAIT_S
+from models.precision import Precision
 from models.runtime import inference_executor
-from serve.deployments.base import Precision, Runtime
+from models.text.encoder_runtime import Runtime
 from serve.deployments.embedding import EmbeddingService
 from serve.deployments.sentiment import SentimentService
 

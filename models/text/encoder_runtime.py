@@ -67,37 +67,35 @@ def resolve_runtime(requested: str | None, dtype: str | None) -> tuple[str, str]
     return "torch", resolved
 
 
-class _LastHiddenState:
-    """The encoder as a function of (input_ids, attention_mask), with the additive mask built here.
+def _last_hidden_state(encoder: Any) -> Any:
+    """The encoder as a module of (input_ids, attention_mask), with the additive mask built here.
 
     Built from the encoder's embedding and layer modules rather than its ``forward``: the library's
     mask helpers take shortcuts on the traced values (e.g. "no padding") that would be frozen into the graph.
     """
+    import torch
 
-    def __init__(self, encoder: Any) -> None:
-        import torch
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
 
-        class Module(torch.nn.Module):
-            def __init__(self, inner: Any) -> None:
-                super().__init__()
-                self.inner = inner
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            hidden = self.inner.embeddings(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids))
+            additive = (1.0 - attention_mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
+            for layer in self.inner.encoder.layer:
+                out = layer(hidden, attention_mask=additive)
+                hidden = out[0] if isinstance(out, tuple) else out
+            return hidden
 
-            def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-                hidden = self.inner.embeddings(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids))
-                additive = (1.0 - attention_mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
-                for layer in self.inner.encoder.layer:
-                    out = layer(hidden, attention_mask=additive)
-                    hidden = out[0] if isinstance(out, tuple) else out
-                return hidden
-
-        self.module = Module(encoder).eval()
+    return LastHiddenState(encoder).eval()
 
 
 def _export(encoder: Any, tokenizer: Any, path: Path) -> None:
     import torch
 
     sample = tokenizer(list(PROBES[:2]), padding=True, return_tensors="pt")
-    module = _LastHiddenState(encoder).module
+    module = _last_hidden_state(encoder)
     was_training = encoder.training
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")  # the tracer's notes on shapes taken as constants: checked below instead

@@ -30,13 +30,13 @@ from ray.serve.handle import DeploymentHandle
 
 from infra.admission import WaitBudget
 from infra.batching import MicroBatcher
+from models.precision import Precision
 from models.registry import ModelOptions, registry
 from models.runtime import inference_executor, run_in
+from models.text.encoder_runtime import Runtime
 
 TEXT_BATCH_TEXTS = 32  # texts per pass: 70 ms in bfloat16, 250-450 ms in float32 on 2 cores; every caller in it waits
 
-Precision = Literal["auto", "float32", "bfloat16"]  # the text encoders' (models.precision)
-Runtime = Literal["auto", "torch", "onnx"]  # what computes them (models.text.encoder_runtime)
 
 TextBatching = Literal["paced", "serve_batch"]
 """``paced``: :class:`~infra.batching.MicroBatcher`, one pass in flight, the next takes every call that waited.
