@@ -35,6 +35,10 @@ retry. ``--model-hop`` adds the layout where the text models sit behind their ow
 ``--runtime-ab`` runs the default path with the text encoders in PyTorch only and then as ``auto`` runs them,
 ONNX Runtime for passes of one text (:mod:`models.text.encoder_runtime`): goals, per model and protocol, one
 client's p50 lower with ONNX for lone texts and best throughput at least 95 % of PyTorch-only's.
+``--request-path-ab`` runs the default path with Ray's own request-path settings (user code and the router on
+loops of their own, access logs written through at once) and then with the engine's (:mod:`serve.ray_env`); the
+second run is the default path (``serve-http``/``serve-grpc``), so its goals are read as well. Goals, per model
+and protocol: one client's p50 lower with the engine's settings, best throughput at least 95 % of Ray's.
 ``--tracing-ab`` starts the default path once more with tracing on (spans exported over OTLP to a local sink that
 only counts them) and sends requests with a sampled ``traceparent`` and without one in turns, so both see the
 same machine: goals, per model and protocol, one client p50 at most 10 % over the untraced requests', and 16
@@ -504,6 +508,7 @@ MODEL_ROUTES = (("sentiment", "/v1/sentiment"), ("embedding", "/v1/embed"))
 BURST_FACTOR = 10  # a burst: this many seconds' worth of the path's best throughput, all at once
 BATCH_TEXTS = 32
 PROXY_TRANSPORT = "RAY_SERVE_PROXY_USE_GRPC"  # Serve's proxy → replica: gRPC ("1") or Ray object refs ("0")
+RAY_REQUEST_PATH = "+ray-request-path"  # the systems' suffix in a run with Ray's own request-path settings
 
 
 @dataclass(frozen=True)
@@ -515,6 +520,7 @@ class Variant:
     hosted: bool = True  # the text models inside the gateway (the default) or behind a hop
     proxy_transport: str | None = None  # RAY_SERVE_PROXY_USE_GRPC for this run ("1", "0"; None: the default)
     runtime: str | None = None  # the text encoders' runtime ("torch", "auto"; None: the default, auto)
+    ray_request_path: bool = False  # Ray's own request-path settings instead of the engine's (serve/ray_env.py)
 
     def systems(self) -> tuple[str, str, str]:
         http, grpc = ("serve-direct-http", "serve-direct-grpc") if self.direct else ("serve-http", "serve-grpc")
@@ -523,6 +529,8 @@ class Variant:
             suffix += "+proxy-grpc" if self.proxy_transport == "1" else "+proxy-objref"
         if self.runtime is not None:
             suffix += f"+{self.runtime}"
+        if self.ray_request_path:
+            suffix += RAY_REQUEST_PATH
         return http + suffix, grpc + suffix, "serve-handle" + suffix
 
 
@@ -618,19 +626,23 @@ def run_serve(
         direct_grpc_port=free_port(),
         _env_file=None,
     )
-    previous = os.environ.get(PROXY_TRANSPORT)
-    if variant.proxy_transport is not None:  # read by the proxy when Ray starts it
-        os.environ[PROXY_TRANSPORT] = variant.proxy_transport
+    overrides = {PROXY_TRANSPORT: variant.proxy_transport} if variant.proxy_transport is not None else {}
+    if variant.ray_request_path:
+        from serve.ray_env import REQUEST_PATH_RAY_DEFAULTS
+
+        overrides.update(REQUEST_PATH_RAY_DEFAULTS)
+    previous = {name: os.environ.get(name) for name in overrides}
+    os.environ.update(overrides)  # read by Serve's processes when Ray starts them
     try:
         endpoints = start_serve(settings, num_cpus=os.cpu_count() or 2)
-        overrides: dict[str, dict[str, Any]] = {}
+        tuning: dict[str, dict[str, Any]] = {}
         if args.batch_wait_ms is not None:
             tuned = {"user_config": {"batch_wait_timeout_s": args.batch_wait_ms / 1000}}
-            overrides = {"Sentiment": tuned, "Embedding": tuned}
+            tuning = {"Sentiment": tuned, "Embedding": tuned}
         deploy_models(
             AppArgs(
                 artifacts_dir=str(settings.resolved_artifacts_dir),
-                deployment_overrides=overrides,
+                deployment_overrides=tuning,
                 torch_threads=threads,
                 text_batching=variant.batching,  # type: ignore[arg-type]  # checked by argparse's choices
                 text_models_in_gateway=variant.hosted,
@@ -664,10 +676,11 @@ def run_serve(
                 serve_run(handle_name, model, c, handle_load(handle, method, texts, c, args.duration))
     finally:
         stop_serve()
-        if previous is None:
-            os.environ.pop(PROXY_TRANSPORT, None)
-        else:
-            os.environ[PROXY_TRANSPORT] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         if variant.direct:
             from serve import direct_ingress
 
@@ -682,6 +695,8 @@ def variants_of(args: argparse.Namespace) -> list[Variant]:
         variants = [Variant(proxy_transport="0"), Variant(proxy_transport="1")]
     if args.runtime_ab:  # the text encoders in PyTorch only, then as auto runs them (ONNX Runtime for lone texts)
         variants = [Variant(runtime="torch"), Variant(runtime="auto")]
+    if args.request_path_ab:  # Ray's request-path settings, then the engine's: the default path, named as such
+        variants = [Variant(ray_request_path=True), Variant()]
     if args.model_hop:
         variants.append(Variant(hosted=False))
     if not args.skip_direct:
@@ -721,6 +736,11 @@ def main(argv: list[str] | None = None) -> None:
         help="run the default path twice: the text encoders in PyTorch only, then with ONNX Runtime for lone texts",
     )
     parser.add_argument(
+        "--request-path-ab",
+        action="store_true",
+        help="run the default path twice: with Ray's own request-path settings, then the engine's (serve/ray_env.py)",
+    )
+    parser.add_argument(
         "--tracing-ab",
         action="store_true",
         help="the default path with tracing on: traced and untraced requests interleaved (tracing overhead)",
@@ -754,6 +774,8 @@ def main(argv: list[str] | None = None) -> None:
         report["proxy_transport"] = compare_proxy_transport(runs)
     if args.runtime_ab:
         report["runtime"] = compare_runtime(runs)
+    if args.request_path_ab:
+        report["request_path"] = compare_request_path(runs)
     if args.tracing_ab:
         report["tracing"] = tracing_overhead(args, texts)
     print_table(runs, bursts, limits, report)
@@ -772,6 +794,7 @@ def main(argv: list[str] | None = None) -> None:
         }
         | report.get("proxy_transport", {}).get("goals", {})
         | report.get("runtime", {}).get("goals", {})
+        | report.get("request_path", {}).get("goals", {})
         | report.get("tracing", {}).get("goals", {}),
         "report": report,
     }
@@ -968,30 +991,42 @@ def compare_runtime(runs: list[Run]) -> dict[str, Any]:
     """The text encoders in PyTorch only against ``auto`` (ONNX Runtime for passes of one text), both through the
     default path in this run: one client's p50, p95 at the moderate rate, best throughput, and the gateway's CPU
     per answer at one client."""
+    return {**compare_pair(runs, ("+torch", "+auto"), "with_onnx_for_lone_texts"), "order": ["torch", "auto"]}
+
+
+def compare_request_path(runs: list[Run]) -> dict[str, Any]:
+    """Ray's own request-path settings against the engine's (:mod:`serve.ray_env`), both through the default path
+    in this run; the same figures as :func:`compare_runtime`, with the proxy's CPU per answer beside the
+    gateway's."""
+    compared = compare_pair(runs, (RAY_REQUEST_PATH, ""), "with_engine_request_path")
+    return {**compared, "order": ["ray", "engine"]}
+
+
+def compare_pair(runs: list[Run], suffixes: tuple[str, str], goal: str) -> dict[str, Any]:
+    """Two runs of the default path (systems ``serve-{protocol}{suffix}``), before and after, per model and
+    protocol; goals: one client's p50 lower after, and best throughput at least 95 % of before's."""
     figures: dict[str, Any] = {}
     goals: dict[str, bool] = {}
     for model in ("sentiment", "embedding"):
         for protocol in ("http", "grpc"):
-            systems = [f"serve-{protocol}+{runtime}" for runtime in ("torch", "auto")]
-            found = [_one_open_best(runs, model, system) for system in systems]
+            found = [_one_open_best(runs, model, f"serve-{protocol}{suffix}") for suffix in suffixes]
             if None in found:
                 continue
-            (torch_one, torch_open, torch_best), (auto_one, auto_open, auto_best) = (f for f in found if f)
+            (one_a, open_a, best_a), (one_b, open_b, best_b) = (f for f in found if f)
             figures[f"{model}_{protocol}"] = {
-                "one_client_p50_ms": [torch_one.p50_ms, auto_one.p50_ms],
-                "p95_ms_at_moderate_rate": [torch_open.p95_ms, auto_open.p95_ms],
-                "best_rps": [torch_best.throughput_rps, auto_best.throughput_rps],
-                "gateway_cpu_ms_per_answer_one_client": [
-                    (r.cpu_ms_per_request or {}).get("gateway") for r in (torch_one, auto_one)
-                ],
+                "one_client_p50_ms": [one_a.p50_ms, one_b.p50_ms],
+                "p95_ms_at_moderate_rate": [open_a.p95_ms, open_b.p95_ms],
+                "best_rps": [best_a.throughput_rps, best_b.throughput_rps],
+            } | {
+                f"{process}_cpu_ms_per_answer_one_client": [
+                    (r.cpu_ms_per_request or {}).get(process) for r in (one_a, one_b)
+                ]
+                for process in ("gateway", "proxy")
             }
-            goals[f"{model}_{protocol}_one_client_p50_lower_with_onnx_for_lone_texts"] = (
-                auto_one.p50_ms < torch_one.p50_ms
-            )
-            goals[f"{model}_{protocol}_best_rps_with_onnx_for_lone_texts_ge_95pct"] = (
-                auto_best.throughput_rps >= 0.95 * torch_best.throughput_rps
-            )
-    return {**figures, "goals": goals, "order": ["torch", "auto"]}
+            goals[f"{model}_{protocol}_one_client_p50_lower_{goal}"] = one_b.p50_ms < one_a.p50_ms
+            kept = best_b.throughput_rps >= 0.95 * best_a.throughput_rps
+            goals[f"{model}_{protocol}_best_rps_{goal}_ge_95pct"] = kept
+    return {**figures, "goals": goals}
 
 
 def _one_open_best(runs: list[Run], model: str, system: str) -> tuple[Run, Run, Run] | None:
@@ -1155,6 +1190,16 @@ def _times_naive(run: Run, runs: list[Run]) -> str:
     return f"{run.throughput_rps / naive.throughput_rps:.2f} / {run.p95_ms / naive.p95_ms:.2f}"
 
 
+def _print_pairs(report: dict[str, Any]) -> None:
+    """The before/after A/Bs of the default path (``--runtime-ab``, ``--request-path-ab``)."""
+    for key, label in (("runtime", "PyTorch only -> auto"), ("request_path", "Ray's request path -> the engine's")):
+        for pair, compared in report.get(key, {}).items():
+            if pair not in ("goals", "order"):
+                print(f"{pair} {label}: {compared}")
+        if report.get(key):
+            print(f"  {key}: " + ", ".join(f"{g} {'met' if v else 'NOT met'}" for g, v in report[key]["goals"].items()))
+
+
 def print_table(runs: list[Run], bursts: list[Burst], limits: dict[str, float], report: dict[str, Any]) -> None:
     print(
         f"{'model':<10} {'system':<30} {'load':>16} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
@@ -1196,6 +1241,7 @@ def print_table(runs: list[Run], bursts: list[Burst], limits: dict[str, float], 
     for pair, compared in report.get("proxy_transport", {}).items():
         if pair != "goals":
             print(f"{pair} proxy transport (object refs -> gRPC): {compared}")
+    _print_pairs(report)
     for model, compared in report.get("batching", {}).items():
         print(f"{model} text batching, proxy path: paced {compared['paced']} vs @serve.batch {compared['serve_batch']}")
     tracing = report.get("tracing", {})

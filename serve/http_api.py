@@ -52,7 +52,8 @@ marketing = APIRouter(tags=["marketing"], responses=problem_responses(503, 504))
 MAX_ATTRIBUTION_BODY_BYTES = 8 << 20  # 100k journeys of a few touches; bigger sets belong to a batch job
 
 
-def models_of(request: Request) -> ModelCalls:
+async def models_of(request: Request) -> ModelCalls:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, a thread hop on every request
     models: ModelCalls = request.app.state.models
     return models
 

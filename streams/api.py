@@ -45,7 +45,8 @@ Admin = Annotated[Principal, Depends(RequireScopes(INSIGHTS_SCOPE, "crm:admin"))
 router = APIRouter(responses=problem_responses(503, 504))
 
 
-def streams_of(request: Request) -> Streams:
+async def streams_of(request: Request) -> Streams:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, a thread hop on every request
     streams: Streams = request.app.state.streams
     return streams
 
