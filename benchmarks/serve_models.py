@@ -352,7 +352,7 @@ def plot(runs: list[Run], limits: dict[str, float], path: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     for model, axis in zip(("sentiment", "embedding"), axes, strict=True):
         for system in sorted({r.system for r in runs if r.model == model}):
-            mine = [r for r in runs if r.model == model and r.system == system]
+            mine = _singles(runs, model, system)  # the 32-text requests are in the table, not on this axis
             points = sorted((r for r in mine if not r.offered_rps), key=lambda r: r.concurrency)
             line = axis.plot([p.throughput_rps for p in points], [p.p95_ms for p in points], marker="o", label=system)
             for p in points:

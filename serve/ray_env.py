@@ -16,8 +16,9 @@ in the proxy (uvicorn's, then the router's) and two in each replica (Ray's, then
 access-log record is written through to its file at once and again to stderr:
 
 - ``RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD=0``: a replica runs the deployment's code on its main event loop.
-  Nothing of the engine's blocks a loop: model passes run in their inference threads (:mod:`models.runtime`),
-  database and bus calls are asyncio;
+  Nothing of the engine's blocks that loop for long: model passes run in their inference threads
+  (:mod:`models.runtime`), pricing, summaries and the marketing models in worker threads, database and bus
+  calls are asyncio;
 - ``RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP=0``: the proxy, and a replica calling a deployment handle, route on
   the caller's loop;
 - ``RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE=1000``: Serve's access-log records are written in batches of

@@ -41,4 +41,4 @@ class MarketingDeployment(ReadyProbe):
         return await asyncio.to_thread(plan_budget, request)
 
     async def pace(self, request: PaceRequest) -> Pace:
-        return pace(request)
+        return await asyncio.to_thread(pace, request)

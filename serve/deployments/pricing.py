@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from ray import serve
 
 from models.pricing.live import LivePricingRequest, LiveProposal
@@ -24,10 +26,11 @@ class PricingDeployment(ReadyProbe):
         self.model = registry.load("pricing")
         self.version = self.model.version
 
+    # In a worker thread: the replica's code shares its event loop with Ray's request handling (serve/ray_env.py).
     async def optimize(self, request: PricingRequest) -> PricingResponse:
-        response: PricingResponse = self.model.recommend(request)
+        response: PricingResponse = await asyncio.to_thread(self.model.recommend, request)
         return response
 
     async def propose(self, request: LivePricingRequest) -> LiveProposal:
-        proposal: LiveProposal = self.model.propose_live(request)
+        proposal: LiveProposal = await asyncio.to_thread(self.model.propose_live, request)
         return proposal

@@ -43,7 +43,9 @@ class SummaryDeployment(ReadyProbe):
         def embed(texts: list[str]) -> NDArray[np.float32]:
             return np.asarray([vectors[t] for t in texts], dtype=np.float32)
 
-        summary = summarize(request.document, embed, max_sentences=request.max_sentences, diversity=request.diversity)
+        summary = await asyncio.to_thread(  # off the replica's event loop (serve/ray_env.py): a long document's graph
+            summarize, request.document, embed, max_sentences=request.max_sentences, diversity=request.diversity
+        )
         text, method = summary.text, self.version
         if self.llm is not None:
             text, method = await asyncio.to_thread(

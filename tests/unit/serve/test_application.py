@@ -34,6 +34,25 @@ def test_rayservice_manifest_embeds_the_same_serve_config() -> None:
     )
 
 
+@pytest.mark.parametrize("manifest", sorted((ROOT / "cluster" / "kuberay").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_ray_container_carries_the_engines_serve_settings(manifest: Path) -> None:
+    from serve.ray_env import SERVE_ENVIRONMENT
+
+    def ray_containers(node: object) -> list[dict[str, object]]:
+        if isinstance(node, list):
+            return [c for item in node for c in ray_containers(item)]
+        if not isinstance(node, dict):
+            return []
+        found = [c for c in node.get("containers", []) if str(c.get("name", "")).startswith("ray-")]
+        return found + [c for key, value in node.items() if key != "containers" for c in ray_containers(value)]
+
+    containers = [c for doc in yaml.safe_load_all(manifest.read_text()) for c in ray_containers(doc)]
+    assert containers, f"no ray-* container in {manifest.name}"
+    for container in containers:
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}  # type: ignore[attr-defined]
+        assert {name: env.get(name) for name in SERVE_ENVIRONMENT} == SERVE_ENVIRONMENT, container["name"]
+
+
 def test_generated_grpc_stubs_are_fresh(tmp_path: Path) -> None:
     subprocess.run(
         ["bash", str(ROOT / "scripts" / "gen-protos.sh"), str(tmp_path)],
