@@ -1031,9 +1031,7 @@ def compare_pair(runs: list[Run], suffixes: tuple[str, str], goal: str) -> dict[
 
 def _one_open_best(runs: list[Run], model: str, system: str) -> tuple[Run, Run, Run] | None:
     """A system's one-client run, its open-loop run and its best closed-loop run; None when one is missing."""
-    mine = _singles(runs, model, system)
-    one = next((r for r in mine if r.concurrency == 1 and not r.offered_rps), None)
-    opened = next((r for r in mine if r.offered_rps), None)
+    one, opened = _one(runs, model, system), _one(runs, model, system, open_loop=True)
     best = _best_run(runs, model, system)
     return (one, opened, best) if one and opened and best else None
 
