@@ -19,7 +19,10 @@ answer arrives):
 * **serve-direct-http / serve-direct-grpc** (``--skip-direct`` leaves them out): the
   same application with Ray Serve's *direct ingress* (``RAY_SERVE_ENABLE_DIRECT_INGRESS=1``,
   experimental in Ray 2.60): the gateway replica listens on its own HTTP/gRPC ports,
-  so a request skips the proxy process and the proxy↔replica callbacks.
+  so a request skips the proxy process and the proxy↔replica callbacks;
+* **serve-haproxy-http / serve-haproxy-grpc** (``--haproxy`` adds them): the same application with Ray Serve's
+  *HAProxy mode* (``VETTIFY_SERVE_HAPROXY=1``): HAProxy answers on the usual ports and forwards each request
+  to the gateway replica's direct port, Serve's Python proxy only its fallback.
 
 Besides the closed loops, each HTTP/gRPC system also takes an **open loop** at a
 *moderate* offered rate: Poisson arrivals at half the naive server's best
@@ -516,6 +519,7 @@ class Variant:
     """One Serve deployment of the benchmark: the ingress path and the text models' placement."""
 
     direct: bool = False
+    haproxy: bool = False  # Ray Serve's HAProxy mode in front instead of its Python proxy (opt-in)
     batching: str = "paced"
     hosted: bool = True  # the text models inside the gateway (the default) or behind a hop
     proxy_transport: str | None = None  # RAY_SERVE_PROXY_USE_GRPC for this run ("1", "0"; None: the default)
@@ -524,6 +528,8 @@ class Variant:
 
     def systems(self) -> tuple[str, str, str]:
         http, grpc = ("serve-direct-http", "serve-direct-grpc") if self.direct else ("serve-http", "serve-grpc")
+        if self.haproxy:
+            http, grpc = "serve-haproxy-http", "serve-haproxy-grpc"
         suffix = ("" if self.batching == "paced" else "+serve.batch") + ("" if self.hosted else "+model-hop")
         if self.proxy_transport is not None:
             suffix += "+proxy-grpc" if self.proxy_transport == "1" else "+proxy-objref"
@@ -622,6 +628,7 @@ def run_serve(
         grpc_port=free_port(),
         torch_threads=threads,
         serve_direct_ingress=variant.direct,
+        serve_haproxy=variant.haproxy,
         direct_http_port=free_port(),
         direct_grpc_port=free_port(),
         _env_file=None,
@@ -681,10 +688,11 @@ def run_serve(
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        if variant.direct:
+        if variant.direct or variant.haproxy:
             from serve import direct_ingress
 
-            os.environ.pop(direct_ingress.FLAG, None)
+            for name in (direct_ingress.FLAG, direct_ingress.HAPROXY_FLAG, *direct_ingress.haproxy_ports(settings)):
+                os.environ.pop(name, None)
     return runs, bursts
 
 
@@ -701,6 +709,8 @@ def variants_of(args: argparse.Namespace) -> list[Variant]:
         variants.append(Variant(hosted=False))
     if not args.skip_direct:
         variants.append(Variant(direct=True))
+    if args.haproxy:
+        variants.append(Variant(haproxy=True))
     return variants
 
 
@@ -747,6 +757,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--skip-naive", action="store_true", help="no naive baseline (tuning runs only)")
     parser.add_argument("--skip-direct", action="store_true", help="no run with Serve's direct ingress")
+    parser.add_argument("--haproxy", action="store_true", help="also a run with Serve's HAProxy mode in front")
     parser.add_argument("--skip-burst", action="store_true", help="no burst beyond capacity")
     parser.add_argument(
         "--open-rate", type=float, default=None, help="open-loop requests/s (default: half the naive server's best)"
@@ -1056,6 +1067,7 @@ def _best_rps(runs: list[Run], model: str, system: str) -> float:
 PATHS = {
     "proxy": ("serve-http", "serve-grpc"),
     "direct_ingress": ("serve-direct-http", "serve-direct-grpc"),
+    "haproxy": ("serve-haproxy-http", "serve-haproxy-grpc"),
     "proxy_model_hop": ("serve-http+model-hop", "serve-grpc+model-hop"),
 }
 

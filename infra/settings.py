@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         description="Experimental (Ray Serve direct ingress): the model gateway also answers on its own ports, "
         "without the proxy hop (serve/direct_ingress.py).",
     )
+    serve_haproxy: bool = Field(
+        default=False,
+        description="Opt-in (Ray Serve's HAProxy mode): HAProxy answers on the HTTP and gRPC ports and forwards each "
+        "request straight to an ingress replica's own port, with Serve's proxy as its fallback; no Python proxy hop "
+        "(serve/direct_ingress.py).",
+    )
     direct_http_port: int = Field(default=8100, ge=1, le=65535, description="First port for direct HTTP ingress.")
     direct_grpc_port: int = Field(default=9100, ge=1, le=65535, description="First port for direct gRPC ingress.")
     deployment_overrides: dict[str, dict[str, Any]] = Field(

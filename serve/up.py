@@ -161,6 +161,11 @@ def _say_joined(address: str, settings: Settings) -> None:
     )
 
 
+def _front(settings: Settings) -> str:
+    """What answers on the HTTP and gRPC ports."""
+    return "HAProxy (Ray Serve's HAProxy mode)" if settings.serve_haproxy else "Ray Serve proxies"
+
+
 async def run(settings: Settings, *, models: bool = True, ray_address: str | None = None) -> int:
     from serve.application import APP_NAME, app_args, deploy_models, start_serve, wait_running
     from serve.application import stop as stop_serve
@@ -183,7 +188,7 @@ async def run(settings: Settings, *, models: bool = True, ray_address: str | Non
             await asyncio.to_thread(_say_joined, ray_address, settings)
         for sig in (signal.SIGINT, signal.SIGTERM):  # Ray's core worker installs its own; ours must win
             loop.add_signal_handler(sig, stop.set)
-        _say(f"Ray Serve proxies: HTTP {endpoints.http}, gRPC {endpoints.grpc}")
+        _say(f"{_front(settings)}: HTTP {endpoints.http}, gRPC {endpoints.grpc}")
         await asyncio.to_thread(_deploy_crm_and_dashboard, urls, consumes_events=not models, redis_url=redis_url)
         base = endpoints.http
         _say(f"CRM ready in {time.monotonic() - started:.1f}s")
@@ -212,7 +217,7 @@ async def run(settings: Settings, *, models: bool = True, ray_address: str | Non
                 _say(f"events       POST {base}/v1/events   insights {base}/v1/insights/…")
                 _say(f"readiness    {base}/readyz   metrics {base}/metrics")
                 _say(f"gRPC         {endpoints.grpc}   (vettify.analytics.v1.Analytics, protos/inference.proto)")
-                if settings.serve_direct_ingress:
+                if settings.serve_direct_ingress and not settings.serve_haproxy:  # HAProxy fronts those ports
                     await asyncio.to_thread(_say_direct_ingress, APP_NAME, settings.host)
         _say("press Ctrl-C to stop")
         await stop.wait()

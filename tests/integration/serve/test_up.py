@@ -314,3 +314,91 @@ def test_direct_ingress_answers_the_model_routes_on_their_own_ports(tmp_path: Pa
     assert process.returncode == 0, output
     assert "Ray Serve stopped" in output and "PostgreSQL stopped" in output
     _assert_no_ray_left(ray_tmp)
+
+
+def _haproxy_processes(since: float) -> list[psutil.Process]:
+    """Serve's HAProxy processes started after ``since`` (their config lives under Serve's haproxy-serve folder)."""
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline", "create_time"]):
+        cmdline = " ".join(proc.info.get("cmdline") or [])
+        if proc.info.get("name") == "haproxy" and "haproxy-serve" in cmdline and proc.info["create_time"] >= since:
+            found.append(proc)
+    return found
+
+
+def _listener_of(port: int) -> str:
+    """The name of the process that listens on ``port`` on this machine."""
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+            return psutil.Process(conn.pid).name()
+    return ""
+
+
+@pytest.mark.slow
+def test_haproxy_mode_serves_every_route_on_the_usual_ports_and_stops_cleanly(tmp_path: Path, ray_tmp: Path) -> None:
+    """Opt-in HAProxy mode: HAProxy, not Serve's Python proxy, owns the HTTP and gRPC ports; the model routes,
+    the error contract, gRPC, the CRM app, readiness and metrics answer through it; Ctrl-C stops it too."""
+    import threading
+
+    import grpc
+
+    from protos import inference_pb2 as pb
+    from protos.inference_pb2_grpc import AnalyticsStub
+
+    since = time.time() - 1
+    data_dir = tmp_path / "vettify-data"
+    env = _env(data_dir, ray_tmp)
+    env.update(
+        {
+            "VETTIFY_SERVE_HAPROXY": "1",
+            "VETTIFY_DIRECT_HTTP_PORT": str(free_port()),
+            "VETTIFY_DIRECT_GRPC_PORT": str(free_port()),
+        }
+    )
+    vettify = Path(sys.executable).with_name("vettify")
+    process = subprocess.Popen(
+        [str(vettify), "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    base = f"http://127.0.0.1:{env['VETTIFY_HTTP_PORT']}"
+    try:
+        deadline = time.monotonic() + HEALTH_DEADLINE_S + MODELS_DEADLINE_S
+        while not any("press Ctrl-C" in line for line in list(lines)) and process.poll() is None:
+            assert time.monotonic() < deadline, "".join(lines)[-4000:]
+            time.sleep(0.5)
+        output = "".join(lines)
+        assert f"HAProxy (Ray Serve's HAProxy mode): HTTP {base}" in output, output[-4000:]
+        assert _listener_of(int(env["VETTIFY_HTTP_PORT"])) == "haproxy"
+        assert _listener_of(int(env["VETTIFY_GRPC_PORT"])) == "haproxy"
+        scored = httpx.post(f"{base}/v1/sentiment", json={"text": "Great onboarding, thank you!"}, timeout=30)
+        assert scored.status_code == 200 and scored.json()["results"][0]["label"] == "positive"
+        blank = httpx.post(f"{base}/v1/sentiment", json={"text": " "}, timeout=30)
+        assert blank.status_code == 422 and blank.headers["content-type"].startswith("application/problem+json")
+        with grpc.insecure_channel(f"127.0.0.1:{env['VETTIFY_GRPC_PORT']}") as channel:
+            reply = AnalyticsStub(channel).Sentiment(
+                pb.SentimentRequest(texts=["This renewal is a disaster"]),
+                metadata=(("application", "vettify"),),
+                timeout=30,
+            )
+        assert reply.results[0].label == "negative"
+        assert httpx.get(f"{base}/v1/crm/health", timeout=5).json()["status"] == "ok"
+        assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
+        assert "vettify_" in httpx.get(f"{base}/metrics", timeout=5).text
+        assert _haproxy_processes(since), "no HAProxy process behind the ports"
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=STOP_DEADLINE_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    reader.join(timeout=5)
+    output = "".join(lines)
+    assert process.returncode == 0, output
+    assert "Ray Serve stopped" in output and "PostgreSQL stopped" in output
+    _assert_no_ray_left(ray_tmp)
+    deadline = time.monotonic() + 20
+    while _haproxy_processes(since) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _haproxy_processes(since) == [], "HAProxy left behind"
