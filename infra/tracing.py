@@ -184,6 +184,24 @@ def context_from(headers: Mapping[str, Any] | None) -> Context | None:
     return context if trace.get_current_span(context).get_span_context().is_valid else None
 
 
+def ingress_parent(headers: Mapping[str, Any] | None) -> Context | None:
+    """The parent of an ingress server span: the caller's ``traceparent`` (:func:`context_from`), or the span
+    that is current here when it is recording and continues that same trace.
+
+    Behind Serve's proxy no such span is current in the app's code. With direct ingress (and so HAProxy mode) the
+    replica itself opens ``replica_handle_request`` under the caller's context and runs the app inside it; a
+    server span parented on the header would then be its sibling, and the trace two trees.
+    """
+    context = context_from(headers)
+    if context is None:
+        return None
+    active = trace.get_current_span()
+    caller = trace.get_current_span(context).get_span_context()
+    if active.is_recording() and active.get_span_context().trace_id == caller.trace_id:
+        return None  # the current context: the span Serve opened for this request
+    return context
+
+
 def current_span_context() -> SpanContext | None:
     """The current span's context when tracing is on and a span is active (a batch links to it)."""
     if not _State.on:

@@ -186,7 +186,7 @@ class AnalyticsMethods:
         with tracing.span(
             f"{GRPC_SERVICE}/{method}",
             kind=SpanKind.SERVER,
-            parent=tracing.context_from(metadata),
+            parent=tracing.ingress_parent(metadata),
             attributes=attributes,
         ) as span:
             try:

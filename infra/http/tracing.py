@@ -2,8 +2,10 @@
 
 Ray Serve's proxy does not hand its trace context to an ASGI app's code, so each app reads the caller's
 ``traceparent`` itself (or starts a trace), and answers with the ``traceparent`` of its server span: a client
-that sent none learns the trace id to look up. Handle calls made inside the request carry the context on to
-the replicas they reach. Off (:func:`infra.tracing.is_on`), the middleware only passes the request through.
+that sent none learns the trace id to look up. Under direct ingress (HAProxy mode) Serve's replica opens a span
+of its own for the request first; the server span then hangs under it (:func:`infra.tracing.ingress_parent`).
+Handle calls made inside the request carry the context on to the replicas they reach. Off
+(:func:`infra.tracing.is_on`), the middleware only passes the request through.
 
 FastAPI's own telemetry is turned off in the engine's apps (:data:`FASTAPI_TELEMETRY`): it would start a
 second server span per request, and with no ``traceparent`` a root one.
@@ -46,7 +48,7 @@ class TracingMiddleware:
         with tracing.span(
             f"{method} {path}",
             kind=SpanKind.SERVER,
-            parent=tracing.context_from(headers),
+            parent=tracing.ingress_parent(headers),
             attributes=attributes,
         ) as span:
             assert span is not None

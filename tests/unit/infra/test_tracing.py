@@ -59,6 +59,25 @@ def test_a_sampled_traceparent_is_continued_and_handed_on() -> None:
     assert work.parent is not None and format(work.parent.span_id, "016x") == CLIENT_SPAN
 
 
+def test_an_ingress_span_hangs_under_the_span_serve_opened_for_the_same_trace() -> None:
+    """Direct ingress (HAProxy mode): the replica opens its span under the caller's context and runs the app in it;
+    the engine's server span must be that span's child, not its sibling, so the trace stays one tree."""
+    headers = {"traceparent": SAMPLED}
+    assert tracing.ingress_parent(headers) is not None  # nothing current: the caller's context
+    with (
+        tracing.span("replica_handle_request", parent=tracing.context_from(headers)),
+        tracing.span("POST /v1/sentiment", kind=SpanKind.SERVER, parent=tracing.ingress_parent(headers)),
+    ):
+        pass  # the second span's parent is read once the first is current
+    with tracing.span("another trace's work"):  # a current span of another trace is not the caller's
+        assert tracing.ingress_parent(headers) is not None
+    assert tracing.ingress_parent({}) is None
+    spans = {s.name: s for s in spans_of(TRACE)}
+    replica, server = spans["replica_handle_request"], spans["POST /v1/sentiment"]
+    assert replica.parent is not None and format(replica.parent.span_id, "016x") == CLIENT_SPAN
+    assert server.parent is not None and server.parent.span_id == replica.context.span_id
+
+
 @pytest.mark.parametrize("value", [None, "", "not-a-traceparent", f"00-{'0' * 32}-{CLIENT_SPAN}-01", 7])
 def test_a_missing_or_invalid_traceparent_gives_no_context(value: Any) -> None:
     assert tracing.context_from({"traceparent": value}) is None
