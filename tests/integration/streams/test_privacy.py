@@ -74,7 +74,10 @@ async def test_call_transcripts_are_redacted_by_default(
     processor: StreamProcessor, admin_pool: asyncpg.Pool, serve_stack: ServeStack, tmp_path: Path
 ) -> None:
     spoken = synthesise(
-        "Call me tomorrow on 0744 555 123.",  # written 0744-555-123 or 07-44-555-123, by thread count
+        # The commas are the speaker's pauses between digit groups. Without them Whisper regrouped the digits by
+        # machine and speed (07-445-155-123 on an AVX2 AMD at 140 wpm); with them it wrote 0744-555-123 at
+        # 120-160 wpm and 1-2 threads there.
+        "Call me tomorrow on 0744, 555, 123.",
         "en-us",
         140,
         16000,
