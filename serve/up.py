@@ -161,8 +161,10 @@ def _say_joined(address: str, settings: Settings) -> None:
     )
 
 
-def _front(settings: Settings) -> str:
-    """What answers on the HTTP and gRPC ports."""
+def _front(settings: Settings, *, joined: bool = False) -> str:
+    """What answers on the HTTP and gRPC ports. On a joined cluster the nodes' own environment decides."""
+    if joined:
+        return "Ray Serve's front on each node (HAProxy where the nodes run HAProxy mode: cluster/README.md)"
     return "HAProxy (Ray Serve's HAProxy mode)" if settings.serve_haproxy else "Ray Serve proxies"
 
 
@@ -188,7 +190,7 @@ async def run(settings: Settings, *, models: bool = True, ray_address: str | Non
             await asyncio.to_thread(_say_joined, ray_address, settings)
         for sig in (signal.SIGINT, signal.SIGTERM):  # Ray's core worker installs its own; ours must win
             loop.add_signal_handler(sig, stop.set)
-        _say(f"{_front(settings)}: HTTP {endpoints.http}, gRPC {endpoints.grpc}")
+        _say(f"{_front(settings, joined=bool(ray_address))}: HTTP {endpoints.http}, gRPC {endpoints.grpc}")
         await asyncio.to_thread(_deploy_crm_and_dashboard, urls, consumes_events=not models, redis_url=redis_url)
         base = endpoints.http
         _say(f"CRM ready in {time.monotonic() - started:.1f}s")

@@ -57,6 +57,9 @@ def serve_stack(
         data_dir=data_dir,
         http_port=free_port(),
         grpc_port=free_port(),
+        # The ingress replicas' own ports, where the default front (HAProxy) forwards: clear of other engines'.
+        direct_http_port=free_port(),
+        direct_grpc_port=free_port(),
         torch_threads=1,
         db_pool_min_size=1,
         # Tracing on, as with a collector in production, recording only requests that send a sampled traceparent.

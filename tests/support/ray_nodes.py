@@ -27,6 +27,8 @@ from typing import Any
 import psutil
 
 from infra.net import free_port
+from infra.settings import Settings
+from serve import direct_ingress
 from serve.ray_env import SERVE_ENVIRONMENT
 
 MARK = "@@probe "
@@ -45,6 +47,32 @@ def quiet_port(host: str = "127.0.0.1") -> int:
                 continue
             return candidate
     raise RuntimeError("no free port between 20000 and 32000")
+
+
+def quiet_range(size: int, host: str = "127.0.0.1") -> int:
+    """The first of ``size`` consecutive free ports between 20000 and 32000 (see :func:`quiet_port`)."""
+    for first in random.sample(range(20000, 32000 - size), 200):
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(first, first + size):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sockets.append(sock)
+                sock.bind((host, port))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        return first
+    raise RuntimeError(f"no {size} free consecutive ports between 20000 and 32000")
+
+
+def listener_of(port: int) -> str:
+    """The name of the process that listens on ``port`` on this machine ("" when none does)."""
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+            return str(psutil.Process(conn.pid).name())
+    return ""
 
 
 @dataclass
@@ -81,15 +109,22 @@ class Node:
 
 @dataclass
 class LocalRayCluster:
-    """A head node and worker nodes started with the ``ray`` CLI on this machine."""
+    """A head node and worker nodes started with the ``ray`` CLI on this machine.
+
+    With ``haproxy`` every node gets Serve's HAProxy-mode variables, as cluster/README.md tells an operator;
+    nodes on one machine share the direct-ingress port ranges (a replica whose port is taken retries the next)
+    but each worker gets HAProxy stats and exporter ports of its own.
+    """
 
     workdir: Path
     head_cpus: float = 2
     worker_cpus: float = 2
+    haproxy: bool = False
     gcs_port: int = field(default_factory=free_port)
     head: Node | None = None
     workers: list[Node] = field(default_factory=list)
     started_workers: int = 0
+    _direct_base: int | None = None
 
     @property
     def address(self) -> str:
@@ -99,7 +134,21 @@ class LocalRayCluster:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "VETTIFY_"))}
         env.update(SERVE_ENVIRONMENT)  # as cluster/README.md starts each node
         env.update({"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"})
+        if self.haproxy:
+            env.update(direct_ingress.environment(self.haproxy_settings()))
         return env
+
+    def haproxy_settings(self) -> Settings:
+        """The engine's settings for HAProxy mode on this cluster: direct ranges below the ephemeral ports."""
+        if self._direct_base is None:
+            self._direct_base = quiet_range(2 * direct_ingress.PORTS_PER_PROTOCOL + 2)
+        base = self._direct_base
+        return Settings(
+            serve_haproxy=True,
+            direct_http_port=base,
+            direct_grpc_port=base + direct_ingress.PORTS_PER_PROTOCOL + 1,
+            _env_file=None,  # type: ignore[call-arg]
+        )
 
     def _common(self, cpus: float) -> list[str]:
         return [
@@ -150,6 +199,8 @@ class LocalRayCluster:
             "RAY_SERVE_WORKER_PROXY_HTTP_PORT": str(http_port),
             "RAY_SERVE_WORKER_PROXY_GRPC_PORT": str(grpc_port),
         }
+        if self.haproxy:  # the head's HAProxy holds the shared stats and exporter ports
+            env.update({name: str(quiet_port()) for name in direct_ingress.HAPROXY_PORT_VARIABLES})
         argv = [RAY, "start", "--address", self.address, *self._common(self.worker_cpus)]
         worker = self._start(argv, env, f"worker-{self.started_workers}", head=False, http=http_port, grpc=grpc_port)
         self.workers.append(worker)

@@ -44,7 +44,7 @@ from protos import inference_pb2, inference_pb2_grpc
 from tests.support.batch_cli import batch_argv, batch_env
 from tests.support.databases import PostgresServer, ProvisionedDatabase, create_test_database, drop_test_database
 from tests.support.mentions import INSERT_MENTION
-from tests.support.ray_nodes import LocalRayCluster, Node, RayProbe, quiet_port
+from tests.support.ray_nodes import LocalRayCluster, Node, RayProbe, listener_of, quiet_port
 
 pytestmark = pytest.mark.slow
 
@@ -83,6 +83,7 @@ class Engine:
     head_id: str
     worker: Node
     worker_id: str
+    haproxy: bool
 
     def headers(self, tid: str, *scopes: str) -> dict[str, str]:
         token = mint_token(self.settings, sub="multinode", tid=tid, mid="m-1", scopes=scopes)
@@ -128,7 +129,9 @@ def _wait_ready(process: subprocess.Popen[str], log: Path, deadline_s: float) ->
 @pytest.fixture(scope="module")
 def engine(cluster_database: DatabaseUrls, redis_server: RunningServer) -> Iterator[Engine]:
     workdir = Path(tempfile.mkdtemp(prefix="vc", dir="/tmp"))  # short: Ray's socket paths are limited
-    cluster = LocalRayCluster(workdir, head_cpus=4, worker_cpus=2)
+    # The serving mode the engine defaults to (``VETTIFY_SERVE_HAPROXY`` picks the other), on every node.
+    haproxy = Settings(_env_file=None).serve_haproxy  # type: ignore[call-arg]
+    cluster = LocalRayCluster(workdir, head_cpus=4, worker_cpus=2, haproxy=haproxy)
     probe: RayProbe | None = None
     process: subprocess.Popen[str] | None = None
     try:
@@ -157,6 +160,17 @@ def engine(cluster_database: DatabaseUrls, redis_server: RunningServer) -> Itera
                 "RAY_ADDRESS": cluster.address,  # the recipe: `vettify up` joins the cluster RAY_ADDRESS names
             }
         )
+        if haproxy:
+            mode = cluster.haproxy_settings()
+            env.update(
+                {
+                    "VETTIFY_SERVE_HAPROXY": "1",
+                    "VETTIFY_DIRECT_HTTP_PORT": str(mode.direct_http_port),
+                    "VETTIFY_DIRECT_GRPC_PORT": str(mode.direct_grpc_port),
+                }
+            )
+        else:
+            env["VETTIFY_SERVE_HAPROXY"] = "0"
         log = workdir / "up.log"
         with log.open("w") as out:
             process = subprocess.Popen(
@@ -181,6 +195,7 @@ def engine(cluster_database: DatabaseUrls, redis_server: RunningServer) -> Itera
             head_id=head_id,
             worker=worker,
             worker_id=worker_id,
+            haproxy=haproxy,
         )
     finally:
         if process is not None and process.poll() is None:
@@ -224,6 +239,8 @@ def test_replicas_spread_over_both_nodes_and_both_proxies_answer(engine: Engine)
         assert response.status_code == 200, (name, response.text)
         answers[name] = response.json()["results"][0]["label"]
     assert answers["head"] == answers["worker"] == "positive", answers
+    for port in (urlsplit(engine.http).port, engine.worker.http_port):  # each node's own front: HAProxy or proxy
+        assert port is not None and (listener_of(port) == "haproxy") is engine.haproxy, (port, listener_of(port))
 
     for port in (urlsplit(f"//{engine.grpc}").port, engine.worker.grpc_port):
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:

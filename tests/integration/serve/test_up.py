@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
 
+import grpc
 import httpx
 import psutil
 import pytest
@@ -22,6 +26,9 @@ import pytest
 from infra.net import free_port
 from infra.security import mint_token
 from infra.settings import Settings
+from protos import inference_pb2 as pb
+from protos.inference_pb2_grpc import AnalyticsStub
+from tests.support.ray_nodes import listener_of
 
 HEALTH_DEADLINE_S = 60.0
 MODELS_DEADLINE_S = 420.0
@@ -47,6 +54,23 @@ def _ray_processes(ray_tmp: Path) -> list[psutil.Process]:
     return found
 
 
+def _haproxy_processes(since: float) -> list[psutil.Process]:
+    """Serve's HAProxy processes started after ``since`` (their config lives under Serve's haproxy-serve folder)."""
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline", "create_time"]):
+        cmdline = " ".join(proc.info.get("cmdline") or [])
+        if proc.info.get("name") == "haproxy" and "haproxy-serve" in cmdline and proc.info["create_time"] >= since:
+            found.append(proc)
+    return found
+
+
+def _assert_no_haproxy_left(since: float) -> None:
+    deadline = time.monotonic() + 20
+    while _haproxy_processes(since) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _haproxy_processes(since) == [], "HAProxy left behind"
+
+
 def _env(data_dir: Path, ray_tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VETTIFY_", "RAY_"))}
     env.update(
@@ -54,6 +78,9 @@ def _env(data_dir: Path, ray_tmp: Path) -> dict[str, str]:
             "VETTIFY_DATA_DIR": str(data_dir),
             "VETTIFY_HTTP_PORT": str(free_port()),
             "VETTIFY_GRPC_PORT": str(free_port()),
+            # The ingress replicas' own ports (HAProxy forwards to them), clear of any other engine's on this machine.
+            "VETTIFY_DIRECT_HTTP_PORT": str(free_port()),
+            "VETTIFY_DIRECT_GRPC_PORT": str(free_port()),
             "RAY_TMPDIR": str(ray_tmp),
         }
     )
@@ -139,6 +166,7 @@ def _campaign_lands_in_the_local_sink(base: str, data_dir: Path, env: dict[str, 
 @pytest.mark.slow
 @pytest.mark.timeout(HEALTH_DEADLINE_S + MODELS_DEADLINE_S + STOP_DEADLINE_S + 120)  # its deadlines, not the default
 def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path: Path, ray_tmp: Path) -> None:
+    since = time.time() - 1
     data_dir = tmp_path / "vettify-data"
     env = _env(data_dir, ray_tmp)
     base = f"http://127.0.0.1:{env['VETTIFY_HTTP_PORT']}"
@@ -173,6 +201,11 @@ def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path:
             pytest.fail(f"models did not become ready ({ready and ready.text}):\n{output[-4000:]}")
         scored = httpx.post(f"{base}/v1/sentiment", json={"text": "Great onboarding, thank you!"}, timeout=30)
         assert scored.json()["results"][0]["label"] == "positive"
+        # The default front: HAProxy owns both ports and forwards to the ingress replicas' own ports.
+        assert listener_of(int(env["VETTIFY_HTTP_PORT"])) == listener_of(int(env["VETTIFY_GRPC_PORT"])) == "haproxy"
+        assert _haproxy_processes(since), "no HAProxy process behind the ports"
+        assert _grpc_sentiment(f"127.0.0.1:{env['VETTIFY_GRPC_PORT']}", "This renewal is a disaster") == "negative"
+        assert "vettify_" in httpx.get(f"{base}/metrics", timeout=5).text
         time.sleep(3)  # `vettify up` polls Serve's status every second before it prints "models ready"
 
         process.send_signal(signal.SIGINT)
@@ -192,6 +225,7 @@ def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path:
     ]
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
     _assert_no_ray_left(ray_tmp)
+    _assert_no_haproxy_left(since)
 
 
 @pytest.mark.slow
@@ -226,6 +260,7 @@ def _assert_no_ray_left(ray_tmp: Path) -> None:
 
 @pytest.mark.slow
 def test_killed_vettify_up_leaves_no_orphan_and_restarts_on_the_same_data(tmp_path: Path, ray_tmp: Path) -> None:
+    since = time.time() - 1
     data_dir = tmp_path / "vettify-data"
     vettify = str(Path(sys.executable).with_name("vettify"))
     for attempt in range(2):
@@ -249,156 +284,106 @@ def test_killed_vettify_up_leaves_no_orphan_and_restarts_on_the_same_data(tmp_pa
             time.sleep(0.2)
         assert _postgres_processes(data_dir) == [], f"orphan postgres after SIGKILL (attempt {attempt})"
         _assert_no_ray_left(ray_tmp)
+        _assert_no_haproxy_left(since)
+
+
+@dataclass
+class RunningUp:
+    """A ``vettify up`` whose output a thread collects line by line while the test talks to it."""
+
+    process: subprocess.Popen[str]
+    lines: list[str]
+
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for_line(self, pattern: str, deadline_s: float) -> re.Match[str]:
+        deadline = time.monotonic() + deadline_s
+        while self.process.poll() is None and time.monotonic() < deadline:
+            found = next((m for line in list(self.lines) if (m := re.search(pattern, line))), None)
+            if found is not None:
+                return found
+            time.sleep(0.5)
+        pytest.fail(f"no line matching {pattern!r} within {deadline_s:.0f}s:\n{self.output()[-4000:]}")
+
+
+@contextlib.contextmanager
+def _vettify_up(env: dict[str, str], cwd: Path) -> Iterator[RunningUp]:
+    """Run ``vettify up``; on leaving the block, Ctrl-C it (killed if it does not stop in time)."""
+    vettify = Path(sys.executable).with_name("vettify")
+    process = subprocess.Popen(
+        [str(vettify), "up"], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    running = RunningUp(process, [])
+    reader = threading.Thread(target=lambda: running.lines.extend(iter(process.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        yield running
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=STOP_DEADLINE_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        reader.join(timeout=5)
+
+
+def _assert_stopped_cleanly(running: RunningUp, ray_tmp: Path) -> None:
+    output = running.output()
+    assert running.process.returncode == 0, output
+    assert "Ray Serve stopped" in output and "PostgreSQL stopped" in output
+    _assert_no_ray_left(ray_tmp)
+
+
+def _grpc_sentiment(target: str, text: str) -> str:
+    with grpc.insecure_channel(target) as channel:
+        reply = AnalyticsStub(channel).Sentiment(  # type: ignore[no-untyped-call]
+            pb.SentimentRequest(texts=[text]), metadata=(("application", "vettify"),), timeout=30
+        )
+    return str(reply.results[0].label)
 
 
 @pytest.mark.slow
 def test_direct_ingress_answers_the_model_routes_on_their_own_ports(tmp_path: Path, ray_tmp: Path) -> None:
-    """Opt-in Serve direct ingress: the printed direct URLs answer HTTP and gRPC; the proxy keeps serving."""
-    import re
-    import threading
-
-    import grpc
-
-    from protos import inference_pb2 as pb
-    from protos.inference_pb2_grpc import AnalyticsStub
-
-    data_dir = tmp_path / "vettify-data"
-    env = _env(data_dir, ray_tmp)
-    env.update(
-        {
-            "VETTIFY_SERVE_DIRECT_INGRESS": "1",
-            "VETTIFY_DIRECT_HTTP_PORT": str(free_port()),
-            "VETTIFY_DIRECT_GRPC_PORT": str(free_port()),
-        }
-    )
-    vettify = Path(sys.executable).with_name("vettify")
-    process = subprocess.Popen(
-        [str(vettify), "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
-    reader.start()
-    try:
-        deadline = time.monotonic() + MODELS_DEADLINE_S
-        direct = None
-        while direct is None and time.monotonic() < deadline and process.poll() is None:
-            direct = next(
-                (m for line in list(lines) if (m := re.search(r"direct ingress .*HTTP (\S+), gRPC (\S+)", line))), None
-            )
-            time.sleep(0.5)
-        assert direct is not None, "".join(lines)[-4000:]
+    """Serve's direct ingress alone (HAProxy mode off): the printed direct URLs answer HTTP and gRPC; Serve's
+    Python proxy keeps serving every route on the usual ports."""
+    direct_alone = {"VETTIFY_SERVE_DIRECT_INGRESS": "1", "VETTIFY_SERVE_HAPROXY": "0"}
+    env = _env(tmp_path / "vettify-data", ray_tmp) | direct_alone
+    with _vettify_up(env, tmp_path) as running:
+        direct = running.wait_for_line(r"direct ingress .*HTTP (\S+), gRPC (\S+)", MODELS_DEADLINE_S)
         http_url, grpc_target = direct.group(1), direct.group(2)
         first = int(env["VETTIFY_DIRECT_HTTP_PORT"])
         assert first <= int(http_url.rsplit(":", 1)[1]) < first + 16, http_url
         scored = httpx.post(f"{http_url}/v1/sentiment", json={"text": "Great onboarding, thank you!"}, timeout=30)
         assert scored.status_code == 200 and scored.json()["results"][0]["label"] == "positive"
         assert httpx.post(f"{http_url}/v1/sentiment", json={"text": ""}, timeout=30).status_code == 422
-        with grpc.insecure_channel(grpc_target) as channel:
-            reply = AnalyticsStub(channel).Sentiment(
-                pb.SentimentRequest(texts=["This renewal is a disaster"]),
-                metadata=(("application", "vettify"),),
-                timeout=30,
-            )
-        assert reply.results[0].label == "negative"
+        assert _grpc_sentiment(grpc_target, "This renewal is a disaster") == "negative"
         proxied = f"http://127.0.0.1:{env['VETTIFY_HTTP_PORT']}"
+        assert listener_of(int(env["VETTIFY_HTTP_PORT"])) not in ("", "haproxy")
         assert httpx.get(f"{proxied}/v1/crm/health", timeout=5).json()["status"] == "ok"
         assert httpx.get(f"{proxied}/readyz", timeout=5).status_code == 200
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=STOP_DEADLINE_S)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    reader.join(timeout=5)
-    output = "".join(lines)
-    assert process.returncode == 0, output
-    assert "Ray Serve stopped" in output and "PostgreSQL stopped" in output
-    _assert_no_ray_left(ray_tmp)
-
-
-def _haproxy_processes(since: float) -> list[psutil.Process]:
-    """Serve's HAProxy processes started after ``since`` (their config lives under Serve's haproxy-serve folder)."""
-    found = []
-    for proc in psutil.process_iter(["name", "cmdline", "create_time"]):
-        cmdline = " ".join(proc.info.get("cmdline") or [])
-        if proc.info.get("name") == "haproxy" and "haproxy-serve" in cmdline and proc.info["create_time"] >= since:
-            found.append(proc)
-    return found
-
-
-def _listener_of(port: int) -> str:
-    """The name of the process that listens on ``port`` on this machine."""
-    for conn in psutil.net_connections(kind="tcp"):
-        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
-            return psutil.Process(conn.pid).name()
-    return ""
+    _assert_stopped_cleanly(running, ray_tmp)
 
 
 @pytest.mark.slow
-def test_haproxy_mode_serves_every_route_on_the_usual_ports_and_stops_cleanly(tmp_path: Path, ray_tmp: Path) -> None:
-    """Opt-in HAProxy mode: HAProxy, not Serve's Python proxy, owns the HTTP and gRPC ports; the model routes,
-    the error contract, gRPC, the CRM app, readiness and metrics answer through it; Ctrl-C stops it too."""
-    import threading
-
-    import grpc
-
-    from protos import inference_pb2 as pb
-    from protos.inference_pb2_grpc import AnalyticsStub
-
+def test_without_haproxy_serves_every_route_through_serves_python_proxy(tmp_path: Path, ray_tmp: Path) -> None:
+    """``VETTIFY_SERVE_HAPROXY=0``: Serve's Python proxy, not HAProxy, owns the HTTP and gRPC ports, and the
+    model routes, the error contract, gRPC, the CRM app, readiness and metrics answer through it."""
     since = time.time() - 1
-    data_dir = tmp_path / "vettify-data"
-    env = _env(data_dir, ray_tmp)
-    env.update(
-        {
-            "VETTIFY_SERVE_HAPROXY": "1",
-            "VETTIFY_DIRECT_HTTP_PORT": str(free_port()),
-            "VETTIFY_DIRECT_GRPC_PORT": str(free_port()),
-        }
-    )
-    vettify = Path(sys.executable).with_name("vettify")
-    process = subprocess.Popen(
-        [str(vettify), "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
-    reader.start()
+    env = _env(tmp_path / "vettify-data", ray_tmp) | {"VETTIFY_SERVE_HAPROXY": "0"}
     base = f"http://127.0.0.1:{env['VETTIFY_HTTP_PORT']}"
-    try:
-        deadline = time.monotonic() + HEALTH_DEADLINE_S + MODELS_DEADLINE_S
-        while not any("press Ctrl-C" in line for line in list(lines)) and process.poll() is None:
-            assert time.monotonic() < deadline, "".join(lines)[-4000:]
-            time.sleep(0.5)
-        output = "".join(lines)
-        assert f"HAProxy (Ray Serve's HAProxy mode): HTTP {base}" in output, output[-4000:]
-        assert _listener_of(int(env["VETTIFY_HTTP_PORT"])) == "haproxy"
-        assert _listener_of(int(env["VETTIFY_GRPC_PORT"])) == "haproxy"
+    with _vettify_up(env, tmp_path) as running:
+        running.wait_for_line("press Ctrl-C", HEALTH_DEADLINE_S + MODELS_DEADLINE_S)
+        assert f"Ray Serve proxies: HTTP {base}" in running.output(), running.output()[-4000:]
+        for port in (int(env["VETTIFY_HTTP_PORT"]), int(env["VETTIFY_GRPC_PORT"])):
+            assert listener_of(port) not in ("", "haproxy"), port
         scored = httpx.post(f"{base}/v1/sentiment", json={"text": "Great onboarding, thank you!"}, timeout=30)
         assert scored.status_code == 200 and scored.json()["results"][0]["label"] == "positive"
         blank = httpx.post(f"{base}/v1/sentiment", json={"text": " "}, timeout=30)
         assert blank.status_code == 422 and blank.headers["content-type"].startswith("application/problem+json")
-        with grpc.insecure_channel(f"127.0.0.1:{env['VETTIFY_GRPC_PORT']}") as channel:
-            reply = AnalyticsStub(channel).Sentiment(
-                pb.SentimentRequest(texts=["This renewal is a disaster"]),
-                metadata=(("application", "vettify"),),
-                timeout=30,
-            )
-        assert reply.results[0].label == "negative"
+        assert _grpc_sentiment(f"127.0.0.1:{env['VETTIFY_GRPC_PORT']}", "This renewal is a disaster") == "negative"
         assert httpx.get(f"{base}/v1/crm/health", timeout=5).json()["status"] == "ok"
         assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
         assert "vettify_" in httpx.get(f"{base}/metrics", timeout=5).text
-        assert _haproxy_processes(since), "no HAProxy process behind the ports"
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=STOP_DEADLINE_S)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    reader.join(timeout=5)
-    output = "".join(lines)
-    assert process.returncode == 0, output
-    assert "Ray Serve stopped" in output and "PostgreSQL stopped" in output
-    _assert_no_ray_left(ray_tmp)
-    deadline = time.monotonic() + 20
-    while _haproxy_processes(since) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert _haproxy_processes(since) == [], "HAProxy left behind"
+        assert _haproxy_processes(since) == [], "HAProxy started although it is off"
+    _assert_stopped_cleanly(running, ray_tmp)

@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from infra.settings import Settings
+from serve import direct_ingress
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -48,9 +51,13 @@ def test_every_ray_container_carries_the_engines_serve_settings(manifest: Path) 
 
     containers = [c for doc in yaml.safe_load_all(manifest.read_text()) for c in ray_containers(doc)]
     assert containers, f"no ray-* container in {manifest.name}"
+    # The RayService serves requests: its nodes also run the default front, HAProxy mode, with the same ports.
+    front = direct_ingress.environment(Settings(_env_file=None)) if manifest.name == "rayservice.yaml" else {}  # type: ignore[call-arg]
+    assert not front or front[direct_ingress.HAPROXY_FLAG] == "1"
     for container in containers:
         env = {e["name"]: e.get("value") for e in container.get("env", [])}  # type: ignore[attr-defined]
-        assert {name: env.get(name) for name in SERVE_ENVIRONMENT} == SERVE_ENVIRONMENT, container["name"]
+        wanted = SERVE_ENVIRONMENT | front
+        assert {name: env.get(name) for name in wanted} == wanted, container["name"]
 
 
 def test_generated_grpc_stubs_are_fresh(tmp_path: Path) -> None:
