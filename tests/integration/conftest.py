@@ -57,7 +57,7 @@ def serve_stack(
         data_dir=data_dir,
         http_port=free_port(),
         grpc_port=free_port(),
-        # The ingress replicas' own ports, where the default front (HAProxy) forwards: clear of other engines'.
+        # The ingress replicas' own ports (direct ingress, HAProxy mode), clear of any other engine's on this machine.
         direct_http_port=free_port(),
         direct_grpc_port=free_port(),
         torch_threads=1,
