@@ -39,19 +39,12 @@ def quiet_port(host: str = "127.0.0.1") -> int:
     """A free TCP port below Linux's ephemeral range (32768-60999). A port from ``free_port`` is ephemeral:
     between picking it and the Serve proxy binding it, the cluster's own processes start and may be handed
     it (CI saw "Failed to bind to address '127.0.0.1:33451'")."""
-    for candidate in random.sample(range(20000, 32000), 200):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind((host, candidate))
-            except OSError:
-                continue
-            return candidate
-    raise RuntimeError("no free port between 20000 and 32000")
+    return quiet_range(1, host)
 
 
 def quiet_range(size: int, host: str = "127.0.0.1") -> int:
     """The first of ``size`` consecutive free ports between 20000 and 32000 (see :func:`quiet_port`)."""
-    for first in random.sample(range(20000, 32000 - size), 200):
+    for first in random.sample(range(20000, 32001 - size), 200):
         sockets: list[socket.socket] = []
         try:
             for port in range(first, first + size):

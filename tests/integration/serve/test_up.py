@@ -12,7 +12,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.policy import default
@@ -64,11 +64,18 @@ def _haproxy_processes(since: float) -> list[psutil.Process]:
     return found
 
 
+def _left_after(
+    find: Callable[[], list[psutil.Process]], deadline_s: float = 20, poll_s: float = 0.5
+) -> list[psutil.Process]:
+    """What ``find`` still names once those processes have had ``deadline_s`` to end (at once when none is left)."""
+    deadline = time.monotonic() + deadline_s
+    while (left := find()) and time.monotonic() < deadline:
+        time.sleep(poll_s)
+    return left
+
+
 def _assert_no_haproxy_left(since: float) -> None:
-    deadline = time.monotonic() + 20
-    while _haproxy_processes(since) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert _haproxy_processes(since) == [], "HAProxy left behind"
+    assert _left_after(lambda: _haproxy_processes(since)) == [], "HAProxy left behind"
 
 
 def _env(data_dir: Path, ray_tmp: Path) -> dict[str, str]:
@@ -246,10 +253,7 @@ def test_sigterm_while_models_load_stops_everything_cleanly(tmp_path: Path, ray_
 
 
 def _assert_no_ray_left(ray_tmp: Path) -> None:
-    deadline = time.monotonic() + 20
-    while _ray_processes(ray_tmp) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    left = [" ".join(p.cmdline()[:2]) for p in _ray_processes(ray_tmp)]
+    left = [" ".join(p.cmdline()[:2]) for p in _left_after(lambda: _ray_processes(ray_tmp))]
     assert left == [], f"Ray processes left behind: {left}"
 
 
@@ -273,10 +277,8 @@ def test_killed_vettify_up_leaves_no_orphan_and_restarts_on_the_same_data(tmp_pa
         finally:
             process.kill()  # SIGKILL: no handler runs in vettify itself
             process.communicate()
-        deadline = time.monotonic() + STOP_DEADLINE_S
-        while _postgres_processes(data_dir) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert _postgres_processes(data_dir) == [], f"orphan postgres after SIGKILL (attempt {attempt})"
+        orphans = _left_after(lambda: _postgres_processes(data_dir), STOP_DEADLINE_S, poll_s=0.2)
+        assert orphans == [], f"orphan postgres after SIGKILL (attempt {attempt})"
         _assert_no_ray_left(ray_tmp)
 
 
