@@ -96,10 +96,10 @@ class Settings(BaseSettings):
         "without the proxy hop (serve/direct_ingress.py).",
     )
     serve_haproxy: bool = Field(
-        default=False,
-        description="Opt-in (Ray Serve's HAProxy mode): HAProxy answers on the HTTP and gRPC ports and forwards each "
-        "request straight to an ingress replica's own port, with Serve's proxy as its fallback; no Python proxy hop "
-        "(serve/direct_ingress.py).",
+        default=True,
+        description="Ray Serve's HAProxy mode, the default front: HAProxy answers on the HTTP and gRPC ports and "
+        "forwards each request straight to an ingress replica's own port, with Serve's proxy as its fallback; no "
+        "Python proxy hop (serve/direct_ingress.py). False: Serve's Python proxy in front.",
     )
     direct_http_port: int = Field(
         default=8100, ge=1, le=65535, description="First of 16 ports for the ingress replicas' own HTTP servers."

@@ -1,4 +1,4 @@
-"""Ray Serve's direct ingress and its HAProxy mode, both opt-in: ways past Serve's Python proxy.
+"""Ray Serve's HAProxy mode (the default front) and direct ingress (an option): ways past Serve's Python proxy.
 
 Every request through Serve's Python proxy costs a second Python process its work (parse, route, forward)
 plus calls from the replica back to the proxy for the request body; on 2 cores that costs more CPU per
@@ -11,13 +11,17 @@ always did, one Python process fewer on the way (``benchmarks/serve_models.py --
 
 :func:`configure` sets, before Ray starts:
 
-- with ``VETTIFY_SERVE_DIRECT_INGRESS=1``: direct ingress and its port ranges (from ``direct_http_port`` /
-  ``direct_grpc_port``, 16 ports each: one per ingress replica, the CRM's included). Serve's proxy keeps
-  the usual ports and :func:`endpoints` names the model gateway's own, faster ports;
-- with ``VETTIFY_SERVE_HAPROXY=1``: the same, plus HAProxy mode, HAProxy's Prometheus exporter and stats
-  page on the two ports just above the ranges (:func:`haproxy_ports`; Ray's own defaults could fall inside
-  them; both bind all interfaces), and a launcher that ties HAProxy's life to the actor that starts it
-  (:func:`write_haproxy_launcher`).
+- with ``VETTIFY_SERVE_HAPROXY=0`` and ``VETTIFY_SERVE_DIRECT_INGRESS=1``: direct ingress and its port
+  ranges (from ``direct_http_port`` / ``direct_grpc_port``, 16 ports each: one per ingress replica, the
+  CRM's included). Serve's proxy keeps the usual ports and :func:`endpoints` names the model gateway's own,
+  faster ports;
+- with ``VETTIFY_SERVE_HAPROXY`` on (the default): the same, plus HAProxy mode, HAProxy's Prometheus
+  exporter and stats page on the ports just above the ranges and the head's fallback Serve proxy on the next
+  ones (:func:`haproxy_ports`), and a launcher that ties HAProxy's life to the actor that starts it
+  (:func:`write_haproxy_launcher`). Ray's defaults for those four ports are fixed (9101, 8404, 8500, 9500):
+  the first two could fall inside the ranges, and Serve's proxies bind with ``SO_REUSEPORT``, so two engines
+  on one machine both bound 8500 and the kernel split HAProxy's backup traffic between them: one engine's
+  requests were answered by the other's CRM.
 
 In both modes the drain period before a replica stops is cut from 30 s to 2 s: the controller tells
 HAProxy about a stopping replica at once. On a cluster every node's environment needs the same variables
@@ -41,6 +45,11 @@ PORTS_PER_PROTOCOL = 16
 DRAIN_S = 2
 BINARY_VARIABLE = "RAY_SERVE_HAPROXY_BINARY_PATH"
 HAPROXY_PORT_VARIABLES = ("RAY_SERVE_HAPROXY_METRICS_PORT", "RAY_SERVE_HAPROXY_STATS_PORT")
+"""HAProxy's own ports, on every node (each node on one machine needs its own)."""
+FALLBACK_PROXY_PORT_VARIABLES = ("RAY_SERVE_FALLBACK_PROXY_HTTP_PORT", "RAY_SERVE_FALLBACK_PROXY_GRPC_PORT")
+"""The head's fallback Serve proxy, HAProxy's backup server (only the head runs one)."""
+PORTS_PER_FRONT = PORTS_PER_PROTOCOL + 2
+"""Ports each protocol takes from its first direct port: the replicas' range, HAProxy's, the fallback proxy's."""
 
 
 def configure(settings: Settings) -> bool:
@@ -48,7 +57,7 @@ def configure(settings: Settings) -> bool:
     direct ingress is on (HAProxy mode implies it)."""
     variables = environment(settings)
     for name, value in variables.items():
-        if name in HAPROXY_PORT_VARIABLES:
+        if name in (*HAPROXY_PORT_VARIABLES, *FALLBACK_PROXY_PORT_VARIABLES):
             os.environ.setdefault(name, value)  # an operator's own choice wins
         else:
             os.environ[name] = value
@@ -109,12 +118,15 @@ def environment(settings: Settings) -> dict[str, str]:
 
 
 def haproxy_ports(settings: Settings) -> dict[str, int]:
-    """HAProxy's Prometheus exporter and stats page: the ports just above the direct gRPC and HTTP ranges (Ray's
-    own defaults, 9101 and 8404, could fall inside them)."""
+    """HAProxy's Prometheus exporter and stats page on the ports just above the direct gRPC and HTTP ranges,
+    then the head's fallback proxy (gRPC, HTTP) on the next ones: 9116, 8116, 8117 and 9117 by default."""
     metrics, stats = HAPROXY_PORT_VARIABLES
+    fallback_http, fallback_grpc = FALLBACK_PROXY_PORT_VARIABLES
     return {
         metrics: settings.direct_grpc_port + PORTS_PER_PROTOCOL,
         stats: settings.direct_http_port + PORTS_PER_PROTOCOL,
+        fallback_http: settings.direct_http_port + PORTS_PER_PROTOCOL + 1,
+        fallback_grpc: settings.direct_grpc_port + PORTS_PER_PROTOCOL + 1,
     }
 
 

@@ -134,12 +134,12 @@ class LocalRayCluster:
     def haproxy_settings(self) -> Settings:
         """The engine's settings for HAProxy mode on this cluster: direct ranges below the ephemeral ports."""
         if self._direct_base is None:
-            self._direct_base = quiet_range(2 * direct_ingress.PORTS_PER_PROTOCOL + 2)
+            self._direct_base = quiet_range(2 * direct_ingress.PORTS_PER_FRONT)
         base = self._direct_base
         return Settings(
             serve_haproxy=True,
             direct_http_port=base,
-            direct_grpc_port=base + direct_ingress.PORTS_PER_PROTOCOL + 1,
+            direct_grpc_port=base + direct_ingress.PORTS_PER_FRONT,
             _env_file=None,  # type: ignore[call-arg]
         )
 

@@ -54,13 +54,16 @@ def _ray_processes(ray_tmp: Path) -> list[psutil.Process]:
     return found
 
 
-def _haproxy_processes(since: float) -> list[psutil.Process]:
-    """Serve's HAProxy processes started after ``since`` (their config lives under Serve's haproxy-serve folder)."""
+def _haproxy_processes(ray_tmp: Path) -> list[psutil.Process]:
+    """This engine's HAProxy processes: they inherit the ``RAY_TMPDIR`` of its Ray (the session's Serve stack on
+    this machine runs HAProxy too)."""
     found = []
-    for proc in psutil.process_iter(["name", "cmdline", "create_time"]):
-        cmdline = " ".join(proc.info.get("cmdline") or [])
-        if proc.info.get("name") == "haproxy" and "haproxy-serve" in cmdline and proc.info["create_time"] >= since:
-            found.append(proc)
+    for proc in psutil.process_iter(["name"]):
+        if proc.info.get("name") != "haproxy":
+            continue
+        with contextlib.suppress(psutil.Error):
+            if proc.environ().get("RAY_TMPDIR") == str(ray_tmp):
+                found.append(proc)
     return found
 
 
@@ -74,8 +77,8 @@ def _left_after(
     return left
 
 
-def _assert_no_haproxy_left(since: float) -> None:
-    assert _left_after(lambda: _haproxy_processes(since)) == [], "HAProxy left behind"
+def _assert_no_haproxy_left(ray_tmp: Path) -> None:
+    assert _left_after(lambda: _haproxy_processes(ray_tmp)) == [], "HAProxy left behind"
 
 
 def _env(data_dir: Path, ray_tmp: Path) -> dict[str, str]:
@@ -173,6 +176,8 @@ def _campaign_lands_in_the_local_sink(base: str, data_dir: Path, env: dict[str, 
 @pytest.mark.slow
 @pytest.mark.timeout(HEALTH_DEADLINE_S + MODELS_DEADLINE_S + STOP_DEADLINE_S + 120)  # its deadlines, not the default
 def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path: Path, ray_tmp: Path) -> None:
+    """The default front, HAProxy: it owns the HTTP and gRPC ports; the CRM, its campaign delivery, the model
+    routes, the error contract, gRPC and metrics answer through it; Ctrl-C stops it with everything else."""
     data_dir = tmp_path / "vettify-data"
     env = _env(data_dir, ray_tmp)
     base = f"http://127.0.0.1:{env['VETTIFY_HTTP_PORT']}"
@@ -191,6 +196,8 @@ def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path:
         assert "swagger" in docs.text.lower()
         assert "/health" in httpx.get(f"{base}/v1/crm/openapi.json", timeout=5).json()["paths"]
         assert _postgres_processes(data_dir), "embedded postgres should be running"
+        assert listener_of(int(env["VETTIFY_HTTP_PORT"])) == listener_of(int(env["VETTIFY_GRPC_PORT"])) == "haproxy"
+        assert _haproxy_processes(ray_tmp), "no HAProxy process behind the ports"
         _campaign_lands_in_the_local_sink(base, data_dir, env)
 
         deadline = time.monotonic() + MODELS_DEADLINE_S
@@ -207,6 +214,8 @@ def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path:
             pytest.fail(f"models did not become ready ({ready and ready.text}):\n{output[-4000:]}")
         scored = httpx.post(f"{base}/v1/sentiment", json={"text": "Great onboarding, thank you!"}, timeout=30)
         assert scored.json()["results"][0]["label"] == "positive"
+        blank = httpx.post(f"{base}/v1/sentiment", json={"text": " "}, timeout=30)
+        assert blank.status_code == 422 and blank.headers["content-type"].startswith("application/problem+json")
         assert _grpc_sentiment(f"127.0.0.1:{env['VETTIFY_GRPC_PORT']}", "This renewal is a disaster") == "negative"
         assert "vettify_" in httpx.get(f"{base}/metrics", timeout=5).text
         time.sleep(3)  # `vettify up` polls Serve's status every second before it prints "models ready"
@@ -219,6 +228,7 @@ def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path:
             process.wait()
     assert process.returncode == 0, output
     assert "models ready" in output
+    assert f"HAProxy (Ray Serve's HAProxy mode): HTTP {base}" in output
     assert "Ray Serve stopped" in output
     assert "PostgreSQL stopped" in output
     assert "local SMTP sink" in output
@@ -228,6 +238,7 @@ def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path:
     ]
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
     _assert_no_ray_left(ray_tmp)
+    _assert_no_haproxy_left(ray_tmp)
 
 
 @pytest.mark.slow
@@ -250,6 +261,7 @@ def test_sigterm_while_models_load_stops_everything_cleanly(tmp_path: Path, ray_
     assert "PostgreSQL stopped" in output
     assert _postgres_processes(data_dir) == []
     _assert_no_ray_left(ray_tmp)
+    _assert_no_haproxy_left(ray_tmp)
 
 
 def _assert_no_ray_left(ray_tmp: Path) -> None:
@@ -280,6 +292,7 @@ def test_killed_vettify_up_leaves_no_orphan_and_restarts_on_the_same_data(tmp_pa
         orphans = _left_after(lambda: _postgres_processes(data_dir), STOP_DEADLINE_S, poll_s=0.2)
         assert orphans == [], f"orphan postgres after SIGKILL (attempt {attempt})"
         _assert_no_ray_left(ray_tmp)
+        _assert_no_haproxy_left(ray_tmp)  # the launcher's pdeathsig: a reparented HAProxy kept the ports
 
 
 @dataclass
@@ -340,9 +353,9 @@ def _grpc_sentiment(target: str, text: str) -> str:
 
 @pytest.mark.slow
 def test_direct_ingress_answers_the_model_routes_on_their_own_ports(tmp_path: Path, ray_tmp: Path) -> None:
-    """Opt-in Serve direct ingress: the printed direct URLs answer HTTP and gRPC; Serve's Python proxy keeps
-    serving every route on the usual ports."""
-    env = _env(tmp_path / "vettify-data", ray_tmp) | {"VETTIFY_SERVE_DIRECT_INGRESS": "1"}
+    """Opt-in Serve direct ingress (with Serve's Python proxy in front): the printed direct URLs answer HTTP and
+    gRPC; the proxy keeps serving every route on the usual ports."""
+    env = _env(tmp_path / "vettify-data", ray_tmp) | {"VETTIFY_SERVE_HAPROXY": "0", "VETTIFY_SERVE_DIRECT_INGRESS": "1"}
     with _vettify_up(env, tmp_path) as running:
         direct = running.wait_for_line(r"direct ingress .*HTTP (\S+), gRPC (\S+)", MODELS_DEADLINE_S)
         http_url, grpc_target = direct.group(1), direct.group(2)
@@ -360,16 +373,17 @@ def test_direct_ingress_answers_the_model_routes_on_their_own_ports(tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_haproxy_mode_serves_every_route_on_the_usual_ports_and_stops_cleanly(tmp_path: Path, ray_tmp: Path) -> None:
-    """Opt-in HAProxy mode: HAProxy, not Serve's Python proxy, owns the HTTP and gRPC ports; the model routes,
-    the error contract, gRPC, the CRM app, readiness and metrics answer through it; Ctrl-C stops it too."""
-    since = time.time() - 1
-    env = _env(tmp_path / "vettify-data", ray_tmp) | {"VETTIFY_SERVE_HAPROXY": "1"}
+def test_serve_proxy_in_front_serves_every_route_on_the_usual_ports_and_stops_cleanly(
+    tmp_path: Path, ray_tmp: Path
+) -> None:
+    """``VETTIFY_SERVE_HAPROXY=0``: Serve's Python proxy, not HAProxy, owns the HTTP and gRPC ports; the model
+    routes, the error contract, gRPC, the CRM app, readiness and metrics answer through it; no HAProxy runs."""
+    env = _env(tmp_path / "vettify-data", ray_tmp) | {"VETTIFY_SERVE_HAPROXY": "0"}
     base = f"http://127.0.0.1:{env['VETTIFY_HTTP_PORT']}"
     with _vettify_up(env, tmp_path) as running:
         running.wait_for_line("press Ctrl-C", HEALTH_DEADLINE_S + MODELS_DEADLINE_S)
-        assert f"HAProxy (Ray Serve's HAProxy mode): HTTP {base}" in running.output(), running.output()[-4000:]
-        assert listener_of(int(env["VETTIFY_HTTP_PORT"])) == listener_of(int(env["VETTIFY_GRPC_PORT"])) == "haproxy"
+        assert f"Ray Serve proxies: HTTP {base}" in running.output(), running.output()[-4000:]
+        assert listener_of(int(env["VETTIFY_HTTP_PORT"])) not in ("", "haproxy")
         scored = httpx.post(f"{base}/v1/sentiment", json={"text": "Great onboarding, thank you!"}, timeout=30)
         assert scored.status_code == 200 and scored.json()["results"][0]["label"] == "positive"
         blank = httpx.post(f"{base}/v1/sentiment", json={"text": " "}, timeout=30)
@@ -378,6 +392,5 @@ def test_haproxy_mode_serves_every_route_on_the_usual_ports_and_stops_cleanly(tm
         assert httpx.get(f"{base}/v1/crm/health", timeout=5).json()["status"] == "ok"
         assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
         assert "vettify_" in httpx.get(f"{base}/metrics", timeout=5).text
-        assert _haproxy_processes(since), "no HAProxy process behind the ports"
+        assert _haproxy_processes(ray_tmp) == [], "HAProxy runs although Serve's proxy is in front"
     _assert_stopped_cleanly(running, ray_tmp)
-    _assert_no_haproxy_left(since)

@@ -1,5 +1,5 @@
-"""Serve direct ingress and HAProxy mode are opt-in and, when on, get their flags and ports (and HAProxy its
-launcher) before Ray starts."""
+"""HAProxy mode is the default front and direct ingress an option; when on, they get their flags and ports (and
+HAProxy its launcher) before Ray starts."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ KEYS = (
     direct_ingress.HAPROXY_FLAG,
     "RAY_SERVE_HAPROXY_METRICS_PORT",
     "RAY_SERVE_HAPROXY_STATS_PORT",
+    "RAY_SERVE_FALLBACK_PROXY_HTTP_PORT",
+    "RAY_SERVE_FALLBACK_PROXY_GRPC_PORT",
 )
 
 
@@ -38,9 +40,15 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("VETTIFY_DATA_DIR", str(tmp_path / "data"))  # where the HAProxy launcher is written
 
 
-def test_off_by_default_and_then_nothing_is_set() -> None:
+def test_haproxy_mode_is_the_default() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert settings.serve_haproxy is False and settings.serve_direct_ingress is False
+    assert settings.serve_haproxy is True and settings.serve_direct_ingress is False
+    assert direct_ingress.environment(settings)[direct_ingress.HAPROXY_FLAG] == "1"
+
+
+def test_with_serves_proxy_in_front_nothing_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VETTIFY_SERVE_HAPROXY", "0")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert direct_ingress.configure(settings) is False
     assert not any(key in os.environ for key in (*KEYS, direct_ingress.BINARY_VARIABLE))
 
@@ -98,6 +106,7 @@ def test_the_launched_haproxy_ends_when_its_parent_is_killed(tmp_path: Path) -> 
 
 
 def test_on_sets_the_flag_port_ranges_and_a_short_drain(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VETTIFY_SERVE_HAPROXY", "0")
     monkeypatch.setenv("VETTIFY_SERVE_DIRECT_INGRESS", "1")
     monkeypatch.setenv("VETTIFY_DIRECT_HTTP_PORT", "18100")
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
@@ -124,6 +133,9 @@ def test_haproxy_mode_sets_direct_ingress_and_its_ports_above_the_replica_ranges
     # Ray's own defaults (9101, 8404) could fall inside the replica ranges; these sit just above them.
     assert os.environ["RAY_SERVE_HAPROXY_METRICS_PORT"] == "19116"
     assert os.environ["RAY_SERVE_HAPROXY_STATS_PORT"] == "18116"
+    # Ray's fixed 8500/9500 were shared, through SO_REUSEPORT, by every engine's fallback proxy on one machine.
+    assert os.environ["RAY_SERVE_FALLBACK_PROXY_HTTP_PORT"] == "18117"
+    assert os.environ["RAY_SERVE_FALLBACK_PROXY_GRPC_PORT"] == "19117"
     replica_ports = set(range(18100, 18116)) | set(range(19100, 19116))
     assert not {int(p) for p in direct_ingress.haproxy_ports(settings).values()} & replica_ports
 
@@ -136,6 +148,7 @@ def test_an_operators_own_haproxy_ports_win(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_environment_is_what_configure_sets_for_nodes_started_by_other_means(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VETTIFY_SERVE_HAPROXY", "0")
     assert direct_ingress.environment(Settings(_env_file=None)) == {}  # type: ignore[call-arg]
     monkeypatch.setenv("VETTIFY_SERVE_HAPROXY", "1")
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
