@@ -544,7 +544,16 @@ class Variant:
             suffix += f"+{self.runtime}"
         if self.ray_request_path:
             suffix += RAY_REQUEST_PATH
-        return http + suffix, grpc + suffix, "serve-handle" + suffix
+        # Handle calls skip the front, but each variant starts its own Serve: a front other than the default's
+        # names its handle runs too, so the two variants' runs stay apart ("serve-handle" is the default's).
+        front = "" if self.haproxy == DEFAULT_HAPROXY and not self.direct else "+" + self.front()
+        return http + suffix, grpc + suffix, "serve-handle" + front + suffix
+
+    def front(self) -> str:
+        """What answers on the usual ports in this variant's Serve (direct ingress: the proxy, plus replicas' ports)."""
+        if self.direct:
+            return "direct"
+        return "haproxy" if self.haproxy else "proxy"
 
 
 def serve_model(

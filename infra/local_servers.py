@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.net import free_port
+from infra.processes import die_with_parent
 
 
 class ServiceStartError(RuntimeError):
@@ -76,7 +77,11 @@ def _require_binary(service: str, name: str, hint: str) -> str:
     return found
 
 
-def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    argv: list[str], log_path: Path, env: dict[str, str] | None = None, *, owned: bool = False
+) -> subprocess.Popen[bytes]:
+    """``argv`` in a session of its own, output to ``log_path``; ``owned``: it gets SIGTERM when the thread that
+    started it dies, the parent killed outright included (:mod:`infra.processes`)."""
     with log_path.open("ab") as log:
         return subprocess.Popen(
             argv,
@@ -85,6 +90,7 @@ def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) ->
             stdin=subprocess.DEVNULL,
             env={**os.environ, **(env or {})},
             start_new_session=True,
+            preexec_fn=die_with_parent() if owned else None,  # noqa: PLW1509 - only prctl
         )
 
 

@@ -157,7 +157,7 @@ def start_sink(
     if latency_ms:
         argv += ["--latency-ms", str(latency_ms)]
     log_path = workdir / "smtp-sink.log"
-    process = spawn(argv, log_path)
+    process = spawn(argv, log_path, owned=True)  # a SIGKILLed `vettify up` leaves no sink behind
     wait_until("smtp-sink", lambda: tcp_open(port), process, log_path, timeout_s)
     return RunningServer("smtp-sink", f"smtp://127.0.0.1:{port}", process, log_path, port)
 

@@ -19,7 +19,6 @@ PostgreSQL refuses to run as root; as root the server runs as the system user
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import importlib.util
 import logging
 import os
@@ -32,12 +31,12 @@ from pathlib import Path
 from types import TracebackType
 
 from infra.net import free_port
+from infra.processes import die_with_parent
 
 logger = logging.getLogger(__name__)
 
 SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "postgres"
-_PR_SET_PDEATHSIG = 1
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -85,13 +84,6 @@ def _make_readable(tree: Path, executable: bool) -> None:
         want = mode | (0o055 if path.is_dir() else extra)
         if want != mode:
             path.chmod(want)
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    """Ask Linux to send SIGINT (fast shutdown) to the server if we die."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGINT, 0, 0, 0)
 
 
 @dataclass
@@ -255,7 +247,7 @@ class EmbeddedPostgres:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, no locks taken
+                preexec_fn=die_with_parent(signal.SIGINT),  # noqa: PLW1509 - fast shutdown if we die; only prctl
                 **kwargs,
             )
         finally:

@@ -106,6 +106,15 @@ def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
     return found
 
 
+def _sink_processes(data_dir: Path) -> list[psutil.Process]:
+    """The local SMTP sink `vettify up` started for ``data_dir`` (it keeps mail in ``<data_dir>/mail``)."""
+    return [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if "crm_core.delivery.sink" in (p.info["cmdline"] or []) and str(data_dir / "mail") in (p.info["cmdline"] or [])
+    ]
+
+
 def _wait_healthy(url: str, process: subprocess.Popen[str]) -> dict[str, object]:
     deadline = time.monotonic() + HEALTH_DEADLINE_S
     while time.monotonic() < deadline:
@@ -233,9 +242,7 @@ def test_vettify_up_serves_crm_then_models_and_stops_cleanly_on_sigint(tmp_path:
     assert "PostgreSQL stopped" in output
     assert "local SMTP sink" in output
     assert _postgres_processes(data_dir) == [], "orphan postgres left behind"
-    assert not [
-        p for p in psutil.process_iter(["cmdline"]) if str(data_dir / "mail") in " ".join(p.info["cmdline"] or [])
-    ]
+    assert _sink_processes(data_dir) == [], "the SMTP sink outlived vettify up"
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
     _assert_no_ray_left(ray_tmp)
     _assert_no_haproxy_left(ray_tmp)
@@ -291,6 +298,7 @@ def test_killed_vettify_up_leaves_no_orphan_and_restarts_on_the_same_data(tmp_pa
             process.communicate()
         orphans = _left_after(lambda: _postgres_processes(data_dir), STOP_DEADLINE_S, poll_s=0.2)
         assert orphans == [], f"orphan postgres after SIGKILL (attempt {attempt})"
+        assert _left_after(lambda: _sink_processes(data_dir)) == [], f"orphan SMTP sink (attempt {attempt})"
         _assert_no_ray_left(ray_tmp)
         _assert_no_haproxy_left(ray_tmp)  # the launcher's pdeathsig: a reparented HAProxy kept the ports
 
