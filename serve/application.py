@@ -42,7 +42,7 @@ class AppArgs(BaseModel):
     summary_llm_url: str | None = None
     request_timeout_s: float = 30.0
     torch_threads: int | None = None  # per model replica; absent: VETTIFY_TORCH_THREADS
-    text_batching: Literal["paced", "serve_batch"] = "paced"  # sentiment + embedding (serve/deployments/base.py)
+    text_batching: Literal["paced", "sized", "serve_batch"] = "paced"  # sentiment, embedding (deployments/base.py)
     # HTTP/gRPC text requests: the models inside the gateway replica (serve/hosted_text.py), refusing a
     # request that would wait longer than text_max_queue_wait_s; False: through the model deployments.
     text_models_in_gateway: bool = True
@@ -115,6 +115,7 @@ def build(args: dict[str, Any]) -> Any:
             dtype=dtype,
             runtime=runtime,
             max_queue_wait_s=options.text_max_queue_wait_s,
+            batching=options.text_batching,
         )
     return tuned(gateway).bind(
         embedding,
@@ -365,6 +366,12 @@ def serve_config() -> dict[str, Any]:
         }
         if config.max_queued_requests != -1:
             entry["max_queued_requests"] = config.max_queued_requests
+        backpressure = config.backpressure_config
+        if backpressure.retry_after_s is not None:
+            entry["backpressure_config"] = {
+                "status_code": backpressure.status_code,
+                "retry_after_s": backpressure.retry_after_s,
+            }
         if config.autoscaling_config is not None:
             auto = config.autoscaling_config
             entry["autoscaling_config"] = {

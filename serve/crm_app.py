@@ -15,6 +15,8 @@ from typing import Any
 
 from ray import serve
 
+from serve.errors import HTTP_BACKPRESSURE
+
 ROUTE_PREFIX = "/v1/crm"
 APP_NAME = "crm"
 
@@ -24,6 +26,7 @@ APP_NAME = "crm"
     ray_actor_options={"num_cpus": 0.2},
     max_ongoing_requests=200,
     max_queued_requests=1000,
+    backpressure_config=HTTP_BACKPRESSURE,  # past both: Ray's own 503, with Retry-After
     health_check_period_s=10,
     graceful_shutdown_timeout_s=20,
 )

@@ -19,6 +19,12 @@ from infra.errors import AtCapacity, DeadlineExceeded, InvalidInput, Unavailable
 
 M = TypeVar("M", bound=BaseModel)
 
+# What Ray answers for an HTTP ingress deployment itself when its replica's own queue is full
+# (``max_ongoing_requests`` + ``max_queued_requests``), before the engine's admission sees the request: Ray's
+# default is a bare 503. A 10x burst on the gateway (~960 requests at once) got 424 of them; every refusal
+# says when to come back, as the engine's own 503s do (``benchmarks/results/serve_models_onnx_every_pass.json``).
+HTTP_BACKPRESSURE: dict[str, Any] = {"status_code": 503, "retry_after_s": 1}
+
 
 def validated(model: type[M], **fields: Any) -> M:
     """``model`` built from fields a handler gathered itself (query, body bytes, protobuf), its defaults

@@ -22,6 +22,7 @@ from infra.settings import Settings
 from serve import http_api
 from serve.deployments.base import Handle
 from serve.deployments.streams import StreamsHandle
+from serve.errors import HTTP_BACKPRESSURE
 from serve.grpc_api import AnalyticsMethods
 from serve.hosted_text import HostedText, HostedTextOptions
 from serve.model_calls import DEFAULT_TIMEOUT_S, MAX_AUDIO_BYTES, ModelCalls, ModelHandles
@@ -38,6 +39,7 @@ DEFAULT_MAX_BODY_BYTES = 2 << 20  # 256 texts of ~8k characters
     # sheds what exceeds even these (503 with Retry-After) rather than queueing without bound.
     max_ongoing_requests=512,
     max_queued_requests=512,
+    backpressure_config=HTTP_BACKPRESSURE,  # past both: Ray's own 503, with Retry-After
     autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 64},
     health_check_period_s=10,
     graceful_shutdown_timeout_s=20,

@@ -29,6 +29,24 @@ def test_serve_config_yaml_matches_the_code_and_validates() -> None:
     ]
 
 
+def test_http_ingresses_answer_rays_own_back_pressure_with_retry_after() -> None:
+    """Past a replica's queue Ray refuses before the engine's admission runs; that 503 says when to retry too,
+    and the cluster config carries it."""
+    from ray.serve.schema import ServeDeploySchema
+
+    from serve.cli.serve_config import render
+    from serve.crm_app import CrmIngress
+    from serve.ingress import Gateway
+
+    for ingress in (Gateway, CrmIngress):
+        config = ingress._deployment_config
+        assert config.max_queued_requests > 0
+        assert (config.backpressure_config.status_code, config.backpressure_config.retry_after_s) == (503, 1.0)
+    schema = ServeDeploySchema.parse_obj(yaml.safe_load(render()))
+    gateway = next(d for app in schema.applications for d in app.deployments if d.name == "Gateway")
+    assert gateway.backpressure_config.retry_after_s == 1.0
+
+
 def test_rayservice_manifest_embeds_the_same_serve_config() -> None:
     manifest = yaml.safe_load((ROOT / "cluster" / "kuberay" / "rayservice.yaml").read_text())
     assert manifest["kind"] == "RayService"
