@@ -537,7 +537,8 @@ class Variant:
         http, grpc = ("serve-direct-http", "serve-direct-grpc") if self.direct else ("serve-http", "serve-grpc")
         if self.haproxy:
             http, grpc = "serve-haproxy-http", "serve-haproxy-grpc"
-        suffix = ("" if self.batching == "paced" else "+serve.batch") + ("" if self.hosted else "+model-hop")
+        suffix = {"paced": "", "sized": "+sized"}.get(self.batching, "+serve.batch")
+        suffix += "" if self.hosted else "+model-hop"
         if self.proxy_transport is not None:
             suffix += "+proxy-grpc" if self.proxy_transport == "1" else "+proxy-objref"
         if self.runtime is not None:
@@ -744,7 +745,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--text-batching",
         nargs="+",
-        choices=("paced", "serve_batch"),
+        choices=("paced", "sized", "serve_batch"),
         default=["paced"],
         help="the text models' batching; several: one Serve run each, side by side (the first is the default path)",
     )
@@ -800,7 +801,9 @@ def main(argv: list[str] | None = None) -> None:
         bursts += shed
 
     report = verdict(runs, bursts, limits)
-    if len(args.text_batching) > 1:
+    if "sized" in args.text_batching and "paced" in args.text_batching:
+        report["pass_size"] = compare_pass_size(runs)
+    elif len(args.text_batching) > 1:
         report["batching"] = compare_batching(runs)
     if args.proxy_transport_ab:
         report["proxy_transport"] = compare_proxy_transport(runs)
@@ -1029,6 +1032,19 @@ def compare_runtime(runs: list[Run]) -> dict[str, Any]:
     return {**compare_pair(runs, ("+torch", "+auto"), "with_onnx_for_lone_texts"), "order": ["torch", "auto"]}
 
 
+def compare_pass_size(runs: list[Run]) -> dict[str, Any]:
+    """Passes that take every waiting call (``paced``) against passes sized to answer the waiting calls soonest
+    (``sized``), both through the default path in this run; goals: p95 at the moderate rate lower with sized
+    passes, and best throughput at least 95 % of paced's."""
+    compared = compare_pair(runs, ("", "+sized"), "with_sized_passes")
+    goals = {name: met for name, met in compared["goals"].items() if "best_rps" in name}
+    for pair, figures in compared.items():
+        if pair != "goals":
+            paced, sized = figures["p95_ms_at_moderate_rate"]
+            goals[f"{pair}_p95_at_moderate_rate_lower_with_sized_passes"] = sized < paced
+    return {**compared, "goals": goals, "order": ["paced", "sized"]}
+
+
 def compare_request_path(runs: list[Run]) -> dict[str, Any]:
     """Ray's own request-path settings against the engine's (:mod:`serve.ray_env`), both through the default path
     in this run; the same figures as :func:`compare_runtime`, with the proxy's CPU per answer beside the
@@ -1228,7 +1244,11 @@ def _times_naive(run: Run, runs: list[Run]) -> str:
 
 def _print_pairs(report: dict[str, Any]) -> None:
     """The before/after A/Bs of the default path (``--runtime-ab``, ``--request-path-ab``)."""
-    for key, label in (("runtime", "PyTorch only -> auto"), ("request_path", "Ray's request path -> the engine's")):
+    for key, label in (
+        ("runtime", "PyTorch only -> auto"),
+        ("request_path", "Ray's request path -> the engine's"),
+        ("pass_size", "paced passes -> sized passes"),
+    ):
         for pair, compared in report.get(key, {}).items():
             if pair not in ("goals", "order"):
                 print(f"{pair} {label}: {compared}")

@@ -14,6 +14,8 @@ otherwise give the timer only a few items per window.)
 
 ``size`` weighs an item (default 1): a caller that brings several texts counts
 as that many toward ``max_size``, and a batch always takes at least one item.
+``limit`` (optional) sizes each batch from what waits: given the waiting items'
+total size, how much the next batch may take (never more than ``max_size``).
 
 With tracing on, each batch runs in a span named ``trace_name`` (the batch's size as ``batch.size``), a child
 of its first traced caller and linked to every caller (:func:`infra.tracing.batch_span`).
@@ -57,9 +59,11 @@ class MicroBatcher(Generic[T, R]):
         max_in_flight: int = 2,
         max_pending: int | None = None,
         size: Callable[[T], int] | None = None,
+        limit: Callable[[int], int] | None = None,
         trace_name: str = "batch",
     ) -> None:
         self.run = run
+        self.limit = limit
         self.trace_name = trace_name
         self.size = size
         self.max_size = max_size
@@ -106,9 +110,10 @@ class MicroBatcher(Generic[T, R]):
         if self._in_flight >= self.max_in_flight or not self._pending:
             return  # a finishing call flushes what waits
         taken, total = 0, 0
+        cap = self.max_size if self.limit is None else min(self.max_size, self.limit(self._pending_size))
         for item, _ in self._pending:
             weight = self._size(item)
-            if taken and total + weight > self.max_size:
+            if taken and total + weight > cap:
                 break
             taken, total = taken + 1, total + weight
         batch, self._pending = self._pending[:taken], self._pending[taken:]

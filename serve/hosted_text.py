@@ -23,6 +23,7 @@ from infra.admission import DEFAULT_MAX_WAIT_S
 from models.precision import Precision
 from models.runtime import inference_executor
 from models.text.encoder_runtime import Runtime
+from serve.deployments.base import TextBatching
 from serve.deployments.embedding import EmbeddingService
 from serve.deployments.sentiment import SentimentService
 
@@ -37,6 +38,7 @@ class HostedTextOptions:
     dtype: Precision = "auto"
     runtime: Runtime = "auto"
     max_queue_wait_s: float = DEFAULT_MAX_WAIT_S
+    batching: TextBatching = "paced"
 
 
 S = TypeVar("S", SentimentService, EmbeddingService)
@@ -52,6 +54,7 @@ class HostedText:
             return service(
                 model_path,
                 options.threads,
+                batching=options.batching,
                 dtype=options.dtype,
                 runtime=options.runtime,
                 pool=pool,

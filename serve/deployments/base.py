@@ -38,8 +38,10 @@ from models.text.encoder_runtime import Runtime
 TEXT_BATCH_TEXTS = 32  # texts per pass: 70 ms in bfloat16, 250-450 ms in float32 on 2 cores; every caller in it waits
 
 
-TextBatching = Literal["paced", "serve_batch"]
+TextBatching = Literal["paced", "sized", "serve_batch"]
 """``paced``: :class:`~infra.batching.MicroBatcher`, one pass in flight, the next takes every call that waited.
+``sized``: the same, each pass as large as answers the waiting calls soonest on average at the pace measured
+(:meth:`~infra.admission.WaitBudget.pass_size`; needs the wait budget, else ``paced``).
 ``serve_batch``: Ray's ``@serve.batch`` with no wait and batches weighed by their texts (measured beside it in
 ``benchmarks/serve_models.py --text-batching paced serve_batch``)."""
 
@@ -168,8 +170,12 @@ class TextModel(BatchedModel, Generic[T]):
             max_wait_s=0.0,
             max_in_flight=1,
             size=len,
+            limit=self._pass_size if batching == "sized" else None,
             trace_name=f"{type(self).__name__} pass",
         )
+
+    def _pass_size(self, waiting: int) -> int:
+        return self.budget.pass_size(waiting) if self.budget is not None else self.batcher.max_size
 
     async def _submit(self, texts: list[str]) -> Batched[T]:
         if self.budget is not None:

@@ -60,3 +60,12 @@ def test_passes_of_one_size_only_still_give_a_pace() -> None:
     assert budget.cost() == (0.0, pytest.approx(0.05))
     with pytest.raises(ValueError, match="max_wait_s"):
         WaitBudget(0)
+
+
+def test_passes_are_sized_to_answer_the_waiting_items_soonest() -> None:
+    """Mean answer time over passes of k is least at k = sqrt(waiting * per_pass / per_item)."""
+    no_fixed_cost = _paced(0.0005, 0.0125)  # float32 without native bfloat16: 32 texts cost 32 lone ones
+    assert [no_fixed_cost.pass_size(n) for n in (1, 8, 32)] == [1, 1, 1]
+    batching_pays = _paced(0.04, 0.005)  # a pass's fixed cost is 8 texts' worth
+    assert [batching_pays.pass_size(n) for n in (1, 2, 8, 32, 500)] == [3, 4, 8, 16, 32]
+    assert WaitBudget(0.5, max_batch=32).pass_size(5) == 32  # no pace yet: take everything, as before

@@ -46,6 +46,32 @@ async def test_micro_batcher_grows_batches_while_calls_are_in_flight() -> None:
     assert sizes[0] < max(sizes) and max(sizes) >= 8 and sum(sizes) == 40
 
 
+async def test_a_limit_sizes_each_batch_from_what_waits() -> None:
+    """With ``limit``, the next batch takes what the limit allows of the waiting items, in arrival order, and
+    the rest follow in later batches; the earliest callers are answered first."""
+    seen: list[tuple[int, list[int]]] = []
+    answered: list[int] = []
+
+    async def slow(items: list[int]) -> list[int]:
+        seen.append((batcher.pending + len(items), items))
+        await asyncio.sleep(0.02)
+        return items
+
+    batcher: MicroBatcher[int, int] = MicroBatcher(
+        slow, max_size=32, max_wait_s=0.0, max_in_flight=1, limit=lambda waiting: 2 if waiting >= 4 else 1
+    )
+
+    async def one(i: int) -> None:
+        answered.append(await batcher.submit(i))
+
+    first = asyncio.ensure_future(one(0))
+    await asyncio.sleep(0.005)  # the first item's batch is running: six more wait behind it
+    await asyncio.gather(first, *(one(i) for i in range(1, 7)))
+    assert [items for _, items in seen] == [[0], [1, 2], [3, 4], [5], [6]]
+    assert [waiting for waiting, _ in seen] == [1, 6, 4, 2, 1]
+    assert answered == list(range(7))
+
+
 async def test_micro_batcher_refuses_past_max_pending_at_once() -> None:
     """A bounded wait: the item over the limit fails fast, the others are answered."""
     from infra.batching import BatcherFull
