@@ -4,13 +4,10 @@ One short text through PyTorch's eager BERT costs 17-22 ms on 2 cores in float32
 is native), much of it Python dispatch around small matrix products; the same graph in ONNX Runtime costs
 10-13 ms. From four texts up, PyTorch is as fast or faster (ONNX Runtime 0.92-1.06x of PyTorch float32, and
 bfloat16 is about twice float32 at 32 texts): ``python -m benchmarks.text_runtime`` measures it on the machine
-it runs on. So ``auto`` exports the encoder (float32, LoRA adapters already merged) to ONNX once at load. Where
-:mod:`models.precision` picks bfloat16 (native on the CPU), PyTorch keeps the batches, about twice as fast as
-float32 there, and ONNX Runtime runs the passes of a single text: what a lone request, a dashboard lookup or an
-idle stream runs. Where it picks float32, ONNX Runtime runs every pass: PyTorch is no faster at any batch size
-(on the AVX2-only machine, 1-8 tweets cost 8.7-11.5 ms a text in ONNX Runtime against 9.7-10.7 in PyTorch at 2
-threads, 12.6-15.0 against 14.6-21.9 at 1), and in a Serve replica its eager layers hold the GIL the event loop
-needs. ``onnx`` runs every pass in ONNX Runtime (float32) whatever the CPU, ``torch`` none.
+it runs on. So ``auto`` keeps the encoder in PyTorch, in the dtype :mod:`models.precision` picks, and also
+exports it (float32, LoRA adapters already merged) to ONNX once at load for passes of a single text: what a
+lone request, a dashboard lookup or an idle stream runs. ``onnx`` runs every pass in ONNX Runtime (float32),
+``torch`` none.
 
 The exported graph is checked against PyTorch float32 on probe texts of several lengths before it is used; if
 ONNX is missing or the check fails, PyTorch runs every pass and ``runtime`` says so. Only the encoder's last
@@ -190,8 +187,7 @@ def encoder_forward(
     encoder: Any, tokenizer: Any, runtime: str, *, dtype: str = "float32", threads: int | None = None
 ) -> tuple[Forward, str]:
     """Casts the (float32) ``encoder`` to ``dtype`` and returns the forward pass to run with the runtime it is in:
-    ``torch``, ``onnx`` (asked for, or ``auto`` in float32), or ``auto`` (bfloat16: ONNX for one text, PyTorch
-    for more); ``torch`` when ONNX could not be used.
+    ``torch``, ``onnx``, or ``auto`` (ONNX for one text); ``torch`` when ONNX could not be used.
 
     The export and its check run before the cast: ONNX Runtime computes in float32 whatever PyTorch's dtype.
     """
@@ -219,7 +215,7 @@ def encoder_forward(
             "the ONNX encoder differs from PyTorch by %.2g (limit %g); PyTorch computes it", difference, MAX_ABS_DIFF
         )
         return in_torch()
-    if runtime == "onnx" or dtype == "float32":  # auto in float32: PyTorch is faster at no batch size
+    if runtime == "onnx":
         return onnx, "onnx"
     in_torch()
     return SingleTextInOnnx(onnx, torch_forward), "auto"

@@ -100,16 +100,6 @@ def test_auto_runs_a_lone_text_in_onnx_and_batches_in_pytorchs_dtype(
     assert float((batch * torch.encode(TEXTS[:3]).vectors).sum(axis=1).min()) > 0.999
 
 
-def test_auto_in_float32_runs_every_pass_in_onnx(encoders: tuple[SentenceEncoder, SentenceEncoder]) -> None:
-    """Without native bfloat16, PyTorch is no faster at any batch size: ``auto`` is ONNX Runtime throughout."""
-    onnx, _ = encoders
-    auto = SentenceEncoder(threads=2, dtype="float32", runtime="auto")
-    assert (auto.runtime, auto.dtype) == ("onnx", "float32")
-    np.testing.assert_allclose(auto.encode(TEXTS[:3]).vectors, onnx.encode(TEXTS[:3]).vectors, atol=1e-6)
-    sentiment = MiniLMSentiment(threads=2, dtype="float32", runtime="auto")
-    assert sentiment.runtime == "onnx"
-
-
 def test_an_export_that_differs_from_pytorch_is_not_used(
     encoders: tuple[SentenceEncoder, SentenceEncoder], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
