@@ -544,7 +544,7 @@ class Variant:
         http, grpc = ("serve-direct-http", "serve-direct-grpc") if self.direct else ("serve-http", "serve-grpc")
         if self.haproxy:
             http, grpc = "serve-haproxy-http", "serve-haproxy-grpc"
-        suffix = {"paced": "", "sized": "+sized", "thread": "+thread"}.get(self.batching, "+serve.batch")
+        suffix = {"paced": "", "sized": "+sized"}.get(self.batching, "+serve.batch")
         suffix += "" if self.hosted else "+model-hop"
         if self.proxy_transport is not None:
             suffix += "+proxy-grpc" if self.proxy_transport == "1" else "+proxy-objref"
@@ -758,7 +758,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--text-batching",
         nargs="+",
-        choices=("paced", "sized", "thread", "serve_batch"),
+        choices=("paced", "sized", "serve_batch"),
         default=["paced"],
         help="the text models' batching; several: one Serve run each, side by side (the first is the default path)",
     )
@@ -829,7 +829,6 @@ def main(argv: list[str] | None = None) -> None:
             for goal, met in report[model].get(DEFAULT_PATH, {}).get("goals", {}).items()
         }
         | report.get("pass_size", {}).get("goals", {})
-        | report.get("thread_passes", {}).get("goals", {})
         | report.get("proxy_transport", {}).get("goals", {})
         | report.get("runtime", {}).get("goals", {})
         | report.get("request_path", {}).get("goals", {})
@@ -847,8 +846,6 @@ def comparisons(args: argparse.Namespace, runs: list[Run], texts: list[str]) -> 
     batchings = set(args.text_batching)
     if {"paced", "sized"} <= batchings:
         report["pass_size"] = compare_passes(runs, "sized")
-    if {"paced", "thread"} <= batchings:
-        report["thread_passes"] = compare_passes(runs, "thread")
     if {"paced", "serve_batch"} <= batchings:
         report["batching"] = compare_batching(runs)
     if args.proxy_transport_ab:
@@ -1058,8 +1055,8 @@ def compare_runtime(runs: list[Run]) -> dict[str, Any]:
 
 def compare_passes(runs: list[Run], batching: str) -> dict[str, Any]:
     """Paced batches (every waiting call, formed on the event loop) against another way of forming them, both
-    through the default path in this run: ``sized`` (each pass sized to answer the waiting calls soonest) or
-    ``thread`` (batches formed by the inference thread itself: :mod:`infra.pass_loop`). Goals: p95 at the
+    through the default path in this run: ``sized``, each pass sized to answer the waiting calls soonest (and, in
+    ``e63d6ed``, since removed, ``thread``: batches formed by the inference thread itself). Goals: p95 at the
     moderate rate lower with the other batches, and best throughput at least 95 % of paced's."""
     compared = compare_pair(runs, ("", f"+{batching}"), f"with_{batching}_passes")
     goals = {name: met for name, met in compared["goals"].items() if "best_rps" in name}
@@ -1299,7 +1296,6 @@ def _print_pairs(report: dict[str, Any]) -> None:
         ("runtime", "PyTorch only -> auto"),
         ("request_path", "Ray's request path -> the engine's"),
         ("pass_size", "paced passes -> sized passes"),
-        ("thread_passes", "batches formed on the event loop -> by the inference thread"),
     ):
         for pair, compared in report.get(key, {}).items():
             if pair not in ("goals", "order"):

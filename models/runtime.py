@@ -17,14 +17,13 @@ import asyncio
 import functools
 import sys
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
-def set_torch_threads(threads: int) -> None:
-    """PyTorch's intra-op thread count for the calling thread (a no-op before PyTorch is loaded)."""
+def _set_torch_threads(threads: int) -> None:
     torch = sys.modules.get("torch")  # loaded by the model already; a model without it (XGBoost) sets its own
     if torch is not None:
         torch.set_num_threads(threads)
@@ -38,10 +37,10 @@ def inference_executor(threads: int, name: str = "inference") -> ThreadPoolExecu
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
     return ThreadPoolExecutor(
-        max_workers=1, thread_name_prefix=name, initializer=set_torch_threads, initargs=(threads,)
+        max_workers=1, thread_name_prefix=name, initializer=_set_torch_threads, initargs=(threads,)
     )
 
 
-async def run_in(executor: Executor, fn: Callable[..., T], /, *args: Any) -> T:
+async def run_in(executor: ThreadPoolExecutor, fn: Callable[..., T], /, *args: Any) -> T:
     """``fn(*args)`` on ``executor``, awaited from the running event loop."""
     return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(fn, *args))

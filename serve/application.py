@@ -42,7 +42,7 @@ class AppArgs(BaseModel):
     summary_llm_url: str | None = None
     request_timeout_s: float = 30.0
     torch_threads: int | None = None  # per model replica; absent: VETTIFY_TORCH_THREADS
-    text_batching: Literal["paced", "sized", "serve_batch", "thread"] = "paced"  # deployments/base.py TextBatching
+    text_batching: Literal["paced", "sized", "serve_batch"] = "paced"  # sentiment, embedding (deployments/base.py)
     # HTTP/gRPC text requests: the models inside the gateway replica (serve/hosted_text.py), refusing a
     # request that would wait longer than text_max_queue_wait_s; False: through the model deployments.
     text_models_in_gateway: bool = True

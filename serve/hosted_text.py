@@ -23,7 +23,7 @@ from infra.admission import DEFAULT_MAX_WAIT_S
 from models.precision import Precision
 from models.runtime import inference_executor
 from models.text.encoder_runtime import Runtime
-from serve.deployments.base import TextBatching, text_pass_loop
+from serve.deployments.base import TextBatching
 from serve.deployments.embedding import EmbeddingService
 from serve.deployments.sentiment import SentimentService
 
@@ -48,11 +48,7 @@ class HostedText:
     """Sentiment and embedding in this process, sharing one inference thread (one pass at a time)."""
 
     def __init__(self, options: HostedTextOptions) -> None:
-        pool = (
-            text_pass_loop(options.threads, "gateway-text")
-            if options.batching == "thread"
-            else inference_executor(options.threads, "gateway-text")
-        )
+        pool = inference_executor(options.threads, "gateway-text")
 
         def load(service: type[S], model_path: str | None) -> S:
             return service(

@@ -19,9 +19,8 @@ never assumes one replica.
 
 from __future__ import annotations
 
-import functools
 import time
-from concurrent.futures import Executor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
@@ -31,19 +30,16 @@ from ray.serve.handle import DeploymentHandle
 
 from infra.admission import WaitBudget
 from infra.batching import MicroBatcher
-from infra.pass_loop import PassAbandoned, PassBatch, PassLoop, PassQueue
 from models.precision import Precision
 from models.registry import ModelOptions, registry
-from models.runtime import inference_executor, run_in, set_torch_threads
+from models.runtime import inference_executor, run_in
 from models.text.encoder_runtime import Runtime
 
 TEXT_BATCH_TEXTS = 32  # texts per pass: 70 ms in bfloat16, 250-450 ms in float32 on 2 cores; every caller in it waits
 
 
-TextBatching = Literal["paced", "sized", "serve_batch", "thread"]
+TextBatching = Literal["paced", "sized", "serve_batch"]
 """``paced``: :class:`~infra.batching.MicroBatcher`, one pass in flight, the next takes every call that waited.
-``thread``: the same batches, formed by the inference thread itself (:class:`~infra.pass_loop.PassLoop`): the
-next pass starts when the last ends, without a turn of the event loop in between.
 ``sized``: the same, each pass as large as answers the waiting calls soonest on average at the pace measured
 (:meth:`~infra.admission.WaitBudget.pass_size`; needs the wait budget, else ``paced``).
 ``serve_batch``: Ray's ``@serve.batch`` with no wait and batches weighed by their texts (measured beside it in
@@ -137,14 +133,13 @@ class TextModel(BatchedModel, Generic[T]):
         dtype: Precision = "auto",
         runtime: Runtime = "auto",
         *,
-        pool: Executor | None = None,
+        pool: ThreadPoolExecutor | None = None,
         max_queue_wait_s: float | None = None,
     ) -> None:
         options = ModelOptions(model_path=as_path(model_path), threads=threads, dtype=dtype, runtime=runtime)
         self.model = registry.load(self.name, options)
         self.version = self._version()
-        own = text_pass_loop if batching == "thread" else inference_executor
-        self.pool = pool or own(threads, self.name)
+        self.pool = pool or inference_executor(threads, self.name)
         self.budget = WaitBudget(max_queue_wait_s, max_batch=TEXT_BATCH_TEXTS) if max_queue_wait_s else None
         self._start_batching(batching)
         self._warm_up()
@@ -178,17 +173,6 @@ class TextModel(BatchedModel, Generic[T]):
             limit=self._pass_size if batching == "sized" else None,
             trace_name=f"{type(self).__name__} pass",
         )
-        self.passes: PassQueue[list[str], Batched[T]] | None = None
-        if batching == "thread":
-            if not isinstance(self.pool, PassLoop):
-                raise ValueError("text_batching='thread' needs a PassLoop as the model's pool")
-            self.passes = self.pool.queue(
-                self._pass,
-                max_size=TEXT_BATCH_TEXTS,
-                size=len,
-                on_pass=self._observe,
-                trace_name=f"{type(self).__name__} pass",
-            )
 
     def _pass_size(self, waiting: int) -> int:
         return self.budget.pass_size(waiting) if self.budget is not None else self.batcher.max_size
@@ -199,8 +183,6 @@ class TextModel(BatchedModel, Generic[T]):
         try:
             if self.batching == "serve_batch":
                 return await self._serve_batched(texts)
-            if self.passes is not None:
-                return await self.passes.submit(texts)
             return await self.batcher.submit(texts)
         finally:
             if self.budget is not None:
@@ -224,31 +206,12 @@ class TextModel(BatchedModel, Generic[T]):
                 self.budget.observe(len(chunk), time.perf_counter() - started)
         return split(values, sizes, self.version, min(len(texts), step))
 
-    def _pass(self, batch: PassBatch[list[str]]) -> list[Batched[T]]:
-        """:meth:`_run_batch` in the pass loop's thread: the same chunks, stopping between them once every
-        caller has gone."""
-        texts, sizes = flatten(batch.items)
-        step = max(1, self.passes.max_size if self.passes is not None else TEXT_BATCH_TEXTS)
-        values: list[T] = []
-        for start in range(0, len(texts), step):
-            if start and batch.abandoned():
-                raise PassAbandoned
-            values.extend(self._score(texts[start : start + step]))
-        return split(values, sizes, self.version, min(len(texts), step))
-
-    def _observe(self, texts: int, seconds: float) -> None:
-        """After a pass in the pass loop's thread, on the callers' loop: the wait budget learns its pace."""
-        if self.budget is not None:
-            self.budget.observe(texts, seconds)
-
     def reconfigure(self, config: dict[str, Any]) -> None:
         """``user_config``: ``max_batch_size`` (texts per pass), ``batch_wait_timeout_s`` (how long a call
         that finds the model idle waits for company; 0 by default) and ``max_queue_wait_s`` (0: no limit)
         change without a restart."""
         if "max_batch_size" in config:
             self.batcher.max_size = int(config["max_batch_size"])
-            if self.passes is not None:
-                self.passes.max_size = self.batcher.max_size
             if self.budget is not None:
                 self.budget.max_batch = self.batcher.max_size
         if "batch_wait_timeout_s" in config:
@@ -256,11 +219,6 @@ class TextModel(BatchedModel, Generic[T]):
         if "max_queue_wait_s" in config:
             wait = float(config["max_queue_wait_s"] or 0)
             self.budget = WaitBudget(wait, max_batch=self.batcher.max_size) if wait > 0 else None
-
-
-def text_pass_loop(threads: int, name: str) -> PassLoop:
-    """A pass loop for text models whose thread runs PyTorch with ``threads`` intra-op threads."""
-    return PassLoop(name, initializer=functools.partial(set_torch_threads, threads))
 
 
 def text_deployment(name: str, service: type[TextModel[Any]]) -> Any:

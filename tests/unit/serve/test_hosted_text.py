@@ -13,10 +13,9 @@ from serve.hosted_text import HostedText, HostedTextOptions
 pytestmark = pytest.mark.slow  # loads both MiniLM models
 
 
-@pytest.fixture(scope="module", params=["paced", "thread"])
-def hosted(request: pytest.FixtureRequest) -> HostedText:
-    """Batches formed on the event loop (the default) and by the inference thread itself."""
-    return HostedText(HostedTextOptions(threads=1, max_queue_wait_s=0.5, batching=request.param))
+@pytest.fixture(scope="module")
+def hosted() -> HostedText:
+    return HostedText(HostedTextOptions(threads=1, max_queue_wait_s=0.5))
 
 
 async def test_the_models_know_their_pace_before_the_first_request(hosted: HostedText) -> None:
@@ -50,15 +49,6 @@ async def test_a_burst_beyond_the_budget_is_refused_at_once_and_the_admitted_are
     assert all(int(r.headers["Retry-After"]) >= 1 for r in refused)
     assert time.perf_counter() - started < 5  # only what fits the 0.5 s budget was computed
     assert hosted.sentiment.budget is not None and hosted.sentiment.budget.admitted == 0  # all released
-
-
-async def test_with_thread_batching_both_models_pass_on_one_thread(hosted: HostedText) -> None:
-    if hosted.sentiment.batching != "thread":
-        pytest.skip("the pass loop is the thread batching's")
-    assert hosted.sentiment.pool is hosted.embedding.pool  # one pass at a time on the shared cores
-    assert hosted.sentiment.passes is not None and hosted.embedding.passes is not None
-    scored, embedded = await asyncio.gather(hosted.sentiment.classify(["great"]), hosted.embedding.embed(["x"]))
-    assert scored.value[0].label == "positive" and len(embedded.value[0].vector) == 384
 
 
 async def test_a_bad_text_fails_only_its_own_call(hosted: HostedText) -> None:
