@@ -36,7 +36,11 @@ the p95 of 8 closed-loop clients is reported beside it.
 Each Serve path also answers one request of 32 texts from one client (against the raw pass over 32
 texts), and a **burst**: ten seconds' worth of its best throughput sent at once (``--skip-burst`` leaves it
 out), counting the accepted, the refused (503 / RESOURCE_EXHAUSTED) and whether each refusal said when to
-retry. ``--model-hop`` adds the layout where the text models sit behind their own deployments.
+retry. Right after each burst the same client fires the same number of requests at HAProxy refusing
+everything itself (:mod:`benchmarks.burst_floor`): the fastest this client sees a refusal on this machine.
+Each model's ``reachable`` block says, from the run's own figures, whether "best ≥ 1.5x naive" fits under the
+model's raw rate and whether "refused ≤ 50 ms" is above the client's floor.
+``--model-hop`` adds the layout where the text models sit behind their own deployments.
 ``--runtime-ab`` runs the default path with the text encoders in PyTorch only and then as ``auto`` runs them,
 ONNX Runtime for passes of one text (:mod:`models.text.encoder_runtime`): goals, per model and protocol, one
 client's p50 lower with ONNX for lone texts and best throughput at least 95 % of PyTorch-only's.
