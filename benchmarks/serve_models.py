@@ -1059,9 +1059,8 @@ def compare_runtime(runs: list[Run]) -> dict[str, Any]:
 
 def compare_passes(runs: list[Run], batching: str) -> dict[str, Any]:
     """Paced batches (every waiting call, formed on the event loop) against another way of forming them, both
-    through the default path in this run: ``sized``, each pass sized to answer the waiting calls soonest (and, in
-    ``e63d6ed``, since removed, ``thread``: batches formed by the inference thread itself). Goals: p95 at the
-    moderate rate lower with the other batches, and best throughput at least 95 % of paced's."""
+    through the default path in this run (``sized``: each pass sized to answer the waiting calls soonest). Goals:
+    p95 at the moderate rate lower with the other batches, and best throughput at least 95 % of paced's."""
     compared = compare_pair(runs, ("", f"+{batching}"), f"with_{batching}_passes")
     goals = {name: met for name, met in compared["goals"].items() if "best_rps" in name}
     for pair, figures in compared.items():

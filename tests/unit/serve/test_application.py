@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -15,13 +16,20 @@ from serve import direct_ingress
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_serve_config_yaml_matches_the_code_and_validates() -> None:
+def deploy_schema() -> Any:
+    """The cluster config the code renders, validated by Serve's own schema."""
     from ray.serve.schema import ServeDeploySchema
 
     from serve.cli.serve_config import render
 
+    return ServeDeploySchema.model_validate(yaml.safe_load(render()))
+
+
+def test_serve_config_yaml_matches_the_code_and_validates() -> None:
+    from serve.cli.serve_config import render
+
     assert (ROOT / "cluster" / "serve_config.yaml").read_text() == render(), "run `vettify serve-config --write`"
-    schema = ServeDeploySchema.parse_obj(yaml.safe_load(render()))
+    schema = deploy_schema()
     assert [(app.name, app.route_prefix) for app in schema.applications] == [
         ("vettify", "/"),
         ("crm", "/v1/crm"),
@@ -32,9 +40,6 @@ def test_serve_config_yaml_matches_the_code_and_validates() -> None:
 def test_http_ingresses_answer_rays_own_back_pressure_with_retry_after() -> None:
     """Past a replica's queue Ray refuses before the engine's admission runs; that 503 says when to retry too,
     and the cluster config carries it."""
-    from ray.serve.schema import ServeDeploySchema
-
-    from serve.cli.serve_config import render
     from serve.crm_app import CrmIngress
     from serve.ingress import Gateway
 
@@ -42,8 +47,7 @@ def test_http_ingresses_answer_rays_own_back_pressure_with_retry_after() -> None
         config = ingress._deployment_config
         assert config.max_queued_requests > 0
         assert (config.backpressure_config.status_code, config.backpressure_config.retry_after_s) == (503, 1.0)
-    schema = ServeDeploySchema.parse_obj(yaml.safe_load(render()))
-    gateway = next(d for app in schema.applications for d in app.deployments if d.name == "Gateway")
+    gateway = next(d for app in deploy_schema().applications for d in app.deployments if d.name == "Gateway")
     assert gateway.backpressure_config.retry_after_s == 1.0
 
 
