@@ -15,6 +15,7 @@ from typing import Any
 
 from ray import serve
 
+from serve import grpc_reuseport
 from serve.errors import HTTP_BACKPRESSURE
 
 ROUTE_PREFIX = "/v1/crm"
@@ -39,6 +40,7 @@ class CrmIngress:
         consumes_events: bool = True,
         redis_url: str | None = None,
     ) -> None:
+        grpc_reuseport.apply()  # before Serve starts this replica's direct gRPC server
         self.database_url = database_url
         self.worker_database_url = worker_database_url
         self.consumes_events = consumes_events

@@ -11,6 +11,8 @@ from typing import Any
 
 from ray import serve
 
+from serve import grpc_reuseport
+
 ROUTE_PREFIX = "/dashboard"
 APP_NAME = "dashboard"
 
@@ -27,6 +29,7 @@ APP_NAME = "dashboard"
 @serve.ingress()
 class DashboardIngress:
     def __init__(self, database_url: str) -> None:
+        grpc_reuseport.apply()  # before Serve starts this replica's direct gRPC server
         self.database_url = database_url
 
     def __serve_build_asgi_app__(self) -> Any:

@@ -19,7 +19,7 @@ from infra.http.metrics import HttpMetrics, HttpMetricsMiddleware
 from infra.http.problems import install_error_handlers
 from infra.http.tracing import FASTAPI_TELEMETRY, TracingMiddleware
 from infra.settings import Settings
-from serve import http_api
+from serve import grpc_reuseport, http_api
 from serve.deployments.base import Handle
 from serve.deployments.streams import StreamsHandle
 from serve.errors import HTTP_BACKPRESSURE
@@ -62,6 +62,7 @@ class Gateway(AnalyticsMethods):
         hosted_text: HostedTextOptions | None = None,
         marketing: Handle | None = None,
     ) -> None:
+        grpc_reuseport.apply()  # before Serve starts this replica's direct gRPC server
         settings = Settings()  # this replica's one settings object
         if redis_url:
             settings = settings.model_copy(update={"redis_url": redis_url})

@@ -105,8 +105,10 @@ class LocalRayCluster:
     """A head node and worker nodes started with the ``ray`` CLI on this machine.
 
     With ``haproxy`` every node gets Serve's HAProxy-mode variables, as cluster/README.md tells an operator;
-    nodes on one machine share the direct-ingress port ranges (a replica whose port is taken retries the next)
-    but each worker gets HAProxy stats and exporter ports of its own.
+    each worker gets HAProxy stats and exporter ports of its own. The direct-ingress ranges are the head's:
+    Serve's controller picks every node's replica ports from its own environment, so nodes on one machine
+    hand out the same ports (:mod:`serve.grpc_reuseport` makes a held gRPC port move a replica on). Every
+    port the cluster is given is reserved here, so no two of them overlap.
     """
 
     workdir: Path
@@ -118,6 +120,7 @@ class LocalRayCluster:
     workers: list[Node] = field(default_factory=list)
     started_workers: int = 0
     _direct_base: int | None = None
+    _reserved: list[range] = field(default_factory=list)
 
     @property
     def address(self) -> str:
@@ -134,7 +137,7 @@ class LocalRayCluster:
     def haproxy_settings(self) -> Settings:
         """The engine's settings for HAProxy mode on this cluster: direct ranges below the ephemeral ports."""
         if self._direct_base is None:
-            self._direct_base = quiet_range(2 * direct_ingress.PORTS_PER_FRONT)
+            self._direct_base = self.reserve(2 * direct_ingress.PORTS_PER_FRONT)
         base = self._direct_base
         return Settings(
             serve_haproxy=True,
@@ -142,6 +145,16 @@ class LocalRayCluster:
             direct_grpc_port=base + direct_ingress.PORTS_PER_FRONT,
             _env_file=None,  # type: ignore[call-arg]
         )
+
+    def reserve(self, size: int = 1) -> int:
+        """The first of ``size`` free ports that overlap none this cluster was given before."""
+        for _ in range(100):
+            first = quiet_range(size)
+            wanted = range(first, first + size)
+            if all(wanted.stop <= taken.start or taken.stop <= wanted.start for taken in self._reserved):
+                self._reserved.append(wanted)
+                return first
+        raise RuntimeError(f"no {size} free ports apart from the {len(self._reserved)} ranges already given")
 
     def _common(self, cpus: float) -> list[str]:
         return [
@@ -186,14 +199,14 @@ class LocalRayCluster:
 
     def add_worker(self) -> Node:
         self.started_workers += 1
-        http_port, grpc_port = quiet_port(), quiet_port()
+        http_port, grpc_port = self.reserve(), self.reserve()
         env = {
             **self.environment(),
             "RAY_SERVE_WORKER_PROXY_HTTP_PORT": str(http_port),
             "RAY_SERVE_WORKER_PROXY_GRPC_PORT": str(grpc_port),
         }
         if self.haproxy:  # the head's HAProxy holds the shared stats and exporter ports
-            env.update({name: str(quiet_port()) for name in direct_ingress.HAPROXY_PORT_VARIABLES})
+            env.update({name: str(self.reserve()) for name in direct_ingress.HAPROXY_PORT_VARIABLES})
         argv = [RAY, "start", "--address", self.address, *self._common(self.worker_cpus)]
         worker = self._start(argv, env, f"worker-{self.started_workers}", head=False, http=http_port, grpc=grpc_port)
         self.workers.append(worker)
