@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from fakeredis import TcpFakeServer
 
     from infra.local_servers import RunningServer
+    from serve.application import Endpoints
 
 logger = logging.getLogger("vettify.up")
 
@@ -168,8 +169,50 @@ def _front(settings: Settings, *, joined: bool = False) -> str:
     return "HAProxy (Ray Serve's HAProxy mode)" if settings.serve_haproxy else "Ray Serve proxies"
 
 
+async def _serve_models(
+    settings: Settings, urls: DatabaseUrls, redis_url: str, endpoints: Endpoints, stop: asyncio.Event, started: float
+) -> None:
+    """Deploy the model application, wait for it (Ctrl-C cancels) and for the fronts to route to it; say where."""
+    from serve.application import APP_NAME, app_args, deploy_models, wait_running
+    from serve.front_probe import wait_routed
+
+    try:
+        args = app_args(settings).model_copy(
+            update={"database_url": urls.app, "worker_database_url": urls.worker, "redis_url": redis_url}
+        )
+        await asyncio.to_thread(deploy_models, args, wait=False)
+        loaded = await asyncio.to_thread(
+            wait_running,
+            APP_NAME,
+            900,
+            cancelled=stop.is_set,  # Ctrl-C while models load
+            progress=lambda waited: _say(f"loading models … {waited:.0f}s"),
+        )
+    except Exception as exc:  # the CRM keeps serving; the reason is printed
+        _say(f"model application failed: {exc}; the CRM keeps serving")
+        return
+    if not loaded:
+        return
+    base = endpoints.http
+    # Serve says RUNNING before each front has learnt its routes from the controller (serve/front_probe.py).
+    not_routed = await asyncio.to_thread(
+        wait_routed, base, endpoints.grpc, APP_NAME, timeout_s=60, cancelled=stop.is_set
+    )
+    if stop.is_set():
+        return
+    if not_routed is not None:
+        _say(f"models deployed, but a front does not route to them yet: {not_routed}")
+    _say(f"models ready in {time.monotonic() - started:.1f}s")
+    _say(f"model docs   {base}/docs   (POST /v1/sentiment, /v1/embed, /v1/churn/score, …)")
+    _say(f"events       POST {base}/v1/events   insights {base}/v1/insights/…")
+    _say(f"readiness    {base}/readyz   metrics {base}/metrics")
+    _say(f"gRPC         {endpoints.grpc}   (vettify.analytics.v1.Analytics, protos/inference.proto)")
+    if settings.serve_direct_ingress and not settings.serve_haproxy:  # HAProxy fronts those ports
+        await asyncio.to_thread(_say_direct_ingress, APP_NAME, settings.host)
+
+
 async def run(settings: Settings, *, models: bool = True, ray_address: str | None = None) -> int:
-    from serve.application import APP_NAME, app_args, deploy_models, start_serve, wait_running
+    from serve.application import start_serve
     from serve.application import stop as stop_serve
 
     started = time.monotonic()
@@ -198,29 +241,7 @@ async def run(settings: Settings, *, models: bool = True, ray_address: str | Non
         _say(f"CRM docs     {base}/v1/crm/docs")
         _say(f"dashboard    {base}/dashboard/   (sign in: vettify dashboard-login --tid TENANT --mid ORG)")
         if models and not stop.is_set():
-            try:
-                args = app_args(settings).model_copy(
-                    update={"database_url": urls.app, "worker_database_url": urls.worker, "redis_url": redis_url}
-                )
-                await asyncio.to_thread(deploy_models, args, wait=False)
-                loaded = await asyncio.to_thread(
-                    wait_running,
-                    APP_NAME,
-                    900,
-                    cancelled=stop.is_set,  # Ctrl-C while models load
-                    progress=lambda waited: _say(f"loading models … {waited:.0f}s"),
-                )
-            except Exception as exc:  # the CRM keeps serving; the reason is printed
-                _say(f"model application failed: {exc}; the CRM keeps serving")
-                loaded = False
-            if loaded:
-                _say(f"models ready in {time.monotonic() - started:.1f}s")
-                _say(f"model docs   {base}/docs   (POST /v1/sentiment, /v1/embed, /v1/churn/score, …)")
-                _say(f"events       POST {base}/v1/events   insights {base}/v1/insights/…")
-                _say(f"readiness    {base}/readyz   metrics {base}/metrics")
-                _say(f"gRPC         {endpoints.grpc}   (vettify.analytics.v1.Analytics, protos/inference.proto)")
-                if settings.serve_direct_ingress and not settings.serve_haproxy:  # HAProxy fronts those ports
-                    await asyncio.to_thread(_say_direct_ingress, APP_NAME, settings.host)
+            await _serve_models(settings, urls, redis_url, endpoints, stop, started)
         _say("press Ctrl-C to stop")
         await stop.wait()
         _say("shutting down")
