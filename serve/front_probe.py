@@ -3,9 +3,9 @@
 Serve reports an application RUNNING before every front can reach it: each node's proxy, or its HAProxy, learns
 the routes from the controller afterwards (a long poll; HAProxy then reloads its configuration), and a node's
 front starts only once a replica landed there. Until then HTTP answers 404 or 503 and gRPC ``NOT_FOUND`` or
-``UNAVAILABLE``. :func:`wait_routed` polls
-both fronts with requests that reach the gateway without running a model, so ``vettify up`` says "models ready"
-only when a client would be answered, and an operator (or a test) can wait for a joined node the same way.
+``UNAVAILABLE``. :func:`wait_routed` polls both fronts with requests that reach the gateway without running a
+model, so ``vettify up`` says "models ready" only when a client would be answered, and an operator (or a test)
+can wait for a joined node the same way.
 """
 
 from __future__ import annotations
@@ -19,7 +19,15 @@ import httpx
 from protos import inference_pb2 as pb
 from protos.inference_pb2_grpc import AnalyticsStub
 
-NOT_ROUTED = frozenset({grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNIMPLEMENTED})
+NOT_ROUTED = frozenset(
+    {
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+    }
+)
+"""The codes of a front with no route for the application (or no answer in time)."""
 
 
 def http_not_routed(base: str, *, timeout_s: float = 5.0) -> str | None:
@@ -50,7 +58,7 @@ def grpc_not_routed(target: str, app: str, *, timeout_s: float = 5.0) -> str | N
             )
         except grpc.RpcError as exc:
             code = exc.code()
-            if code in NOT_ROUTED or code is grpc.StatusCode.DEADLINE_EXCEEDED:
+            if code in NOT_ROUTED:
                 return f"gRPC {target}: {code.name} {exc.details()}"
     return None
 
